@@ -1,0 +1,43 @@
+//! Why a job was refused.
+
+/// A job that cannot be accepted as submitted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A field that must not be empty is empty.
+    #[error("job field `{field}` must not be empty")]
+    Missing {
+        /// The field's wire name.
+        field: &'static str,
+    },
+    /// A field is longer than its limit.
+    #[error("job field `{field}` is {len} bytes, more than the limit of {max}")]
+    TooLong {
+        /// The field's wire name.
+        field: &'static str,
+        /// The submitted length in bytes.
+        len: usize,
+        /// The limit in bytes.
+        max: usize,
+    },
+    /// A name holds a character outside `[A-Za-z0-9_.:-]`.
+    #[error("job field `{field}` may hold only letters, digits and `_ . : -`")]
+    BadName {
+        /// The field's wire name.
+        field: &'static str,
+    },
+    /// The timeout is zero or above the maximum.
+    #[error("job timeout must be between 1 and {max} seconds, got {got}")]
+    BadTimeout {
+        /// The submitted timeout.
+        got: u64,
+        /// The largest timeout accepted.
+        max: u64,
+    },
+    /// Too many environment variables, or one with a bad name.
+    #[error("job env_vars: {reason}")]
+    BadEnv {
+        /// What is wrong with them.
+        reason: String,
+    },
+}

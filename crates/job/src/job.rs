@@ -1,0 +1,251 @@
+//! The job as callers submit it and as `jobs.list` returns it.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::Error;
+
+/// Timeout, in seconds, of a job submitted without one.
+pub const DEFAULT_TIMEOUT_SECS: u64 = 60;
+
+/// The largest timeout a job may ask for: one day.
+pub const MAX_TIMEOUT_SECS: u64 = 86_400;
+
+/// A unit of work for a runner.
+///
+/// The wire form is the contract's: every field but `payload`, `executor` and `runner` may be
+/// omitted on submit. An empty `id` asks the supervisor to assign a UUID v4.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Job {
+    /// Unique id; empty until assigned.
+    #[serde(default)]
+    pub id: String,
+    /// Who submitted the job, for the caller's own bookkeeping.
+    #[serde(default)]
+    pub caller_id: String,
+    /// The context the job runs in; runners scope stored data by it.
+    #[serde(default)]
+    pub context_id: String,
+    /// What the runner executes, e.g. a Rhai script.
+    pub payload: String,
+    /// The kind of runner the payload is meant for, e.g. `osis`.
+    pub executor: String,
+    /// The runner (queue) name that executes the job.
+    pub runner: String,
+    /// Seconds the job may run before it is interrupted and failed.
+    #[serde(default = "default_timeout")]
+    pub timeout: u64,
+    /// Environment visible to the job.
+    #[serde(default)]
+    pub env_vars: BTreeMap<String, String>,
+    /// When the job was stored; set by the supervisor.
+    #[serde(default = "Utc::now")]
+    pub created_at: DateTime<Utc>,
+    /// When the job last changed; set by the supervisor.
+    #[serde(default = "Utc::now")]
+    pub updated_at: DateTime<Utc>,
+}
+
+fn default_timeout() -> u64 {
+    DEFAULT_TIMEOUT_SECS
+}
+
+/// Size bounds a job must respect; every store and server applies the same ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest payload in bytes. Default 1 MiB.
+    pub max_payload_bytes: usize,
+    /// Longest id, caller, context, executor or runner name. Default 128.
+    pub max_name_bytes: usize,
+    /// Most environment variables per job. Default 128.
+    pub max_env_vars: usize,
+    /// Longest environment variable value in bytes. Default 32 KiB.
+    pub max_env_value_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_payload_bytes: 1 << 20,
+            max_name_bytes: 128,
+            max_env_vars: 128,
+            max_env_value_bytes: 32 << 10,
+        }
+    }
+}
+
+impl Job {
+    /// Checks every field against `limits`.
+    ///
+    /// # Errors
+    ///
+    /// The first field that is missing, too long, badly formed or out of range.
+    pub fn validate(&self, limits: &Limits) -> Result<(), Error> {
+        check_name("id", &self.id, limits, true)?;
+        check_name("caller_id", &self.caller_id, limits, true)?;
+        check_name("context_id", &self.context_id, limits, true)?;
+        check_name("executor", &self.executor, limits, false)?;
+        check_name("runner", &self.runner, limits, false)?;
+        if self.payload.is_empty() {
+            return Err(Error::Missing { field: "payload" });
+        }
+        check_len("payload", &self.payload, limits.max_payload_bytes)?;
+        if self.timeout == 0 || self.timeout > MAX_TIMEOUT_SECS {
+            return Err(Error::BadTimeout {
+                got: self.timeout,
+                max: MAX_TIMEOUT_SECS,
+            });
+        }
+        self.validate_env(limits)
+    }
+
+    fn validate_env(&self, limits: &Limits) -> Result<(), Error> {
+        if self.env_vars.len() > limits.max_env_vars {
+            return Err(Error::BadEnv {
+                reason: format!(
+                    "{} variables, more than the limit of {}",
+                    self.env_vars.len(),
+                    limits.max_env_vars
+                ),
+            });
+        }
+        for (name, value) in &self.env_vars {
+            let well_formed = !name.is_empty()
+                && name.len() <= limits.max_name_bytes
+                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+            if !well_formed {
+                return Err(Error::BadEnv {
+                    reason: "names must be 1-128 letters, digits or `_`".into(),
+                });
+            }
+            if value.len() > limits.max_env_value_bytes {
+                return Err(Error::BadEnv {
+                    reason: format!(
+                        "value of `{name}` is longer than {} bytes",
+                        limits.max_env_value_bytes
+                    ),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+fn check_len(field: &'static str, value: &str, max: usize) -> Result<(), Error> {
+    if value.len() > max {
+        return Err(Error::TooLong {
+            field,
+            len: value.len(),
+            max,
+        });
+    }
+    Ok(())
+}
+
+/// Names end up inside store keys and log lines, so they are kept to a safe alphabet.
+fn check_name(
+    field: &'static str,
+    value: &str,
+    limits: &Limits,
+    may_be_empty: bool,
+) -> Result<(), Error> {
+    if value.is_empty() {
+        return if may_be_empty {
+            Ok(())
+        } else {
+            Err(Error::Missing { field })
+        };
+    }
+    check_len(field, value, limits.max_name_bytes)?;
+    if !is_name(value) {
+        return Err(Error::BadName { field });
+    }
+    Ok(())
+}
+
+/// True when `value` holds only `[A-Za-z0-9_.:-]`, the alphabet of ids and runner names.
+pub(crate) fn is_name(value: &str) -> bool {
+    value
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ':'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job() -> Job {
+        serde_json::from_value(serde_json::json!({
+            "payload": "40 + 2", "executor": "osis", "runner": "osis_runner_1"
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn omitted_fields_take_their_defaults() {
+        let job = job();
+        assert_eq!(job.id, "");
+        assert_eq!(job.timeout, DEFAULT_TIMEOUT_SECS);
+        assert!(job.env_vars.is_empty());
+        job.validate(&Limits::default()).unwrap();
+    }
+
+    #[test]
+    fn missing_payload_is_refused_by_name() {
+        let mut job = job();
+        job.payload.clear();
+        assert_eq!(
+            job.validate(&Limits::default()),
+            Err(Error::Missing { field: "payload" })
+        );
+    }
+
+    #[test]
+    fn runner_names_cannot_reach_into_other_keys() {
+        let mut job = job();
+        job.runner = "a b*".into();
+        assert_eq!(
+            job.validate(&Limits::default()),
+            Err(Error::BadName { field: "runner" })
+        );
+    }
+
+    #[test]
+    fn oversized_payload_is_refused() {
+        let mut job = job();
+        job.payload = "x".repeat(11);
+        let limits = Limits {
+            max_payload_bytes: 10,
+            ..Limits::default()
+        };
+        assert!(matches!(
+            job.validate(&limits),
+            Err(Error::TooLong {
+                field: "payload",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn zero_timeout_is_refused() {
+        let mut job = job();
+        job.timeout = 0;
+        assert!(matches!(
+            job.validate(&Limits::default()),
+            Err(Error::BadTimeout { got: 0, .. })
+        ));
+    }
+
+    #[test]
+    fn env_var_names_are_checked() {
+        let mut job = job();
+        job.env_vars.insert("BAD NAME".into(), "v".into());
+        assert!(matches!(
+            job.validate(&Limits::default()),
+            Err(Error::BadEnv { .. })
+        ));
+    }
+}

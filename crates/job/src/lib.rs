@@ -1,0 +1,34 @@
+//! The job model of Hero Supervisor: pure data, no I/O.
+//!
+//! - [`Job`] and [`JobBuilder`]: what callers submit, validated by [`Job::validate`].
+//! - [`JobStatus`]: the life cycle of a job and its allowed transitions.
+//! - [`JobResult`]: the outcome of a finished job.
+//! - [`JobStatusInfo`]: the status answer with its timestamps.
+//!
+//! ```
+//! use hero_job::{JobBuilder, JobStatus};
+//!
+//! let job = JobBuilder::new()
+//!     .caller_id("me")
+//!     .context_id("ctx")
+//!     .payload("40 + 2")
+//!     .executor("osis")
+//!     .runner("osis_runner_1")
+//!     .timeout(30)
+//!     .build()
+//!     .expect("every field is valid");
+//! assert!(job.id.is_empty(), "the supervisor assigns the id");
+//! assert!(JobStatus::Queued.can_become(JobStatus::Running));
+//! ```
+
+mod builder;
+mod error;
+mod job;
+mod result;
+mod status;
+
+pub use builder::JobBuilder;
+pub use error::Error;
+pub use job::{DEFAULT_TIMEOUT_SECS, Job, Limits, MAX_TIMEOUT_SECS};
+pub use result::JobResult;
+pub use status::{JobStatus, JobStatusInfo};
