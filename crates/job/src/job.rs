@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::Error;
@@ -17,7 +18,7 @@ pub const MAX_TIMEOUT_SECS: u64 = 86_400;
 ///
 /// The wire form is the contract's: every field but `payload`, `executor` and `runner` may be
 /// omitted on submit. An empty `id` asks the supervisor to assign a UUID v4.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Job {
     /// Unique id; empty until assigned.
     #[serde(default)]

@@ -4,6 +4,7 @@
 //! - [`JobStatus`]: the life cycle of a job and its allowed transitions.
 //! - [`JobResult`]: the outcome of a finished job.
 //! - [`JobStatusInfo`]: the status answer with its timestamps.
+//! - [`JobRecord`]: a stored job with its state, as stores return it.
 //!
 //! ```
 //! use hero_job::{JobBuilder, JobStatus};
@@ -24,11 +25,13 @@
 mod builder;
 mod error;
 mod job;
+mod record;
 mod result;
 mod status;
 
 pub use builder::JobBuilder;
 pub use error::Error;
 pub use job::{DEFAULT_TIMEOUT_SECS, Job, Limits, MAX_TIMEOUT_SECS};
+pub use record::JobRecord;
 pub use result::JobResult;
 pub use status::{JobStatus, JobStatusInfo};

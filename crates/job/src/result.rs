@@ -1,9 +1,10 @@
 //! The outcome of a finished job.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// Exactly one of `{"success": output}` or `{"error": message}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(untagged)]
 pub enum JobResult {
     /// The job finished; `success` is its output.

@@ -4,6 +4,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// Where a job is in its life.
@@ -13,7 +14,7 @@ use serde::{Deserialize, Serialize};
 ///    │                 │  ▲               │
 ///    └──stop──▶ stopped◀┘  └────requeue────┘ (lease expired, retry allowed)
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum JobStatus {
     /// Stored, not queued.
@@ -106,7 +107,7 @@ impl PartialEq<str> for JobStatus {
 }
 
 /// The answer of `job.status`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct JobStatusInfo {
     /// The job's id.
     pub job_id: String,

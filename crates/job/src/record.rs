@@ -1,0 +1,42 @@
+//! A stored job together with its state.
+
+use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::{Job, JobResult, JobStatus, JobStatusInfo};
+
+/// A job as a store holds it: the submitted job, where it is in its life, and its result.
+///
+/// Serialized, it is the job's own fields plus `status`, `started_at` and `completed_at`,
+/// so clients that expect a plain [`Job`] read it unchanged.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct JobRecord {
+    /// The job as submitted, with its id and timestamps filled in.
+    #[serde(flatten)]
+    pub job: Job,
+    /// Where the job is in its life.
+    pub status: JobStatus,
+    /// When a runner claimed it.
+    #[serde(default)]
+    pub started_at: Option<DateTime<Utc>>,
+    /// When it reached a final state.
+    #[serde(default)]
+    pub completed_at: Option<DateTime<Utc>>,
+    /// The outcome, once final.
+    #[serde(default, skip_serializing)]
+    pub result: Option<JobResult>,
+}
+
+impl JobRecord {
+    /// The `job.status` answer for this record.
+    pub fn status_info(&self) -> JobStatusInfo {
+        JobStatusInfo {
+            job_id: self.job.id.clone(),
+            status: self.status,
+            created_at: self.job.created_at,
+            started_at: self.started_at,
+            completed_at: self.completed_at,
+        }
+    }
+}

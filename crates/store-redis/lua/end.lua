@@ -1,0 +1,23 @@
+-- Ends a job that is not final yet (timeout, forced stop); a final job is left as it is.
+-- KEYS: job hash
+-- ARGV: id, status, result json, now (RFC 3339), events channel, queue key prefix,
+--       in-flight key prefix
+-- Returns the job's fields after the change, or an empty list when it does not exist.
+local status = redis.call('HGET', KEYS[1], 'status')
+if not status then
+  return {}
+end
+if status == 'created' or status == 'queued' or status == 'running' then
+  if status == 'queued' then
+    redis.call('LREM', ARGV[6] .. redis.call('HGET', KEYS[1], 'runner'), 1, ARGV[1])
+  elseif status == 'running' then
+    redis.call('LREM', ARGV[7] .. redis.call('HGET', KEYS[1], 'worker'), 1, ARGV[1])
+  end
+  redis.call('HSET', KEYS[1], 'status', ARGV[2], 'result', ARGV[3],
+    'completed_at', ARGV[4], 'updated_at', ARGV[4])
+  redis.call('HDEL', KEYS[1], 'stop')
+  local fields = redis.call('HGETALL', KEYS[1])
+  redis.call('PUBLISH', ARGV[5], ARGV[1] .. '\n' .. cjson.encode(fields))
+  return fields
+end
+return redis.call('HGETALL', KEYS[1])

@@ -1,0 +1,18 @@
+-- Stores a new job, and queues it when ARGV[5] is "1".
+-- KEYS: job hash, jobs index, queue
+-- ARGV: id, job json, runner, now (RFC 3339), now (ms), queue?
+-- Returns 0 when the id is taken, 1 otherwise.
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  return 0
+end
+local status = 'created'
+if ARGV[6] == '1' then
+  status = 'queued'
+end
+redis.call('HSET', KEYS[1], 'job', ARGV[2], 'runner', ARGV[3], 'status', status,
+  'created_at', ARGV[4], 'updated_at', ARGV[4])
+redis.call('ZADD', KEYS[2], ARGV[5], ARGV[1])
+if status == 'queued' then
+  redis.call('LPUSH', KEYS[3], ARGV[1])
+end
+return 1

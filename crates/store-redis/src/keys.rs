@@ -1,0 +1,77 @@
+//! Every Redis key and channel the store uses, under `{namespace}:v1:`.
+//!
+//! Changing a name or a value format here is a new layout version: runners in other
+//! languages read these keys (see `docs/runner-protocol.md`).
+
+/// The key names of one namespace.
+#[derive(Debug, Clone)]
+pub(crate) struct Keys {
+    prefix: String,
+}
+
+impl Keys {
+    pub(crate) fn new(namespace: &str) -> Self {
+        Self {
+            prefix: format!("{namespace}:v1:"),
+        }
+    }
+
+    /// Hash holding one job: `job` (JSON), `runner`, `status`, timestamps, `result`, `worker`.
+    pub(crate) fn job(&self, id: &str) -> String {
+        format!("{}{id}", self.job_prefix())
+    }
+
+    pub(crate) fn job_prefix(&self) -> String {
+        format!("{}job:", self.prefix)
+    }
+
+    /// Sorted set of every job id, scored by creation time in milliseconds.
+    pub(crate) fn jobs(&self) -> String {
+        format!("{}jobs", self.prefix)
+    }
+
+    /// List of queued job ids for one runner: pushed on the left, taken from the right.
+    pub(crate) fn queue(&self, runner: &str) -> String {
+        format!("{}{runner}", self.queue_prefix())
+    }
+
+    pub(crate) fn queue_prefix(&self) -> String {
+        format!("{}queue:", self.prefix)
+    }
+
+    /// List of the job ids one worker holds.
+    pub(crate) fn inflight(&self, worker: &str) -> String {
+        format!("{}{worker}", self.inflight_prefix())
+    }
+
+    pub(crate) fn inflight_prefix(&self) -> String {
+        format!("{}inflight:", self.prefix)
+    }
+
+    /// Sorted set of workers, scored by their lease deadline in Redis milliseconds.
+    pub(crate) fn workers(&self) -> String {
+        format!("{}workers", self.prefix)
+    }
+
+    /// Pub/sub channel announcing each job's end: `id\n` + JSON of the job's fields, or
+    /// `id\n` alone when the job was deleted.
+    pub(crate) fn events(&self) -> String {
+        format!("{}events", self.prefix)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_key_lives_under_the_versioned_namespace() {
+        let keys = Keys::new("hero");
+        assert_eq!(keys.job("abc"), "hero:v1:job:abc");
+        assert_eq!(keys.jobs(), "hero:v1:jobs");
+        assert_eq!(keys.queue("osis_runner_1"), "hero:v1:queue:osis_runner_1");
+        assert_eq!(keys.inflight("w1"), "hero:v1:inflight:w1");
+        assert_eq!(keys.workers(), "hero:v1:workers");
+        assert_eq!(keys.events(), "hero:v1:events");
+    }
+}

@@ -1,0 +1,88 @@
+//! Reading a job hash back into a `JobRecord`.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use hero_job::{Job, JobRecord, JobResult, JobStatus};
+use hero_store::Error;
+
+/// Builds the record from a job hash's fields; `None` when the hash is empty (no such job).
+pub(crate) fn from_fields(
+    id: &str,
+    mut fields: HashMap<String, String>,
+) -> Result<Option<JobRecord>, Error> {
+    if fields.is_empty() {
+        return Ok(None);
+    }
+    let corrupt = |reason: String| Error::Corrupt {
+        key: id.to_owned(),
+        reason,
+    };
+    let job_json = fields
+        .remove("job")
+        .ok_or_else(|| corrupt("no `job` field".into()))?;
+    let mut job: Job =
+        serde_json::from_str(&job_json).map_err(|e| corrupt(format!("job json: {e}")))?;
+    let status: JobStatus = fields
+        .get("status")
+        .ok_or_else(|| corrupt("no `status` field".into()))?
+        .parse()
+        .map_err(|e| corrupt(format!("{e}")))?;
+    if let Some(updated) = time(&fields, "updated_at").map_err(corrupt)? {
+        job.updated_at = updated;
+    }
+    let result = match fields.get("result") {
+        Some(json) => Some(
+            serde_json::from_str::<JobResult>(json)
+                .map_err(|e| corrupt(format!("result json: {e}")))?,
+        ),
+        None => None,
+    };
+    Ok(Some(JobRecord {
+        job,
+        status,
+        started_at: time(&fields, "started_at").map_err(corrupt)?,
+        completed_at: time(&fields, "completed_at").map_err(corrupt)?,
+        result,
+    }))
+}
+
+/// Builds the field map from Redis' flat `[field, value, …]` form.
+pub(crate) fn pairs(flat: Vec<String>) -> HashMap<String, String> {
+    let mut map = HashMap::with_capacity(flat.len() / 2);
+    let mut items = flat.into_iter();
+    while let (Some(field), Some(value)) = (items.next(), items.next()) {
+        map.insert(field, value);
+    }
+    map
+}
+
+fn time(fields: &HashMap<String, String>, name: &str) -> Result<Option<DateTime<Utc>>, String> {
+    fields
+        .get(name)
+        .map(|text| {
+            DateTime::parse_from_rfc3339(text)
+                .map(|t| t.with_timezone(&Utc))
+                .map_err(|e| format!("{name}: {e}"))
+        })
+        .transpose()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_empty_hash_is_no_job() {
+        assert_eq!(from_fields("x", HashMap::new()).unwrap(), None);
+    }
+
+    #[test]
+    fn a_hash_without_status_is_corrupt() {
+        let fields = pairs(vec!["job".into(), "{}".into()]);
+        assert!(matches!(
+            from_fields("x", fields),
+            Err(Error::Corrupt { .. })
+        ));
+    }
+}

@@ -1,0 +1,295 @@
+//! Behaviour every [`Store`] must show, as checks a store's own tests run.
+//!
+//! Each check uses fresh ids and queue names, so the checks can share one store instance.
+//! A failed check panics with a message saying what was expected.
+//!
+//! ```ignore
+//! #[tokio::test]
+//! async fn redis_store_conforms() {
+//!     let store = my_store().await;
+//!     hero_store::conformance::run_all(&store).await;
+//! }
+//! ```
+
+use std::time::Duration;
+
+use chrono::Utc;
+use hero_job::{Job, JobResult, JobStatus};
+
+use crate::{Error, Finish, StopOutcome, Store};
+
+const LEASE: Duration = Duration::from_secs(30);
+const NO_WAIT: Duration = Duration::from_millis(50);
+/// Long enough that only a wake-up, not a poll, can end the wait in time.
+const LONG_WAIT: Duration = Duration::from_secs(30);
+
+/// Runs every check in turn.
+pub async fn run_all(store: &dyn Store) {
+    created_job_reads_back_unchanged(store).await;
+    duplicate_id_is_a_conflict(store).await;
+    start_queues_once(store).await;
+    claim_takes_the_oldest_job_and_marks_it_running(store).await;
+    finish_records_the_result_once(store).await;
+    wait_final_wakes_on_finish(store).await;
+    stop_of_a_queued_job_takes_it_off_the_queue(store).await;
+    stop_of_a_running_job_is_requested_through_the_heartbeat(store).await;
+    ended_job_refuses_the_runners_late_report(store).await;
+    delete_removes_the_job_and_its_queue_entry(store).await;
+    list_includes_every_job(store).await;
+}
+
+fn fresh_job(queue: &str) -> Job {
+    let now = Utc::now();
+    Job {
+        id: uuid::Uuid::new_v4().to_string(),
+        caller_id: "conformance".into(),
+        context_id: "ctx".into(),
+        payload: "40 + 2".into(),
+        executor: "osis".into(),
+        runner: queue.into(),
+        timeout: 60,
+        env_vars: [("K".to_owned(), "v".to_owned())].into(),
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+fn fresh_queue() -> String {
+    format!("conformance-{}", uuid::Uuid::new_v4().simple())
+}
+
+async fn status_of(store: &dyn Store, id: &str) -> JobStatus {
+    store.job(id).await.expect("job exists").status
+}
+
+async fn claim_now(store: &dyn Store, queue: &str, worker: &str) -> Option<Job> {
+    store
+        .claim(queue, worker, LEASE, NO_WAIT)
+        .await
+        .expect("claim answers")
+}
+
+/// `create_job` stores every field and the `created` status.
+pub async fn created_job_reads_back_unchanged(store: &dyn Store) {
+    let job = fresh_job(&fresh_queue());
+    store.create_job(&job).await.expect("create");
+    let record = store.job(&job.id).await.expect("read back");
+    assert_eq!(record.job, job, "stored job differs from the submitted one");
+    assert_eq!(record.status, JobStatus::Created);
+    assert_eq!(record.started_at, None);
+    assert_eq!(record.result, None);
+    assert!(matches!(
+        store.job("no-such-job").await,
+        Err(Error::JobNotFound { .. })
+    ));
+}
+
+/// A second job with a taken id is refused and the first is unchanged.
+pub async fn duplicate_id_is_a_conflict(store: &dyn Store) {
+    let job = fresh_job(&fresh_queue());
+    store.create_job(&job).await.expect("create");
+    let mut twin = job.clone();
+    twin.payload = "other".into();
+    assert!(matches!(
+        store.create_job(&twin).await,
+        Err(Error::JobExists { .. })
+    ));
+    assert!(matches!(
+        store.submit_job(&twin).await,
+        Err(Error::JobExists { .. })
+    ));
+    assert_eq!(store.job(&job.id).await.expect("read").job.payload, "40 + 2");
+}
+
+/// `start_job` queues a created job; starting it again is refused.
+pub async fn start_queues_once(store: &dyn Store) {
+    let queue = fresh_queue();
+    let job = fresh_job(&queue);
+    store.create_job(&job).await.expect("create");
+    assert_eq!(store.queue_len(&queue).await.expect("len"), 0);
+    store.start_job(&job.id).await.expect("start");
+    assert_eq!(status_of(store, &job.id).await, JobStatus::Queued);
+    assert_eq!(store.queue_len(&queue).await.expect("len"), 1);
+    assert!(matches!(
+        store.start_job(&job.id).await,
+        Err(Error::WrongState { .. })
+    ));
+    assert!(matches!(
+        store.start_job("no-such-job").await,
+        Err(Error::JobNotFound { .. })
+    ));
+    assert_eq!(store.queue_len(&queue).await.expect("len"), 1);
+}
+
+/// Claims are first in, first out, and mark the job running.
+pub async fn claim_takes_the_oldest_job_and_marks_it_running(store: &dyn Store) {
+    let queue = fresh_queue();
+    let first = fresh_job(&queue);
+    let second = fresh_job(&queue);
+    store.submit_job(&first).await.expect("submit");
+    store.submit_job(&second).await.expect("submit");
+    let claimed = claim_now(store, &queue, "w1").await.expect("a job");
+    assert_eq!(claimed.id, first.id);
+    let record = store.job(&first.id).await.expect("read");
+    assert_eq!(record.status, JobStatus::Running);
+    assert!(record.started_at.is_some());
+    assert_eq!(
+        claim_now(store, &queue, "w1").await.map(|j| j.id),
+        Some(second.id)
+    );
+    assert_eq!(claim_now(store, &queue, "w1").await, None);
+}
+
+/// The first report is final; a second one changes nothing.
+pub async fn finish_records_the_result_once(store: &dyn Store) {
+    let queue = fresh_queue();
+    let job = fresh_job(&queue);
+    store.submit_job(&job).await.expect("submit");
+    claim_now(store, &queue, "w1").await.expect("a job");
+    let done = store
+        .finish("w1", &job.id, Finish::completed("42"))
+        .await
+        .expect("finish");
+    assert!(done);
+    let again = store
+        .finish("w1", &job.id, Finish::failed("late"))
+        .await
+        .expect("finish");
+    assert!(!again, "a second report must be refused");
+    let record = store.job(&job.id).await.expect("read");
+    assert_eq!(record.status, JobStatus::Completed);
+    assert_eq!(record.result, Some(JobResult::success("42")));
+    assert!(record.completed_at.is_some());
+}
+
+/// A waiter wakes when the job ends, long before its timeout.
+pub async fn wait_final_wakes_on_finish(store: &dyn Store) {
+    let queue = fresh_queue();
+    let job = fresh_job(&queue);
+    store.submit_job(&job).await.expect("submit");
+    let waiter = store.wait_final(&job.id, LONG_WAIT);
+    let finisher = async {
+        claim_now(store, &queue, "w1").await.expect("a job");
+        store
+            .finish("w1", &job.id, Finish::completed("done"))
+            .await
+            .expect("finish");
+    };
+    let (record, ()) = tokio::time::timeout(LONG_WAIT / 3, async {
+        tokio::join!(waiter, finisher)
+    })
+    .await
+    .expect("the waiter must wake on finish, not at its timeout");
+    let record = record.expect("wait");
+    assert_eq!(record.result, Some(JobResult::success("done")));
+    let unfinished = fresh_job(&queue);
+    store.create_job(&unfinished).await.expect("create");
+    let record = store
+        .wait_final(&unfinished.id, NO_WAIT)
+        .await
+        .expect("wait");
+    assert_eq!(record.status, JobStatus::Created, "timeout returns the job as it is");
+}
+
+/// Stopping a queued job removes it from its queue; stopping a final job changes nothing.
+pub async fn stop_of_a_queued_job_takes_it_off_the_queue(store: &dyn Store) {
+    let queue = fresh_queue();
+    let job = fresh_job(&queue);
+    store.submit_job(&job).await.expect("submit");
+    assert_eq!(
+        store.stop_job(&job.id).await.expect("stop"),
+        StopOutcome::Stopped
+    );
+    assert_eq!(status_of(store, &job.id).await, JobStatus::Stopped);
+    assert_eq!(claim_now(store, &queue, "w1").await, None);
+    assert_eq!(
+        store.stop_job(&job.id).await.expect("stop"),
+        StopOutcome::AlreadyFinal
+    );
+    assert_eq!(status_of(store, &job.id).await, JobStatus::Stopped);
+}
+
+/// A running job's stop reaches its worker through the heartbeat.
+pub async fn stop_of_a_running_job_is_requested_through_the_heartbeat(store: &dyn Store) {
+    let queue = fresh_queue();
+    let job = fresh_job(&queue);
+    store.submit_job(&job).await.expect("submit");
+    let worker = format!("{queue}-w");
+    claim_now(store, &queue, &worker).await.expect("a job");
+    assert!(store.heartbeat(&worker, LEASE).await.expect("beat").is_empty());
+    assert_eq!(
+        store.stop_job(&job.id).await.expect("stop"),
+        StopOutcome::Requested
+    );
+    assert_eq!(status_of(store, &job.id).await, JobStatus::Running);
+    assert_eq!(
+        store.heartbeat(&worker, LEASE).await.expect("beat"),
+        vec![job.id.clone()]
+    );
+    assert!(
+        store
+            .finish(&worker, &job.id, Finish::stopped("stopped"))
+            .await
+            .expect("finish")
+    );
+    assert_eq!(status_of(store, &job.id).await, JobStatus::Stopped);
+    assert!(store.heartbeat(&worker, LEASE).await.expect("beat").is_empty());
+}
+
+/// `end_job` wins over a runner that reports afterwards.
+pub async fn ended_job_refuses_the_runners_late_report(store: &dyn Store) {
+    let queue = fresh_queue();
+    let job = fresh_job(&queue);
+    store.submit_job(&job).await.expect("submit");
+    claim_now(store, &queue, "w1").await.expect("a job");
+    let ended = store
+        .end_job(&job.id, Finish::failed("timed out"))
+        .await
+        .expect("end");
+    assert_eq!(ended.status, JobStatus::Failed);
+    let late = store
+        .finish("w1", &job.id, Finish::completed("late"))
+        .await
+        .expect("finish");
+    assert!(!late);
+    let again = store
+        .end_job(&job.id, Finish::stopped("stop"))
+        .await
+        .expect("end");
+    assert_eq!(again.status, JobStatus::Failed, "the first final state stands");
+    assert_eq!(again.result, Some(JobResult::error("timed out")));
+}
+
+/// Deleting a queued job removes it and its queue entry.
+pub async fn delete_removes_the_job_and_its_queue_entry(store: &dyn Store) {
+    let queue = fresh_queue();
+    let job = fresh_job(&queue);
+    store.submit_job(&job).await.expect("submit");
+    store.delete_job(&job.id).await.expect("delete");
+    assert!(matches!(
+        store.job(&job.id).await,
+        Err(Error::JobNotFound { .. })
+    ));
+    assert_eq!(store.queue_len(&queue).await.expect("len"), 0);
+    assert_eq!(claim_now(store, &queue, "w1").await, None);
+    assert!(matches!(
+        store.delete_job(&job.id).await,
+        Err(Error::JobNotFound { .. })
+    ));
+}
+
+/// `list_jobs` returns created, queued and finished jobs alike.
+pub async fn list_includes_every_job(store: &dyn Store) {
+    let queue = fresh_queue();
+    let created = fresh_job(&queue);
+    let queued = fresh_job(&queue);
+    store.create_job(&created).await.expect("create");
+    store.submit_job(&queued).await.expect("submit");
+    let listed = store.list_jobs().await.expect("list");
+    for id in [&created.id, &queued.id] {
+        assert!(
+            listed.iter().any(|record| &record.job.id == id),
+            "job {id} missing from the list"
+        );
+    }
+}

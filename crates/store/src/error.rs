@@ -1,0 +1,50 @@
+//! What can go wrong in a store.
+
+/// A store operation that failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// No job with this id.
+    #[error("job `{id}` not found")]
+    JobNotFound {
+        /// The id asked for.
+        id: String,
+    },
+    /// A job with this id already exists.
+    #[error("job `{id}` already exists")]
+    JobExists {
+        /// The id submitted.
+        id: String,
+    },
+    /// The job is not in a state that allows the operation.
+    #[error("job `{id}` is {status}, so it cannot be {action}")]
+    WrongState {
+        /// The job's id.
+        id: String,
+        /// Its current status.
+        status: hero_job::JobStatus,
+        /// What was asked, e.g. `started`.
+        action: &'static str,
+    },
+    /// The backend cannot be reached or refused the operation; retrying may help.
+    #[error("store unavailable: {reason}")]
+    Unavailable {
+        /// What the backend said, without credentials.
+        reason: String,
+    },
+    /// Stored data could not be read back; a bug or a foreign writer.
+    #[error("stored data for `{key}` is corrupt: {reason}")]
+    Corrupt {
+        /// The key or id that holds it.
+        key: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+impl Error {
+    /// True when the same call may succeed later, once the backend is back.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, Self::Unavailable { .. })
+    }
+}

@@ -1,0 +1,20 @@
+//! The storage interface of Hero Supervisor, holding no backend types.
+//!
+//! - [`Store`]: jobs, queues, claims with leases, results, and waiting for a job's end.
+//! - [`Error`]: the failures a caller can act on.
+//! - [`conformance`]: checks every store implementation must pass.
+//!
+//! A job's life through a store: [`Store::create_job`] (`created`) → [`Store::start_job`]
+//! (`queued`, on its runner's queue) → [`Store::claim`] by a worker (`running`, in the
+//! worker's in-flight set, kept alive by [`Store::heartbeat`]) → [`Store::finish`] (final,
+//! waiters woken).
+
+pub mod conformance;
+mod error;
+mod store;
+
+pub use error::Error;
+pub use store::{Finish, Store, StopOutcome};
+
+/// The result type of every store operation.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,157 @@
+//! The `Store` trait.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use hero_job::{Job, JobRecord, JobResult, JobStatus};
+
+use crate::Result;
+
+/// How a job ends: its final status and result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finish {
+    /// `completed`, `failed` or `stopped`.
+    pub status: JobStatus,
+    /// The output or the error.
+    pub result: JobResult,
+}
+
+impl Finish {
+    /// The job succeeded with `output`.
+    pub fn completed(output: impl Into<String>) -> Self {
+        Self {
+            status: JobStatus::Completed,
+            result: JobResult::success(output),
+        }
+    }
+
+    /// The job failed with `message`.
+    pub fn failed(message: impl Into<String>) -> Self {
+        Self {
+            status: JobStatus::Failed,
+            result: JobResult::error(message),
+        }
+    }
+
+    /// The job was stopped; `message` says by whom or why.
+    pub fn stopped(message: impl Into<String>) -> Self {
+        Self {
+            status: JobStatus::Stopped,
+            result: JobResult::error(message),
+        }
+    }
+}
+
+/// What [`Store::stop_job`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopOutcome {
+    /// The job was created or queued; it is now `stopped` and off its queue.
+    Stopped,
+    /// The job is running; its runner is asked to interrupt it and report `stopped`.
+    Requested,
+    /// The job was already final and is left as it was.
+    AlreadyFinal,
+}
+
+/// Where jobs, queues, claims and results live.
+///
+/// Every multi-step change is atomic: a crash between two calls never leaves a job half-moved.
+/// Timestamps come from the caller's clock; ids are chosen by the caller.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Stores `job` (its `id` set) with status `created`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::JobExists`](crate::Error::JobExists) when the id is taken.
+    async fn create_job(&self, job: &Job) -> Result<()>;
+
+    /// Moves a `created` job to `queued`, at the back of its runner's queue.
+    ///
+    /// # Errors
+    ///
+    /// `JobNotFound`, or `WrongState` when the job was already started.
+    async fn start_job(&self, id: &str) -> Result<()>;
+
+    /// Stores `job` and queues it in one step: `create_job` and `start_job` together.
+    ///
+    /// # Errors
+    ///
+    /// As [`create_job`](Self::create_job).
+    async fn submit_job(&self, job: &Job) -> Result<()>;
+
+    /// The job with its state.
+    ///
+    /// # Errors
+    ///
+    /// `JobNotFound`.
+    async fn job(&self, id: &str) -> Result<JobRecord>;
+
+    /// Every stored job, oldest first.
+    async fn list_jobs(&self) -> Result<Vec<JobRecord>>;
+
+    /// Removes the job, its result and its queue entry.
+    ///
+    /// # Errors
+    ///
+    /// `JobNotFound`.
+    async fn delete_job(&self, id: &str) -> Result<()>;
+
+    /// Stops a job: see [`StopOutcome`] for each case.
+    ///
+    /// # Errors
+    ///
+    /// `JobNotFound`.
+    async fn stop_job(&self, id: &str) -> Result<StopOutcome>;
+
+    /// Ends the job with `finish` unless it is already final, and returns its final record.
+    ///
+    /// A later report by the runner that held the job is refused, so the first final state
+    /// stands.
+    ///
+    /// # Errors
+    ///
+    /// `JobNotFound`.
+    async fn end_job(&self, id: &str, finish: Finish) -> Result<JobRecord>;
+
+    /// Waits until the job is final or `timeout` passes, and returns it as it then is.
+    ///
+    /// Wakes on the job's end, without polling.
+    ///
+    /// # Errors
+    ///
+    /// `JobNotFound`, also when the job is deleted while waiting.
+    async fn wait_final(&self, id: &str, timeout: Duration) -> Result<JobRecord>;
+
+    /// Takes the oldest job on `queue` for `worker`, waiting up to `wait` for one.
+    ///
+    /// The job moves into the worker's in-flight set and becomes `running`; the worker's
+    /// lease is renewed for `lease`. `None` when no job came in time.
+    async fn claim(
+        &self,
+        queue: &str,
+        worker: &str,
+        lease: Duration,
+        wait: Duration,
+    ) -> Result<Option<Job>>;
+
+    /// Renews `worker`'s lease on its in-flight jobs for `lease`, and returns the ids of
+    /// those among them whose stop was requested.
+    async fn heartbeat(&self, worker: &str, lease: Duration) -> Result<Vec<String>>;
+
+    /// Records how a job held by `worker` ended, and wakes its waiters.
+    ///
+    /// Returns `false`, changing nothing, when `worker` no longer holds the job: it was
+    /// deleted, or ended by someone else (stop, timeout, lost lease) first.
+    async fn finish(&self, worker: &str, id: &str, finish: Finish) -> Result<bool>;
+
+    /// Number of jobs waiting on `queue`.
+    async fn queue_len(&self, queue: &str) -> Result<u64>;
+
+    /// Checks that the backend answers.
+    ///
+    /// # Errors
+    ///
+    /// `Unavailable` with the backend's reason.
+    async fn health(&self) -> Result<()>;
+}
