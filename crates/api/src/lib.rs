@@ -1,0 +1,23 @@
+//! The RPC surface of Hero Supervisor, declared once and shared by server and clients.
+//!
+//! - [`methods`]: the method table — names, params in positional order, results, access.
+//! - [`params`]: positional or named params → one named map → typed params per method.
+//! - [`codes`]: the contract's error codes.
+//! - [`Secret`]: a secret that redacts itself and compares in constant time.
+//! - [`openrpc`]: the `rpc.discover` document, generated from the table.
+//!
+//! ```
+//! use hero_supervisor_api::{methods, params};
+//!
+//! let run = methods::find("job.run").expect("job.run is declared");
+//! let named = params::named(run, Some(r#"["s3cret", {"payload": "1"}]"#)).unwrap();
+//! assert_eq!(named["secret"], "s3cret");
+//! ```
+
+pub mod codes;
+pub mod methods;
+pub mod openrpc;
+pub mod params;
+mod secret;
+
+pub use secret::Secret;

@@ -1,0 +1,283 @@
+//! The method table: every method the supervisor serves, declared once.
+//!
+//! The server registers exactly these methods, parses params through them, and
+//! `rpc.discover` describes them; clients call them by these names.
+
+use hero_job::{Job, JobResult, JobStatusInfo};
+use schemars::JsonSchema;
+use serde_json::Value;
+
+use crate::codes::{BACKEND_UNAVAILABLE, CONFLICT, INVALID_PARAMS, NOT_FOUND, UNAUTHORIZED, WAIT_TIMED_OUT};
+
+/// Wire names, usable as `match` patterns.
+pub mod names {
+    /// `jobs.create`
+    pub const JOBS_CREATE: &str = "jobs.create";
+    /// `jobs.list`
+    pub const JOBS_LIST: &str = "jobs.list";
+    /// `job.run`
+    pub const JOB_RUN: &str = "job.run";
+    /// `job.start`
+    pub const JOB_START: &str = "job.start";
+    /// `job.status`
+    pub const JOB_STATUS: &str = "job.status";
+    /// `job.result`
+    pub const JOB_RESULT: &str = "job.result";
+    /// `job.stop`
+    pub const JOB_STOP: &str = "job.stop";
+    /// `job.delete`
+    pub const JOB_DELETE: &str = "job.delete";
+    /// `rpc.discover`
+    pub const RPC_DISCOVER: &str = "rpc.discover";
+}
+
+/// Who may call a method.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// No secret needed.
+    Anyone,
+    /// Whoever holds the job id; the secret is optional unless the server requires it.
+    JobHolder,
+    /// A user or admin secret.
+    User,
+    /// A register or admin secret.
+    Register,
+    /// An admin secret.
+    Admin,
+}
+
+impl Access {
+    /// How the OpenRPC document words it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::Anyone => "No secret needed.",
+            Self::JobHolder => {
+                "Anyone holding the job id; the secret is needed only when the server \
+                 is configured to require it for reads."
+            }
+            Self::User => "Needs a user or admin secret.",
+            Self::Register => "Needs a register or admin secret.",
+            Self::Admin => "Needs an admin secret.",
+        }
+    }
+}
+
+/// One parameter, in its positional place.
+#[derive(Debug, Clone, Copy)]
+pub struct Param {
+    /// Its name when params are passed by name.
+    pub name: &'static str,
+    /// One line on what it is.
+    pub summary: &'static str,
+    /// False when it may be left out.
+    pub required: bool,
+    /// Its JSON schema.
+    pub schema: fn() -> Value,
+}
+
+/// One method of the API.
+#[derive(Debug, Clone, Copy)]
+pub struct Method {
+    /// The wire name, e.g. `job.run`.
+    pub name: &'static str,
+    /// One line on what it does.
+    pub summary: &'static str,
+    /// What it does in full.
+    pub description: &'static str,
+    /// Params in positional order.
+    pub params: &'static [Param],
+    /// The result's name and JSON schema.
+    pub result: (&'static str, fn() -> Value),
+    /// Who may call it.
+    pub access: Access,
+    /// The contract's error codes it may answer with, beyond the standard ones.
+    pub errors: &'static [i32],
+}
+
+/// The JSON schema of `T`, self-contained (no `$ref`s).
+pub fn schema_of<T: JsonSchema>() -> Value {
+    let generator = schemars::generate::SchemaSettings::draft07()
+        .with(|settings| settings.inline_subschemas = true)
+        .into_generator();
+    let mut schema = generator.into_root_schema_for::<T>().to_value();
+    if let Some(object) = schema.as_object_mut() {
+        object.remove("$schema");
+    }
+    schema
+}
+
+fn string() -> Value {
+    serde_json::json!({"type": "string"})
+}
+
+fn null() -> Value {
+    serde_json::json!({"type": "null"})
+}
+
+const SECRET: Param = Param {
+    name: "secret",
+    summary: "A user or admin secret.",
+    required: true,
+    schema: string,
+};
+
+const OPTIONAL_SECRET: Param = Param {
+    name: "secret",
+    summary: "A user or admin secret; needed only when the server requires it for reads.",
+    required: false,
+    schema: string,
+};
+
+const JOB: Param = Param {
+    name: "job",
+    summary: "The job; an empty or absent id asks the server to assign a UUID v4.",
+    required: true,
+    schema: schema_of::<Job>,
+};
+
+const JOB_ID: Param = Param {
+    name: "job_id",
+    summary: "The job's id.",
+    required: true,
+    schema: string,
+};
+
+const USER_ERRORS: &[i32] = &[INVALID_PARAMS, UNAUTHORIZED, NOT_FOUND, BACKEND_UNAVAILABLE];
+
+/// Every method served, in the contract's order.
+pub const ALL: &[Method] = &[
+    Method {
+        name: names::JOBS_CREATE,
+        summary: "Store a job without queuing it.",
+        description: "Stores the job with status `created` and returns its id. A client-chosen \
+                      id that already exists is a conflict.",
+        params: &[SECRET, JOB],
+        result: ("job_id", string),
+        access: Access::User,
+        errors: &[INVALID_PARAMS, UNAUTHORIZED, CONFLICT, BACKEND_UNAVAILABLE],
+    },
+    Method {
+        name: names::JOBS_LIST,
+        summary: "List every job with full details.",
+        description: "Returns every stored job, oldest first, each with its `status`.",
+        params: &[SECRET],
+        result: ("jobs", schema_of::<Vec<hero_job::JobRecord>>),
+        access: Access::User,
+        errors: &[UNAUTHORIZED, BACKEND_UNAVAILABLE],
+    },
+    Method {
+        name: names::JOB_RUN,
+        summary: "Run a job and return its result.",
+        description: "Stores and queues the job, then blocks until it is final or its timeout \
+                      passes. A job still unfinished at its timeout is ended as failed, so the \
+                      answer is always a final result.",
+        params: &[SECRET, JOB],
+        result: ("result", schema_of::<JobResult>),
+        access: Access::User,
+        errors: &[INVALID_PARAMS, UNAUTHORIZED, CONFLICT, BACKEND_UNAVAILABLE],
+    },
+    Method {
+        name: names::JOB_START,
+        summary: "Queue a created job.",
+        description: "Moves a `created` job onto its runner's queue. Starting a job twice is a \
+                      conflict.",
+        params: &[SECRET, JOB_ID],
+        result: ("null", null),
+        access: Access::User,
+        errors: &[INVALID_PARAMS, UNAUTHORIZED, NOT_FOUND, CONFLICT, BACKEND_UNAVAILABLE],
+    },
+    Method {
+        name: names::JOB_STATUS,
+        summary: "Get a job's status without waiting.",
+        description: "Returns the status (`created`, `queued`, `running`, `completed`, \
+                      `failed`, `stopped`) and the job's timestamps.",
+        params: &[JOB_ID, OPTIONAL_SECRET],
+        result: ("status", schema_of::<JobStatusInfo>),
+        access: Access::JobHolder,
+        errors: USER_ERRORS,
+    },
+    Method {
+        name: names::JOB_RESULT,
+        summary: "Get a job's result, waiting until it is final.",
+        description: "Blocks until the job is final and returns its result. If the job is not \
+                      final within its own timeout, answers error -32000 and the job is left \
+                      as it is.",
+        params: &[JOB_ID, OPTIONAL_SECRET],
+        result: ("result", schema_of::<JobResult>),
+        access: Access::JobHolder,
+        errors: &[INVALID_PARAMS, UNAUTHORIZED, NOT_FOUND, BACKEND_UNAVAILABLE, WAIT_TIMED_OUT],
+    },
+    Method {
+        name: names::JOB_STOP,
+        summary: "Stop a job.",
+        description: "A created or queued job ends `stopped` at once; a running job is \
+                      interrupted by its runner and ends `stopped`; a final job is left as it is.",
+        params: &[SECRET, JOB_ID],
+        result: ("null", null),
+        access: Access::User,
+        errors: USER_ERRORS,
+    },
+    Method {
+        name: names::JOB_DELETE,
+        summary: "Delete a job and its result.",
+        description: "Removes the job, its result and its queue entry.",
+        params: &[SECRET, JOB_ID],
+        result: ("null", null),
+        access: Access::User,
+        errors: USER_ERRORS,
+    },
+    Method {
+        name: names::RPC_DISCOVER,
+        summary: "This API's OpenRPC document.",
+        description: "Returns the OpenRPC document describing every method served.",
+        params: &[],
+        result: ("openrpc", openrpc_schema),
+        access: Access::Anyone,
+        errors: &[],
+    },
+];
+
+fn openrpc_schema() -> Value {
+    serde_json::json!({"type": "object"})
+}
+
+/// The method named `name`, if the API has it.
+pub fn find(name: &str) -> Option<&'static Method> {
+    ALL.iter().find(|method| method.name == name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique() {
+        let mut names: Vec<_> = ALL.iter().map(|m| m.name).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), ALL.len());
+    }
+
+    #[test]
+    fn optional_params_come_last() {
+        for method in ALL {
+            let first_optional = method.params.iter().position(|p| !p.required);
+            if let Some(first) = first_optional {
+                assert!(
+                    method.params[first..].iter().all(|p| !p.required),
+                    "{}: a required param follows an optional one",
+                    method.name
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn job_schema_requires_only_what_the_job_needs() {
+        let schema = schema_of::<Job>();
+        let required = schema["required"].as_array().expect("a required list");
+        let mut required: Vec<_> = required.iter().filter_map(Value::as_str).collect();
+        required.sort_unstable();
+        assert_eq!(required, ["executor", "payload", "runner"]);
+    }
+}

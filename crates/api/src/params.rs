@@ -1,0 +1,216 @@
+//! Params as they arrive — by position or by name — turned into the typed params of a method.
+//!
+//! [`named`] maps either form onto the declared names, refusing extra or unknown params;
+//! [`parse`] then reads that map into one of the structs below.
+
+use hero_job::Job;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::Secret;
+use crate::methods::Method;
+
+/// Params that do not fit the method.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid params for `{method}`: {reason}")]
+pub struct ParamsError {
+    /// The method called.
+    pub method: &'static str,
+    /// What is wrong, naming the param.
+    pub reason: String,
+}
+
+/// Maps `raw` (a JSON array, object, null or absent) onto `method`'s param names.
+///
+/// # Errors
+///
+/// More positional params than declared, an unknown name, or params that are neither an
+/// array nor an object.
+pub fn named(method: &'static Method, raw: Option<&str>) -> Result<Map<String, Value>, ParamsError> {
+    let fail = |reason: String| ParamsError {
+        method: method.name,
+        reason,
+    };
+    let value: Value = match raw {
+        None => Value::Null,
+        Some(text) => serde_json::from_str(text).map_err(|e| fail(e.to_string()))?,
+    };
+    match value {
+        Value::Null => Ok(Map::new()),
+        Value::Array(items) => {
+            if items.len() > method.params.len() {
+                return Err(fail(format!(
+                    "takes at most {} params ({}), got {}",
+                    method.params.len(),
+                    param_names(method),
+                    items.len()
+                )));
+            }
+            Ok(method
+                .params
+                .iter()
+                .zip(items)
+                .map(|(param, value)| (param.name.to_owned(), value))
+                .collect())
+        }
+        Value::Object(map) => {
+            if let Some(unknown) = map
+                .keys()
+                .find(|key| !method.params.iter().any(|p| p.name == key.as_str()))
+            {
+                return Err(fail(format!(
+                    "unknown param `{unknown}` (expected {})",
+                    param_names(method)
+                )));
+            }
+            Ok(map)
+        }
+        _ => Err(fail("params must be an array or an object".into())),
+    }
+}
+
+fn param_names(method: &Method) -> String {
+    if method.params.is_empty() {
+        return "none".into();
+    }
+    method
+        .params
+        .iter()
+        .map(|p| p.name)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Reads a named-params map into `T`.
+///
+/// # Errors
+///
+/// A missing required param or a value of the wrong type, named in the reason.
+pub fn parse<T: DeserializeOwned>(
+    method: &'static Method,
+    named: Map<String, Value>,
+) -> Result<T, ParamsError> {
+    serde_json::from_value(Value::Object(named)).map_err(|e| ParamsError {
+        method: method.name,
+        reason: e.to_string(),
+    })
+}
+
+/// `secret` alone: `jobs.list`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SecretParams {
+    /// The caller's secret; absent is treated as unauthorized, not as bad params.
+    #[serde(default)]
+    pub secret: Option<Secret>,
+}
+
+/// `secret, job`: `jobs.create`, `job.run`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct JobParams {
+    /// The caller's secret.
+    #[serde(default)]
+    pub secret: Option<Secret>,
+    /// The job submitted.
+    pub job: Job,
+}
+
+/// `secret, job_id`: `job.start`, `job.stop`, `job.delete`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct JobIdParams {
+    /// The caller's secret.
+    #[serde(default)]
+    pub secret: Option<Secret>,
+    /// The job addressed.
+    pub job_id: String,
+}
+
+/// `job_id, secret?`: `job.status`, `job.result`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct JobReadParams {
+    /// The job addressed.
+    pub job_id: String,
+    /// The caller's secret, needed only when the server requires it for reads.
+    #[serde(default)]
+    pub secret: Option<Secret>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::methods::{ALL, find};
+
+    fn method(name: &str) -> &'static Method {
+        find(name).expect("declared")
+    }
+
+    #[test]
+    fn positional_params_take_the_declared_names() {
+        let map = named(method("job.status"), Some(r#"["id-1"]"#)).unwrap();
+        let params: JobReadParams = parse(method("job.status"), map).unwrap();
+        assert_eq!(params.job_id, "id-1");
+        assert!(params.secret.is_none());
+    }
+
+    #[test]
+    fn named_and_positional_params_read_the_same() {
+        let m = method("job.start");
+        let by_position: JobIdParams = parse(m, named(m, Some(r#"["s", "j"]"#)).unwrap()).unwrap();
+        let by_name: JobIdParams =
+            parse(m, named(m, Some(r#"{"job_id": "j", "secret": "s"}"#)).unwrap()).unwrap();
+        assert_eq!(by_position.job_id, by_name.job_id);
+        assert_eq!(by_position.secret, by_name.secret);
+    }
+
+    #[test]
+    fn extra_positional_params_are_refused() {
+        let err = named(method("jobs.list"), Some(r#"["s", 1]"#)).unwrap_err();
+        assert!(err.reason.contains("at most 1"), "{err}");
+    }
+
+    #[test]
+    fn unknown_names_are_refused_with_the_expected_ones() {
+        let err = named(method("job.stop"), Some(r#"{"jobid": "x"}"#)).unwrap_err();
+        assert!(err.reason.contains("secret, job_id"), "{err}");
+    }
+
+    #[test]
+    fn a_missing_required_param_is_named() {
+        let m = method("job.start");
+        let err = parse::<JobIdParams>(m, named(m, Some(r#"["s"]"#)).unwrap()).unwrap_err();
+        assert!(err.reason.contains("job_id"), "{err}");
+    }
+
+    #[test]
+    fn scalars_are_not_params() {
+        assert!(named(method("jobs.list"), Some("42")).is_err());
+        assert!(named(method("rpc.discover"), None).unwrap().is_empty());
+    }
+
+    #[test]
+    fn every_declared_name_is_read_by_its_struct() {
+        // A struct whose field names drift from the table would lose a required param.
+        for m in ALL {
+            let map: Map<String, Value> = m
+                .params
+                .iter()
+                .map(|p| {
+                    let value = match p.name {
+                        "job" => serde_json::json!({"payload": "1", "executor": "e", "runner": "r"}),
+                        _ => Value::String("x".into()),
+                    };
+                    (p.name.to_owned(), value)
+                })
+                .collect();
+            let ok = match m.params.iter().map(|p| p.name).collect::<Vec<_>>()[..] {
+                ["secret"] => parse::<SecretParams>(m, map).is_ok(),
+                ["secret", "job"] => parse::<JobParams>(m, map).is_ok(),
+                ["secret", "job_id"] => parse::<JobIdParams>(m, map).is_ok(),
+                ["job_id", "secret"] => parse::<JobReadParams>(m, map).is_ok(),
+                [] => true,
+                _ => panic!("{}: no params struct for this shape", m.name),
+            };
+            assert!(ok, "{}", m.name);
+        }
+    }
+}
