@@ -105,10 +105,10 @@ impl SimpleProcess {
 
     fn signal(&self, signal: Signal) {
         // ESRCH: the group is already gone, which is what stopping wants.
-        if let Err(e) = killpg(self.pgid, signal) {
-            if e != nix::errno::Errno::ESRCH {
-                tracing::warn!(id = %self.spec.id, %signal, error = %e, "cannot signal process group");
-            }
+        if let Err(e) = killpg(self.pgid, signal)
+            && e != nix::errno::Errno::ESRCH
+        {
+            tracing::warn!(id = %self.spec.id, %signal, error = %e, "cannot signal process group");
         }
     }
 }
