@@ -1,6 +1,8 @@
 //! The `osis` runner of Hero Supervisor: job payloads run as sandboxed Rhai scripts.
 //!
 //! - [`engine`]: the sandboxed engine, script output, `sleep`, `ENV`/`env` and interruption.
+//! - [`executor`]: [`OsisExecutor`](executor::OsisExecutor), the runner SDK's executor over
+//!   the engine; `src/main.rs` is the `osis_runner` binary around it.
 //!
 //! ```
 //! use std::collections::BTreeMap;
@@ -14,3 +16,4 @@
 #![warn(missing_docs)]
 
 pub mod engine;
+pub mod executor;

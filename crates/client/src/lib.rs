@@ -1,0 +1,47 @@
+//! Rust client for the Hero Supervisor JSON-RPC 2.0 API, over HTTP.
+//!
+//! - `client.rs`: [`SupervisorClient`] — the supervisor's URL, timeouts, the shared connection
+//!   pool and the one generic call every method uses; also `rpc_discover`.
+//! - `jobs.rs`: the job methods (`job_run`, `jobs_create`, `job_start`, `job_status`,
+//!   `job_result`, `job_stop`, `job_delete`, `jobs_list`).
+//! - `rpc.rs`: the JSON-RPC envelope; params go by name, under the names declared in
+//!   `hero_supervisor_api::methods`.
+//! - `error.rs`: [`ClientError`], one variant per contract error code.
+//!
+//! [`Job`], [`JobBuilder`], [`JobResult`], [`JobStatus`] and [`JobStatusInfo`] are the
+//! `hero-job` types, re-exported; [`codes`] are the contract's error codes.
+//!
+//! ```no_run
+//! use hero_supervisor_openrpc_client::{ClientError, JobBuilder, JobResult, SupervisorClient};
+//!
+//! # async fn run() -> Result<(), ClientError> {
+//! let client = SupervisorClient::new("http://localhost:3030")?;
+//! let job = JobBuilder::new()
+//!     .payload("40 + 2")
+//!     .executor("osis")
+//!     .runner("osis_runner_1")
+//!     .timeout(30)
+//!     .build()?;
+//! match client.job_run("user-secret", job).await {
+//!     Ok(JobResult::Success { success }) => println!("output: {success}"),
+//!     Ok(JobResult::Error { error }) => println!("the job failed: {error}"),
+//!     Err(ClientError::Unauthorized { message }) => println!("check the secret: {message}"),
+//!     Err(other) => return Err(other),
+//! }
+//! # Ok(())
+//! # }
+//! ```
+
+#![warn(missing_docs)]
+
+mod client;
+mod error;
+mod jobs;
+mod rpc;
+#[cfg(test)]
+mod test_server;
+
+pub use client::{CONNECT_TIMEOUT, DEFAULT_TIMEOUT, SupervisorClient};
+pub use error::ClientError;
+pub use hero_job::{Job, JobBuilder, JobResult, JobStatus, JobStatusInfo};
+pub use hero_supervisor_api::codes;

@@ -1,0 +1,225 @@
+//! Binary support: the command line every runner accepts and a whole `main` around [`run`].
+//!
+//! The supervisor starts a runner as `BINARY --id ID --name NAME --db-path PATH --redis-url
+//! URL --namespace NS`; [`RunnerArgs`] accepts exactly these flags. A runner binary is
+//! [`run_main`] with a closure that builds its [`Executor`]. Only this module uses `anyhow`.
+
+use std::future::Future;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Parser;
+use hero_store_redis::{RedisStore, redact_url};
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::time::Instant;
+
+use crate::backoff::Backoff;
+use crate::{Executor, RunnerConfig, run};
+
+/// How long a starting runner keeps trying to reach Redis before it gives up.
+const CONNECT_PATIENCE: Duration = Duration::from_secs(30);
+
+/// How long the runtime waits for blocking work that ignored cancellation when exiting.
+const EXIT_GRACE: Duration = Duration::from_secs(1);
+
+/// The command line of a runner binary.
+#[derive(Clone, Parser)]
+#[command(
+    version,
+    about = "A Hero Supervisor runner: claims jobs from its queue and runs them"
+)]
+pub struct RunnerArgs {
+    /// The actor id the supervisor knows this process by; shown in logs.
+    #[arg(long)]
+    pub id: Option<String>,
+    /// The runner name: the queue this process claims jobs from.
+    #[arg(long)]
+    pub name: String,
+    /// Where the runner keeps its own data, for runners that have any.
+    #[arg(long)]
+    pub db_path: Option<PathBuf>,
+    /// The Redis holding the jobs; a password in it is never logged.
+    #[arg(
+        long,
+        env = "HERO_REDIS_URL",
+        hide_env_values = true,
+        default_value = "redis://127.0.0.1:6379"
+    )]
+    pub redis_url: String,
+    /// The key prefix in Redis, the same as the supervisor's.
+    #[arg(long, default_value = "hero")]
+    pub namespace: String,
+    /// Most jobs executed at once.
+    #[arg(long, default_value_t = 4)]
+    pub concurrency: usize,
+}
+
+impl std::fmt::Debug for RunnerArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunnerArgs")
+            .field("id", &self.id)
+            .field("name", &self.name)
+            .field("db_path", &self.db_path)
+            .field("redis_url", &redact_url(&self.redis_url))
+            .field("namespace", &self.namespace)
+            .field("concurrency", &self.concurrency)
+            .finish()
+    }
+}
+
+/// A whole runner `main`: parses [`RunnerArgs`], sets up logging, builds the executor with
+/// `make` and runs [`main_with`] until SIGTERM or SIGINT.
+///
+/// Logs go to stderr, filtered by `RUST_LOG` (default `info`). `make` runs inside the Tokio
+/// runtime, so it may spawn tasks. A failure is printed as one line, `error: …` with its
+/// causes, and the process exits with status 1.
+pub fn run_main<F>(make: F) -> ExitCode
+where
+    F: FnOnce(&RunnerArgs) -> anyhow::Result<Arc<dyn Executor>>,
+{
+    let args = RunnerArgs::parse();
+    init_tracing();
+    match start(make, args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn start<F>(make: F, args: RunnerArgs) -> anyhow::Result<()>
+where
+    F: FnOnce(&RunnerArgs) -> anyhow::Result<Arc<dyn Executor>>,
+{
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the tokio runtime")?;
+    let executor = {
+        let _entered = runtime.enter();
+        make(&args).context("setting up the executor")?
+    };
+    let result = runtime.block_on(main_with(executor, args));
+    // A blocking thread that ignored cancellation must not keep the process alive.
+    runtime.shutdown_timeout(EXIT_GRACE);
+    result
+}
+
+/// Connects to the Redis in `args` and runs `executor` there until SIGTERM or SIGINT.
+///
+/// Connecting is retried with backoff for up to 30 s, logging each failure; a signal during
+/// that time ends the runner cleanly. The shutdown is graceful, as for [`run`].
+///
+/// # Errors
+///
+/// When the signal handlers cannot be installed, Redis stays unreachable for 30 s, or the
+/// arguments make an invalid [`RunnerConfig`] (e.g. `--concurrency 0`).
+pub async fn main_with(executor: Arc<dyn Executor>, args: RunnerArgs) -> anyhow::Result<()> {
+    let shutdown = shutdown_signal()?;
+    tokio::pin!(shutdown);
+    let safe_url = redact_url(&args.redis_url);
+    tracing::info!(
+        id = args.id.as_deref().unwrap_or("-"),
+        name = %args.name,
+        redis = %safe_url,
+        namespace = %args.namespace,
+        "runner starting"
+    );
+    let store = tokio::select! {
+        () = &mut shutdown => return Ok(()),
+        store = connect(&args.redis_url, &args.namespace) => store?,
+    };
+    let config = RunnerConfig {
+        concurrency: args.concurrency,
+        ..RunnerConfig::new(&args.name)
+    };
+    run(Arc::new(store), config, executor, shutdown)
+        .await
+        .with_context(|| format!("running runner `{}`", args.name))
+}
+
+/// Connects to Redis, retrying with backoff for up to [`CONNECT_PATIENCE`].
+async fn connect(url: &str, namespace: &str) -> anyhow::Result<RedisStore> {
+    let safe_url = redact_url(url);
+    let deadline = Instant::now() + CONNECT_PATIENCE;
+    let mut backoff = Backoff::store();
+    loop {
+        let error = match RedisStore::connect(url, namespace).await {
+            Ok(store) => {
+                tracing::info!(redis = %safe_url, "connected");
+                return Ok(store);
+            }
+            Err(error) => error,
+        };
+        let delay = backoff.next_delay();
+        if !error.is_retryable() || Instant::now() + delay >= deadline {
+            return Err(error).with_context(|| {
+                format!("connecting to redis at {safe_url} (gave up after {CONNECT_PATIENCE:?})")
+            });
+        }
+        tracing::warn!(redis = %safe_url, %error, ?delay, "cannot reach redis; retrying");
+        tokio::time::sleep(delay).await;
+    }
+}
+
+/// Completes on the first SIGTERM or SIGINT.
+fn shutdown_signal() -> anyhow::Result<impl Future<Output = ()> + Send> {
+    let mut terminate = signal(SignalKind::terminate()).context("listening for SIGTERM")?;
+    let mut interrupt = signal(SignalKind::interrupt()).context("listening for SIGINT")?;
+    Ok(async move {
+        let name = tokio::select! {
+            _ = terminate.recv() => "SIGTERM",
+            _ = interrupt.recv() => "SIGINT",
+        };
+        tracing::info!("{name} received; shutting down");
+    })
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        // Supervisors capture runner output into log files, where colour codes are noise.
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_supervisors_command_line_parses() {
+        let args = RunnerArgs::try_parse_from([
+            "osis_runner",
+            "--id",
+            "osis_runner_1",
+            "--name",
+            "osis_runner_1",
+            "--db-path",
+            "/tmp/db",
+            "--redis-url",
+            "redis://:secret@127.0.0.1:6379",
+            "--namespace",
+            "ns",
+        ])
+        .expect("the supervisor's flags parse");
+        assert_eq!(args.name, "osis_runner_1");
+        assert_eq!(args.db_path, Some(PathBuf::from("/tmp/db")));
+        assert_eq!(args.namespace, "ns");
+        assert_eq!(args.concurrency, 4);
+        assert!(!format!("{args:?}").contains("secret"));
+    }
+
+    #[test]
+    fn name_is_required() {
+        assert!(RunnerArgs::try_parse_from(["runner"]).is_err());
+    }
+}

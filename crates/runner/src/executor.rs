@@ -1,0 +1,70 @@
+//! What a runner implements: [`Executor`], and the [`JobContext`] it receives with each job.
+//!
+//! The SDK calls [`Executor::execute`] once per claimed job; everything around that call
+//! (claiming, timeouts, stop requests, reporting) lives in the rest of this crate.
+
+use async_trait::async_trait;
+use hero_job::Job;
+use tokio_util::sync::{CancellationToken, WaitForCancellationFuture};
+
+/// The work a runner does: turns one job into its output or its error.
+///
+/// Called concurrently for up to [`RunnerConfig::concurrency`](crate::RunnerConfig) jobs.
+/// `Ok(output)` completes the job with `{"success": output}`, `Err(message)` fails it with
+/// `{"error": message}`.
+///
+/// # Cancel safety
+///
+/// When the job is stopped, times out or the runner shuts down, [`JobContext::cancelled`]
+/// fires; the executor should then return soon (within a second), with any result. An
+/// executor that does not is dropped at its next `.await` and its result discarded, so
+/// blocking work must watch the token itself.
+#[async_trait]
+pub trait Executor: Send + Sync + 'static {
+    /// Runs `job` and returns its output, or an error message.
+    async fn execute(&self, job: &Job, ctx: &JobContext) -> Result<String, String>;
+}
+
+/// What an executor knows about the job it runs beyond the job itself.
+#[derive(Debug, Clone)]
+pub struct JobContext {
+    job_id: String,
+    /// Cancelled on `job.stop`, on timeout and on a shutdown that outlasts the grace period.
+    token: CancellationToken,
+}
+
+impl JobContext {
+    /// A context for the job `job_id`, cancelled through `token`.
+    ///
+    /// The SDK builds one per claimed job; tests of an executor build their own.
+    pub fn new(job_id: impl Into<String>, token: CancellationToken) -> Self {
+        Self {
+            job_id: job_id.into(),
+            token,
+        }
+    }
+
+    /// The id of the job being executed.
+    pub fn job_id(&self) -> &str {
+        &self.job_id
+    }
+
+    /// Completes once the job should stop: stopped, timed out, or the runner is shutting down.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: dropping the future and calling again loses nothing.
+    pub fn cancelled(&self) -> WaitForCancellationFuture<'_> {
+        self.token.cancelled()
+    }
+
+    /// True once the job should stop.
+    pub fn is_cancelled(&self) -> bool {
+        self.token.is_cancelled()
+    }
+
+    /// The job's cancellation token, to hand to tasks or threads the executor starts.
+    pub fn token(&self) -> &CancellationToken {
+        &self.token
+    }
+}

@@ -1,0 +1,54 @@
+//! The heartbeat loop: renews this worker's lease and delivers stop requests.
+//!
+//! One task per runner. Every `config.heartbeat` it calls [`Store::heartbeat`] and cancels
+//! the tokens of the returned job ids, so a stop reaches its job within one interval.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use hero_store::Store;
+use tokio::time::MissedTickBehavior;
+use tokio_util::sync::CancellationToken;
+
+use crate::inflight::InFlight;
+
+/// Heartbeats until `stop` is cancelled; store failures are logged and the next beat retries.
+pub(crate) async fn run(
+    store: Arc<dyn Store>,
+    worker: String,
+    lease: Duration,
+    every: Duration,
+    inflight: InFlight,
+    stop: CancellationToken,
+) {
+    let mut ticks = tokio::time::interval(every);
+    // After a slow store call, beat once and carry on: a burst of beats renews nothing more.
+    ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let mut failing = false;
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => return,
+            _ = ticks.tick() => {}
+        }
+        let beat = tokio::select! {
+            () = stop.cancelled() => return,
+            beat = store.heartbeat(&worker, lease) => beat,
+        };
+        match beat {
+            Ok(stops) => {
+                if failing {
+                    tracing::info!(%worker, "heartbeat works again");
+                    failing = false;
+                }
+                inflight.cancel(&stops);
+            }
+            Err(error) => {
+                // Logged once per outage, not once per beat.
+                if !failing {
+                    tracing::warn!(%worker, %error, "heartbeat failed; retrying");
+                    failing = true;
+                }
+            }
+        }
+    }
+}

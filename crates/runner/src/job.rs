@@ -1,0 +1,157 @@
+//! One claimed job: execute it under its timeout and cancellation token, then report.
+//!
+//! [`Worker::run_job`] is the body of each job task the claim loop spawns, inside a span
+//! carrying the job id (so the log lines here do not repeat it). The executor runs in a task
+//! of its own, so a panic becomes a failed job instead of a lost one.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use hero_job::Job;
+use hero_store::{Finish, Store};
+use tokio::task::{JoinError, JoinHandle};
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use crate::backoff::Backoff;
+use crate::executor::{Executor, JobContext};
+use crate::inflight::InFlight;
+
+/// How long a cancelled executor may take to return before it is dropped.
+const EXECUTOR_GRACE: Duration = Duration::from_secs(1);
+
+/// The error of a job whose runner stopped before it ended.
+pub(crate) const SHUTDOWN_MESSAGE: &str = "runner shut down before the job finished";
+
+/// What every job task of one runner shares.
+pub(crate) struct Worker {
+    pub(crate) id: String,
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) executor: Arc<dyn Executor>,
+    /// Bounds how long a report is retried: past it, the store may have given the job away.
+    pub(crate) lease: Duration,
+    /// Where the heartbeat finds each running job's token to deliver a stop.
+    pub(crate) inflight: InFlight,
+    /// Cancelled when a shutdown outlasts its grace; every job token is its child.
+    pub(crate) abort: CancellationToken,
+}
+
+/// Why a job ended without its executor's answer.
+enum Interrupted {
+    Stopped,
+    TimedOut,
+    Shutdown,
+}
+
+impl Worker {
+    /// Executes `job` and reports its outcome; never fails, logging what cannot be done.
+    pub(crate) async fn run_job(self: Arc<Self>, job: Job) {
+        let job = Arc::new(job);
+        let token = self.abort.child_token();
+        self.inflight.insert(&job.id, token.clone());
+        let ctx = JobContext::new(job.id.clone(), token);
+        tracing::debug!(timeout = job.timeout, "job started");
+        let started = Instant::now();
+        let finish = self.execute(&job, ctx).await;
+        tracing::info!(
+            status = %finish.status,
+            elapsed_ms = started.elapsed().as_millis(),
+            "job ended"
+        );
+        self.report(&job.id, finish).await;
+        self.inflight.remove(&job.id);
+    }
+
+    async fn execute(&self, job: &Arc<Job>, ctx: JobContext) -> Finish {
+        let mut execution = spawn_execution(self.executor.clone(), job.clone(), ctx.clone());
+        let limit = Duration::from_secs(job.timeout);
+        let interrupted = tokio::select! {
+            // An answer that is ready counts, even if a stop arrived at the same moment.
+            biased;
+            joined = &mut execution => return outcome(joined),
+            () = ctx.cancelled() => if self.abort.is_cancelled() {
+                Interrupted::Shutdown
+            } else {
+                Interrupted::Stopped
+            },
+            () = tokio::time::sleep(limit) => Interrupted::TimedOut,
+        };
+        ctx.token().cancel();
+        // The executor may clean up, but its answer no longer counts.
+        if tokio::time::timeout(EXECUTOR_GRACE, &mut execution)
+            .await
+            .is_err()
+        {
+            execution.abort();
+            tracing::warn!("executor ignored cancellation for {EXECUTOR_GRACE:?}; dropped");
+        }
+        match interrupted {
+            Interrupted::Stopped => Finish::stopped("job stopped"),
+            Interrupted::TimedOut => {
+                Finish::failed(format!("job timed out after {}s", job.timeout))
+            }
+            Interrupted::Shutdown => Finish::failed(SHUTDOWN_MESSAGE),
+        }
+    }
+
+    /// Reports `finish`, retrying while the store is unavailable, for up to the lease.
+    async fn report(&self, id: &str, finish: Finish) {
+        let deadline = Instant::now() + self.lease;
+        let mut backoff = Backoff::store();
+        loop {
+            let attempt = self.store.finish(&self.id, id, finish.clone());
+            let error = match tokio::time::timeout_at(deadline, attempt).await {
+                Ok(Ok(true)) => return,
+                Ok(Ok(false)) => {
+                    tracing::debug!("job was already ended elsewhere; outcome dropped");
+                    return;
+                }
+                Ok(Err(error)) => error,
+                Err(_elapsed) => {
+                    tracing::error!("reporting the job's outcome did not finish within the lease");
+                    return;
+                }
+            };
+            let delay = backoff.next_delay();
+            if !error.is_retryable() || Instant::now() + delay >= deadline {
+                tracing::error!(%error, outcome = ?finish.result, "could not report the job's outcome");
+                return;
+            }
+            tracing::warn!(%error, ?delay, "reporting the job's outcome failed; retrying");
+            tokio::time::sleep(delay).await;
+        }
+    }
+}
+
+fn spawn_execution(
+    executor: Arc<dyn Executor>,
+    job: Arc<Job>,
+    ctx: JobContext,
+) -> JoinHandle<Result<String, String>> {
+    tokio::spawn(async move { executor.execute(&job, &ctx).await })
+}
+
+fn outcome(joined: Result<Result<String, String>, JoinError>) -> Finish {
+    match joined {
+        Ok(Ok(output)) => Finish::completed(output),
+        Ok(Err(message)) => Finish::failed(message),
+        Err(error) => {
+            let message = match error.try_into_panic() {
+                Ok(panic) => panic_message(panic.as_ref()),
+                Err(error) => error.to_string(),
+            };
+            tracing::error!(%message, "executor panicked");
+            Finish::failed(format!("executor panicked: {message}"))
+        }
+    }
+}
+
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    if let Some(message) = panic.downcast_ref::<&str>() {
+        (*message).to_owned()
+    } else if let Some(message) = panic.downcast_ref::<String>() {
+        message.clone()
+    } else {
+        "no message".to_owned()
+    }
+}

@@ -1,0 +1,267 @@
+//! The runner SDK against a private Redis through the real `RedisStore`, with an in-test
+//! executor whose behaviour each job's payload picks.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use hero_job::{Job, JobBuilder, JobRecord, JobResult, JobStatus};
+use hero_runner::{Error, Executor, JobContext, RunnerConfig};
+use hero_store::{StopOutcome, Store};
+use hero_store_redis::RedisStore;
+use hero_test_support::{RedisServer, TIMEOUT, eventually};
+use tokio::sync::{Barrier, mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+const QUEUE: &str = "test_runner";
+
+/// Acts on the payload: `echo:TEXT`, `fail:TEXT`, `wait` (until cancelled), `hang` (ignores
+/// cancellation), `meet` (waits for a second `meet` job) or `panic`. Every job but `echo`
+/// and `fail` announces its id on `started` once it runs.
+struct TestExecutor {
+    started: mpsc::UnboundedSender<String>,
+    meet: Barrier,
+}
+
+#[async_trait]
+impl Executor for TestExecutor {
+    async fn execute(&self, job: &Job, ctx: &JobContext) -> Result<String, String> {
+        if let Some(text) = job.payload.strip_prefix("echo:") {
+            return Ok(text.to_owned());
+        }
+        if let Some(text) = job.payload.strip_prefix("fail:") {
+            return Err(text.to_owned());
+        }
+        self.started
+            .send(ctx.job_id().to_owned())
+            .expect("the test listens while jobs run");
+        match job.payload.as_str() {
+            "wait" => {
+                ctx.cancelled().await;
+                Err("cancelled".to_owned())
+            }
+            "hang" => std::future::pending().await,
+            "meet" => {
+                self.meet.wait().await;
+                Ok("met".to_owned())
+            }
+            "panic" => panic!("executor bug"),
+            other => Err(format!("unknown test payload {other}")),
+        }
+    }
+}
+
+/// A runner on its own Redis, and what a test needs to drive it.
+struct Harness {
+    redis: RedisServer,
+    store: Arc<dyn Store>,
+    started: mpsc::UnboundedReceiver<String>,
+    shutdown: Option<oneshot::Sender<()>>,
+    runner: JoinHandle<Result<(), Error>>,
+}
+
+impl Harness {
+    async fn start(tune: impl FnOnce(&mut RunnerConfig)) -> Self {
+        let redis = RedisServer::start();
+        let store: Arc<dyn Store> = Arc::new(connect(&redis).await);
+        // The runner gets a store of its own, so that it is gone once `run` returns.
+        let runner_store: Arc<dyn Store> = Arc::new(connect(&redis).await);
+        let (started_tx, started) = mpsc::unbounded_channel();
+        let executor = Arc::new(TestExecutor {
+            started: started_tx,
+            meet: Barrier::new(2),
+        });
+        let mut config = RunnerConfig::new(QUEUE);
+        tune(&mut config);
+        let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
+        let shutdown = async move {
+            // A dropped sender also means shut down.
+            let _ = shutdown_rx.await;
+        };
+        let runner = tokio::spawn(hero_runner::run(runner_store, config, executor, shutdown));
+        Self {
+            redis,
+            store,
+            started,
+            shutdown: Some(shutdown_tx),
+            runner,
+        }
+    }
+
+    async fn submit(&self, id: &str, payload: &str, timeout: u64) {
+        let job = JobBuilder::new()
+            .id(id)
+            .payload(payload)
+            .executor("test")
+            .runner(QUEUE)
+            .timeout(timeout)
+            .build()
+            .expect("a valid job");
+        bounded(self.store.submit_job(&job)).await.expect("submit");
+    }
+
+    async fn final_record(&self, id: &str) -> JobRecord {
+        let record = bounded(self.store.wait_final(id, TIMEOUT))
+            .await
+            .expect("the job exists");
+        assert!(record.status.is_final(), "{id} is still {}", record.status);
+        record
+    }
+
+    async fn next_started(&mut self) -> String {
+        bounded(self.started.recv())
+            .await
+            .expect("the executor is alive")
+    }
+
+    /// Triggers the shutdown and waits for `run` to return.
+    async fn shut_down(&mut self) {
+        let sender = self.shutdown.take().expect("shut down only once");
+        sender
+            .send(())
+            .expect("the runner awaits its shutdown signal");
+        bounded(&mut self.runner)
+            .await
+            .expect("the runner task does not panic")
+            .expect("the runner ends without error");
+    }
+}
+
+async fn connect(redis: &RedisServer) -> RedisStore {
+    RedisStore::connect(&redis.url(), "test")
+        .await
+        .expect("the private redis accepts connections")
+}
+
+async fn bounded<F: Future>(future: F) -> F::Output {
+    tokio::time::timeout(TIMEOUT, future)
+        .await
+        .expect("finishes within the test timeout")
+}
+
+fn error_of(record: &JobRecord) -> &str {
+    match &record.result {
+        Some(JobResult::Error { error }) => error,
+        other => panic!("expected an error result, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_claimed_job_runs_and_its_result_is_stored() {
+    let mut harness = Harness::start(|_| {}).await;
+    harness.submit("ok", "echo:hello", 10).await;
+    harness.submit("bad", "fail:boom", 10).await;
+
+    let ok = harness.final_record("ok").await;
+    assert_eq!(ok.status, JobStatus::Completed);
+    assert_eq!(ok.result, Some(JobResult::success("hello")));
+    assert!(ok.started_at.is_some() && ok.completed_at.is_some());
+
+    let bad = harness.final_record("bad").await;
+    assert_eq!(bad.status, JobStatus::Failed);
+    assert_eq!(error_of(&bad), "boom");
+    harness.shut_down().await;
+}
+
+#[tokio::test]
+async fn concurrency_two_runs_two_jobs_at_once() {
+    let mut harness = Harness::start(|config| config.concurrency = 2).await;
+    // Each `meet` job waits for the other, so they end only if both run at the same time.
+    harness.submit("a", "meet", 60).await;
+    harness.submit("b", "meet", 60).await;
+    for id in ["a", "b"] {
+        let record = harness.final_record(id).await;
+        assert_eq!(record.status, JobStatus::Completed, "{id}");
+        assert_eq!(record.result, Some(JobResult::success("met")));
+    }
+    harness.shut_down().await;
+}
+
+#[tokio::test]
+async fn a_job_past_its_timeout_fails_as_timed_out() {
+    let mut harness = Harness::start(|_| {}).await;
+    // `hang` ignores cancellation, so this also shows the executor is dropped after its grace.
+    harness.submit("slow", "hang", 1).await;
+    let record = harness.final_record("slow").await;
+    assert_eq!(record.status, JobStatus::Failed);
+    assert_eq!(error_of(&record), "job timed out after 1s");
+    harness.shut_down().await;
+}
+
+#[tokio::test]
+async fn stop_ends_a_running_job_as_stopped() {
+    let mut harness = Harness::start(|_| {}).await;
+    harness.submit("long", "wait", 600).await;
+    assert_eq!(harness.next_started().await, "long");
+
+    let outcome = bounded(harness.store.stop_job("long")).await.expect("stop");
+    assert_eq!(outcome, StopOutcome::Requested);
+    let record = harness.final_record("long").await;
+    assert_eq!(record.status, JobStatus::Stopped);
+    assert_eq!(error_of(&record), "job stopped");
+    harness.shut_down().await;
+}
+
+#[tokio::test]
+async fn an_executor_panic_fails_the_job() {
+    let mut harness = Harness::start(|_| {}).await;
+    harness.submit("buggy", "panic", 10).await;
+    let record = harness.final_record("buggy").await;
+    assert_eq!(record.status, JobStatus::Failed);
+    assert!(error_of(&record).contains("executor bug"), "{record:?}");
+    harness.shut_down().await;
+}
+
+#[tokio::test]
+async fn shutdown_stops_claiming() {
+    let mut harness = Harness::start(|_| {}).await;
+    harness.submit("before", "echo:1", 10).await;
+    assert_eq!(
+        harness.final_record("before").await.status,
+        JobStatus::Completed
+    );
+    harness.shut_down().await;
+
+    // The abandoned claim's connection closes asynchronously; until Redis has dropped it, a
+    // blocked BLMOVE would still take a pushed job. Wait for that, then check nobody claims.
+    let redis = &harness.redis;
+    let unblocked = eventually(TIMEOUT, || async { !any_client_blocked(redis) }).await;
+    assert!(unblocked, "the runner's blocking claim never went away");
+
+    harness.submit("after", "echo:2", 10).await;
+    let record = bounded(harness.store.job("after")).await.expect("job");
+    assert_eq!(record.status, JobStatus::Queued);
+    assert_eq!(
+        bounded(harness.store.queue_len(QUEUE)).await.expect("len"),
+        1
+    );
+}
+
+#[tokio::test]
+async fn shutdown_fails_jobs_that_outlast_the_grace() {
+    let mut harness = Harness::start(|config| {
+        config.shutdown_grace = std::time::Duration::from_millis(100);
+    })
+    .await;
+    harness.submit("stuck", "wait", 600).await;
+    assert_eq!(harness.next_started().await, "stuck");
+    harness.shut_down().await;
+
+    // `run` returns only after the report, so the job is already final.
+    let record = bounded(harness.store.job("stuck")).await.expect("job");
+    assert_eq!(record.status, JobStatus::Failed);
+    assert_eq!(
+        error_of(&record),
+        "runner shut down before the job finished"
+    );
+}
+
+fn any_client_blocked(redis: &RedisServer) -> bool {
+    let clients: String = redis::cmd("CLIENT")
+        .arg("LIST")
+        .query(&mut redis.connection())
+        .expect("CLIENT LIST");
+    clients
+        .lines()
+        .any(|client| client.split(' ').any(|field| field == "flags=b"))
+}

@@ -1,0 +1,341 @@
+//! The supervisor's configuration: the TOML file of the contract, or the defaults that let
+//! `supervisor` with no file start on a fresh machine.
+
+use std::path::{Path, PathBuf};
+
+use hero_supervisor_api::Secret;
+use serde::Deserialize;
+
+use crate::error::ConfigError;
+
+/// Redis the default configuration uses, until the embedded store replaces it.
+pub const DEFAULT_REDIS_URL: &str = "redis://127.0.0.1:6379";
+
+/// Everything the supervisor reads at start-up.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// The Redis holding jobs and queues. Default: [`DEFAULT_REDIS_URL`].
+    #[serde(default)]
+    pub redis_url: Option<String>,
+    /// Prefix of every Redis key. Default `hero`.
+    #[serde(default = "default_namespace")]
+    pub namespace: String,
+    /// Address the API listens on. Default `127.0.0.1`.
+    #[serde(default = "default_bind_address")]
+    pub bind_address: String,
+    /// Port the API listens on. Default 3030.
+    #[serde(default = "default_port")]
+    pub port: u16,
+    /// Secrets with full access.
+    #[serde(default)]
+    pub admin_secrets: Vec<Secret>,
+    /// Secrets for job operations.
+    #[serde(default)]
+    pub user_secrets: Vec<Secret>,
+    /// Secrets that may only register runners.
+    #[serde(default)]
+    pub register_secrets: Vec<Secret>,
+    /// Where the supervisor keeps its files (runner logs, generated secrets). Default:
+    /// `$HERO_SUPERVISOR_DATA_DIR`, else `$HOME/.local/share/hero-supervisor`.
+    #[serde(default)]
+    pub data_dir: Option<PathBuf>,
+    /// When true, `job.status` and `job.result` need a user or admin secret too.
+    /// Default false: a job id (a UUID v4) is itself the capability to read the job.
+    #[serde(default)]
+    pub require_secret_for_reads: bool,
+    /// Size and connection limits of the API.
+    #[serde(default)]
+    pub limits: Limits,
+    /// Runners the supervisor starts and supervises.
+    #[serde(default)]
+    pub actors: Vec<ActorConfig>,
+}
+
+/// Limits on what clients may send; every one has a default fit for a single host.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// Largest request body in bytes. Default 2 MiB: a maximal payload plus its envelope.
+    pub max_request_bytes: u32,
+    /// Largest response body in bytes. Default 256 MiB, enough for `jobs.list` of ~500k jobs.
+    pub max_response_bytes: u32,
+    /// Most open connections. Default 1024.
+    pub max_connections: u32,
+    /// Most calls in one batch. Default 100.
+    pub max_batch_len: u32,
+    /// Largest job payload in bytes. Default 1 MiB.
+    pub max_payload_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_request_bytes: 2 << 20,
+            max_response_bytes: 256 << 20,
+            max_connections: 1024,
+            max_batch_len: 100,
+            max_payload_bytes: hero_job::Limits::default().max_payload_bytes,
+        }
+    }
+}
+
+/// A runner the supervisor starts: an `[[actors]]` table.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActorConfig {
+    /// Identifies the actor in logs and runner methods.
+    pub id: String,
+    /// The runner (queue) name jobs address with `runner`.
+    pub name: String,
+    /// The runner executable.
+    pub binary_path: PathBuf,
+    /// Where the runner keeps its own data. Default: `<data_dir>/db/<id>`.
+    #[serde(default)]
+    pub db_path: Option<PathBuf>,
+    /// The Redis the runner uses. Default: the supervisor's.
+    #[serde(default)]
+    pub redis_url: Option<String>,
+    /// `simple` (a child process) or `tmux:SESSION` (a window of that tmux session).
+    /// Default `simple`.
+    #[serde(default)]
+    pub process_manager: ProcessManagerKind,
+}
+
+/// How an actor's process is run.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum ProcessManagerKind {
+    /// A child process in its own process group.
+    #[default]
+    Simple,
+    /// A window of the named tmux session.
+    Tmux {
+        /// The session, created if missing.
+        session: String,
+    },
+}
+
+impl<'de> Deserialize<'de> for ProcessManagerKind {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        match text.split_once(':') {
+            None if text == "simple" => Ok(Self::Simple),
+            Some(("tmux", session))
+                if !session.is_empty()
+                    && session
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-')) =>
+            {
+                Ok(Self::Tmux {
+                    session: session.to_owned(),
+                })
+            }
+            _ => Err(serde::de::Error::custom(format!(
+                "process_manager must be \"simple\" or \"tmux:SESSION\" (letters, digits, _ and -), got {text:?}"
+            ))),
+        }
+    }
+}
+
+fn default_namespace() -> String {
+    "hero".into()
+}
+
+fn default_bind_address() -> String {
+    "127.0.0.1".into()
+}
+
+fn default_port() -> u16 {
+    3030
+}
+
+impl Config {
+    /// Reads and checks the TOML file at `path`.
+    ///
+    /// # Errors
+    ///
+    /// The file cannot be read, is not valid TOML, has an unknown key or a wrong type
+    /// (named with its line), or names an actor binary that does not exist.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        let config: Self = toml::from_str(&text).map_err(|e| ConfigError::Parse {
+            path: path.to_owned(),
+            reason: e.to_string().trim().replace('\n', " "),
+        })?;
+        config.check()?;
+        Ok(config)
+    }
+
+    /// The configuration used when no file is given: the local Redis, one `osis_runner`
+    /// actor named `osis_runner_1` found next to the supervisor's own executable.
+    pub fn default_local() -> Self {
+        let binary_dir = std::env::current_exe()
+            .ok()
+            .and_then(|exe| exe.parent().map(Path::to_path_buf))
+            .unwrap_or_default();
+        Self {
+            redis_url: None,
+            namespace: default_namespace(),
+            bind_address: default_bind_address(),
+            port: default_port(),
+            admin_secrets: Vec::new(),
+            user_secrets: Vec::new(),
+            register_secrets: Vec::new(),
+            data_dir: None,
+            require_secret_for_reads: false,
+            limits: Limits::default(),
+            actors: vec![ActorConfig {
+                id: "osis_runner_1".into(),
+                name: "osis_runner_1".into(),
+                binary_path: binary_dir.join("osis_runner"),
+                db_path: None,
+                redis_url: None,
+                process_manager: ProcessManagerKind::Simple,
+            }],
+        }
+    }
+
+    /// Checks what TOML types cannot: names, duplicates, binaries that exist.
+    ///
+    /// # Errors
+    ///
+    /// The first problem found, naming the key.
+    pub fn check(&self) -> Result<(), ConfigError> {
+        let invalid = |key: &str, reason: String| ConfigError::Invalid {
+            key: key.to_owned(),
+            reason,
+        };
+        if self.namespace.is_empty() || self.namespace.contains(char::is_whitespace) {
+            return Err(invalid("namespace", "must be non-empty, without spaces".into()));
+        }
+        let mut seen = std::collections::HashSet::new();
+        for actor in &self.actors {
+            let key = format!("actors.{}", actor.id);
+            for (field, value) in [("id", &actor.id), ("name", &actor.name)] {
+                let well_formed = !value.is_empty()
+                    && value
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+                if !well_formed {
+                    return Err(invalid(
+                        &format!("{key}.{field}"),
+                        format!("{value:?} must be letters, digits, `_`, `-` or `.`"),
+                    ));
+                }
+            }
+            if !seen.insert(actor.id.clone()) {
+                return Err(invalid(&key, "two actors share this id".into()));
+            }
+            if !actor.binary_path.is_file() {
+                return Err(invalid(
+                    &format!("{key}.binary_path"),
+                    format!("`{}` is not an existing file", actor.binary_path.display()),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The Redis URL in force.
+    pub fn redis_url(&self) -> &str {
+        self.redis_url.as_deref().unwrap_or(DEFAULT_REDIS_URL)
+    }
+
+    /// The data directory in force.
+    pub fn data_dir(&self) -> PathBuf {
+        if let Some(dir) = &self.data_dir {
+            return dir.clone();
+        }
+        if let Some(dir) = std::env::var_os("HERO_SUPERVISOR_DATA_DIR") {
+            return PathBuf::from(dir);
+        }
+        let home = std::env::var_os("HOME").map_or_else(|| PathBuf::from("."), PathBuf::from);
+        home.join(".local/share/hero-supervisor")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, String> {
+        toml::from_str::<Config>(text).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn the_seed_example_parses() {
+        let config = parse(
+            r#"
+redis_url = "redis://localhost:6379"
+namespace = "hero"
+bind_address = "127.0.0.1"
+port = 3030
+admin_secrets = ["admin-secret-123"]
+user_secrets = ["user-secret-456"]
+register_secrets = ["register-secret-789"]
+[[actors]]
+id = "sal_runner_1"
+name = "sal_runner_1"
+binary_path = "/path/to/sal_runner"
+db_path = "/tmp/sal_db"
+redis_url = "redis://localhost:6379"
+process_manager = "simple"
+[[actors]]
+id = "osis_runner_1"
+name = "osis_runner_1"
+binary_path = "/path/to/osis_runner"
+db_path = "/tmp/osis_db"
+redis_url = "redis://localhost:6379"
+process_manager = "tmux:osis_session"
+"#,
+        )
+        .unwrap();
+        assert_eq!(config.actors.len(), 2);
+        assert_eq!(
+            config.actors[1].process_manager,
+            ProcessManagerKind::Tmux {
+                session: "osis_session".into()
+            }
+        );
+        assert!(config.admin_secrets[0].matches(&Secret::new("admin-secret-123")));
+    }
+
+    #[test]
+    fn unknown_keys_are_named() {
+        let err = parse("prot = 3030").unwrap_err();
+        assert!(err.contains("prot"), "{err}");
+    }
+
+    #[test]
+    fn wrong_types_are_named() {
+        let err = parse("port = \"high\"").unwrap_err();
+        assert!(err.contains("port"), "{err}");
+    }
+
+    #[test]
+    fn a_bad_process_manager_is_explained() {
+        let err = parse(
+            "[[actors]]\nid='a'\nname='a'\nbinary_path='/bin/sh'\nprocess_manager='docker'",
+        )
+        .unwrap_err();
+        assert!(err.contains("tmux:SESSION"), "{err}");
+    }
+
+    #[test]
+    fn a_missing_binary_names_the_actor_and_path() {
+        let config =
+            parse("[[actors]]\nid='a'\nname='a'\nbinary_path='/no/such/runner'").unwrap();
+        let err = config.check().unwrap_err().to_string();
+        assert!(err.contains("actors.a.binary_path"), "{err}");
+        assert!(err.contains("/no/such/runner"), "{err}");
+    }
+
+    #[test]
+    fn secrets_do_not_show_in_debug_output() {
+        let config = parse("admin_secrets = [\"hunter2\"]").unwrap();
+        assert!(!format!("{config:?}").contains("hunter2"));
+    }
+}

@@ -1,0 +1,121 @@
+//! The supervisor's errors and their one conversion into JSON-RPC errors.
+
+use std::path::PathBuf;
+
+use hero_supervisor_api::codes;
+use hero_supervisor_api::params::ParamsError;
+use jsonrpsee::types::ErrorObjectOwned;
+
+/// A configuration that cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The file cannot be read.
+    #[error("cannot read config file `{path}`")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// What the OS said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML, or has an unknown key or a wrong type.
+    #[error("config file `{path}`: {reason}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// The parser's message, naming the key and line.
+        reason: String,
+    },
+    /// A value is well-typed but unusable.
+    #[error("config key `{key}`: {reason}")]
+    Invalid {
+        /// The key, dotted.
+        key: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// Why the supervisor could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StartError {
+    /// The store cannot be reached.
+    #[error(transparent)]
+    Store(#[from] hero_store::Error),
+    /// A runner process could not be started.
+    #[error(transparent)]
+    Process(#[from] hero_process::Error),
+    /// The API server could not start.
+    #[error("cannot start the API server")]
+    Server(#[source] std::io::Error),
+    /// A file in the data directory could not be written.
+    #[error("cannot write `{path}`")]
+    DataDir {
+        /// The file.
+        path: PathBuf,
+        /// What the OS said.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// A failed RPC call.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// No usable secret for this method.
+    #[error("unauthorized: {reason}")]
+    Unauthorized {
+        /// What was wrong with the secret, never the secret itself.
+        reason: &'static str,
+    },
+    /// The params do not fit the method.
+    #[error(transparent)]
+    Params(#[from] ParamsError),
+    /// The job is invalid.
+    #[error("invalid job: {0}")]
+    Job(#[from] hero_job::Error),
+    /// The store refused or failed.
+    #[error(transparent)]
+    Store(#[from] hero_store::Error),
+    /// `job.result` waited as long as the job may run, and it is still not final.
+    #[error("job `{id}` is still {status} after waiting {waited_secs}s; ask again later")]
+    WaitTimedOut {
+        /// The job.
+        id: String,
+        /// Its status when the wait ended.
+        status: hero_job::JobStatus,
+        /// How long the call waited.
+        waited_secs: u64,
+    },
+}
+
+impl From<Error> for ErrorObjectOwned {
+    fn from(error: Error) -> Self {
+        use hero_store::Error as Store;
+        let code = match &error {
+            Error::Unauthorized { .. } => codes::UNAUTHORIZED,
+            Error::Params(_) | Error::Job(_) => codes::INVALID_PARAMS,
+            Error::Store(Store::JobNotFound { .. }) => codes::NOT_FOUND,
+            Error::Store(Store::JobExists { .. } | Store::WrongState { .. }) => codes::CONFLICT,
+            Error::Store(Store::Unavailable { .. }) => codes::BACKEND_UNAVAILABLE,
+            Error::Store(_) => codes::INTERNAL_ERROR,
+            Error::WaitTimedOut { .. } => codes::WAIT_TIMED_OUT,
+        };
+        let message = match &error {
+            // Backend details (addresses, driver messages) stay in the server's log.
+            Error::Store(Store::Unavailable { .. }) => {
+                tracing::warn!(error = %error, "store unavailable");
+                "backend unavailable: the job store cannot be reached; retry later".to_owned()
+            }
+            Error::Store(Store::Corrupt { .. }) => {
+                tracing::error!(error = %error, "corrupt data in the store");
+                "internal error: stored data could not be read".to_owned()
+            }
+            _ => error.to_string(),
+        };
+        ErrorObjectOwned::owned(code, message, None::<()>)
+    }
+}

@@ -1,0 +1,65 @@
+//! Hero Supervisor: serves the JSON-RPC API, keeps jobs in a store, and runs the runners.
+//!
+//! - `config`: the TOML configuration and its defaults.
+//! - `server`: HTTP + WebSocket JSON-RPC server, `/health`, size and connection limits.
+//! - `rpc`: one handler per method group, behind one authorization gate (`auth`).
+//! - `supervisor`: the state every call shares.
+//! - `registry`: the actor processes this supervisor starts and stops.
+//! - `error`: errors, and their one mapping onto JSON-RPC error codes.
+//!
+//! [`run`] ties them together; `main.rs` only reads arguments and passes a signal.
+
+mod auth;
+pub mod config;
+mod error;
+mod registry;
+mod rpc;
+mod server;
+mod supervisor;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use hero_store_redis::RedisStore;
+
+pub use config::Config;
+pub use error::{ConfigError, StartError};
+
+/// Runs the supervisor on `listener` until `shutdown` completes.
+///
+/// Connects the store, starts the configured actors, serves the API; on shutdown stops
+/// serving, then stops the actors.
+///
+/// # Errors
+///
+/// The store cannot be reached, an actor cannot be started, or the server cannot start.
+pub async fn run(
+    config: Config,
+    listener: std::net::TcpListener,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), StartError> {
+    let store = RedisStore::connect(config.redis_url(), &config.namespace).await?;
+    let supervisor = Arc::new(supervisor::Supervisor {
+        store: Arc::new(store),
+        secrets: auth::Secrets::new(
+            config.admin_secrets.clone(),
+            config.user_secrets.clone(),
+            config.register_secrets.clone(),
+        ),
+        require_secret_for_reads: config.require_secret_for_reads,
+        job_limits: hero_job::Limits {
+            max_payload_bytes: config.limits.max_payload_bytes,
+            ..hero_job::Limits::default()
+        },
+        backend: "redis",
+    });
+    let registry = registry::Registry::start(&config)?;
+    let server = server::start(listener, supervisor, &config.limits)?;
+    shutdown.await;
+    tracing::info!("shutting down");
+    // A server that already stopped needs no second stop.
+    let _ = server.stop();
+    server.stopped().await;
+    registry.stop_all().await;
+    Ok(())
+}

@@ -1,0 +1,139 @@
+//! The job methods: authorize has run; here params are read, the job validated, and the
+//! store called.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use hero_job::{Job, JobRecord, JobResult};
+use hero_store::{Finish, StopOutcome};
+use hero_supervisor_api::methods::{Method, names};
+use hero_supervisor_api::params::{self, JobIdParams, JobParams, JobReadParams};
+use serde_json::{Map, Value};
+
+use crate::error::Error;
+use crate::supervisor::Supervisor;
+
+/// Time a runner gets, past a job's timeout, to report before the supervisor ends the job.
+const REPORT_GRACE: Duration = Duration::from_secs(5);
+
+/// Time a runner gets to confirm a stop before the supervisor marks the job stopped itself.
+const STOP_GRACE: Duration = Duration::from_secs(5);
+
+pub(super) async fn call(
+    supervisor: &Supervisor,
+    method: &'static Method,
+    named: Map<String, Value>,
+) -> Result<Value, Error> {
+    let store = supervisor.store.as_ref();
+    match method.name {
+        names::JOBS_CREATE => {
+            let job = supervisor.accept(params::parse::<JobParams>(method, named)?.job)?;
+            store.create_job(&job).await?;
+            Ok(Value::String(job.id))
+        }
+        names::JOBS_LIST => {
+            let records = store.list_jobs().await?;
+            Ok(to_value(&records))
+        }
+        names::JOB_RUN => {
+            let job = supervisor.accept(params::parse::<JobParams>(method, named)?.job)?;
+            store.submit_job(&job).await?;
+            let record = finish_within(supervisor, &job.id, job_wait(&job)).await?;
+            Ok(to_value(&result_of(&record)))
+        }
+        names::JOB_START => {
+            let p: JobIdParams = params::parse(method, named)?;
+            store.start_job(&p.job_id).await?;
+            Ok(Value::Null)
+        }
+        names::JOB_STATUS => {
+            let p: JobReadParams = params::parse(method, named)?;
+            Ok(to_value(&store.job(&p.job_id).await?.status_info()))
+        }
+        names::JOB_RESULT => {
+            let p: JobReadParams = params::parse(method, named)?;
+            let job = store.job(&p.job_id).await?;
+            let wait = job_wait(&job.job);
+            let record = store.wait_final(&p.job_id, wait).await?;
+            if !record.status.is_final() {
+                return Err(Error::WaitTimedOut {
+                    id: p.job_id,
+                    status: record.status,
+                    waited_secs: wait.as_secs(),
+                });
+            }
+            Ok(to_value(&result_of(&record)))
+        }
+        names::JOB_STOP => {
+            let p: JobIdParams = params::parse(method, named)?;
+            if store.stop_job(&p.job_id).await? == StopOutcome::Requested {
+                let record = store.wait_final(&p.job_id, STOP_GRACE).await?;
+                if !record.status.is_final() {
+                    tracing::warn!(job = %p.job_id, "runner did not confirm the stop; ending the job");
+                    store
+                        .end_job(
+                            &p.job_id,
+                            Finish::stopped("job stopped; its runner did not confirm in time"),
+                        )
+                        .await?;
+                }
+            }
+            Ok(Value::Null)
+        }
+        names::JOB_DELETE => {
+            let p: JobIdParams = params::parse(method, named)?;
+            store.delete_job(&p.job_id).await?;
+            Ok(Value::Null)
+        }
+        other => unreachable!("`{other}` is routed to the job group but is not a job method"),
+    }
+}
+
+/// How long a caller waits for `job` to end: its timeout plus the runner's time to report.
+fn job_wait(job: &Job) -> Duration {
+    Duration::from_secs(job.timeout) + REPORT_GRACE
+}
+
+/// Waits for the job to end; if it has not by `wait`, ends it as failed so the caller gets a
+/// final answer and the job does not run later unobserved.
+async fn finish_within(
+    supervisor: &Supervisor,
+    id: &str,
+    wait: Duration,
+) -> Result<JobRecord, Error> {
+    let store = supervisor.store.as_ref();
+    let record = store.wait_final(id, wait).await?;
+    if record.status.is_final() {
+        return Ok(record);
+    }
+    let reason = format!(
+        "job did not finish within its timeout (it was {} after {}s)",
+        record.status,
+        wait.as_secs()
+    );
+    Ok(store.end_job(id, Finish::failed(reason)).await?)
+}
+
+fn result_of(record: &JobRecord) -> JobResult {
+    record.result.clone().unwrap_or_else(|| {
+        JobResult::error(format!("job ended {} without a result", record.status))
+    })
+}
+
+fn to_value<T: serde::Serialize>(value: &T) -> Value {
+    serde_json::to_value(value).expect("job types serialize to JSON without fail")
+}
+
+impl Supervisor {
+    /// Validates a submitted job and fills in what the server owns: id and timestamps.
+    fn accept(&self, mut job: Job) -> Result<Job, Error> {
+        job.validate(&self.job_limits)?;
+        if job.id.is_empty() {
+            job.id = uuid::Uuid::new_v4().to_string();
+        }
+        let now = Utc::now();
+        job.created_at = now;
+        job.updated_at = now;
+        Ok(job)
+    }
+}

@@ -1,0 +1,75 @@
+//! The RPC module: every method of the API table registered with one handler that
+//! parses params, authorizes, and dispatches to its method group.
+
+mod job;
+
+use std::sync::Arc;
+
+use hero_supervisor_api::methods::{self, Method, names};
+use hero_supervisor_api::{Secret, openrpc, params};
+use jsonrpsee::RpcModule;
+use jsonrpsee::types::ErrorObjectOwned;
+use serde_json::{Map, Value};
+
+use crate::auth;
+use crate::error::Error;
+use crate::supervisor::Supervisor;
+
+/// The module serving exactly the methods of [`methods::ALL`].
+pub(crate) fn module(supervisor: Arc<Supervisor>) -> RpcModule<Supervisor> {
+    let mut module = RpcModule::from_arc(supervisor);
+    for method in methods::ALL {
+        module
+            .register_async_method(method.name, move |raw, supervisor, _| async move {
+                call(&supervisor, method, raw.as_str())
+                    .await
+                    .map_err(ErrorObjectOwned::from)
+            })
+            .expect("the method table holds each name once");
+    }
+    module
+}
+
+async fn call(
+    supervisor: &Supervisor,
+    method: &'static Method,
+    raw: Option<&str>,
+) -> Result<Value, Error> {
+    let named = params::named(method, raw)?;
+    authorize(supervisor, method, &named)?;
+    let span = tracing::debug_span!("rpc", method = method.name);
+    let _entered = span.enter();
+    match method.name {
+        names::RPC_DISCOVER => Ok(openrpc::document(env!("CARGO_PKG_VERSION"))),
+        _ => job::call(supervisor, method, named).await,
+    }
+}
+
+/// Checks the secret before anything else is parsed, so an unauthorized caller learns
+/// nothing about the rest of its params.
+fn authorize(
+    supervisor: &Supervisor,
+    method: &'static Method,
+    named: &Map<String, Value>,
+) -> Result<(), Error> {
+    let secret_param = method
+        .params
+        .iter()
+        .find(|p| p.name.ends_with("secret"))
+        .map(|p| p.name);
+    let secret = match secret_param.and_then(|name| named.get(name)) {
+        None | Some(Value::Null) => None,
+        Some(Value::String(text)) => Some(Secret::new(text.as_str())),
+        Some(_) => {
+            return Err(Error::Unauthorized {
+                reason: "the secret must be a string",
+            });
+        }
+    };
+    auth::authorize(
+        &supervisor.secrets,
+        method.access,
+        secret.as_ref(),
+        supervisor.require_secret_for_reads,
+    )
+}

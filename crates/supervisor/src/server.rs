@@ -1,0 +1,118 @@
+//! The HTTP and WebSocket server: JSON-RPC on `POST /` and WebSocket, `GET /health`,
+//! with the request size, batch and connection limits of the config.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use jsonrpsee::core::BoxError;
+use jsonrpsee::server::{
+    BatchRequestConfig, HttpBody, HttpRequest, HttpResponse, Server, ServerConfig, ServerHandle,
+};
+use serde_json::json;
+use tower::{Layer, Service};
+
+use crate::config::Limits;
+use crate::error::StartError;
+use crate::rpc;
+use crate::supervisor::Supervisor;
+
+/// How long `/health` waits for the store before calling it unavailable.
+const HEALTH_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Starts serving on `listener`; the handle stops the server.
+pub(crate) fn start(
+    listener: std::net::TcpListener,
+    supervisor: Arc<Supervisor>,
+    limits: &Limits,
+) -> Result<ServerHandle, StartError> {
+    let config = ServerConfig::builder()
+        .max_request_body_size(limits.max_request_bytes)
+        .max_response_body_size(limits.max_response_bytes)
+        .max_connections(limits.max_connections)
+        .set_batch_request_config(BatchRequestConfig::Limit(limits.max_batch_len))
+        .build();
+    let http = tower::ServiceBuilder::new().layer(HealthLayer {
+        supervisor: supervisor.clone(),
+    });
+    listener.set_nonblocking(true).map_err(StartError::Server)?;
+    let server = Server::builder()
+        .set_config(config)
+        .set_http_middleware(http)
+        .build_from_tcp(listener)
+        .map_err(StartError::Server)?;
+    Ok(server.start(rpc::module(supervisor)))
+}
+
+/// Answers `GET /health` itself and passes everything else to the RPC server.
+#[derive(Clone)]
+struct HealthLayer {
+    supervisor: Arc<Supervisor>,
+}
+
+impl<S> Layer<S> for HealthLayer {
+    type Service = Health<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        Health {
+            inner,
+            supervisor: self.supervisor.clone(),
+        }
+    }
+}
+
+#[derive(Clone)]
+struct Health<S> {
+    inner: S,
+    supervisor: Arc<Supervisor>,
+}
+
+impl<S, B> Service<HttpRequest<B>> for Health<S>
+where
+    S: Service<HttpRequest<B>, Response = HttpResponse>,
+    S::Error: Into<BoxError> + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = HttpResponse;
+    type Error = BoxError;
+    type Future = Pin<Box<dyn Future<Output = Result<HttpResponse, BoxError>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx).map_err(Into::into)
+    }
+
+    fn call(&mut self, request: HttpRequest<B>) -> Self::Future {
+        if request.method() == http::Method::GET && request.uri().path() == "/health" {
+            let supervisor = self.supervisor.clone();
+            return Box::pin(async move { Ok(health(&supervisor).await) });
+        }
+        let future = self.inner.call(request);
+        Box::pin(async move { future.await.map_err(Into::into) })
+    }
+}
+
+/// 200 while the supervisor is up; the body says whether its store answers.
+async fn health(supervisor: &Supervisor) -> HttpResponse {
+    let store = tokio::time::timeout(HEALTH_TIMEOUT, supervisor.store.health()).await;
+    let backend = match store {
+        Ok(Ok(())) => json!({"kind": supervisor.backend, "status": "ok"}),
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "health check: store unavailable");
+            json!({"kind": supervisor.backend, "status": "unavailable"})
+        }
+        Err(_) => json!({"kind": supervisor.backend, "status": "unavailable"}),
+    };
+    let status = if backend["status"] == "ok" { "ok" } else { "degraded" };
+    let body = json!({
+        "status": status,
+        "version": env!("CARGO_PKG_VERSION"),
+        "backend": backend,
+    });
+    http::Response::builder()
+        .status(http::StatusCode::OK)
+        .header(http::header::CONTENT_TYPE, "application/json")
+        .body(HttpBody::from(body.to_string()))
+        .expect("a static status and header make a valid response")
+}

@@ -1,0 +1,18 @@
+//! The state every RPC call shares.
+
+use std::sync::Arc;
+
+use hero_store::Store;
+
+use crate::auth::Secrets;
+
+/// What the API needs to serve a call: the store, the secrets, the limits.
+pub(crate) struct Supervisor {
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) secrets: Secrets,
+    /// The `require_secret_for_reads` switch for `job.status` and `job.result`.
+    pub(crate) require_secret_for_reads: bool,
+    pub(crate) job_limits: hero_job::Limits,
+    /// Names the backend in `/health`.
+    pub(crate) backend: &'static str,
+}
