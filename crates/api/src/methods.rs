@@ -103,7 +103,24 @@ pub fn schema_of<T: JsonSchema>() -> Value {
     if let Some(object) = schema.as_object_mut() {
         object.remove("$schema");
     }
+    drop_clock_defaults(&mut schema);
     schema
+}
+
+/// Timestamps default to the server's clock at the time of the call; a default frozen
+/// when the document was generated would mislead, and would make the document differ
+/// from one call to the next.
+fn drop_clock_defaults(schema: &mut Value) {
+    match schema {
+        Value::Object(object) => {
+            if object.get("format").and_then(Value::as_str) == Some("date-time") {
+                object.remove("default");
+            }
+            object.values_mut().for_each(drop_clock_defaults);
+        }
+        Value::Array(items) => items.iter_mut().for_each(drop_clock_defaults),
+        _ => {}
+    }
 }
 
 fn string() -> Value {

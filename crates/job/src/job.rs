@@ -37,6 +37,7 @@ pub struct Job {
     pub runner: String,
     /// Seconds the job may run before it is interrupted and failed.
     #[serde(default = "default_timeout")]
+    #[schemars(range(min = 1, max = 86_400))]
     pub timeout: u64,
     /// Environment visible to the job.
     #[serde(default)]

@@ -21,7 +21,7 @@ use crate::inflight::InFlight;
 const EXECUTOR_GRACE: Duration = Duration::from_secs(1);
 
 /// The error of a job whose runner stopped before it ended.
-pub(crate) const SHUTDOWN_MESSAGE: &str = "runner shut down before the job finished";
+const SHUTDOWN_MESSAGE: &str = "runner shut down before the job finished";
 
 /// What every job task of one runner shares.
 pub(crate) struct Worker {

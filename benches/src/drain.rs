@@ -1,0 +1,172 @@
+//! *enqueue + drain*: queue N jobs through `jobs.create` + `job.start` with no runner up,
+//! then start the runners and time how fast they empty the queue.
+//!
+//! The drain is timed from the first job's end to the last's, as announced on the store's
+//! end-of-job channel, so runner start-up is left out; afterwards every job's result is
+//! read back with `job.result` and checked.
+
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use futures::{StreamExt, TryStreamExt, stream};
+use hero_supervisor_openrpc_client::SupervisorClient;
+use redis::AsyncCommands;
+
+use crate::floor::rate;
+use crate::runners::{Layout, Placement, RunnerKind, Runners};
+use crate::supervisor::{SECRET, Supervisor};
+use crate::workload::{self, Setup};
+
+/// Longest wait for the next job to end before the drain counts as stuck.
+const STALL_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The figures of one drain workload.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Drain {
+    pub(crate) kind: RunnerKind,
+    pub(crate) layout: Layout,
+    pub(crate) jobs: usize,
+    /// Jobs created and started per second, `in_flight` requests at a time.
+    pub(crate) enqueue_per_sec: f64,
+    /// Jobs ended per second, first end to last.
+    pub(crate) drain_per_sec: f64,
+    /// From starting the runner processes to the first job's end.
+    pub(crate) startup: Duration,
+}
+
+/// Runs the workload with `jobs` jobs for `kind` runners laid out as `layout`.
+///
+/// # Errors
+///
+/// Any call fails, a job does not end within [`STALL_TIMEOUT`] of the previous one, or a
+/// job's result is not the expected output.
+pub(crate) async fn run(
+    setup: &Setup<'_>,
+    kind: RunnerKind,
+    layout: Layout,
+    jobs: usize,
+) -> anyhow::Result<Drain> {
+    anyhow::ensure!(jobs >= 2, "a drain needs at least 2 jobs to time");
+    let (namespace, queue) = workload::names("drain", kind, layout);
+    let supervisor = Supervisor::start(setup.redis_url, &namespace, setup.work_dir).await?;
+    let client = &supervisor.client;
+
+    let started = Instant::now();
+    let ids = enqueue(client, setup.in_flight, kind, &queue, jobs).await?;
+    let enqueue_per_sec = rate(jobs, started.elapsed());
+    let queued = queue_len(setup.redis_url, &namespace, &queue).await?;
+    anyhow::ensure!(queued == jobs, "{queued} of {jobs} jobs are queued");
+
+    let mut ended = ended_events(setup.redis_url, &namespace).await?;
+    let spawned = Instant::now();
+    let placement = Placement {
+        redis_url: setup.redis_url,
+        namespace: &namespace,
+        queue: &queue,
+        work_dir: setup.work_dir,
+    };
+    let runners = Runners::start(kind, setup.bin_dir, layout, &placement)?;
+    let (first, last) = wait_ended(&mut ended, jobs).await?;
+    runners.stop().await;
+
+    verify(client, setup.in_flight, kind, &ids).await?;
+    supervisor.stop().await?;
+    Ok(Drain {
+        kind,
+        layout,
+        jobs,
+        enqueue_per_sec,
+        drain_per_sec: rate(jobs - 1, last - first),
+        startup: first - spawned,
+    })
+}
+
+/// Creates and starts `jobs` jobs, `in_flight` at a time; returns their ids in job order.
+async fn enqueue(
+    client: &SupervisorClient,
+    in_flight: usize,
+    kind: RunnerKind,
+    queue: &str,
+    jobs: usize,
+) -> anyhow::Result<Vec<String>> {
+    stream::iter(0..jobs)
+        .map(|n| async move {
+            let job = workload::job(kind, queue, n)?;
+            let id = client
+                .jobs_create(SECRET, job)
+                .await
+                .with_context(|| format!("jobs.create of job {n}"))?;
+            client
+                .job_start(SECRET, &id)
+                .await
+                .with_context(|| format!("job.start of {id}"))?;
+            anyhow::Ok(id)
+        })
+        .buffered(in_flight)
+        .try_collect()
+        .await
+}
+
+/// Length of the runner's queue list, read straight from Redis.
+async fn queue_len(url: &str, namespace: &str, queue: &str) -> anyhow::Result<usize> {
+    let mut conn = redis::Client::open(url)?
+        .get_multiplexed_async_connection()
+        .await
+        .context("connecting to the bench's redis")?;
+    let key = format!("{namespace}:v1:queue:{queue}");
+    conn.llen(&key)
+        .await
+        .with_context(|| format!("LLEN {key}"))
+}
+
+/// The store's end-of-job announcements of `namespace` (`{namespace}:v1:events`, see
+/// `docs/runner-protocol.md`), subscribed before any job can end.
+async fn ended_events(url: &str, namespace: &str) -> anyhow::Result<redis::aio::PubSubStream> {
+    let mut pubsub = redis::Client::open(url)?
+        .get_async_pubsub()
+        .await
+        .context("subscribing to job events")?;
+    let channel = format!("{namespace}:v1:events");
+    pubsub
+        .subscribe(&channel)
+        .await
+        .with_context(|| format!("SUBSCRIBE {channel}"))?;
+    Ok(pubsub.into_on_message())
+}
+
+/// Waits for `jobs` end announcements; returns when the first and the last arrived.
+async fn wait_ended(
+    ended: &mut redis::aio::PubSubStream,
+    jobs: usize,
+) -> anyhow::Result<(Instant, Instant)> {
+    let mut first = None;
+    for seen in 0..jobs {
+        tokio::time::timeout(STALL_TIMEOUT, ended.next())
+            .await
+            .with_context(|| format!("no job ended for {STALL_TIMEOUT:?} after {seen} of {jobs}"))?
+            .context("the job event subscription closed")?;
+        first.get_or_insert_with(Instant::now);
+    }
+    let last = Instant::now();
+    Ok((first.unwrap_or(last), last))
+}
+
+/// Reads every job's result back through `job.result` and checks its output.
+async fn verify(
+    client: &SupervisorClient,
+    in_flight: usize,
+    kind: RunnerKind,
+    ids: &[String],
+) -> anyhow::Result<()> {
+    stream::iter(ids.iter().enumerate())
+        .map(|(n, id)| async move {
+            let result = client
+                .job_result(id)
+                .await
+                .with_context(|| format!("job.result of {id}"))?;
+            workload::check(kind, n, &result)
+        })
+        .buffer_unordered(in_flight)
+        .try_collect()
+        .await
+}

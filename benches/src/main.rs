@@ -1,0 +1,152 @@
+//! `supervisor-bench`: Hero Supervisor's throughput and latency through its public JSON-RPC
+//! API with real runner processes, each figure beside a Redis floor measured in the same run.
+//!
+//! - `floor`: `PING` round trips against the bench's own redis-server.
+//! - `drain`: *enqueue + drain* of N jobs.
+//! - `roundtrip`: sequential `job.run` latency.
+//! - `supervisor`, `runners`: the in-process supervisor and the runner child processes.
+//! - `workload`, `latency`, `report`: shared set-up, histograms, the printed table.
+
+mod drain;
+mod floor;
+mod latency;
+mod report;
+mod roundtrip;
+mod runners;
+mod supervisor;
+mod workload;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Parser;
+use hero_test_support::RedisServer;
+
+use crate::runners::{Layout, RunnerKind};
+use crate::workload::Setup;
+
+/// The drain layouts of the peers' note: 2 processes, or one process running 8 at once.
+const DRAIN_LAYOUTS: [Layout; 2] = [
+    Layout {
+        processes: 2,
+        concurrency: 4,
+    },
+    Layout {
+        processes: 1,
+        concurrency: 8,
+    },
+];
+
+/// Measures Hero Supervisor through its JSON-RPC API with real runners.
+#[derive(Debug, Parser)]
+#[command(about)]
+struct Args {
+    /// Jobs enqueued and drained per drain workload.
+    #[arg(long, default_value_t = 20_000)]
+    jobs: usize,
+    /// Sequential `job.run` calls per roundtrip workload.
+    #[arg(long, default_value_t = 2_000)]
+    roundtrips: usize,
+    /// A smoke run: 1,000 jobs and 200 roundtrips, a shorter floor.
+    #[arg(long)]
+    quick: bool,
+    /// Where `osis_runner` and `examples/mock_runner` are. Default: this executable's
+    /// directory (`target/release`).
+    #[arg(long)]
+    bin_dir: Option<PathBuf>,
+    /// Requests in flight while enqueuing and reading results back.
+    #[arg(long, default_value_t = 32)]
+    in_flight: usize,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    match run(Args::parse()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(mut args: Args) -> anyhow::Result<()> {
+    if args.quick {
+        args.jobs = 1_000;
+        args.roundtrips = 200;
+    }
+    anyhow::ensure!(args.in_flight > 0, "--in-flight must be at least 1");
+    let bin_dir = match args.bin_dir.take() {
+        Some(dir) => dir,
+        None => own_dir()?,
+    };
+    check_binaries(&bin_dir)?;
+    let work_dir = tempfile::Builder::new()
+        .prefix("hero-bench-")
+        .tempdir()
+        .context("creating a scratch directory")?;
+    // Dropped last: runners and supervisors must not lose their Redis before they stop.
+    let redis = tokio::task::spawn_blocking(RedisServer::start).await?;
+    let redis_url = redis.url();
+    let setup = Setup {
+        redis_url: &redis_url,
+        bin_dir: &bin_dir,
+        work_dir: work_dir.path(),
+        in_flight: args.in_flight,
+    };
+    match measure(&setup, &args).await {
+        Ok(report) => {
+            report.print();
+            Ok(())
+        }
+        Err(error) => {
+            let kept = work_dir.keep();
+            Err(error.context(format!("runner logs kept in {}", kept.display())))
+        }
+    }
+}
+
+async fn measure(setup: &Setup<'_>, args: &Args) -> anyhow::Result<report::Report> {
+    let floor_ops = if args.quick { 2_000 } else { 20_000 };
+    eprintln!("redis floor: {floor_ops} sequential PINGs, then 50 connections");
+    let floor = floor::measure(setup.redis_url, floor_ops).await?;
+    let mut drains = Vec::new();
+    for kind in [RunnerKind::Mock, RunnerKind::Osis] {
+        for layout in DRAIN_LAYOUTS {
+            eprintln!("drain: {} jobs, {} {layout}", args.jobs, kind.name());
+            drains.push(drain::run(setup, kind, layout, args.jobs).await?);
+        }
+    }
+    let mut roundtrips = Vec::new();
+    for kind in [RunnerKind::Mock, RunnerKind::Osis] {
+        eprintln!("roundtrip: {} job.run, {}", args.roundtrips, kind.name());
+        roundtrips.push(roundtrip::run(setup, kind, args.roundtrips).await?);
+    }
+    Ok(report::Report {
+        floor,
+        drains,
+        roundtrips,
+    })
+}
+
+/// The directory of this executable: `target/release` under `cargo run --release`.
+fn own_dir() -> anyhow::Result<PathBuf> {
+    let exe = std::env::current_exe().context("finding this executable's path")?;
+    exe.parent()
+        .map(Path::to_path_buf)
+        .context("this executable has no parent directory")
+}
+
+fn check_binaries(bin_dir: &Path) -> anyhow::Result<()> {
+    for kind in [RunnerKind::Mock, RunnerKind::Osis] {
+        let binary = kind.binary(bin_dir);
+        anyhow::ensure!(
+            binary.is_file(),
+            "{} is missing; build the runners first: \
+             cargo build --release -p hero-examples --examples -p hero-osis-runner",
+            binary.display()
+        );
+    }
+    Ok(())
+}

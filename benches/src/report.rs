@@ -1,0 +1,161 @@
+//! The printed report: this run's figures, each also as a ratio to this run's Redis floor,
+//! beside the peers' BullMQ figures and the project's aims.
+
+use crate::drain::Drain;
+use crate::floor::Floor;
+use crate::latency::millis;
+use crate::roundtrip::Roundtrip;
+
+/// BullMQ 6.7 (Node, concurrency 8), from `notes/peer-benchmarks.md`: not measured here.
+mod bullmq {
+    pub(super) const ENQUEUE_PER_SEC: f64 = 13_658.0;
+    pub(super) const DRAIN_PER_SEC: f64 = 8_008.0;
+    pub(super) const ROUNDTRIP_MS: [f64; 3] = [1.00, 2.78, 5.97];
+}
+
+/// The aim: twice BullMQ's drain rate.
+const TARGET_DRAIN_PER_SEC: f64 = 2.0 * bullmq::DRAIN_PER_SEC;
+
+/// The aim: a third of BullMQ's roundtrip p50, in ms.
+const TARGET_P50_MS: f64 = bullmq::ROUNDTRIP_MS[0] / 3.0;
+
+/// Everything one run measured.
+#[derive(Debug)]
+pub(crate) struct Report {
+    pub(crate) floor: Floor,
+    pub(crate) drains: Vec<Drain>,
+    pub(crate) roundtrips: Vec<Roundtrip>,
+}
+
+impl Report {
+    /// Prints the report to stdout.
+    pub(crate) fn print(&self) {
+        let cores = std::thread::available_parallelism().map_or(0, usize::from);
+        println!(
+            "\nMEASURED IN THIS RUN ({}, {cores} cores, private redis-server, no persistence)",
+            chrono::Utc::now().format("%Y-%m-%d %H:%M UTC")
+        );
+        self.print_floor();
+        self.print_drains();
+        self.print_roundtrips();
+        print_peers();
+    }
+
+    fn print_floor(&self) {
+        let f = &self.floor;
+        println!("\nRedis floor (redis crate, PING)");
+        println!(
+            "  1 connection, sequential     {:>10} round trips/s   p50 {:.3} ms",
+            thousands(f.sequential_per_sec),
+            millis(f.sequential_p50)
+        );
+        println!(
+            "  50 connections               {:>10} round trips/s",
+            thousands(f.concurrent_per_sec)
+        );
+        println!(
+            "  50 connections, pipeline 16  {:>10} commands/s",
+            thousands(f.pipelined_per_sec)
+        );
+    }
+
+    fn print_drains(&self) {
+        let seq = self.floor.sequential_per_sec;
+        println!("\nenqueue + drain (jobs.create + job.start, then runners started)");
+        println!(
+            "  {:<12} {:>5} {:>7} {:>10} {:>10} {:>12} {:>9} {:>9} {:>9}",
+            "runner",
+            "procs",
+            "jobs",
+            "enqueue/s",
+            "drain/s",
+            "floor RT/job",
+            "÷BullMQ",
+            "÷target",
+            "startup"
+        );
+        for d in &self.drains {
+            println!(
+                "  {:<12} {:>5} {:>7} {:>10} {:>10} {:>12.1} {:>8.2}× {:>8.2}× {:>6.0} ms",
+                d.kind.name(),
+                d.layout.to_string(),
+                d.jobs,
+                thousands(d.enqueue_per_sec),
+                thousands(d.drain_per_sec),
+                seq / d.drain_per_sec,
+                d.drain_per_sec / bullmq::DRAIN_PER_SEC,
+                d.drain_per_sec / TARGET_DRAIN_PER_SEC,
+                millis(d.startup),
+            );
+        }
+        println!(
+            "  floor RT/job: sequential floor round trips/s ÷ drain jobs/s, the Redis round trips \
+             one job costs in time"
+        );
+    }
+
+    fn print_roundtrips(&self) {
+        let ping = millis(self.floor.sequential_p50);
+        println!("\nroundtrip (sequential job.run, runner 1×8 already up)");
+        println!(
+            "  {:<12} {:>6} {:>8} {:>8} {:>8} {:>10} {:>9} {:>9}",
+            "runner", "calls", "p50 ms", "p90 ms", "p99 ms", "p50÷PING", "÷BullMQ", "÷target"
+        );
+        for r in &self.roundtrips {
+            let p50 = millis(r.latency.p50);
+            println!(
+                "  {:<12} {:>6} {:>8.3} {:>8.3} {:>8.3} {:>9.1}× {:>8.2}× {:>8.2}×",
+                r.kind.name(),
+                r.calls,
+                p50,
+                millis(r.latency.p90),
+                millis(r.latency.p99),
+                p50 / ping,
+                p50 / bullmq::ROUNDTRIP_MS[0],
+                p50 / TARGET_P50_MS,
+            );
+        }
+        println!("  ÷ columns: ours divided by theirs; for latency, below 1× is better");
+    }
+}
+
+fn print_peers() {
+    let [p50, p90, p99] = bullmq::ROUNDTRIP_MS;
+    println!("\nFROM notes/peer-benchmarks.md (not measured here; 2 cores, redis 7.0)");
+    println!(
+        "  BullMQ 6.7 (concurrency 8)   enqueue {} jobs/s, drain {} jobs/s, roundtrip p50/p90/p99 \
+         {p50:.2}/{p90:.2}/{p99:.2} ms",
+        thousands(bullmq::ENQUEUE_PER_SEC),
+        thousands(bullmq::DRAIN_PER_SEC),
+    );
+    println!(
+        "  target: drain ≥ {} jobs/s (2× BullMQ), roundtrip p50 ≤ {TARGET_P50_MS:.2} ms (1/3 BullMQ)",
+        thousands(TARGET_DRAIN_PER_SEC)
+    );
+}
+
+/// `value` rounded, with `,` between thousands.
+fn thousands(value: f64) -> String {
+    let digits = format!("{:.0}", value.max(0.0));
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thousands_are_separated_by_commas() {
+        assert_eq!(thousands(0.4), "0");
+        assert_eq!(thousands(999.0), "999");
+        assert_eq!(thousands(16_016.0), "16,016");
+        assert_eq!(thousands(1_234_567.8), "1,234,568");
+    }
+}

@@ -1,0 +1,73 @@
+//! *roundtrip*: one client, `job.run` after `job.run`, with the runners already up; each
+//! call submits a job and blocks until its result is back.
+
+use std::time::Instant;
+
+use anyhow::Context;
+
+use crate::latency::{self, Quantiles};
+use crate::runners::{Layout, Placement, RunnerKind, Runners};
+use crate::supervisor::{SECRET, Supervisor};
+use crate::workload::{self, Setup};
+
+/// The runners serving the roundtrips: one process running up to 8 jobs at once.
+pub(crate) const LAYOUT: Layout = Layout {
+    processes: 1,
+    concurrency: 8,
+};
+
+/// Untimed calls first: they wait for the runner to come up and warm every connection.
+const WARMUP: usize = 50;
+
+/// The figures of one roundtrip workload.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Roundtrip {
+    pub(crate) kind: RunnerKind,
+    pub(crate) calls: usize,
+    pub(crate) latency: Quantiles,
+}
+
+/// Runs `calls` sequential `job.run` calls against `kind` runners and checks each result.
+///
+/// # Errors
+///
+/// A call fails or a job's result is not the expected output.
+pub(crate) async fn run(
+    setup: &Setup<'_>,
+    kind: RunnerKind,
+    calls: usize,
+) -> anyhow::Result<Roundtrip> {
+    let (namespace, queue) = workload::names("roundtrip", kind, LAYOUT);
+    let supervisor = Supervisor::start(setup.redis_url, &namespace, setup.work_dir).await?;
+    let placement = Placement {
+        redis_url: setup.redis_url,
+        namespace: &namespace,
+        queue: &queue,
+        work_dir: setup.work_dir,
+    };
+    let runners = Runners::start(kind, setup.bin_dir, LAYOUT, &placement)?;
+
+    let mut histogram = latency::histogram();
+    for n in 0..WARMUP + calls {
+        let job = workload::job(kind, &queue, n)?;
+        let sent = Instant::now();
+        let result = supervisor
+            .client
+            .job_run(SECRET, job)
+            .await
+            .with_context(|| format!("job.run of job {n}"))?;
+        let took = sent.elapsed();
+        workload::check(kind, n, &result)?;
+        if n >= WARMUP {
+            latency::record(&mut histogram, took);
+        }
+    }
+
+    runners.stop().await;
+    supervisor.stop().await?;
+    Ok(Roundtrip {
+        kind,
+        calls,
+        latency: latency::quantiles(&histogram),
+    })
+}
