@@ -137,6 +137,34 @@ impl<'de> Deserialize<'de> for ProcessManagerKind {
     }
 }
 
+/// serde's `invalid type: string "VALUE", expected …` with the value left out.
+fn without_value(message: &str) -> String {
+    for prefix in ["invalid type: ", "invalid value: "] {
+        if let Some(rest) = message.strip_prefix(prefix)
+            && let Some((found, expected)) = rest.split_once(", expected ")
+        {
+            let kind = found.split_whitespace().next().unwrap_or("value");
+            return format!("{prefix}{kind}, expected {expected}");
+        }
+    }
+    message.to_owned()
+}
+
+/// `message` prefixed with the line of byte `offset` and the key assigned on that line.
+/// Only the key is quoted, never the value: it may be a secret.
+fn describe_at(text: &str, offset: usize, message: &str) -> String {
+    let message = without_value(message);
+    let start = text[..offset.min(text.len())].rfind('\n').map_or(0, |i| i + 1);
+    let line_no = text[..start].matches('\n').count() + 1;
+    let line = text[start..].lines().next().unwrap_or_default();
+    match line.split_once('=') {
+        Some((key, _)) if !key.trim().is_empty() => {
+            format!("line {line_no}, key `{}`: {message}", key.trim())
+        }
+        _ => format!("line {line_no}: {message}"),
+    }
+}
+
 fn default_namespace() -> String {
     "hero".into()
 }
@@ -163,7 +191,10 @@ impl Config {
         })?;
         let config: Self = toml::from_str(&text).map_err(|e| ConfigError::Parse {
             path: path.to_owned(),
-            reason: e.to_string().trim().replace('\n', " "),
+            reason: match e.span() {
+                Some(span) => describe_at(&text, span.start, e.message()),
+                None => e.message().to_owned(),
+            },
         })?;
         config.check()?;
         Ok(config)
@@ -313,6 +344,16 @@ process_manager = "tmux:osis_session"
     fn wrong_types_are_named() {
         let err = parse("port = \"high\"").unwrap_err();
         assert!(err.contains("port"), "{err}");
+    }
+
+    #[test]
+    fn load_names_the_line_and_key_but_never_the_value() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, "port = 1\nadmin_secrets = \"hunter2\"\n").unwrap();
+        let err = Config::load(&path).unwrap_err().to_string();
+        assert!(err.contains("line 2, key `admin_secrets`"), "{err}");
+        assert!(!err.contains("hunter2"), "{err}");
     }
 
     #[test]

@@ -25,10 +25,8 @@ use hero_store_redis::RedisStore;
 pub use config::Config;
 pub use error::{ConfigError, StartError};
 
-/// Runs the supervisor on `listener` until `shutdown` completes.
-///
-/// Connects the store, starts the configured actors, serves the API; on shutdown stops
-/// serving, then stops the actors.
+/// Runs the supervisor on `listener` until `shutdown` completes: [`start`] then
+/// [`Running::serve_until`].
 ///
 /// # Errors
 ///
@@ -38,6 +36,24 @@ pub async fn run(
     listener: std::net::TcpListener,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), StartError> {
+    start(config, listener).await?.serve_until(shutdown).await;
+    Ok(())
+}
+
+/// A started supervisor: store connected, actors started, API serving.
+pub struct Running {
+    server: jsonrpsee::server::ServerHandle,
+    registry: registry::Registry,
+    address: std::net::SocketAddr,
+}
+
+/// Connects the store, starts the configured actors and serves the API on `listener`.
+///
+/// # Errors
+///
+/// The store cannot be reached, an actor cannot be started, or the server cannot start.
+pub async fn start(config: Config, listener: std::net::TcpListener) -> Result<Running, StartError> {
+    let address = listener.local_addr().map_err(StartError::Server)?;
     let store = RedisStore::connect(config.redis_url(), &config.namespace).await?;
     let supervisor = Arc::new(supervisor::Supervisor {
         store: Arc::new(store),
@@ -55,11 +71,27 @@ pub async fn run(
     });
     let registry = registry::Registry::start(&config)?;
     let server = server::start(listener, supervisor, &config.limits)?;
-    shutdown.await;
-    tracing::info!("shutting down");
-    // A server that already stopped needs no second stop.
-    let _ = server.stop();
-    server.stopped().await;
-    registry.stop_all().await;
-    Ok(())
+    tracing::info!(%address, "serving JSON-RPC over HTTP and WebSocket");
+    Ok(Running {
+        server,
+        registry,
+        address,
+    })
+}
+
+impl Running {
+    /// The address the API listens on.
+    pub fn address(&self) -> std::net::SocketAddr {
+        self.address
+    }
+
+    /// Serves until `shutdown` completes, then stops serving and stops the actors.
+    pub async fn serve_until(self, shutdown: impl Future<Output = ()>) {
+        shutdown.await;
+        tracing::info!("shutting down");
+        // A server that already stopped needs no second stop.
+        let _ = self.server.stop();
+        self.server.stopped().await;
+        self.registry.stop_all().await;
+    }
 }

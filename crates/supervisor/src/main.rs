@@ -40,9 +40,11 @@ fn serve(args: Args) -> anyhow::Result<()> {
         Some(path) => Config::load(path)?,
         None => Config::default_local(),
     };
+    let mut secret_note = "secrets: as configured".to_owned();
     if config.admin_secrets.is_empty() && config.user_secrets.is_empty() {
-        let secret = generated_admin_secret(&config.data_dir())?;
+        let (secret, note) = generated_admin_secret(&config.data_dir())?;
         config.admin_secrets.push(secret.into());
+        secret_note = note;
     }
     config.check()?;
     let address = format!("{}:{}", config.bind_address, config.port);
@@ -50,29 +52,37 @@ fn serve(args: Args) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {address}"))?;
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async {
-        println!("supervisor listening on http://{address} (JSON-RPC over HTTP and WebSocket)");
-        hero_supervisor::run(config, listener, shutdown_signal()).await
-    })?;
-    Ok(())
+        let running = hero_supervisor::start(config, listener).await?;
+        println!(
+            "supervisor listening on http://{} (JSON-RPC over HTTP and WebSocket; GET /health)",
+            running.address()
+        );
+        println!("{secret_note}");
+        running.serve_until(shutdown_signal()).await;
+        anyhow::Ok(())
+    })
 }
 
 /// The admin secret kept in the data directory, created on first start, so the supervisor
 /// never runs without authentication.
-fn generated_admin_secret(data_dir: &Path) -> anyhow::Result<String> {
+fn generated_admin_secret(data_dir: &Path) -> anyhow::Result<(String, String)> {
     let path = data_dir.join("admin_secret");
+    let note = format!(
+        "admin secret: no secrets configured, so use the one in {} (e.g. SECRET=$(cat {}))",
+        path.display(),
+        path.display()
+    );
     if let Ok(secret) = std::fs::read_to_string(&path) {
         let secret = secret.trim().to_owned();
         if !secret.is_empty() {
-            println!("admin secret: in {} (no secrets configured)", path.display());
-            return Ok(secret);
+            return Ok((secret, note));
         }
     }
     std::fs::create_dir_all(data_dir)
         .with_context(|| format!("cannot create data directory {}", data_dir.display()))?;
     let secret = uuid::Uuid::new_v4().simple().to_string();
     write_private(&path, &secret).with_context(|| format!("cannot write {}", path.display()))?;
-    println!("admin secret: generated into {}", path.display());
-    Ok(secret)
+    Ok((secret, note))
 }
 
 fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {

@@ -1,0 +1,178 @@
+//! The `supervisor` binary as a user runs it: bad configs fail with one clear line, the
+//! seed's example config starts, SIGTERM stops it cleanly.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use hero_test_support::{RedisServer, TIMEOUT};
+
+const SUPERVISOR: &str = env!("CARGO_BIN_EXE_supervisor");
+
+/// Runs the binary on `config` and returns (exit success, stderr), bounded in time.
+fn run_with(config: &str) -> (bool, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.toml");
+    std::fs::write(&path, config).unwrap();
+    let mut child = Command::new(SUPERVISOR)
+        .arg("--config")
+        .arg(&path)
+        .env("HERO_SUPERVISOR_DATA_DIR", dir.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + TIMEOUT;
+    while child.try_wait().unwrap().is_none() {
+        assert!(Instant::now() < deadline, "supervisor did not exit on a bad config");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let output = child.wait_with_output().unwrap();
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+fn assert_one_clear_line(stderr: &str, needles: &[&str]) {
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "one line expected, got: {stderr}");
+    assert!(lines[0].starts_with("error: "), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    for needle in needles {
+        assert!(stderr.contains(needle), "`{needle}` missing from: {stderr}");
+    }
+}
+
+#[test]
+fn a_missing_config_file_is_named() {
+    let output = Command::new(SUPERVISOR)
+        .args(["--config", "/no/such/config.toml"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert_one_clear_line(
+        &String::from_utf8_lossy(&output.stderr),
+        &["/no/such/config.toml"],
+    );
+}
+
+#[test]
+fn an_unknown_key_is_named() {
+    let (ok, stderr) = run_with("prot = 3030\n");
+    assert!(!ok);
+    assert_one_clear_line(&stderr, &["prot", "line 1"]);
+}
+
+#[test]
+fn a_wrong_type_names_the_key_but_not_the_value() {
+    let (ok, stderr) = run_with("port = 3030\nuser_secrets = \"hunter2\"\n");
+    assert!(!ok);
+    assert_one_clear_line(&stderr, &["user_secrets", "line 2"]);
+    assert!(!stderr.contains("hunter2"), "{stderr}");
+}
+
+#[test]
+fn a_missing_runner_binary_is_named() {
+    let (ok, stderr) = run_with(
+        "admin_secrets = [\"a\"]\n[[actors]]\nid = \"r1\"\nname = \"r1\"\nbinary_path = \"/no/runner\"\n",
+    );
+    assert!(!ok);
+    assert_one_clear_line(&stderr, &["actors.r1.binary_path", "/no/runner"]);
+}
+
+#[test]
+fn an_unreachable_redis_is_named_without_its_password() {
+    let port = hero_test_support::free_port();
+    let (ok, stderr) = run_with(&format!(
+        "redis_url = \"redis://:hunter2@127.0.0.1:{port}\"\nport = 0\nadmin_secrets = [\"a\"]\n"
+    ));
+    assert!(!ok);
+    assert_one_clear_line(&stderr, &[&format!("127.0.0.1:{port}")]);
+    assert!(!stderr.contains("hunter2"), "{stderr}");
+}
+
+#[tokio::test]
+async fn the_seed_example_config_runs_a_job_and_stops_on_sigterm() {
+    let redis = RedisServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let runner = hero_test_support::workspace_binary("osis_runner");
+    let port = hero_test_support::free_port();
+    // The seed's example, with real paths and this test's Redis and port.
+    let config = format!(
+        r#"# config.toml
+redis_url = "{redis}"
+namespace = "hero"
+bind_address = "127.0.0.1"
+port = {port}
+# Admin secrets for full access
+admin_secrets = ["admin-secret-123"]
+# User secrets for job operations
+user_secrets = ["user-secret-456"]
+# Register secrets for runner registration
+register_secrets = ["register-secret-789"]
+[[actors]]
+id = "osis_runner_1"
+name = "osis_runner_1"
+binary_path = "{runner}"
+db_path = "{db}"
+redis_url = "{redis}"
+process_manager = "simple"
+"#,
+        redis = redis.url(),
+        runner = runner.display(),
+        db = dir.path().join("osis_db").display(),
+    );
+    let path = dir.path().join("config.toml");
+    std::fs::write(&path, config).unwrap();
+    let mut child = Command::new(SUPERVISOR)
+        .arg("--config")
+        .arg(&path)
+        .env("HERO_SUPERVISOR_DATA_DIR", dir.path())
+        .env("RUST_LOG", "debug")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    assert!(first.contains(&format!("127.0.0.1:{port}")), "{first}");
+
+    let client =
+        hero_supervisor_openrpc_client::SupervisorClient::new(format!("http://127.0.0.1:{port}"))
+            .unwrap();
+    let job = hero_supervisor_openrpc_client::JobBuilder::new()
+        .payload("print(\"Hello\")")
+        .executor("osis")
+        .runner("osis_runner_1")
+        .build()
+        .unwrap();
+    let result = common::bounded(client.job_run("user-secret-456", job))
+        .await
+        .unwrap();
+    assert_eq!(result, hero_supervisor_openrpc_client::JobResult::success("Hello"));
+
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap()),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let deadline = Instant::now() + TIMEOUT;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "supervisor ignored SIGTERM");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert!(status.success(), "{status}");
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert!(stderr.contains("DEBUG"), "RUST_LOG=debug gives debug logs");
+    for secret in ["admin-secret-123", "user-secret-456", "register-secret-789"] {
+        assert!(!stderr.contains(secret), "a secret reached the log");
+    }
+}
