@@ -7,7 +7,9 @@ use hero_job::{Job, JobResult, JobStatusInfo};
 use schemars::JsonSchema;
 use serde_json::Value;
 
-use crate::codes::{BACKEND_UNAVAILABLE, CONFLICT, INVALID_PARAMS, NOT_FOUND, UNAUTHORIZED, WAIT_TIMED_OUT};
+use crate::codes::{
+    BACKEND_UNAVAILABLE, CONFLICT, INVALID_PARAMS, NOT_FOUND, UNAUTHORIZED, WAIT_TIMED_OUT,
+};
 
 /// Wire names, usable as `match` patterns.
 pub mod names {
@@ -201,7 +203,13 @@ pub const ALL: &[Method] = &[
         params: &[SECRET, JOB_ID],
         result: ("null", null),
         access: Access::User,
-        errors: &[INVALID_PARAMS, UNAUTHORIZED, NOT_FOUND, CONFLICT, BACKEND_UNAVAILABLE],
+        errors: &[
+            INVALID_PARAMS,
+            UNAUTHORIZED,
+            NOT_FOUND,
+            CONFLICT,
+            BACKEND_UNAVAILABLE,
+        ],
     },
     Method {
         name: names::JOB_STATUS,
@@ -222,7 +230,13 @@ pub const ALL: &[Method] = &[
         params: &[JOB_ID, OPTIONAL_SECRET],
         result: ("result", schema_of::<JobResult>),
         access: Access::JobHolder,
-        errors: &[INVALID_PARAMS, UNAUTHORIZED, NOT_FOUND, BACKEND_UNAVAILABLE, WAIT_TIMED_OUT],
+        errors: &[
+            INVALID_PARAMS,
+            UNAUTHORIZED,
+            NOT_FOUND,
+            BACKEND_UNAVAILABLE,
+            WAIT_TIMED_OUT,
+        ],
     },
     Method {
         name: names::JOB_STOP,

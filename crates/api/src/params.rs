@@ -27,7 +27,10 @@ pub struct ParamsError {
 ///
 /// More positional params than declared, an unknown name, or params that are neither an
 /// array nor an object.
-pub fn named(method: &'static Method, raw: Option<&str>) -> Result<Map<String, Value>, ParamsError> {
+pub fn named(
+    method: &'static Method,
+    raw: Option<&str>,
+) -> Result<Map<String, Value>, ParamsError> {
     let fail = |reason: String| ParamsError {
         method: method.name,
         reason,
@@ -156,8 +159,11 @@ mod tests {
     fn named_and_positional_params_read_the_same() {
         let m = method("job.start");
         let by_position: JobIdParams = parse(m, named(m, Some(r#"["s", "j"]"#)).unwrap()).unwrap();
-        let by_name: JobIdParams =
-            parse(m, named(m, Some(r#"{"job_id": "j", "secret": "s"}"#)).unwrap()).unwrap();
+        let by_name: JobIdParams = parse(
+            m,
+            named(m, Some(r#"{"job_id": "j", "secret": "s"}"#)).unwrap(),
+        )
+        .unwrap();
         assert_eq!(by_position.job_id, by_name.job_id);
         assert_eq!(by_position.secret, by_name.secret);
     }
@@ -196,7 +202,9 @@ mod tests {
                 .iter()
                 .map(|p| {
                     let value = match p.name {
-                        "job" => serde_json::json!({"payload": "1", "executor": "e", "runner": "r"}),
+                        "job" => {
+                            serde_json::json!({"payload": "1", "executor": "e", "runner": "r"})
+                        }
                         _ => Value::String("x".into()),
                     };
                     (p.name.to_owned(), value)

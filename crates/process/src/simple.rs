@@ -58,11 +58,14 @@ impl SimpleProcess {
             .spawn()
             .map_err(spawn_error)?;
         let pid = child.id().ok_or_else(|| {
-            spawn_error(std::io::Error::other("the child exited before its pid was read"))
+            spawn_error(std::io::Error::other(
+                "the child exited before its pid was read",
+            ))
         })?;
-        let pgid = Pid::from_raw(i32::try_from(pid).map_err(|_| {
-            spawn_error(std::io::Error::other("pid out of range"))
-        })?);
+        let pgid = Pid::from_raw(
+            i32::try_from(pid)
+                .map_err(|_| spawn_error(std::io::Error::other("pid out of range")))?,
+        );
         tracing::info!(id = %spec.id, pid, "started runner process");
         Ok(Self { spec, child, pgid })
     }
@@ -92,7 +95,10 @@ impl SimpleProcess {
     /// still receive the SIGKILL.
     pub async fn stop(&mut self, grace: Duration) {
         self.signal(Signal::SIGTERM);
-        if tokio::time::timeout(grace, self.child.wait()).await.is_err() {
+        if tokio::time::timeout(grace, self.child.wait())
+            .await
+            .is_err()
+        {
             tracing::warn!(id = %self.spec.id, ?grace, "runner ignored SIGTERM; killing it");
         }
         // Grandchildren may have ignored SIGTERM even when the child obeyed.
@@ -144,7 +150,8 @@ mod tests {
     #[tokio::test]
     async fn output_goes_to_the_log_file() {
         let dir = tempfile::tempdir().unwrap();
-        let mut process = SimpleProcess::start(spec(&dir, "echo $GREETING; echo oops >&2")).unwrap();
+        let mut process =
+            SimpleProcess::start(spec(&dir, "echo $GREETING; echo oops >&2")).unwrap();
         let status = tokio::time::timeout(hero_test_support::TIMEOUT, process.wait())
             .await
             .unwrap()

@@ -196,7 +196,11 @@ impl RedisStore {
                         ),
                     });
                 }
-                *self.inner.listener.lock().unwrap_or_else(|e| e.into_inner()) = Some(task);
+                *self
+                    .inner
+                    .listener
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner()) = Some(task);
                 Ok(events)
             })
             .await
@@ -274,7 +278,12 @@ impl RedisStore {
     }
 
     /// Waits on the queue with `BLMOVE`; returns the id it moved into the in-flight list.
-    async fn wait_for_id(&self, queue: &str, worker: &str, wait: Duration) -> Result<Option<String>> {
+    async fn wait_for_id(
+        &self,
+        queue: &str,
+        worker: &str,
+        wait: Duration,
+    ) -> Result<Option<String>> {
         let mut slot = self.inner.blocking.lock().await;
         let mut conn = match slot.take() {
             Some(conn) => conn,
@@ -309,7 +318,10 @@ impl RedisStore {
             // The connection may still be blocked server-side; it is dropped, not reused.
             Ok(Err(e)) => Err(self.unavailable(e)),
             Err(_) => Err(Error::Unavailable {
-                reason: format!("redis at {}: blocking claim did not return", self.inner.safe_url),
+                reason: format!(
+                    "redis at {}: blocking claim did not return",
+                    self.inner.safe_url
+                ),
             }),
         }
     }

@@ -33,8 +33,12 @@ async fn unreachable_redis_is_reported_without_the_password() {
 #[tokio::test]
 async fn namespaces_do_not_see_each_other() {
     let redis = RedisServer::start();
-    let a = RedisStore::connect(&redis.url(), "a").await.expect("connect");
-    let b = RedisStore::connect(&redis.url(), "b").await.expect("connect");
+    let a = RedisStore::connect(&redis.url(), "a")
+        .await
+        .expect("connect");
+    let b = RedisStore::connect(&redis.url(), "b")
+        .await
+        .expect("connect");
     let job = hero_job::JobBuilder::new()
         .id("shared-id")
         .payload("1")

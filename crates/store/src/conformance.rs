@@ -98,7 +98,10 @@ pub async fn duplicate_id_is_a_conflict(store: &dyn Store) {
         store.submit_job(&twin).await,
         Err(Error::JobExists { .. })
     ));
-    assert_eq!(store.job(&job.id).await.expect("read").job.payload, "40 + 2");
+    assert_eq!(
+        store.job(&job.id).await.expect("read").job.payload,
+        "40 + 2"
+    );
 }
 
 /// `start_job` queues a created job; starting it again is refused.
@@ -175,11 +178,10 @@ pub async fn wait_final_wakes_on_finish(store: &dyn Store) {
             .await
             .expect("finish");
     };
-    let (record, ()) = tokio::time::timeout(LONG_WAIT / 3, async {
-        tokio::join!(waiter, finisher)
-    })
-    .await
-    .expect("the waiter must wake on finish, not at its timeout");
+    let (record, ()) =
+        tokio::time::timeout(LONG_WAIT / 3, async { tokio::join!(waiter, finisher) })
+            .await
+            .expect("the waiter must wake on finish, not at its timeout");
     let record = record.expect("wait");
     assert_eq!(record.result, Some(JobResult::success("done")));
     let unfinished = fresh_job(&queue);
@@ -188,7 +190,11 @@ pub async fn wait_final_wakes_on_finish(store: &dyn Store) {
         .wait_final(&unfinished.id, NO_WAIT)
         .await
         .expect("wait");
-    assert_eq!(record.status, JobStatus::Created, "timeout returns the job as it is");
+    assert_eq!(
+        record.status,
+        JobStatus::Created,
+        "timeout returns the job as it is"
+    );
 }
 
 /// Stopping a queued job removes it from its queue; stopping a final job changes nothing.
@@ -216,7 +222,13 @@ pub async fn stop_of_a_running_job_is_requested_through_the_heartbeat(store: &dy
     store.submit_job(&job).await.expect("submit");
     let worker = format!("{queue}-w");
     claim_now(store, &queue, &worker).await.expect("a job");
-    assert!(store.heartbeat(&worker, LEASE).await.expect("beat").is_empty());
+    assert!(
+        store
+            .heartbeat(&worker, LEASE)
+            .await
+            .expect("beat")
+            .is_empty()
+    );
     assert_eq!(
         store.stop_job(&job.id).await.expect("stop"),
         StopOutcome::Requested
@@ -233,7 +245,13 @@ pub async fn stop_of_a_running_job_is_requested_through_the_heartbeat(store: &dy
             .expect("finish")
     );
     assert_eq!(status_of(store, &job.id).await, JobStatus::Stopped);
-    assert!(store.heartbeat(&worker, LEASE).await.expect("beat").is_empty());
+    assert!(
+        store
+            .heartbeat(&worker, LEASE)
+            .await
+            .expect("beat")
+            .is_empty()
+    );
 }
 
 /// `end_job` wins over a runner that reports afterwards.
@@ -256,7 +274,11 @@ pub async fn ended_job_refuses_the_runners_late_report(store: &dyn Store) {
         .end_job(&job.id, Finish::stopped("stop"))
         .await
         .expect("end");
-    assert_eq!(again.status, JobStatus::Failed, "the first final state stands");
+    assert_eq!(
+        again.status,
+        JobStatus::Failed,
+        "the first final state stands"
+    );
     assert_eq!(again.result, Some(JobResult::error("timed out")));
 }
 

@@ -114,7 +114,13 @@ mod tests {
             (Register, [false, false, true, false, true]),
             (Admin, [false, false, false, false, true]),
         ];
-        let secrets = [None, Some("wrong"), Some("register"), Some("user"), Some("admin")];
+        let secrets = [
+            None,
+            Some("wrong"),
+            Some("register"),
+            Some("user"),
+            Some("admin"),
+        ];
         for (access, expected) in cases {
             for (secret, expected) in secrets.iter().zip(expected) {
                 assert_eq!(

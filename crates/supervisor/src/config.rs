@@ -154,7 +154,9 @@ fn without_value(message: &str) -> String {
 /// Only the key is quoted, never the value: it may be a secret.
 fn describe_at(text: &str, offset: usize, message: &str) -> String {
     let message = without_value(message);
-    let start = text[..offset.min(text.len())].rfind('\n').map_or(0, |i| i + 1);
+    let start = text[..offset.min(text.len())]
+        .rfind('\n')
+        .map_or(0, |i| i + 1);
     let line_no = text[..start].matches('\n').count() + 1;
     let line = text[start..].lines().next().unwrap_or_default();
     match line.split_once('=') {
@@ -240,7 +242,10 @@ impl Config {
             reason,
         };
         if self.namespace.is_empty() || self.namespace.contains(char::is_whitespace) {
-            return Err(invalid("namespace", "must be non-empty, without spaces".into()));
+            return Err(invalid(
+                "namespace",
+                "must be non-empty, without spaces".into(),
+            ));
         }
         let mut seen = std::collections::HashSet::new();
         for actor in &self.actors {
@@ -358,17 +363,15 @@ process_manager = "tmux:osis_session"
 
     #[test]
     fn a_bad_process_manager_is_explained() {
-        let err = parse(
-            "[[actors]]\nid='a'\nname='a'\nbinary_path='/bin/sh'\nprocess_manager='docker'",
-        )
-        .unwrap_err();
+        let err =
+            parse("[[actors]]\nid='a'\nname='a'\nbinary_path='/bin/sh'\nprocess_manager='docker'")
+                .unwrap_err();
         assert!(err.contains("tmux:SESSION"), "{err}");
     }
 
     #[test]
     fn a_missing_binary_names_the_actor_and_path() {
-        let config =
-            parse("[[actors]]\nid='a'\nname='a'\nbinary_path='/no/such/runner'").unwrap();
+        let config = parse("[[actors]]\nid='a'\nname='a'\nbinary_path='/no/such/runner'").unwrap();
         let err = config.check().unwrap_err().to_string();
         assert!(err.contains("actors.a.binary_path"), "{err}");
         assert!(err.contains("/no/such/runner"), "{err}");

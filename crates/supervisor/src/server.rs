@@ -104,7 +104,11 @@ async fn health(supervisor: &Supervisor) -> HttpResponse {
         }
         Err(_) => json!({"kind": supervisor.backend, "status": "unavailable"}),
     };
-    let status = if backend["status"] == "ok" { "ok" } else { "degraded" };
+    let status = if backend["status"] == "ok" {
+        "ok"
+    } else {
+        "degraded"
+    };
     let body = json!({
         "status": status,
         "version": env!("CARGO_PKG_VERSION"),

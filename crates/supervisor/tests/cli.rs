@@ -1,6 +1,8 @@
 //! The `supervisor` binary as a user runs it: bad configs fail with one clear line, the
 //! seed's example config starts, SIGTERM stops it cleanly.
 
+#![allow(clippy::unwrap_used)] // test helpers: a failed step is a failed test
+
 mod common;
 
 use std::io::{BufRead, BufReader};
@@ -26,7 +28,10 @@ fn run_with(config: &str) -> (bool, String) {
         .unwrap();
     let deadline = Instant::now() + TIMEOUT;
     while child.try_wait().unwrap().is_none() {
-        assert!(Instant::now() < deadline, "supervisor did not exit on a bad config");
+        assert!(
+            Instant::now() < deadline,
+            "supervisor did not exit on a bad config"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     let output = child.wait_with_output().unwrap();
@@ -153,7 +158,10 @@ process_manager = "simple"
     let result = common::bounded(client.job_run("user-secret-456", job))
         .await
         .unwrap();
-    assert_eq!(result, hero_supervisor_openrpc_client::JobResult::success("Hello"));
+    assert_eq!(
+        result,
+        hero_supervisor_openrpc_client::JobResult::success("Hello")
+    );
 
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap()),

@@ -1,5 +1,7 @@
 //! The job methods end to end: real supervisor, real Redis, real `osis_runner`.
 
+#![allow(clippy::unwrap_used)] // test helpers: a failed step is a failed test
+
 mod common;
 
 use common::{USER, bounded, job};
@@ -8,7 +10,11 @@ use hero_supervisor_openrpc_client::{ClientError, JobResult, JobStatus};
 #[tokio::test]
 async fn job_run_returns_what_the_runner_printed() {
     let sup = common::TestSupervisor::start().await;
-    let hello = bounded(sup.client.job_run(USER, job("print(\"Hello\")").build().unwrap())).await;
+    let hello = bounded(
+        sup.client
+            .job_run(USER, job("print(\"Hello\")").build().unwrap()),
+    )
+    .await;
     assert_eq!(hello.unwrap(), JobResult::success("Hello"));
     let answer = bounded(sup.client.job_run(USER, job("40 + 2").build().unwrap())).await;
     assert_eq!(answer.unwrap(), JobResult::success("42"));
@@ -18,9 +24,12 @@ async fn job_run_returns_what_the_runner_printed() {
 #[tokio::test]
 async fn create_start_status_result_follow_the_job_through_its_life() {
     let sup = common::TestSupervisor::start().await;
-    let id = bounded(sup.client.jobs_create(USER, job("print(\"a\"); 1 + 1").build().unwrap()))
-        .await
-        .unwrap();
+    let id = bounded(
+        sup.client
+            .jobs_create(USER, job("print(\"a\"); 1 + 1").build().unwrap()),
+    )
+    .await
+    .unwrap();
     assert_eq!(uuid::Uuid::parse_str(&id).unwrap().get_version_num(), 4);
     let status = bounded(sup.client.job_status(&id)).await.unwrap();
     assert_eq!(status.status, JobStatus::Created);
@@ -119,7 +128,12 @@ async fn a_deleted_job_and_its_result_are_gone() {
         .await
         .unwrap_err();
     assert!(matches!(err, ClientError::NotFound { .. }), "{err}");
-    assert!(bounded(sup.client.jobs_list(USER)).await.unwrap().is_empty());
+    assert!(
+        bounded(sup.client.jobs_list(USER))
+            .await
+            .unwrap()
+            .is_empty()
+    );
     sup.stop().await;
 }
 
@@ -157,9 +171,12 @@ async fn stopping_a_queued_job_ends_it_stopped_and_it_never_runs() {
 #[tokio::test]
 async fn stopping_a_running_loop_interrupts_it() {
     let sup = common::TestSupervisor::start().await;
-    let id = bounded(sup.client.jobs_create(USER, job("loop {}").build().unwrap()))
-        .await
-        .unwrap();
+    let id = bounded(
+        sup.client
+            .jobs_create(USER, job("loop {}").build().unwrap()),
+    )
+    .await
+    .unwrap();
     bounded(sup.client.job_start(USER, &id)).await.unwrap();
     common::until("the loop runs", || async {
         sup.client.job_status(&id).await.unwrap().status == JobStatus::Running
@@ -177,9 +194,12 @@ async fn stopping_a_running_loop_interrupts_it() {
 #[tokio::test]
 async fn a_job_past_its_timeout_fails_with_a_timeout_error() {
     let sup = common::TestSupervisor::start().await;
-    let result = bounded(sup.client.job_run(USER, job("loop {}").timeout(1).build().unwrap()))
-        .await
-        .unwrap();
+    let result = bounded(
+        sup.client
+            .job_run(USER, job("loop {}").timeout(1).build().unwrap()),
+    )
+    .await
+    .unwrap();
     match result {
         JobResult::Error { error } => assert!(error.contains("timed out"), "{error}"),
         other => panic!("expected a timeout, got {other:?}"),
@@ -190,17 +210,23 @@ async fn a_job_past_its_timeout_fails_with_a_timeout_error() {
 #[tokio::test]
 async fn a_script_error_is_the_jobs_error_result() {
     let sup = common::TestSupervisor::start().await;
-    let result = bounded(sup.client.job_run(USER, job("throw \"boom\"").build().unwrap()))
-        .await
-        .unwrap();
+    let result = bounded(
+        sup.client
+            .job_run(USER, job("throw \"boom\"").build().unwrap()),
+    )
+    .await
+    .unwrap();
     match result {
         JobResult::Error { error } => assert!(error.contains("boom"), "{error}"),
         other => panic!("expected an error, got {other:?}"),
     }
     let status = bounded(sup.client.job_status(&{
-        let id = bounded(sup.client.jobs_create(USER, job("undefined_fn()").build().unwrap()))
-            .await
-            .unwrap();
+        let id = bounded(
+            sup.client
+                .jobs_create(USER, job("undefined_fn()").build().unwrap()),
+        )
+        .await
+        .unwrap();
         bounded(sup.client.job_start(USER, &id)).await.unwrap();
         bounded(sup.client.job_result(&id)).await.unwrap();
         id

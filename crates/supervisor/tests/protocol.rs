@@ -15,7 +15,10 @@ fn job_json(payload: &str) -> Value {
 async fn params_by_name_and_by_position_mean_the_same() {
     let sup = common::TestSupervisor::start().await;
     let by_name = sup
-        .call("job.run", json!({"secret": USER, "job": job_json("40 + 2")}))
+        .call(
+            "job.run",
+            json!({"secret": USER, "job": job_json("40 + 2")}),
+        )
         .await;
     assert_eq!(by_name["result"], json!({"success": "42"}));
     let by_position = sup.call("job.run", json!([USER, job_json("40 + 2")])).await;
@@ -82,7 +85,10 @@ async fn health_reports_the_backend() {
 async fn rpc_discover_describes_exactly_the_served_methods() {
     let sup = common::TestSupervisor::start().await;
     let doc = sup.call("rpc.discover", Value::Null).await["result"].clone();
-    assert_eq!(doc, hero_supervisor_api::openrpc::document(env!("CARGO_PKG_VERSION")));
+    assert_eq!(
+        doc,
+        hero_supervisor_api::openrpc::document(env!("CARGO_PKG_VERSION"))
+    );
     let documented: Vec<&str> = doc["methods"]
         .as_array()
         .unwrap()
@@ -115,7 +121,9 @@ async fn every_error_code_of_the_contract_is_answered() {
     let code = |c: i32| i64::from(c);
     let parse = sup.raw("{not json".into()).await;
     assert_eq!(parse["error"]["code"], code(codes::PARSE_ERROR));
-    let invalid = sup.raw(json!({"jsonrpc": "2.0", "id": 1}).to_string()).await;
+    let invalid = sup
+        .raw(json!({"jsonrpc": "2.0", "id": 1}).to_string())
+        .await;
     assert_eq!(invalid["error"]["code"], code(codes::INVALID_REQUEST));
     assert_eq!(
         sup.error_code("jobs.explode", json!([])).await,
@@ -131,7 +139,8 @@ async fn every_error_code_of_the_contract_is_answered() {
         code(codes::INVALID_PARAMS)
     );
     assert_eq!(
-        sup.error_code("jobs.list", json!({"secret": USER, "extra": 1})).await,
+        sup.error_code("jobs.list", json!({"secret": USER, "extra": 1}))
+            .await,
         code(codes::INVALID_PARAMS)
     );
     assert_eq!(
@@ -152,7 +161,11 @@ async fn every_error_code_of_the_contract_is_answered() {
     let slow_id = sup.call("jobs.create", json!([USER, slow])).await["result"].clone();
     sup.call("job.start", json!([USER, slow_id])).await;
     let waited = sup.call("job.result", json!([slow_id])).await;
-    assert_eq!(waited["error"]["code"], code(codes::WAIT_TIMED_OUT), "{waited}");
+    assert_eq!(
+        waited["error"]["code"],
+        code(codes::WAIT_TIMED_OUT),
+        "{waited}"
+    );
     sup.stop().await;
 }
 
@@ -163,9 +176,16 @@ async fn a_lost_redis_is_backend_unavailable_within_bounded_time() {
     let gone = std::mem::replace(&mut sup.redis, hero_test_support::RedisServer::start());
     drop(gone);
     let answer = sup.call("jobs.list", json!([USER])).await;
-    assert_eq!(answer["error"]["code"], i64::from(codes::BACKEND_UNAVAILABLE), "{answer}");
+    assert_eq!(
+        answer["error"]["code"],
+        i64::from(codes::BACKEND_UNAVAILABLE),
+        "{answer}"
+    );
     let message = answer["error"]["message"].as_str().unwrap();
-    assert!(!message.contains("127.0.0.1"), "no server address leaks: {message}");
+    assert!(
+        !message.contains("127.0.0.1"),
+        "no server address leaks: {message}"
+    );
     let health = sup.health().await.expect("health still answers 200");
     assert_eq!(health["status"], "degraded");
     assert_eq!(health["backend"]["status"], "unavailable");
@@ -176,9 +196,16 @@ async fn a_lost_redis_is_backend_unavailable_within_bounded_time() {
 async fn secrets_grant_exactly_their_levels() {
     let sup = common::TestSupervisor::start().await;
     let unauthorized = i64::from(codes::UNAUTHORIZED);
-    for secret in [Value::Null, json!(""), json!("wrong"), json!(REGISTER), json!(42)] {
+    for secret in [
+        Value::Null,
+        json!(""),
+        json!("wrong"),
+        json!(REGISTER),
+        json!(42),
+    ] {
         assert_eq!(
-            sup.error_code("jobs.create", json!([secret, job_json("1")])).await,
+            sup.error_code("jobs.create", json!([secret, job_json("1")]))
+                .await,
             unauthorized,
             "jobs.create with {secret}"
         );
@@ -189,7 +216,9 @@ async fn secrets_grant_exactly_their_levels() {
         );
     }
     for secret in [USER, ADMIN] {
-        let answer = sup.call("jobs.create", json!([secret, job_json("1")])).await;
+        let answer = sup
+            .call("jobs.create", json!([secret, job_json("1")]))
+            .await;
         assert!(answer["result"].is_string(), "{secret}: {answer}");
     }
     let message = sup.call("jobs.list", json!(["hunter2-guess"])).await["error"]["message"]
@@ -221,16 +250,21 @@ async fn an_oversized_request_is_refused_and_the_server_stays_up() {
         sup.http
             .post(&sup.url)
             .header("content-type", "application/json")
-            .body(json!({"jsonrpc": "2.0", "id": 1, "method": "job.run",
-                         "params": [USER, job_json(&huge)]}).to_string())
+            .body(
+                json!({"jsonrpc": "2.0", "id": 1, "method": "job.run",
+                         "params": [USER, job_json(&huge)]})
+                .to_string(),
+            )
             .send(),
     )
     .await
     .unwrap();
-    assert!(!response.status().is_success() || {
-        let body: Value = response.json().await.unwrap();
-        body["error"].is_object()
-    });
+    assert!(
+        !response.status().is_success() || {
+            let body: Value = response.json().await.unwrap();
+            body["error"].is_object()
+        }
+    );
     let answer = sup.call("job.run", json!([USER, job_json("2")])).await;
     assert_eq!(answer["result"], json!({"success": "2"}));
     sup.stop().await;
