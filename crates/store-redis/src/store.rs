@@ -327,6 +327,18 @@ impl RedisStore {
     }
 }
 
+/// Drops the closed senders of a waiter's job when the waiter goes away.
+struct ForgetOnDrop<'a> {
+    events: &'a Events,
+    id: &'a str,
+}
+
+impl Drop for ForgetOnDrop<'_> {
+    fn drop(&mut self) {
+        self.events.forget_closed(self.id);
+    }
+}
+
 #[async_trait]
 impl Store for RedisStore {
     async fn create_job(&self, job: &Job) -> Result<()> {
@@ -466,6 +478,9 @@ impl Store for RedisStore {
     async fn wait_final(&self, id: &str, timeout: Duration) -> Result<JobRecord> {
         let deadline = Instant::now() + timeout;
         let events = self.events().await?;
+        // Also runs when the caller drops this future (a client that hung up), so senders of
+        // abandoned waits do not pile up for jobs that never end.
+        let _forget = ForgetOnDrop { events, id };
         loop {
             let ended = events.register(id);
             let record = self.job(id).await?;
@@ -481,10 +496,7 @@ impl Store for RedisStore {
                 Ok(Ok(Event::Recheck)) => {}
                 // The listener dropped the sender: it restarted; read again.
                 Ok(Err(_)) => {}
-                Err(_elapsed) => {
-                    events.forget_closed(id);
-                    return self.job(id).await;
-                }
+                Err(_elapsed) => return self.job(id).await,
             }
         }
     }
