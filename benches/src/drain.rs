@@ -114,9 +114,7 @@ async fn queue_len(url: &str, namespace: &str, queue: &str) -> anyhow::Result<us
         .await
         .context("connecting to the bench's redis")?;
     let key = format!("{namespace}:v1:queue:{queue}");
-    conn.llen(&key)
-        .await
-        .with_context(|| format!("LLEN {key}"))
+    conn.llen(&key).await.with_context(|| format!("LLEN {key}"))
 }
 
 /// The store's end-of-job announcements of `namespace` (`{namespace}:v1:events`, see

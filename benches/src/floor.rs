@@ -79,7 +79,10 @@ async fn sequential(
         crate::latency::record(&mut histogram, sent.elapsed());
     }
     let elapsed = started.elapsed();
-    Ok((rate(ops, elapsed), crate::latency::quantile(&histogram, 0.5)))
+    Ok((
+        rate(ops, elapsed),
+        crate::latency::quantile(&histogram, 0.5),
+    ))
 }
 
 async fn ping_many(conn: &mut MultiplexedConnection, ops: usize) -> anyhow::Result<()> {
@@ -90,10 +93,7 @@ async fn ping_many(conn: &mut MultiplexedConnection, ops: usize) -> anyhow::Resu
 }
 
 async fn ping(conn: &mut MultiplexedConnection) -> anyhow::Result<()> {
-    let pong: String = redis::cmd("PING")
-        .query_async(conn)
-        .await
-        .context("PING")?;
+    let pong: String = redis::cmd("PING").query_async(conn).await.context("PING")?;
     anyhow::ensure!(pong == "PONG", "PING answered {pong:?}");
     Ok(())
 }

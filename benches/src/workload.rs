@@ -60,6 +60,9 @@ pub(crate) fn check(kind: RunnerKind, n: usize, result: &JobResult) -> anyhow::R
     let expected = kind.expected_output(&payload);
     match result {
         JobResult::Success { success } if success == expected => Ok(()),
-        other => anyhow::bail!("job {n} on {} ended {other:?}, not {expected:?}", kind.name()),
+        other => anyhow::bail!(
+            "job {n} on {} ended {other:?}, not {expected:?}",
+            kind.name()
+        ),
     }
 }
