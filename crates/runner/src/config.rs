@@ -17,13 +17,14 @@ pub struct RunnerConfig {
     /// Most jobs executed at once. Default: 4. Must be at least 1.
     pub concurrency: usize,
     /// How long the store keeps this worker's claims alive without a heartbeat; once it
-    /// passes, the store may hand the jobs to the reaper. Default: 15 s. Also bounds how long
-    /// a finished job's report is retried while the store is unavailable.
+    /// passes, the store may hand the jobs to the reaper. Default: 15 s.
     pub lease: Duration,
     /// Time between heartbeats. Heartbeats renew the lease and deliver stop requests, so this
     /// bounds the latency of `job.stop`. Default: 500 ms. Must be non-zero and below `lease`.
     pub heartbeat: Duration,
-    /// How long one claim waits for a job before asking again. Default: 5 s.
+    /// How long one claim waits for a job before asking again. A shutdown lets the claim
+    /// under way finish, so this also bounds how long a shutdown takes to stop claiming.
+    /// Default: 1 s.
     pub claim_wait: Duration,
     /// How long a shutdown waits for running jobs before cancelling them and reporting them
     /// failed. Default: 10 s.
@@ -40,7 +41,7 @@ impl RunnerConfig {
             concurrency: 4,
             lease: Duration::from_secs(15),
             heartbeat: Duration::from_millis(500),
-            claim_wait: Duration::from_secs(5),
+            claim_wait: Duration::from_secs(1),
             shutdown_grace: Duration::from_secs(10),
         }
     }

@@ -1,7 +1,8 @@
 //! The heartbeat loop: renews this worker's lease and delivers stop requests.
 //!
-//! One task per runner. Every `config.heartbeat` it calls [`Store::heartbeat`] and cancels
-//! the tokens of the returned job ids, so a stop reaches its job within one interval.
+//! One task per runner. Every `config.heartbeat` it calls [`Store::heartbeat`] with the ids
+//! of the jobs it runs and cancels those the store names — stopped, or ended or deleted by
+//! someone else — so no job runs on unobserved for longer than one interval.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -30,9 +31,10 @@ pub(crate) async fn run(
             () = stop.cancelled() => return,
             _ = ticks.tick() => {}
         }
+        let running = inflight.ids();
         let beat = tokio::select! {
             () = stop.cancelled() => return,
-            beat = store.heartbeat(&worker, lease) => beat,
+            beat = store.heartbeat(&worker, lease, &running) => beat,
         };
         match beat {
             Ok(stops) => {

@@ -24,13 +24,18 @@ impl InFlight {
         self.lock().remove(id);
     }
 
+    /// The ids of the jobs running now.
+    pub(crate) fn ids(&self) -> Vec<String> {
+        self.lock().keys().cloned().collect()
+    }
+
     /// Cancels the jobs among `ids` that run here; other ids are ignored.
     pub(crate) fn cancel(&self, ids: &[String]) {
         let jobs = self.lock();
         for id in ids {
             if let Some(token) = jobs.get(id) {
                 if !token.is_cancelled() {
-                    tracing::info!(job = %id, "stop requested");
+                    tracing::info!(job = %id, "giving the job up: stop requested, or ended elsewhere");
                 }
                 token.cancel();
             }

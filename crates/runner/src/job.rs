@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use hero_job::Job;
+use hero_job::{Job, JobResult};
 use hero_store::{Finish, Store};
 use tokio::task::{JoinError, JoinHandle};
 use tokio::time::Instant;
@@ -20,6 +20,9 @@ use crate::inflight::InFlight;
 /// How long a cancelled executor may take to return before it is dropped.
 const EXECUTOR_GRACE: Duration = Duration::from_secs(1);
 
+/// Largest output or error message a job may report: 1 MiB.
+const MAX_OUTPUT_BYTES: usize = 1 << 20;
+
 /// The error of a job whose runner stopped before it ended.
 const SHUTDOWN_MESSAGE: &str = "runner shut down before the job finished";
 
@@ -28,8 +31,6 @@ pub(crate) struct Worker {
     pub(crate) id: String,
     pub(crate) store: Arc<dyn Store>,
     pub(crate) executor: Arc<dyn Executor>,
-    /// Bounds how long a report is retried: past it, the store may have given the job away.
-    pub(crate) lease: Duration,
     /// Where the heartbeat finds each running job's token to deliver a stop.
     pub(crate) inflight: InFlight,
     /// Cancelled when a shutdown outlasts its grace; every job token is its child.
@@ -94,33 +95,52 @@ impl Worker {
         }
     }
 
-    /// Reports `finish`, retrying while the store is unavailable, for up to the lease.
+    /// Reports `finish`, retrying while the store is unavailable, until the store accepts
+    /// the report or refuses it because the job was ended elsewhere. Retrying is always safe:
+    /// the store takes a report only from the worker that holds the job, and only once.
     async fn report(&self, id: &str, finish: Finish) {
-        let deadline = Instant::now() + self.lease;
+        let finish = cap_output(finish);
         let mut backoff = Backoff::store();
+        let mut failing = false;
         loop {
-            let attempt = self.store.finish(&self.id, id, finish.clone());
-            let error = match tokio::time::timeout_at(deadline, attempt).await {
-                Ok(Ok(true)) => return,
-                Ok(Ok(false)) => {
+            match self.store.finish(&self.id, id, finish.clone()).await {
+                Ok(true) => return,
+                Ok(false) => {
                     tracing::debug!("job was already ended elsewhere; outcome dropped");
                     return;
                 }
-                Ok(Err(error)) => error,
-                Err(_elapsed) => {
-                    tracing::error!("reporting the job's outcome did not finish within the lease");
+                Err(error) if error.is_retryable() => {
+                    let delay = backoff.next_delay();
+                    // Logged once per outage, not once per attempt.
+                    if !failing {
+                        tracing::warn!(%error, "reporting the job's outcome failed; retrying");
+                        failing = true;
+                    }
+                    tokio::time::sleep(delay).await;
+                }
+                Err(error) => {
+                    tracing::error!(%error, "could not report the job's outcome");
                     return;
                 }
-            };
-            let delay = backoff.next_delay();
-            if !error.is_retryable() || Instant::now() + delay >= deadline {
-                tracing::error!(%error, outcome = ?finish.result, "could not report the job's outcome");
-                return;
             }
-            tracing::warn!(%error, ?delay, "reporting the job's outcome failed; retrying");
-            tokio::time::sleep(delay).await;
         }
     }
+}
+
+/// Replaces an output longer than [`MAX_OUTPUT_BYTES`] with an error, so one job cannot
+/// fill the store or every waiter's memory.
+fn cap_output(finish: Finish) -> Finish {
+    let len = match &finish.result {
+        JobResult::Success { success } => success.len(),
+        JobResult::Error { error } => error.len(),
+    };
+    if len <= MAX_OUTPUT_BYTES {
+        return finish;
+    }
+    tracing::warn!(len, "job output over the limit; reported as an error");
+    Finish::failed(format!(
+        "job output is {len} bytes, more than the limit of {MAX_OUTPUT_BYTES}"
+    ))
 }
 
 fn spawn_execution(

@@ -25,9 +25,10 @@ use crate::{Error, RunnerConfig, heartbeat};
 /// Claims jobs from `config.queue` as worker `config.worker`, executing up to
 /// `config.concurrency` at once with `executor`. Store failures never end the runner: claims
 /// are retried with capped exponential backoff (50 ms to 5 s, with jitter), heartbeats on the
-/// next beat, and reports for up to `config.lease`.
+/// next beat, and reports until the store accepts or refuses them.
 ///
-/// When `shutdown` completes, no further job is claimed; running jobs get
+/// When `shutdown` completes, the claim under way finishes (at most `config.claim_wait`) and
+/// no further job is claimed; running jobs get
 /// `config.shutdown_grace` to end, after which they are cancelled and reported failed with
 /// "runner shut down before the job finished". Returns once every job is reported.
 ///
@@ -58,7 +59,6 @@ async fn serve(
         id: config.worker.clone(),
         store: store.clone(),
         executor,
-        lease: config.lease,
         inflight: InFlight::default(),
         abort: CancellationToken::new(),
     });
@@ -106,10 +106,27 @@ async fn claim_loop(
                 permit.expect("the semaphore is never closed")
             }
         };
+        // A claim is never abandoned half-way: one dropped after the store moved a job into
+        // this worker's in-flight list would leave that job with nobody running it. Shutdown
+        // waits for the claim instead, at most `claim_wait`, and runs what it brings.
+        let claim = worker
+            .store
+            .claim(&config.queue, &worker.id, config.lease, config.claim_wait);
+        tokio::pin!(claim);
+        let mut shutting_down = false;
         let claimed = tokio::select! {
-            () = &mut shutdown => return,
-            claimed = worker.store.claim(&config.queue, &worker.id, config.lease, config.claim_wait) => claimed,
+            claimed = &mut claim => claimed,
+            () = &mut shutdown => {
+                shutting_down = true;
+                claim.await
+            }
         };
+        if shutting_down {
+            if let Ok(Some(job)) = claimed {
+                spawn_job(worker, jobs, job, permit);
+            }
+            return;
+        }
         match claimed {
             Ok(Some(job)) => {
                 backoff.reset();

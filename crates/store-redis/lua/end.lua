@@ -2,10 +2,10 @@
 -- KEYS: job hash
 -- ARGV: id, status, result json, now (RFC 3339), events channel, queue key prefix,
 --       in-flight key prefix
--- Returns the job's fields after the change, or an empty list when it does not exist.
+-- Returns 1, or 0 when the job does not exist.
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status then
-  return {}
+  return 0
 end
 if status == 'created' or status == 'queued' or status == 'running' then
   if status == 'queued' then
@@ -16,8 +16,6 @@ if status == 'created' or status == 'queued' or status == 'running' then
   redis.call('HSET', KEYS[1], 'status', ARGV[2], 'result', ARGV[3],
     'completed_at', ARGV[4], 'updated_at', ARGV[4])
   redis.call('HDEL', KEYS[1], 'stop')
-  local fields = redis.call('HGETALL', KEYS[1])
-  redis.call('PUBLISH', ARGV[5], ARGV[1] .. '\n' .. cjson.encode(fields))
-  return fields
+  redis.call('PUBLISH', ARGV[5], ARGV[1] .. '\n' .. ARGV[2])
 end
-return redis.call('HGETALL', KEYS[1])
+return 1

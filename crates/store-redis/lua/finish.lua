@@ -10,6 +10,5 @@ end
 redis.call('HSET', KEYS[1], 'status', ARGV[3], 'result', ARGV[4],
   'completed_at', ARGV[5], 'updated_at', ARGV[5])
 redis.call('HDEL', KEYS[1], 'stop')
-local fields = redis.call('HGETALL', KEYS[1])
-redis.call('PUBLISH', ARGV[6], ARGV[1] .. '\n' .. cjson.encode(fields))
+redis.call('PUBLISH', ARGV[6], ARGV[1] .. '\n' .. ARGV[3])
 return 1

@@ -18,6 +18,5 @@ if status == 'queued' then
 end
 redis.call('HSET', KEYS[1], 'status', 'stopped', 'result', ARGV[2],
   'completed_at', ARGV[3], 'updated_at', ARGV[3])
-local fields = redis.call('HGETALL', KEYS[1])
-redis.call('PUBLISH', ARGV[4], ARGV[1] .. '\n' .. cjson.encode(fields))
+redis.call('PUBLISH', ARGV[4], ARGV[1] .. '\nstopped')
 return 'stopped'

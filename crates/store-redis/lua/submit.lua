@@ -1,4 +1,4 @@
--- Stores a new job, and queues it when ARGV[5] is "1".
+-- Stores a new job, and queues it when ARGV[6] is "1".
 -- KEYS: job hash, jobs index, queue
 -- ARGV: id, job json, runner, now (RFC 3339), now (ms), queue?
 -- Returns 0 when the id is taken, 1 otherwise.

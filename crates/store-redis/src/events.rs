@@ -1,7 +1,9 @@
 //! The end-of-job announcements: one pub/sub subscription per process, fanned out to waiters.
 //!
 //! A waiter registers before it reads the job, so an end announced between the read and the
-//! wait is never missed. After a reconnect every waiter is told to read again, since
+//! wait is never missed. An announcement carries only the id and the new status — a job's
+//! payload and result can be megabytes, and every supervisor receives every announcement —
+//! so a woken waiter reads the job itself. After a reconnect every waiter is woken, since
 //! announcements made while the subscription was down are lost.
 
 use std::collections::HashMap;
@@ -11,23 +13,20 @@ use std::time::Duration;
 use futures::StreamExt;
 use tokio::sync::oneshot;
 
-/// What a waiter learns.
-#[derive(Debug)]
-pub(crate) enum Event {
-    /// The job ended; its fields as they now are.
-    Ended(HashMap<String, String>),
-    /// The job is gone, or announcements may have been missed: read it again.
-    Recheck,
-}
+/// A wake-up: the job ended or was deleted, or announcements may have been missed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Wake;
+
+type Waiters = HashMap<String, Vec<oneshot::Sender<Wake>>>;
 
 /// The waiters of this process, by job id.
 #[derive(Debug, Default)]
 pub(crate) struct Events {
-    waiters: Mutex<HashMap<String, Vec<oneshot::Sender<Event>>>>,
+    waiters: Mutex<Waiters>,
 }
 
 impl Events {
-    pub(crate) fn register(&self, id: &str) -> oneshot::Receiver<Event> {
+    pub(crate) fn register(&self, id: &str) -> oneshot::Receiver<Wake> {
         let (tx, rx) = oneshot::channel();
         self.lock().entry(id.to_owned()).or_default().push(tx);
         rx
@@ -45,37 +44,28 @@ impl Events {
     }
 
     fn dispatch(&self, payload: &str) {
-        let Some((id, fields)) = payload.split_once('\n') else {
+        let Some((id, _status)) = payload.split_once('\n') else {
             tracing::warn!("ignoring malformed job event");
             return;
         };
         let Some(senders) = self.lock().remove(id) else {
             return;
         };
-        let fields: Option<Vec<String>> = if fields.is_empty() {
-            None
-        } else {
-            serde_json::from_str(fields).ok()
-        };
         for tx in senders {
-            let event = match &fields {
-                Some(flat) => Event::Ended(crate::record::pairs(flat.clone())),
-                None => Event::Recheck,
-            };
             // A waiter that already gave up has dropped its receiver; nothing to tell it.
-            let _ = tx.send(event);
+            let _ = tx.send(Wake);
         }
     }
 
-    fn recheck_all(&self) {
+    fn wake_all(&self) {
         let waiters = std::mem::take(&mut *self.lock());
         for tx in waiters.into_values().flatten() {
             // As in `dispatch`: a closed receiver needs no news.
-            let _ = tx.send(Event::Recheck);
+            let _ = tx.send(Wake);
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Vec<oneshot::Sender<Event>>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Waiters> {
         // The map stays consistent even if a holder panicked: every step is one map call.
         self.waiters.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -99,7 +89,7 @@ pub(crate) async fn listen(
                     // The store stopped waiting for readiness; the listener still serves it.
                     let _ = ready.send(());
                 }
-                events.recheck_all();
+                events.wake_all();
                 let mut messages = pubsub.on_message();
                 while let Some(message) = messages.next().await {
                     match message.get_payload::<String>() {
@@ -111,7 +101,7 @@ pub(crate) async fn listen(
             }
             Err(e) => tracing::warn!(error = %e, "cannot subscribe to job events"),
         }
-        events.recheck_all();
+        events.wake_all();
         tokio::time::sleep(backoff).await;
         backoff = (backoff * 2).min(Duration::from_secs(5));
     }
@@ -136,22 +126,18 @@ mod tests {
         let mut a = events.register("a");
         let mut a2 = events.register("a");
         let mut b = events.register("b");
-        events.dispatch("a\n[\"status\",\"completed\"]");
-        for rx in [&mut a, &mut a2] {
-            match rx.try_recv() {
-                Ok(Event::Ended(fields)) => assert_eq!(fields["status"], "completed"),
-                other => panic!("expected the end, got {other:?}"),
-            }
-        }
+        events.dispatch("a\ncompleted");
+        assert_eq!(a.try_recv(), Ok(Wake));
+        assert_eq!(a2.try_recv(), Ok(Wake));
         assert!(b.try_recv().is_err(), "b has not ended");
     }
 
     #[test]
-    fn a_deletion_asks_waiters_to_read_again() {
+    fn a_deletion_wakes_the_waiters() {
         let events = Events::default();
         let mut rx = events.register("a");
         events.dispatch("a\n");
-        assert!(matches!(rx.try_recv(), Ok(Event::Recheck)));
+        assert_eq!(rx.try_recv(), Ok(Wake));
     }
 
     #[test]

@@ -47,16 +47,6 @@ pub(crate) fn from_fields(
     }))
 }
 
-/// Builds the field map from Redis' flat `[field, value, …]` form.
-pub(crate) fn pairs(flat: Vec<String>) -> HashMap<String, String> {
-    let mut map = HashMap::with_capacity(flat.len() / 2);
-    let mut items = flat.into_iter();
-    while let (Some(field), Some(value)) = (items.next(), items.next()) {
-        map.insert(field, value);
-    }
-    map
-}
-
 fn time(fields: &HashMap<String, String>, name: &str) -> Result<Option<DateTime<Utc>>, String> {
     fields
         .get(name)
@@ -79,7 +69,7 @@ mod tests {
 
     #[test]
     fn a_hash_without_status_is_corrupt() {
-        let fields = pairs(vec!["job".into(), "{}".into()]);
+        let fields = HashMap::from([("job".to_owned(), "{}".to_owned())]);
         assert!(matches!(
             from_fields("x", fields),
             Err(Error::Corrupt { .. })

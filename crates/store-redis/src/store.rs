@@ -13,7 +13,7 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig, MultiplexedConnecti
 use tokio::sync::OnceCell;
 use tokio::time::Instant;
 
-use crate::events::{self, Event, Events};
+use crate::events::{self, Events};
 use crate::keys::Keys;
 use crate::record;
 
@@ -457,7 +457,7 @@ impl Store for RedisStore {
             key: id.to_owned(),
             reason: e.to_string(),
         })?;
-        let fields: Vec<String> = self
+        let _existed: i64 = self
             .inner
             .scripts
             .end
@@ -472,7 +472,7 @@ impl Store for RedisStore {
             .invoke_async(&mut self.conn())
             .await
             .map_err(|e| self.unavailable(e))?;
-        Self::require(id, record::from_fields(id, record::pairs(fields))?)
+        self.job(id).await
     }
 
     async fn wait_final(&self, id: &str, timeout: Duration) -> Result<JobRecord> {
@@ -482,21 +482,15 @@ impl Store for RedisStore {
         // abandoned waits do not pile up for jobs that never end.
         let _forget = ForgetOnDrop { events, id };
         loop {
-            let ended = events.register(id);
+            let woken = events.register(id);
             let record = self.job(id).await?;
             if record.status.is_final() {
                 return Ok(record);
             }
-            match tokio::time::timeout_at(deadline, ended).await {
-                Ok(Ok(Event::Ended(fields))) => {
-                    if let Some(record) = record::from_fields(id, fields)? {
-                        return Ok(record);
-                    }
-                }
-                Ok(Ok(Event::Recheck)) => {}
-                // The listener dropped the sender: it restarted; read again.
-                Ok(Err(_)) => {}
-                Err(_elapsed) => return self.job(id).await,
+            // Woken or not (a dropped sender means the listener restarted), read again;
+            // a deadline that passed ends the wait with the job as it is.
+            if tokio::time::timeout_at(deadline, woken).await.is_err() {
+                return self.job(id).await;
             }
         }
     }
@@ -526,16 +520,21 @@ impl Store for RedisStore {
         }
     }
 
-    async fn heartbeat(&self, worker: &str, lease: Duration) -> Result<Vec<String>> {
+    async fn heartbeat(
+        &self,
+        worker: &str,
+        lease: Duration,
+        running: &[String],
+    ) -> Result<Vec<String>> {
         let keys = self.keys();
         self.inner
             .scripts
             .heartbeat
             .key(keys.workers())
-            .key(keys.inflight(worker))
             .arg(worker)
             .arg(millis(lease))
             .arg(keys.job_prefix())
+            .arg(running)
             .invoke_async(&mut self.conn())
             .await
             .map_err(|e| self.unavailable(e))

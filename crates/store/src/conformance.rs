@@ -34,6 +34,7 @@ pub async fn run_all(store: &dyn Store) {
     stop_of_a_queued_job_takes_it_off_the_queue(store).await;
     stop_of_a_running_job_is_requested_through_the_heartbeat(store).await;
     ended_job_refuses_the_runners_late_report(store).await;
+    heartbeat_tells_a_worker_to_give_up_jobs_it_no_longer_holds(store).await;
     delete_removes_the_job_and_its_queue_entry(store).await;
     list_includes_every_job(store).await;
 }
@@ -222,36 +223,54 @@ pub async fn stop_of_a_running_job_is_requested_through_the_heartbeat(store: &dy
     store.submit_job(&job).await.expect("submit");
     let worker = format!("{queue}-w");
     claim_now(store, &queue, &worker).await.expect("a job");
-    assert!(
-        store
-            .heartbeat(&worker, LEASE)
-            .await
-            .expect("beat")
-            .is_empty()
-    );
+    let running = [job.id.clone()];
+    let beat = store.heartbeat(&worker, LEASE, &running).await;
+    assert!(beat.expect("beat").is_empty());
     assert_eq!(
         store.stop_job(&job.id).await.expect("stop"),
         StopOutcome::Requested
     );
     assert_eq!(status_of(store, &job.id).await, JobStatus::Running);
-    assert_eq!(
-        store.heartbeat(&worker, LEASE).await.expect("beat"),
-        vec![job.id.clone()]
-    );
-    assert!(
-        store
-            .finish(&worker, &job.id, Finish::stopped("stopped"))
-            .await
-            .expect("finish")
-    );
+    let beat = store.heartbeat(&worker, LEASE, &running).await;
+    assert_eq!(beat.expect("beat"), vec![job.id.clone()]);
+    let stopped = store.finish(&worker, &job.id, Finish::stopped("stopped")).await;
+    assert!(stopped.expect("finish"));
     assert_eq!(status_of(store, &job.id).await, JobStatus::Stopped);
-    assert!(
-        store
-            .heartbeat(&worker, LEASE)
-            .await
-            .expect("beat")
-            .is_empty()
-    );
+}
+
+/// A job ended or deleted behind its worker's back is named by the next heartbeat, so the
+/// worker stops executing it.
+pub async fn heartbeat_tells_a_worker_to_give_up_jobs_it_no_longer_holds(store: &dyn Store) {
+    let queue = fresh_queue();
+    let ended = fresh_job(&queue);
+    let deleted = fresh_job(&queue);
+    let kept = fresh_job(&queue);
+    for job in [&ended, &deleted, &kept] {
+        store.submit_job(job).await.expect("submit");
+    }
+    let worker = format!("{queue}-w");
+    for _ in 0..3 {
+        claim_now(store, &queue, &worker).await.expect("a job");
+    }
+    store
+        .end_job(&ended.id, Finish::failed("timed out"))
+        .await
+        .expect("end");
+    store.delete_job(&deleted.id).await.expect("delete");
+    let running = [ended.id.clone(), deleted.id.clone(), kept.id.clone()];
+    let mut give_up = store
+        .heartbeat(&worker, LEASE, &running)
+        .await
+        .expect("beat");
+    give_up.sort();
+    let mut expected = vec![ended.id.clone(), deleted.id.clone()];
+    expected.sort();
+    assert_eq!(give_up, expected);
+    let other = store
+        .heartbeat("someone-else", LEASE, std::slice::from_ref(&kept.id))
+        .await
+        .expect("beat");
+    assert_eq!(other, vec![kept.id.clone()], "a job held by another worker");
 }
 
 /// `end_job` wins over a runner that reports afterwards.

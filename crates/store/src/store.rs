@@ -135,9 +135,15 @@ pub trait Store: Send + Sync + 'static {
         wait: Duration,
     ) -> Result<Option<Job>>;
 
-    /// Renews `worker`'s lease on its in-flight jobs for `lease`, and returns the ids of
-    /// those among them whose stop was requested.
-    async fn heartbeat(&self, worker: &str, lease: Duration) -> Result<Vec<String>>;
+    /// Renews `worker`'s lease for `lease`, and returns the ids among `running` (the jobs
+    /// the worker is executing) that it should give up: their stop was requested, or the
+    /// worker no longer holds them (ended by someone else, or deleted).
+    async fn heartbeat(
+        &self,
+        worker: &str,
+        lease: Duration,
+        running: &[String],
+    ) -> Result<Vec<String>>;
 
     /// Records how a job held by `worker` ended, and wakes its waiters.
     ///

@@ -9,8 +9,10 @@ use hero_store_redis::redact_url;
 use crate::config::{ActorConfig, Config, ProcessManagerKind};
 use crate::error::StartError;
 
-/// Time a runner gets to finish its jobs after SIGTERM before it is killed.
-const STOP_GRACE: Duration = Duration::from_secs(10);
+/// Time a runner gets after SIGTERM before it is killed: longer than the runner SDK's own
+/// shutdown grace (10 s) plus its last claim (1 s), executor grace (1 s) and reports, so a
+/// runner that drains cleanly is never killed mid-report.
+const STOP_GRACE: Duration = Duration::from_secs(20);
 
 /// The running actors.
 pub(crate) struct Registry {
