@@ -182,7 +182,7 @@ pub const ALL: &[Method] = &[
         params: &[SECRET],
         result: ("jobs", schema_of::<Vec<hero_job::JobRecord>>),
         access: Access::User,
-        errors: &[UNAUTHORIZED, BACKEND_UNAVAILABLE],
+        errors: &[INVALID_PARAMS, UNAUTHORIZED, BACKEND_UNAVAILABLE],
     },
     Method {
         name: names::JOB_RUN,
@@ -193,7 +193,13 @@ pub const ALL: &[Method] = &[
         params: &[SECRET, JOB],
         result: ("result", schema_of::<JobResult>),
         access: Access::User,
-        errors: &[INVALID_PARAMS, UNAUTHORIZED, CONFLICT, BACKEND_UNAVAILABLE],
+        errors: &[
+            INVALID_PARAMS,
+            UNAUTHORIZED,
+            NOT_FOUND,
+            CONFLICT,
+            BACKEND_UNAVAILABLE,
+        ],
     },
     Method {
         name: names::JOB_START,

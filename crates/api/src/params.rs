@@ -94,7 +94,8 @@ pub fn parse<T: DeserializeOwned>(
     method: &'static Method,
     named: Map<String, Value>,
 ) -> Result<T, ParamsError> {
-    serde_json::from_value(Value::Object(named)).map_err(|e| ParamsError {
+    // The path names the offending field, e.g. `job.timeout: invalid type: string …`.
+    serde_path_to_error::deserialize(Value::Object(named)).map_err(|e| ParamsError {
         method: method.name,
         reason: e.to_string(),
     })
@@ -185,6 +186,14 @@ mod tests {
         let m = method("job.start");
         let err = parse::<JobIdParams>(m, named(m, Some(r#"["s"]"#)).unwrap()).unwrap_err();
         assert!(err.reason.contains("job_id"), "{err}");
+    }
+
+    #[test]
+    fn a_bad_field_is_named_with_its_path() {
+        let m = method("job.run");
+        let raw = r#"["s", {"payload": "1", "executor": "e", "runner": "r", "timeout": "soon"}]"#;
+        let err = parse::<JobParams>(m, named(m, Some(raw)).unwrap()).unwrap_err();
+        assert!(err.reason.starts_with("job.timeout"), "{err}");
     }
 
     #[test]

@@ -21,13 +21,13 @@ pub const MAX_TIMEOUT_SECS: u64 = 86_400;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Job {
     /// Unique id; empty until assigned.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub id: String,
     /// Who submitted the job, for the caller's own bookkeeping.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub caller_id: String,
     /// The context the job runs in; runners scope stored data by it.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub context_id: String,
     /// What the runner executes, e.g. a Rhai script.
     pub payload: String,
@@ -36,11 +36,14 @@ pub struct Job {
     /// The runner (queue) name that executes the job.
     pub runner: String,
     /// Seconds the job may run before it is interrupted and failed.
-    #[serde(default = "default_timeout")]
+    #[serde(
+        default = "default_timeout",
+        deserialize_with = "null_as_default_timeout"
+    )]
     #[schemars(range(min = 1, max = 86_400))]
     pub timeout: u64,
     /// Environment visible to the job.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub env_vars: BTreeMap<String, String>,
     /// When the job was stored; set by the supervisor.
     #[serde(default = "Utc::now")]
@@ -52,6 +55,30 @@ pub struct Job {
 
 fn default_timeout() -> u64 {
     DEFAULT_TIMEOUT_SECS
+}
+
+/// `null` means "not given", as an absent field does: clients in many languages send it.
+fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Option::unwrap_or_default)
+}
+
+fn null_as_default_timeout<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<u64, D::Error> {
+    Option::<u64>::deserialize(deserializer).map(|t| t.unwrap_or(DEFAULT_TIMEOUT_SECS))
+}
+
+/// Checks a job id given to read or change a job: 1–128 bytes of `[A-Za-z0-9_.:-]`.
+///
+/// # Errors
+///
+/// `Missing` for an empty id, `TooLong` or `BadName` otherwise, naming `field`.
+pub fn validate_id(field: &'static str, id: &str) -> Result<(), Error> {
+    check_name(field, id, &Limits::default(), false)
 }
 
 /// Size bounds a job must respect; every store and server applies the same ones.
@@ -229,6 +256,29 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    #[test]
+    fn null_fields_mean_absent_ones() {
+        let job: Job = serde_json::from_value(serde_json::json!({
+            "id": null, "caller_id": null, "context_id": null, "timeout": null,
+            "env_vars": null, "payload": "1", "executor": "osis", "runner": "r"
+        }))
+        .unwrap();
+        assert_eq!(job.id, "");
+        assert_eq!(job.timeout, DEFAULT_TIMEOUT_SECS);
+        job.validate(&Limits::default()).unwrap();
+    }
+
+    #[test]
+    fn ids_for_reads_are_checked() {
+        assert!(validate_id("job_id", "a-b_c.1:2").is_ok());
+        assert_eq!(
+            validate_id("job_id", ""),
+            Err(Error::Missing { field: "job_id" })
+        );
+        assert!(validate_id("job_id", "a b").is_err());
+        assert!(validate_id("job_id", &"x".repeat(129)).is_err());
     }
 
     #[test]

@@ -19,6 +19,9 @@ pub struct SimpleProcess {
     child: Child,
     /// The group id, equal to the child's pid; kept because `Child::id` is gone once reaped.
     pgid: Pid,
+    /// Set once `stop` has killed the group and reaped the child: the pid may then be reused
+    /// by an unrelated process group, which must never be signalled.
+    stopped: bool,
 }
 
 impl SimpleProcess {
@@ -67,7 +70,12 @@ impl SimpleProcess {
                 .map_err(|_| spawn_error(std::io::Error::other("pid out of range")))?,
         );
         tracing::info!(id = %spec.id, pid, "started runner process");
-        Ok(Self { spec, child, pgid })
+        Ok(Self {
+            spec,
+            child,
+            pgid,
+            stopped: false,
+        })
     }
 
     /// The process's id as given in its spec.
@@ -94,6 +102,9 @@ impl SimpleProcess {
     /// Returns when the child has exited. Processes of the group that outlive the child
     /// still receive the SIGKILL.
     pub async fn stop(&mut self, grace: Duration) {
+        if self.stopped {
+            return;
+        }
         self.signal(Signal::SIGTERM);
         if tokio::time::timeout(grace, self.child.wait())
             .await
@@ -106,6 +117,7 @@ impl SimpleProcess {
         if let Err(e) = self.child.wait().await {
             tracing::warn!(id = %self.spec.id, error = %e, "cannot reap runner process");
         }
+        self.stopped = true;
         tracing::info!(id = %self.spec.id, "stopped runner process");
     }
 
@@ -121,7 +133,9 @@ impl SimpleProcess {
 
 impl Drop for SimpleProcess {
     fn drop(&mut self) {
-        self.signal(Signal::SIGKILL);
+        if !self.stopped {
+            self.signal(Signal::SIGKILL);
+        }
     }
 }
 

@@ -233,7 +233,9 @@ pub async fn stop_of_a_running_job_is_requested_through_the_heartbeat(store: &dy
     assert_eq!(status_of(store, &job.id).await, JobStatus::Running);
     let beat = store.heartbeat(&worker, LEASE, &running).await;
     assert_eq!(beat.expect("beat"), vec![job.id.clone()]);
-    let stopped = store.finish(&worker, &job.id, Finish::stopped("stopped")).await;
+    let stopped = store
+        .finish(&worker, &job.id, Finish::stopped("stopped"))
+        .await;
     assert!(stopped.expect("finish"));
     assert_eq!(status_of(store, &job.id).await, JobStatus::Stopped);
 }

@@ -137,6 +137,19 @@ impl<'de> Deserialize<'de> for ProcessManagerKind {
     }
 }
 
+/// Writes `contents` to a file only its owner can read.
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(contents.as_bytes())
+}
+
 /// serde's `invalid type: string "VALUE", expected …` with the value left out.
 fn without_value(message: &str) -> String {
     for prefix in ["invalid type: ", "invalid value: "] {
@@ -205,6 +218,8 @@ impl Config {
     /// The configuration used when no file is given: the local Redis, one `osis_runner`
     /// actor named `osis_runner_1` found next to the supervisor's own executable.
     pub fn default_local() -> Self {
+        // Without its own path (a deleted executable), the binary is looked up relative to
+        // the working directory; `check` then names the path that does not exist.
         let binary_dir = std::env::current_exe()
             .ok()
             .and_then(|exe| exe.parent().map(Path::to_path_buf))
@@ -273,6 +288,41 @@ impl Config {
             }
         }
         Ok(())
+    }
+
+    /// Makes sure the supervisor never serves unauthenticated: with no admin or user secret
+    /// configured, uses the admin secret kept in `<data_dir>/admin_secret`, generating it
+    /// (mode 0600) on first start. Returns that file's path when it was used.
+    ///
+    /// # Errors
+    ///
+    /// The data directory or the secret file cannot be created or read.
+    pub fn ensure_admin_secret(&mut self) -> Result<Option<PathBuf>, ConfigError> {
+        if !self.admin_secrets.is_empty() || !self.user_secrets.is_empty() {
+            return Ok(None);
+        }
+        let path = self.data_dir().join("admin_secret");
+        let io_error = |source| ConfigError::SecretFile {
+            path: path.clone(),
+            source,
+        };
+        let kept = match std::fs::read_to_string(&path) {
+            Ok(text) => text.trim().to_owned(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(e) => return Err(io_error(e)),
+        };
+        let secret = if kept.is_empty() {
+            let fresh = uuid::Uuid::new_v4().simple().to_string();
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir).map_err(io_error)?;
+            }
+            write_private(&path, &fresh).map_err(io_error)?;
+            fresh
+        } else {
+            kept
+        };
+        self.admin_secrets.push(Secret::new(secret));
+        Ok(Some(path))
     }
 
     /// The Redis URL in force.
@@ -375,6 +425,24 @@ process_manager = "tmux:osis_session"
         let err = config.check().unwrap_err().to_string();
         assert!(err.contains("actors.a.binary_path"), "{err}");
         assert!(err.contains("/no/such/runner"), "{err}");
+    }
+
+    #[test]
+    fn a_generated_admin_secret_is_kept_private_and_reused() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = Config::default_local();
+        config.data_dir = Some(dir.path().join("data"));
+        let path = config.ensure_admin_secret().unwrap().unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        let mut again = Config::default_local();
+        again.data_dir = config.data_dir.clone();
+        again.ensure_admin_secret().unwrap();
+        assert!(again.admin_secrets[0].matches(&config.admin_secrets[0]));
+        let mut configured = Config::default_local();
+        configured.user_secrets = vec!["u".into()];
+        assert_eq!(configured.ensure_admin_secret().unwrap(), None);
     }
 
     #[test]

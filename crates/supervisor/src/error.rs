@@ -27,6 +27,15 @@ pub enum ConfigError {
         /// The parser's message, naming the key and line.
         reason: String,
     },
+    /// The generated admin secret's file cannot be written or read.
+    #[error("cannot keep the admin secret in `{path}`")]
+    SecretFile {
+        /// The file.
+        path: PathBuf,
+        /// What the OS said.
+        #[source]
+        source: std::io::Error,
+    },
     /// A value is well-typed but unusable.
     #[error("config key `{key}`: {reason}")]
     Invalid {
@@ -50,15 +59,6 @@ pub enum StartError {
     /// The API server could not start.
     #[error("cannot start the API server")]
     Server(#[source] std::io::Error),
-    /// A file in the data directory could not be written.
-    #[error("cannot write `{path}`")]
-    DataDir {
-        /// The file.
-        path: PathBuf,
-        /// What the OS said.
-        #[source]
-        source: std::io::Error,
-    },
 }
 
 /// A failed RPC call.
@@ -80,6 +80,12 @@ pub enum Error {
     /// The store refused or failed.
     #[error(transparent)]
     Store(#[from] hero_store::Error),
+    /// The method is declared in the API table but this server has no handler for it.
+    #[error("method `{method}` is not served by this supervisor")]
+    NotServed {
+        /// The method's wire name.
+        method: &'static str,
+    },
     /// `job.result` waited as long as the job may run, and it is still not final.
     #[error("job `{id}` is still {status} after waiting {waited_secs}s; ask again later")]
     WaitTimedOut {
@@ -103,12 +109,19 @@ impl From<Error> for ErrorObjectOwned {
             Error::Store(Store::Unavailable { .. }) => codes::BACKEND_UNAVAILABLE,
             Error::Store(_) => codes::INTERNAL_ERROR,
             Error::WaitTimedOut { .. } => codes::WAIT_TIMED_OUT,
+            Error::NotServed { .. } => codes::METHOD_NOT_FOUND,
         };
         let message = match &error {
             // Backend details (addresses, driver messages) stay in the server's log.
             Error::Store(Store::Unavailable { .. }) => {
                 tracing::warn!(error = %error, "store unavailable");
                 "backend unavailable: the job store cannot be reached; retry later".to_owned()
+            }
+            // The id is the caller's input: it is not repeated back (it may be a misplaced
+            // secret, and answers end up in logs of proxies).
+            Error::Store(Store::JobNotFound { .. }) => "not found: no job with this id".to_owned(),
+            Error::Store(Store::JobExists { .. }) => {
+                "conflict: a job with this id already exists".to_owned()
             }
             Error::Store(Store::Corrupt { .. }) => {
                 tracing::error!(error = %error, "corrupt data in the store");

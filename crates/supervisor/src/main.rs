@@ -1,6 +1,7 @@
 //! The `supervisor` binary: arguments → config → tracing → listener → [`hero_supervisor::run`].
 
-use std::path::{Path, PathBuf};
+use std::io::IsTerminal;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -19,12 +20,7 @@ struct Args {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    init_logs();
     match serve(args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -34,17 +30,36 @@ fn main() -> ExitCode {
     }
 }
 
+/// Logs to stderr at `RUST_LOG` (default `info`), except the RPC library's trace events:
+/// they are request and response bodies, which carry secrets.
+fn init_logs() {
+    use tracing_subscriber::prelude::*;
+    let env = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let no_bodies = tracing_subscriber::filter::filter_fn(|meta| {
+        !(meta.target().starts_with("jsonrpsee") && *meta.level() == tracing::Level::TRACE)
+    });
+    let layer = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_filter(env)
+        .with_filter(no_bodies);
+    tracing_subscriber::registry().with(layer).init();
+}
+
 fn serve(args: Args) -> anyhow::Result<()> {
     let mut config = match &args.config {
         Some(path) => Config::load(path)?,
         None => Config::default_local(),
     };
-    let mut secret_note = "secrets: as configured".to_owned();
-    if config.admin_secrets.is_empty() && config.user_secrets.is_empty() {
-        let (secret, note) = generated_admin_secret(&config.data_dir())?;
-        config.admin_secrets.push(secret.into());
-        secret_note = note;
-    }
+    let secret_note = match config.ensure_admin_secret()? {
+        Some(path) => format!(
+            "admin secret: no secrets configured, so use the one in {} (e.g. SECRET=$(cat {}))",
+            path.display(),
+            path.display()
+        ),
+        None => "secrets: as configured".to_owned(),
+    };
     config.check()?;
     let address = format!("{}:{}", config.bind_address, config.port);
     let listener = std::net::TcpListener::bind(&address)
@@ -60,40 +75,6 @@ fn serve(args: Args) -> anyhow::Result<()> {
         running.serve_until(shutdown_signal()).await;
         anyhow::Ok(())
     })
-}
-
-/// The admin secret kept in the data directory, created on first start, so the supervisor
-/// never runs without authentication.
-fn generated_admin_secret(data_dir: &Path) -> anyhow::Result<(String, String)> {
-    let path = data_dir.join("admin_secret");
-    let note = format!(
-        "admin secret: no secrets configured, so use the one in {} (e.g. SECRET=$(cat {}))",
-        path.display(),
-        path.display()
-    );
-    if let Ok(secret) = std::fs::read_to_string(&path) {
-        let secret = secret.trim().to_owned();
-        if !secret.is_empty() {
-            return Ok((secret, note));
-        }
-    }
-    std::fs::create_dir_all(data_dir)
-        .with_context(|| format!("cannot create data directory {}", data_dir.display()))?;
-    let secret = uuid::Uuid::new_v4().simple().to_string();
-    write_private(&path, &secret).with_context(|| format!("cannot write {}", path.display()))?;
-    Ok((secret, note))
-}
-
-fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)?;
-    file.write_all(contents.as_bytes())
 }
 
 async fn shutdown_signal() {

@@ -136,7 +136,7 @@ process_manager = "simple"
         .arg("--config")
         .arg(&path)
         .env("HERO_SUPERVISOR_DATA_DIR", dir.path())
-        .env("RUST_LOG", "debug")
+        .env("RUST_LOG", "trace")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -179,7 +179,7 @@ process_manager = "simple"
     assert!(status.success(), "{status}");
     let mut stderr = String::new();
     std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
-    assert!(stderr.contains("DEBUG"), "RUST_LOG=debug gives debug logs");
+    assert!(stderr.contains("DEBUG"), "RUST_LOG=trace gives debug logs");
     for secret in ["admin-secret-123", "user-secret-456", "register-secret-789"] {
         assert!(!stderr.contains(secret), "a secret reached the log");
     }

@@ -269,3 +269,36 @@ async fn an_oversized_request_is_refused_and_the_server_stays_up() {
     assert_eq!(answer["result"], json!({"success": "2"}));
     sup.stop().await;
 }
+
+#[tokio::test]
+async fn null_fields_count_as_absent_and_bad_fields_are_named() {
+    let sup = common::TestSupervisor::start().await;
+    let job = json!({"id": null, "caller_id": null, "timeout": null, "env_vars": null,
+                     "payload": "40 + 2", "executor": "osis", "runner": common::RUNNER});
+    let answer = sup.call("job.run", json!([USER, job])).await;
+    assert_eq!(answer["result"], json!({"success": "42"}), "{answer}");
+    let bad = json!({"payload": "1", "executor": "osis", "runner": "r", "timeout": "soon"});
+    let answer = sup.call("jobs.create", json!([USER, bad])).await;
+    assert_eq!(answer["error"]["code"], codes::INVALID_PARAMS);
+    let message = answer["error"]["message"].as_str().unwrap();
+    assert!(message.contains("job.timeout"), "{message}");
+    sup.stop().await;
+}
+
+#[tokio::test]
+async fn job_ids_are_checked_and_never_echoed() {
+    let sup = common::TestSupervisor::start().await;
+    for bad in [json!(""), json!("a b"), json!("x".repeat(200))] {
+        assert_eq!(
+            sup.error_code("job.status", json!([bad])).await,
+            i64::from(codes::INVALID_PARAMS),
+            "{bad}"
+        );
+    }
+    // The other methods' order put first by mistake: the secret is not sent back.
+    let answer = sup.call("job.status", json!([USER])).await;
+    assert_eq!(answer["error"]["code"], codes::NOT_FOUND);
+    let message = answer["error"]["message"].as_str().unwrap();
+    assert!(!message.contains(USER), "{message}");
+    sup.stop().await;
+}

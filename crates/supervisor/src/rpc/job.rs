@@ -43,15 +43,18 @@ pub(super) async fn call(
         }
         names::JOB_START => {
             let p: JobIdParams = params::parse(method, named)?;
+            hero_job::validate_id("job_id", &p.job_id)?;
             store.start_job(&p.job_id).await?;
             Ok(Value::Null)
         }
         names::JOB_STATUS => {
             let p: JobReadParams = params::parse(method, named)?;
+            hero_job::validate_id("job_id", &p.job_id)?;
             Ok(to_value(&store.job(&p.job_id).await?.status_info()))
         }
         names::JOB_RESULT => {
             let p: JobReadParams = params::parse(method, named)?;
+            hero_job::validate_id("job_id", &p.job_id)?;
             let job = store.job(&p.job_id).await?;
             let wait = job_wait(&job.job);
             let record = store.wait_final(&p.job_id, wait).await?;
@@ -66,6 +69,7 @@ pub(super) async fn call(
         }
         names::JOB_STOP => {
             let p: JobIdParams = params::parse(method, named)?;
+            hero_job::validate_id("job_id", &p.job_id)?;
             if store.stop_job(&p.job_id).await? == StopOutcome::Requested {
                 let record = store.wait_final(&p.job_id, STOP_GRACE).await?;
                 if !record.status.is_final() {
@@ -82,10 +86,11 @@ pub(super) async fn call(
         }
         names::JOB_DELETE => {
             let p: JobIdParams = params::parse(method, named)?;
+            hero_job::validate_id("job_id", &p.job_id)?;
             store.delete_job(&p.job_id).await?;
             Ok(Value::Null)
         }
-        other => unreachable!("`{other}` is routed to the job group but is not a job method"),
+        other => Err(Error::NotServed { method: other }),
     }
 }
 
