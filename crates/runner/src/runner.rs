@@ -20,6 +20,9 @@ use crate::inflight::InFlight;
 use crate::job::Worker;
 use crate::{Error, RunnerConfig, heartbeat};
 
+/// Most jobs claimed in one round trip.
+const MAX_BATCH: usize = 32;
+
 /// Runs a runner on `store` until `shutdown` completes, then shuts down gracefully.
 ///
 /// Claims jobs from `config.queue` as worker `config.worker`, executing up to
@@ -100,18 +103,30 @@ async fn claim_loop(
     let mut backoff = Backoff::store();
     tokio::pin!(shutdown);
     loop {
-        let permit = tokio::select! {
+        let first = tokio::select! {
             () = &mut shutdown => return,
             permit = permits.clone().acquire_owned() => {
                 permit.expect("the semaphore is never closed")
             }
         };
-        // A claim is never abandoned half-way: one dropped after the store moved a job into
-        // this worker's in-flight list would leave that job with nobody running it. Shutdown
+        // Every free slot joins the claim, so a busy runner takes a batch per round trip.
+        let mut slots = vec![first];
+        while slots.len() < MAX_BATCH {
+            match permits.clone().try_acquire_owned() {
+                Ok(permit) => slots.push(permit),
+                Err(_) => break,
+            }
+        }
+        // A claim is never abandoned half-way: one dropped after the store moved jobs into
+        // this worker's in-flight list would leave them with nobody running them. Shutdown
         // waits for the claim instead, at most `claim_wait`, and runs what it brings.
-        let claim = worker
-            .store
-            .claim(&config.queue, &worker.id, config.lease, config.claim_wait);
+        let claim = worker.store.claim(
+            &config.queue,
+            &worker.id,
+            config.lease,
+            config.claim_wait,
+            slots.len(),
+        );
         tokio::pin!(claim);
         let mut shutting_down = false;
         let claimed = tokio::select! {
@@ -121,19 +136,15 @@ async fn claim_loop(
                 claim.await
             }
         };
-        if shutting_down {
-            if let Ok(Some(job)) = claimed {
-                spawn_job(worker, jobs, job, permit);
-            }
-            return;
-        }
         match claimed {
-            Ok(Some(job)) => {
+            Ok(claimed) => {
                 backoff.reset();
-                spawn_job(worker, jobs, job, permit);
+                // Unused slots are released when `slots` drops.
+                for (job, permit) in claimed.into_iter().zip(slots.drain(..)) {
+                    spawn_job(worker, jobs, job, permit);
+                }
             }
-            Ok(None) => backoff.reset(),
-            Err(error) => {
+            Err(error) if !shutting_down => {
                 let delay = backoff.next_delay();
                 tracing::warn!(%error, ?delay, "claim failed; retrying");
                 tokio::select! {
@@ -141,6 +152,10 @@ async fn claim_loop(
                     () = tokio::time::sleep(delay) => {}
                 }
             }
+            Err(error) => tracing::warn!(%error, "last claim failed"),
+        }
+        if shutting_down {
+            return;
         }
     }
 }

@@ -245,15 +245,32 @@ impl RedisStore {
         Ok(())
     }
 
+    /// Reads the job until it is final or `deadline` passes, waking on its announcements.
+    async fn wait_until(&self, events: &Events, id: &str, deadline: Instant) -> Result<JobRecord> {
+        loop {
+            let woken = events.register(id);
+            let record = self.job(id).await?;
+            if record.status.is_final() {
+                return Ok(record);
+            }
+            // Woken or not (a dropped sender means the listener restarted), read again;
+            // a deadline that passed ends the wait with the job as it is.
+            if tokio::time::timeout_at(deadline, woken).await.is_err() {
+                return self.job(id).await;
+            }
+        }
+    }
+
     async fn claim_marked(
         &self,
         queue: &str,
         worker: &str,
         lease: Duration,
         moved: &str,
-    ) -> Result<Option<Job>> {
+        most: usize,
+    ) -> Result<Vec<Job>> {
         let keys = self.keys();
-        let json: Option<String> = self
+        let jsons: Vec<String> = self
             .inner
             .scripts
             .claim
@@ -265,16 +282,19 @@ impl RedisStore {
             .arg(millis(lease))
             .arg(now())
             .arg(moved)
+            .arg(most.max(1))
             .invoke_async(&mut self.conn())
             .await
             .map_err(|e| self.unavailable(e))?;
-        json.map(|json| {
-            serde_json::from_str(&json).map_err(|e| Error::Corrupt {
-                key: queue.to_owned(),
-                reason: format!("claimed job json: {e}"),
+        jsons
+            .iter()
+            .map(|json| {
+                serde_json::from_str(json).map_err(|e| Error::Corrupt {
+                    key: queue.to_owned(),
+                    reason: format!("claimed job json: {e}"),
+                })
             })
-        })
-        .transpose()
+            .collect()
     }
 
     /// Waits on the queue with `BLMOVE`; returns the id it moved into the in-flight list.
@@ -476,23 +496,28 @@ impl Store for RedisStore {
     }
 
     async fn wait_final(&self, id: &str, timeout: Duration) -> Result<JobRecord> {
-        let deadline = Instant::now() + timeout;
         let events = self.events().await?;
         // Also runs when the caller drops this future (a client that hung up), so senders of
         // abandoned waits do not pile up for jobs that never end.
         let _forget = ForgetOnDrop { events, id };
-        loop {
-            let woken = events.register(id);
-            let record = self.job(id).await?;
-            if record.status.is_final() {
-                return Ok(record);
-            }
-            // Woken or not (a dropped sender means the listener restarted), read again;
-            // a deadline that passed ends the wait with the job as it is.
-            if tokio::time::timeout_at(deadline, woken).await.is_err() {
-                return self.job(id).await;
-            }
+        self.wait_until(events, id, Instant::now() + timeout).await
+    }
+
+    async fn run_job(&self, job: &Job, timeout: Duration) -> Result<JobRecord> {
+        let deadline = Instant::now() + timeout;
+        let events = self.events().await?;
+        let _forget = ForgetOnDrop {
+            events,
+            id: &job.id,
+        };
+        // Registered before the job exists, so its end cannot be missed and no read is
+        // needed until it is announced.
+        let woken = events.register(&job.id);
+        self.submit(job, true).await?;
+        if tokio::time::timeout_at(deadline, woken).await.is_err() {
+            return self.job(&job.id).await;
         }
+        self.wait_until(events, &job.id, deadline).await
     }
 
     async fn claim(
@@ -501,21 +526,24 @@ impl Store for RedisStore {
         worker: &str,
         lease: Duration,
         wait: Duration,
-    ) -> Result<Option<Job>> {
-        if let Some(job) = self.claim_marked(queue, worker, lease, "").await? {
-            return Ok(Some(job));
+        most: usize,
+    ) -> Result<Vec<Job>> {
+        let jobs = self.claim_marked(queue, worker, lease, "", most).await?;
+        if !jobs.is_empty() {
+            return Ok(jobs);
         }
         let deadline = Instant::now() + wait;
         loop {
             let remaining = deadline.saturating_duration_since(Instant::now());
             if remaining.is_zero() {
-                return Ok(None);
+                return Ok(Vec::new());
             }
             let Some(id) = self.wait_for_id(queue, worker, remaining).await? else {
-                return Ok(None);
+                return Ok(Vec::new());
             };
-            if let Some(job) = self.claim_marked(queue, worker, lease, &id).await? {
-                return Ok(Some(job));
+            let jobs = self.claim_marked(queue, worker, lease, &id, most).await?;
+            if !jobs.is_empty() {
+                return Ok(jobs);
             }
         }
     }

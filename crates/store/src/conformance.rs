@@ -29,6 +29,7 @@ pub async fn run_all(store: &dyn Store) {
     duplicate_id_is_a_conflict(store).await;
     start_queues_once(store).await;
     claim_takes_the_oldest_job_and_marks_it_running(store).await;
+    a_batch_claim_takes_the_oldest_jobs_in_order(store).await;
     finish_records_the_result_once(store).await;
     wait_final_wakes_on_finish(store).await;
     stop_of_a_queued_job_takes_it_off_the_queue(store).await;
@@ -64,10 +65,12 @@ async fn status_of(store: &dyn Store, id: &str) -> JobStatus {
 }
 
 async fn claim_now(store: &dyn Store, queue: &str, worker: &str) -> Option<Job> {
-    store
-        .claim(queue, worker, LEASE, NO_WAIT)
+    let mut jobs = store
+        .claim(queue, worker, LEASE, NO_WAIT, 1)
         .await
-        .expect("claim answers")
+        .expect("claim answers");
+    assert!(jobs.len() <= 1, "a claim of one returned {}", jobs.len());
+    jobs.pop()
 }
 
 /// `create_job` stores every field and the `created` status.
@@ -142,6 +145,28 @@ pub async fn claim_takes_the_oldest_job_and_marks_it_running(store: &dyn Store) 
         Some(second.id)
     );
     assert_eq!(claim_now(store, &queue, "w1").await, None);
+}
+
+/// A claim of several takes at most that many, oldest first, and skips stopped jobs.
+pub async fn a_batch_claim_takes_the_oldest_jobs_in_order(store: &dyn Store) {
+    let queue = fresh_queue();
+    let jobs: Vec<Job> = (0..4).map(|_| fresh_job(&queue)).collect();
+    for job in &jobs {
+        store.submit_job(job).await.expect("submit");
+    }
+    store.stop_job(&jobs[1].id).await.expect("stop");
+    let claimed = store
+        .claim(&queue, "w1", LEASE, NO_WAIT, 2)
+        .await
+        .expect("claim");
+    let ids: Vec<&str> = claimed.iter().map(|j| j.id.as_str()).collect();
+    assert_eq!(ids, [jobs[0].id.as_str(), jobs[2].id.as_str()]);
+    let rest = store
+        .claim(&queue, "w1", LEASE, LONG_WAIT, 10)
+        .await
+        .expect("claim");
+    assert_eq!(rest.len(), 1, "one job was left");
+    assert_eq!(rest[0].id, jobs[3].id);
 }
 
 /// The first report is final; a second one changes nothing.

@@ -80,6 +80,18 @@ pub trait Store: Send + Sync + 'static {
     /// As [`create_job`](Self::create_job).
     async fn submit_job(&self, job: &Job) -> Result<()>;
 
+    /// Stores and queues `job` like [`submit_job`](Self::submit_job), then waits like
+    /// [`wait_final`](Self::wait_final): `job.run` in one call, which a store may serve with
+    /// fewer round trips than the two calls.
+    ///
+    /// # Errors
+    ///
+    /// As `submit_job` and `wait_final`.
+    async fn run_job(&self, job: &Job, timeout: Duration) -> Result<JobRecord> {
+        self.submit_job(job).await?;
+        self.wait_final(&job.id, timeout).await
+    }
+
     /// The job with its state.
     ///
     /// # Errors
@@ -123,17 +135,20 @@ pub trait Store: Send + Sync + 'static {
     /// `JobNotFound`, also when the job is deleted while waiting.
     async fn wait_final(&self, id: &str, timeout: Duration) -> Result<JobRecord>;
 
-    /// Takes the oldest job on `queue` for `worker`, waiting up to `wait` for one.
+    /// Takes up to `most` of the oldest jobs on `queue` for `worker`, oldest first, waiting
+    /// up to `wait` for the first one.
     ///
-    /// The job moves into the worker's in-flight set and becomes `running`; the worker's
-    /// lease is renewed for `lease`. `None` when no job came in time.
+    /// The jobs move into the worker's in-flight set and become `running`; the worker's
+    /// lease is renewed for `lease`. Empty when no job came in time. Taking several jobs in
+    /// one step lets a busy worker claim a batch for the cost of one.
     async fn claim(
         &self,
         queue: &str,
         worker: &str,
         lease: Duration,
         wait: Duration,
-    ) -> Result<Option<Job>>;
+        most: usize,
+    ) -> Result<Vec<Job>>;
 
     /// Renews `worker`'s lease for `lease`, and returns the ids among `running` (the jobs
     /// the worker is executing) that it should give up: their stop was requested, or the

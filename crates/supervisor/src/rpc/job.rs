@@ -37,8 +37,8 @@ pub(super) async fn call(
         }
         names::JOB_RUN => {
             let job = supervisor.accept(params::parse::<JobParams>(method, named)?.job)?;
-            store.submit_job(&job).await?;
-            let record = finish_within(supervisor, &job.id, job_wait(&job)).await?;
+            let record = store.run_job(&job, job_wait(&job)).await?;
+            let record = end_unless_final(supervisor, record).await?;
             Ok(to_value(&result_of(&record)))
         }
         names::JOB_START => {
@@ -99,24 +99,18 @@ fn job_wait(job: &Job) -> Duration {
     Duration::from_secs(job.timeout) + REPORT_GRACE
 }
 
-/// Waits for the job to end; if it has not by `wait`, ends it as failed so the caller gets a
-/// final answer and the job does not run later unobserved.
-async fn finish_within(
-    supervisor: &Supervisor,
-    id: &str,
-    wait: Duration,
-) -> Result<JobRecord, Error> {
-    let store = supervisor.store.as_ref();
-    let record = store.wait_final(id, wait).await?;
+/// Ends a job that did not finish within its wait as failed, so the caller gets a final
+/// answer and the job does not run later unobserved.
+async fn end_unless_final(supervisor: &Supervisor, record: JobRecord) -> Result<JobRecord, Error> {
     if record.status.is_final() {
         return Ok(record);
     }
     let reason = format!(
-        "job did not finish within its timeout (it was {} after {}s)",
-        record.status,
-        wait.as_secs()
+        "job did not finish within its timeout of {}s (it was {})",
+        record.job.timeout, record.status
     );
-    Ok(store.end_job(id, Finish::failed(reason)).await?)
+    let id = &record.job.id;
+    Ok(supervisor.store.end_job(id, Finish::failed(reason)).await?)
 }
 
 fn result_of(record: &JobRecord) -> JobResult {
