@@ -5,6 +5,7 @@
 //! - [`codes`]: the contract's error codes.
 //! - [`Secret`]: a secret that redacts itself and compares in constant time.
 //! - [`openrpc`]: the `rpc.discover` document, generated from the table.
+//! - [`runner`]: what the runner methods return.
 //!
 //! ```
 //! use hero_supervisor_api::{methods, params};
@@ -18,6 +19,7 @@ pub mod codes;
 pub mod methods;
 pub mod openrpc;
 pub mod params;
+pub mod runner;
 mod secret;
 
 pub use secret::Secret;

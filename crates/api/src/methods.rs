@@ -29,6 +29,18 @@ pub mod names {
     pub const JOB_STOP: &str = "job.stop";
     /// `job.delete`
     pub const JOB_DELETE: &str = "job.delete";
+    /// `register_runner`
+    pub const REGISTER_RUNNER: &str = "register_runner";
+    /// `list_runners`
+    pub const LIST_RUNNERS: &str = "list_runners";
+    /// `start_runner`
+    pub const START_RUNNER: &str = "start_runner";
+    /// `stop_runner`
+    pub const STOP_RUNNER: &str = "stop_runner";
+    /// `get_runner_status`
+    pub const GET_RUNNER_STATUS: &str = "get_runner_status";
+    /// `get_runner_logs`
+    pub const GET_RUNNER_LOGS: &str = "get_runner_logs";
     /// `rpc.discover`
     pub const RPC_DISCOVER: &str = "rpc.discover";
 }
@@ -161,6 +173,34 @@ const JOB_ID: Param = Param {
     schema: string,
 };
 
+const ADMIN_SECRET: Param = Param {
+    name: "secret",
+    summary: "An admin secret.",
+    required: true,
+    schema: string,
+};
+
+const ACTOR_ID: Param = Param {
+    name: "actor_id",
+    summary: "The runner: an actor id, or the name a remote runner registered.",
+    required: true,
+    schema: string,
+};
+
+fn boolean() -> Value {
+    serde_json::json!({"type": "boolean"})
+}
+
+fn line_count() -> Value {
+    serde_json::json!({"type": "integer", "minimum": 1, "maximum": 10_000})
+}
+
+fn log_lines() -> Value {
+    serde_json::json!({"type": "array", "items": {"type": "string"}})
+}
+
+const RUNNER_ERRORS: &[i32] = &[INVALID_PARAMS, UNAUTHORIZED, NOT_FOUND, BACKEND_UNAVAILABLE];
+
 const USER_ERRORS: &[i32] = &[INVALID_PARAMS, UNAUTHORIZED, NOT_FOUND, BACKEND_UNAVAILABLE];
 
 /// Every method served, in the contract's order.
@@ -262,6 +302,111 @@ pub const ALL: &[Method] = &[
         result: ("null", null),
         access: Access::User,
         errors: USER_ERRORS,
+    },
+    Method {
+        name: names::REGISTER_RUNNER,
+        summary: "Register a runner started by hand, possibly on another host.",
+        description: "Makes a runner known under `name`, taking jobs from `queue` (default: the \
+                      name). It is tracked by its activity on the queue. A name already in use \
+                      is a conflict.",
+        params: &[
+            Param {
+                name: "secret",
+                summary: "A register or admin secret.",
+                required: true,
+                schema: string,
+            },
+            Param {
+                name: "name",
+                summary: "The runner's name.",
+                required: true,
+                schema: string,
+            },
+            Param {
+                name: "queue",
+                summary: "The queue it takes jobs from; default: the name.",
+                required: false,
+                schema: string,
+            },
+        ],
+        result: ("name", string),
+        access: Access::Register,
+        errors: &[INVALID_PARAMS, UNAUTHORIZED, CONFLICT, BACKEND_UNAVAILABLE],
+    },
+    Method {
+        name: names::LIST_RUNNERS,
+        summary: "List local and remote runners with their state.",
+        description: "Every configured actor and every registered runner, with state, pid, \
+                      process manager, queue length, restarts and last activity.",
+        params: &[ADMIN_SECRET],
+        result: ("runners", schema_of::<Vec<crate::runner::RunnerInfo>>),
+        access: Access::Admin,
+        errors: &[INVALID_PARAMS, UNAUTHORIZED, BACKEND_UNAVAILABLE],
+    },
+    Method {
+        name: names::START_RUNNER,
+        summary: "Start a local runner.",
+        description: "Starts the actor's process (a no-op if it runs) and re-enables its \
+                      automatic restarts. Remote runners are started on their own host.",
+        params: &[ADMIN_SECRET, ACTOR_ID],
+        result: ("null", null),
+        access: Access::Admin,
+        errors: RUNNER_ERRORS,
+    },
+    Method {
+        name: names::STOP_RUNNER,
+        summary: "Stop a local runner.",
+        description: "Stops the actor's process group: SIGTERM, a grace period for running \
+                      jobs, then SIGKILL; with `force`, SIGKILL at once. A no-op if it is \
+                      stopped. Jobs sent to it wait on its queue until it starts again.",
+        params: &[
+            ADMIN_SECRET,
+            ACTOR_ID,
+            Param {
+                name: "force",
+                summary: "Kill at once instead of letting running jobs finish. Default false.",
+                required: false,
+                schema: boolean,
+            },
+        ],
+        result: ("null", null),
+        access: Access::Admin,
+        errors: RUNNER_ERRORS,
+    },
+    Method {
+        name: names::GET_RUNNER_STATUS,
+        summary: "Get one runner's state.",
+        description: "The same record `list_runners` gives for this runner.",
+        params: &[ADMIN_SECRET, ACTOR_ID],
+        result: ("status", schema_of::<crate::runner::RunnerInfo>),
+        access: Access::Admin,
+        errors: RUNNER_ERRORS,
+    },
+    Method {
+        name: names::GET_RUNNER_LOGS,
+        summary: "Get the last lines a local runner wrote.",
+        description: "The last `lines` lines (default 100, at most 10,000) of the runner's \
+                      output, oldest first. With `follow` over WebSocket, use the \
+                      `runner_logs.subscribe` subscription instead.",
+        params: &[
+            ADMIN_SECRET,
+            ACTOR_ID,
+            Param {
+                name: "lines",
+                summary: "How many lines; default 100, at most 10,000.",
+                required: false,
+                schema: line_count,
+            },
+            Param {
+                name: "follow",
+                summary: "Over HTTP: ignored beyond returning the lines so far.",
+                required: false,
+                schema: boolean,
+            },
+        ],
+        result: ("lines", log_lines),
+        access: Access::Admin,
+        errors: RUNNER_ERRORS,
     },
     Method {
         name: names::RPC_DISCOVER,

@@ -139,6 +139,58 @@ pub struct JobReadParams {
     pub secret: Option<Secret>,
 }
 
+/// `secret, name, queue?`: `register_runner`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RegisterRunnerParams {
+    /// The caller's secret.
+    #[serde(default)]
+    pub secret: Option<Secret>,
+    /// The runner's name.
+    pub name: String,
+    /// Its queue; default: the name.
+    #[serde(default)]
+    pub queue: Option<String>,
+}
+
+/// `secret, actor_id`: `start_runner`, `get_runner_status`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ActorParams {
+    /// The caller's secret.
+    #[serde(default)]
+    pub secret: Option<Secret>,
+    /// The runner addressed.
+    pub actor_id: String,
+}
+
+/// `secret, actor_id, force?`: `stop_runner`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StopRunnerParams {
+    /// The caller's secret.
+    #[serde(default)]
+    pub secret: Option<Secret>,
+    /// The runner addressed.
+    pub actor_id: String,
+    /// Kill at once. Default false.
+    #[serde(default)]
+    pub force: Option<bool>,
+}
+
+/// `secret, actor_id, lines?, follow?`: `get_runner_logs`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunnerLogsParams {
+    /// The caller's secret.
+    #[serde(default)]
+    pub secret: Option<Secret>,
+    /// The runner addressed.
+    pub actor_id: String,
+    /// How many lines. Default 100.
+    #[serde(default)]
+    pub lines: Option<usize>,
+    /// Keep streaming; only over a WebSocket subscription.
+    #[serde(default)]
+    pub follow: Option<bool>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -214,6 +266,8 @@ mod tests {
                         "job" => {
                             serde_json::json!({"payload": "1", "executor": "e", "runner": "r"})
                         }
+                        "force" | "follow" => Value::Bool(true),
+                        "lines" => Value::from(5),
                         _ => Value::String("x".into()),
                     };
                     (p.name.to_owned(), value)
@@ -224,6 +278,12 @@ mod tests {
                 ["secret", "job"] => parse::<JobParams>(m, map).is_ok(),
                 ["secret", "job_id"] => parse::<JobIdParams>(m, map).is_ok(),
                 ["job_id", "secret"] => parse::<JobReadParams>(m, map).is_ok(),
+                ["secret", "name", "queue"] => parse::<RegisterRunnerParams>(m, map).is_ok(),
+                ["secret", "actor_id"] => parse::<ActorParams>(m, map).is_ok(),
+                ["secret", "actor_id", "force"] => parse::<StopRunnerParams>(m, map).is_ok(),
+                ["secret", "actor_id", "lines", "follow"] => {
+                    parse::<RunnerLogsParams>(m, map).is_ok()
+                }
                 [] => true,
                 _ => panic!("{}: no params struct for this shape", m.name),
             };

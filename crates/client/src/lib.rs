@@ -4,6 +4,8 @@
 //!   pool and the one generic call every method uses; also `rpc_discover`.
 //! - `jobs.rs`: the job methods (`job_run`, `jobs_create`, `job_start`, `job_status`,
 //!   `job_result`, `job_stop`, `job_delete`, `jobs_list`).
+//! - `runners.rs`: the runner methods (`register_runner`, `list_runners`, `start_runner`,
+//!   `stop_runner`, `get_runner_status`, `get_runner_logs`).
 //! - `rpc.rs`: the JSON-RPC envelope; params go by name, under the names declared in
 //!   `hero_supervisor_api::methods`.
 //! - `error.rs`: [`ClientError`], one variant per contract error code.
@@ -38,6 +40,7 @@ mod client;
 mod error;
 mod jobs;
 mod rpc;
+mod runners;
 #[cfg(test)]
 mod test_server;
 
@@ -45,3 +48,4 @@ pub use client::{CONNECT_TIMEOUT, DEFAULT_TIMEOUT, SupervisorClient};
 pub use error::ClientError;
 pub use hero_job::{Job, JobBuilder, JobResult, JobStatus, JobStatusInfo};
 pub use hero_supervisor_api::codes;
+pub use hero_supervisor_api::runner::{RunnerInfo, RunnerKind, RunnerState};

@@ -1,4 +1,4 @@
-//! Why a process could not be started or stopped.
+//! Why a process could not be started, watched or stopped.
 
 use std::path::PathBuf;
 
@@ -27,5 +27,33 @@ pub enum Error {
         /// What the OS said.
         #[source]
         source: std::io::Error,
+    },
+    /// The pipe that carries a tmux window's output to the log could not be created.
+    #[error("cannot create the output pipe for `{id}`")]
+    Pipe {
+        /// The process's id.
+        id: String,
+        /// What the OS said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A tmux command failed, timed out or tmux is not installed.
+    #[error("tmux {command} failed for `{id}` in session `{session}`")]
+    Tmux {
+        /// The process's id.
+        id: String,
+        /// The tmux session.
+        session: String,
+        /// The tmux command, such as `new-window`.
+        command: &'static str,
+        /// What tmux or the OS said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The task that manages the process has ended, so the request cannot be carried out.
+    #[error("the manager of `{id}` is gone")]
+    Gone {
+        /// The process's id.
+        id: String,
     },
 }

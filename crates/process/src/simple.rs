@@ -1,61 +1,79 @@
-//! The `simple` process manager: a child in its own process group.
+//! The `simple` backend: a child in its own process group, its output read through a pipe.
 
-use std::fs::OpenOptions;
-use std::process::Stdio;
+use std::os::fd::OwnedFd;
+use std::process::ExitStatus;
 use std::time::Duration;
 
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
+use tokio::net::unix::pipe;
 use tokio::process::{Child, Command};
+use tracing::Instrument;
 
-use crate::{Error, ProcessSpec};
+use crate::backend::{Launcher, Process};
+use crate::logs::{Logs, pump};
+use crate::status::Exit;
+use crate::{Error, Policy, ProcessSpec};
 
 /// A running child process, leader of its own process group.
 ///
-/// Dropping it kills the whole group, so an early return never leaves a runner behind.
+/// Its stdout and stderr share one pipe, read line by line into the log file (rotated with
+/// the default [`Policy`]). Dropping it kills the whole group, so an early return never leaves
+/// a runner behind.
 #[derive(Debug)]
 pub struct SimpleProcess {
-    spec: ProcessSpec,
+    id: String,
     child: Child,
     /// The group id, equal to the child's pid; kept because `Child::id` is gone once reaped.
     pgid: Pid,
-    /// Set once `stop` has killed the group and reaped the child: the pid may then be reused
-    /// by an unrelated process group, which must never be signalled.
+    /// Set once the child is reaped and its group killed: the pid may then be reused by an
+    /// unrelated process group, which must never be signalled.
     stopped: bool,
 }
 
 impl SimpleProcess {
     /// Starts `spec.program` in a new process group, output appended to `spec.log_path`.
     ///
+    /// Prefer [`ProcessManager`](crate::ProcessManager), which also restarts and stops it.
+    ///
     /// # Errors
     ///
     /// The log file cannot be opened or the program cannot be executed.
+    ///
+    /// # Panics
+    ///
+    /// Outside a Tokio runtime, which reads the output.
     pub fn start(spec: ProcessSpec) -> Result<Self, Error> {
-        let log_error = |source| Error::Log {
-            id: spec.id.clone(),
-            path: spec.log_path.clone(),
-            source,
-        };
-        if let Some(dir) = spec.log_path.parent() {
-            std::fs::create_dir_all(dir).map_err(log_error)?;
-        }
-        let log = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&spec.log_path)
-            .map_err(log_error)?;
-        let log_err = log.try_clone().map_err(log_error)?;
+        let logs = Logs::open(&spec.id, &spec.log_path, &Policy::default()).map_err(|source| {
+            Error::Log {
+                id: spec.id.clone(),
+                path: spec.log_path.clone(),
+                source,
+            }
+        })?;
+        Self::spawn(&spec, &logs)
+    }
+
+    /// Starts `spec.program` in a new process group, its output pumped into `logs`.
+    pub(crate) fn spawn(spec: &ProcessSpec, logs: &Logs) -> Result<Self, Error> {
         let spawn_error = |source| Error::Spawn {
             id: spec.id.clone(),
             program: spec.program.clone(),
             source,
         };
+        // One pipe for both streams keeps their lines in the order they were written.
+        let (reader, writer) = std::io::pipe().map_err(spawn_error)?;
+        let writer_for_stderr = writer.try_clone().map_err(spawn_error)?;
+        let output = pipe::Receiver::from_owned_fd(OwnedFd::from(reader)).map_err(spawn_error)?;
+        // The command, holding our copies of the write end, is dropped at the end of this
+        // statement: the pump then sees the end of the output when the group's last process
+        // closes it.
         let child = Command::new(&spec.program)
             .args(&spec.args)
             .envs(spec.env.iter().map(|(k, v)| (k, v)))
-            .stdin(Stdio::null())
-            .stdout(log)
-            .stderr(log_err)
+            .stdin(std::process::Stdio::null())
+            .stdout(writer)
+            .stderr(writer_for_stderr)
             .process_group(0)
             .kill_on_drop(true)
             .spawn()
@@ -69,9 +87,11 @@ impl SimpleProcess {
             i32::try_from(pid)
                 .map_err(|_| spawn_error(std::io::Error::other("pid out of range")))?,
         );
+        let span = tracing::info_span!("logs", id = %spec.id);
+        tokio::spawn(pump(output, logs.clone()).instrument(span));
         tracing::info!(id = %spec.id, pid, "started runner process");
         Ok(Self {
-            spec,
+            id: spec.id.clone(),
             child,
             pgid,
             stopped: false,
@@ -80,12 +100,7 @@ impl SimpleProcess {
 
     /// The process's id as given in its spec.
     pub fn id(&self) -> &str {
-        &self.spec.id
-    }
-
-    /// The child's pid, while it runs.
-    pub fn pid(&self) -> Option<u32> {
-        self.child.id()
+        &self.id
     }
 
     /// Waits for the child to exit and returns its status.
@@ -93,7 +108,7 @@ impl SimpleProcess {
     /// # Cancel safety
     ///
     /// Cancel safe: dropping the future leaves the child running and watchable again.
-    pub async fn wait(&mut self) -> std::io::Result<std::process::ExitStatus> {
+    pub async fn wait(&mut self) -> std::io::Result<ExitStatus> {
         self.child.wait().await
     }
 
@@ -102,23 +117,23 @@ impl SimpleProcess {
     /// Returns when the child has exited. Processes of the group that outlive the child
     /// still receive the SIGKILL.
     pub async fn stop(&mut self, grace: Duration) {
-        if self.stopped {
-            return;
+        Process::stop(self, grace).await;
+    }
+
+    /// Kills what is left of the group once the child is reaped, and never signals it again.
+    fn finish(&mut self, status: std::io::Result<ExitStatus>) -> Exit {
+        if !self.stopped {
+            // Grandchildren may outlive the child, or have ignored SIGTERM when it obeyed.
+            self.signal(Signal::SIGKILL);
+            self.stopped = true;
         }
-        self.signal(Signal::SIGTERM);
-        if tokio::time::timeout(grace, self.child.wait())
-            .await
-            .is_err()
-        {
-            tracing::warn!(id = %self.spec.id, ?grace, "runner ignored SIGTERM; killing it");
+        match status {
+            Ok(status) => Exit::from(status),
+            Err(error) => {
+                tracing::warn!(id = %self.id, %error, "cannot reap runner process");
+                Exit::Unknown
+            }
         }
-        // Grandchildren may have ignored SIGTERM even when the child obeyed.
-        self.signal(Signal::SIGKILL);
-        if let Err(e) = self.child.wait().await {
-            tracing::warn!(id = %self.spec.id, error = %e, "cannot reap runner process");
-        }
-        self.stopped = true;
-        tracing::info!(id = %self.spec.id, "stopped runner process");
     }
 
     fn signal(&self, signal: Signal) {
@@ -126,8 +141,38 @@ impl SimpleProcess {
         if let Err(e) = killpg(self.pgid, signal)
             && e != nix::errno::Errno::ESRCH
         {
-            tracing::warn!(id = %self.spec.id, %signal, error = %e, "cannot signal process group");
+            tracing::warn!(id = %self.id, %signal, error = %e, "cannot signal process group");
         }
+    }
+}
+
+impl Process for SimpleProcess {
+    fn pid(&self) -> u32 {
+        self.pgid.as_raw().unsigned_abs()
+    }
+
+    async fn exited(&mut self) -> Exit {
+        let status = self.child.wait().await;
+        self.finish(status)
+    }
+
+    async fn stop(&mut self, grace: Duration) -> Exit {
+        if !self.stopped && !grace.is_zero() {
+            self.signal(Signal::SIGTERM);
+            if tokio::time::timeout(grace, self.child.wait())
+                .await
+                .is_err()
+            {
+                tracing::warn!(id = %self.id, ?grace, "runner ignored SIGTERM; killing it");
+            }
+        }
+        if !self.stopped {
+            self.signal(Signal::SIGKILL);
+        }
+        let status = self.child.wait().await;
+        let exit = self.finish(status);
+        tracing::info!(id = %self.id, %exit, "stopped runner process");
+        exit
     }
 }
 
@@ -136,6 +181,21 @@ impl Drop for SimpleProcess {
         if !self.stopped {
             self.signal(Signal::SIGKILL);
         }
+    }
+}
+
+/// Starts a [`SimpleProcess`] per launch, all writing to the same [`Logs`].
+#[derive(Debug)]
+pub(crate) struct SimpleLauncher {
+    pub(crate) spec: ProcessSpec,
+    pub(crate) logs: Logs,
+}
+
+impl Launcher for SimpleLauncher {
+    type Process = SimpleProcess;
+
+    async fn launch(&mut self) -> Result<SimpleProcess, Error> {
+        SimpleProcess::spawn(&self.spec, &self.logs)
     }
 }
 
@@ -164,6 +224,7 @@ mod tests {
     #[tokio::test]
     async fn output_goes_to_the_log_file() {
         let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("logs/test.log");
         let mut process =
             SimpleProcess::start(spec(&dir, "echo $GREETING; echo oops >&2")).unwrap();
         let status = tokio::time::timeout(hero_test_support::TIMEOUT, process.wait())
@@ -171,8 +232,12 @@ mod tests {
             .unwrap()
             .unwrap();
         assert!(status.success());
-        let log = std::fs::read_to_string(dir.path().join("logs/test.log")).unwrap();
-        assert_eq!(log, "hello\noops\n");
+        // The pump writes the file after the child has exited.
+        let written = hero_test_support::eventually(hero_test_support::TIMEOUT, || async {
+            std::fs::read_to_string(&log).is_ok_and(|text| text == "hello\noops\n")
+        })
+        .await;
+        assert!(written, "{:?}", std::fs::read_to_string(&log));
     }
 
     #[tokio::test]
@@ -208,8 +273,8 @@ mod tests {
         assert!(gone, "grandchild {grandchild} outlived stop");
     }
 
-    #[test]
-    fn a_missing_program_is_a_clear_error() {
+    #[tokio::test]
+    async fn a_missing_program_is_a_clear_error() {
         let dir = tempfile::tempdir().unwrap();
         let mut spec = spec(&dir, "");
         spec.program = dir.path().join("nope");

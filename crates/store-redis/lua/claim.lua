@@ -1,11 +1,15 @@
 -- Takes up to ARGV[6] jobs for a worker: moves their ids from the queue into the worker's
 -- in-flight list, marks them running, and renews the worker's lease. With ARGV[5] set, that
 -- id was already moved there by BLMOVE and only its marking is left.
--- KEYS: queue, worker's in-flight list, workers lease index
--- ARGV: job key prefix, worker, lease (ms), now (RFC 3339), id already moved or "", most jobs
+-- Also records that the queue has a live runner (the queue's last-seen time).
+-- KEYS: queue, worker's in-flight list, workers lease index, queues' last-seen hash
+-- ARGV: job key prefix, worker, lease (ms), now (RFC 3339), id already moved or "", most jobs,
+--       queue name
 -- Returns the claimed jobs' JSON, oldest first; empty when the queue held no claimable job.
 local t = redis.call('TIME')
-redis.call('ZADD', KEYS[3], t[1] * 1000 + math.floor(t[2] / 1000) + tonumber(ARGV[3]), ARGV[2])
+local now_ms = t[1] * 1000 + math.floor(t[2] / 1000)
+redis.call('ZADD', KEYS[3], now_ms + tonumber(ARGV[3]), ARGV[2])
+redis.call('HSET', KEYS[4], ARGV[7], now_ms)
 local jobs = {}
 local function take(id)
   local key = ARGV[1] .. id

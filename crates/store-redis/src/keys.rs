@@ -53,6 +53,17 @@ impl Keys {
         format!("{}workers", self.prefix)
     }
 
+    /// Hash of queue name → when a runner last claimed from it or ran one of its jobs
+    /// (Redis clock, ms).
+    pub(crate) fn seen(&self) -> String {
+        format!("{}seen", self.prefix)
+    }
+
+    /// Hash of registered (remote) runner name → JSON `{"queue", "registered_at"}`.
+    pub(crate) fn runners(&self) -> String {
+        format!("{}runners", self.prefix)
+    }
+
     /// Pub/sub channel announcing each job's end: `id\n` + JSON of the job's fields, or
     /// `id\n` alone when the job was deleted.
     pub(crate) fn events(&self) -> String {
@@ -73,5 +84,7 @@ mod tests {
         assert_eq!(keys.inflight("w1"), "hero:v1:inflight:w1");
         assert_eq!(keys.workers(), "hero:v1:workers");
         assert_eq!(keys.events(), "hero:v1:events");
+        assert_eq!(keys.seen(), "hero:v1:seen");
+        assert_eq!(keys.runners(), "hero:v1:runners");
     }
 }

@@ -47,6 +47,24 @@ pub(crate) fn from_fields(
     }))
 }
 
+/// Reads a registered runner's JSON record back.
+pub(crate) fn runner(name: String, json: &str) -> Result<hero_store::RunnerRecord, Error> {
+    #[derive(serde::Deserialize)]
+    struct Stored {
+        queue: String,
+        registered_at: DateTime<Utc>,
+    }
+    let stored: Stored = serde_json::from_str(json).map_err(|e| Error::Corrupt {
+        key: name.clone(),
+        reason: format!("runner record: {e}"),
+    })?;
+    Ok(hero_store::RunnerRecord {
+        name,
+        queue: stored.queue,
+        registered_at: stored.registered_at,
+    })
+}
+
 fn time(fields: &HashMap<String, String>, name: &str) -> Result<Option<DateTime<Utc>>, String> {
     fields
         .get(name)

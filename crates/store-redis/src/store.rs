@@ -5,9 +5,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use chrono::{SecondsFormat, Utc};
+use chrono::{DateTime, SecondsFormat, Utc};
 use hero_job::{Job, JobRecord};
-use hero_store::{Error, Finish, Result, StopOutcome, Store};
+use hero_store::{Error, Finish, Result, RunnerRecord, StopOutcome, Store};
 use redis::AsyncCommands;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig, MultiplexedConnection};
 use tokio::sync::OnceCell;
@@ -277,12 +277,14 @@ impl RedisStore {
             .key(keys.queue(queue))
             .key(keys.inflight(worker))
             .key(keys.workers())
+            .key(keys.seen())
             .arg(keys.job_prefix())
             .arg(worker)
             .arg(millis(lease))
             .arg(now())
             .arg(moved)
             .arg(most.max(1))
+            .arg(queue)
             .invoke_async(&mut self.conn())
             .await
             .map_err(|e| self.unavailable(e))?;
@@ -559,6 +561,7 @@ impl Store for RedisStore {
             .scripts
             .heartbeat
             .key(keys.workers())
+            .key(keys.seen())
             .arg(worker)
             .arg(millis(lease))
             .arg(keys.job_prefix())
@@ -597,6 +600,48 @@ impl Store for RedisStore {
             .llen(self.keys().queue(queue))
             .await
             .map_err(|e| self.unavailable(e))
+    }
+
+    async fn register_runner(&self, runner: &RunnerRecord) -> Result<()> {
+        let json = serde_json::json!({
+            "queue": runner.queue,
+            "registered_at": runner.registered_at,
+        })
+        .to_string();
+        let added: bool = self
+            .conn()
+            .hset_nx(self.keys().runners(), &runner.name, json)
+            .await
+            .map_err(|e| self.unavailable(e))?;
+        if !added {
+            return Err(Error::RunnerExists {
+                name: runner.name.clone(),
+            });
+        }
+        Ok(())
+    }
+
+    async fn runners(&self) -> Result<Vec<RunnerRecord>> {
+        let all: HashMap<String, String> = self
+            .conn()
+            .hgetall(self.keys().runners())
+            .await
+            .map_err(|e| self.unavailable(e))?;
+        let mut runners = all
+            .into_iter()
+            .map(|(name, json)| record::runner(name, &json))
+            .collect::<Result<Vec<_>>>()?;
+        runners.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(runners)
+    }
+
+    async fn last_seen(&self, queue: &str) -> Result<Option<DateTime<Utc>>> {
+        let millis: Option<i64> = self
+            .conn()
+            .hget(self.keys().seen(), queue)
+            .await
+            .map_err(|e| self.unavailable(e))?;
+        Ok(millis.and_then(DateTime::from_timestamp_millis))
     }
 
     async fn health(&self) -> Result<()> {

@@ -38,6 +38,7 @@ pub async fn run_all(store: &dyn Store) {
     heartbeat_tells_a_worker_to_give_up_jobs_it_no_longer_holds(store).await;
     delete_removes_the_job_and_its_queue_entry(store).await;
     list_includes_every_job(store).await;
+    runners_register_once_and_are_seen_when_they_claim(store).await;
 }
 
 fn fresh_job(queue: &str) -> Job {
@@ -360,4 +361,30 @@ pub async fn list_includes_every_job(store: &dyn Store) {
             "job {id} missing from the list"
         );
     }
+}
+
+/// A registered name is taken for good; a queue is seen once a runner claims from it.
+pub async fn runners_register_once_and_are_seen_when_they_claim(store: &dyn Store) {
+    let queue = fresh_queue();
+    let runner = crate::RunnerRecord {
+        name: format!("{queue}-runner"),
+        queue: queue.clone(),
+        registered_at: Utc::now(),
+    };
+    store.register_runner(&runner).await.expect("register");
+    assert!(matches!(
+        store.register_runner(&runner).await,
+        Err(Error::RunnerExists { .. })
+    ));
+    let listed = store.runners().await.expect("runners");
+    assert!(
+        listed
+            .iter()
+            .any(|r| r.name == runner.name && r.queue == queue)
+    );
+    assert_eq!(store.last_seen(&queue).await.expect("seen"), None);
+    claim_now(store, &queue, "w1").await;
+    let seen = store.last_seen(&queue).await.expect("seen");
+    let age = Utc::now() - seen.expect("seen after a claim");
+    assert!(age.num_seconds().abs() < 60, "seen {age} ago");
 }

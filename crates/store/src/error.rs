@@ -16,6 +16,12 @@ pub enum Error {
         /// The id submitted.
         id: String,
     },
+    /// A runner with this name is already registered.
+    #[error("runner `{name}` is already registered")]
+    RunnerExists {
+        /// The name asked for.
+        name: String,
+    },
     /// The job is not in a state that allows the operation.
     #[error("job `{id}` is {status}, so it cannot be {action}")]
     WrongState {

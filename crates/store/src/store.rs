@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use hero_job::{Job, JobRecord, JobResult, JobStatus};
 
 use crate::Result;
@@ -40,6 +41,17 @@ impl Finish {
             result: JobResult::error(message),
         }
     }
+}
+
+/// A runner registered with `register_runner`: started by hand, possibly on another host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunnerRecord {
+    /// Its name.
+    pub name: String,
+    /// The queue it takes jobs from.
+    pub queue: String,
+    /// When it was registered.
+    pub registered_at: DateTime<Utc>,
 }
 
 /// What [`Store::stop_job`] did.
@@ -165,6 +177,20 @@ pub trait Store: Send + Sync + 'static {
     /// Returns `false`, changing nothing, when `worker` no longer holds the job: it was
     /// deleted, or ended by someone else (stop, timeout, lost lease) first.
     async fn finish(&self, worker: &str, id: &str, finish: Finish) -> Result<bool>;
+
+    /// Registers a runner started by hand under `runner.name`.
+    ///
+    /// # Errors
+    ///
+    /// `RunnerExists` when the name is taken.
+    async fn register_runner(&self, runner: &RunnerRecord) -> Result<()>;
+
+    /// Every registered runner, by name.
+    async fn runners(&self) -> Result<Vec<RunnerRecord>>;
+
+    /// When a runner last claimed from `queue`, waited on it, or ran one of its jobs;
+    /// `None` when never.
+    async fn last_seen(&self, queue: &str) -> Result<Option<DateTime<Utc>>>;
 
     /// Number of jobs waiting on `queue`.
     async fn queue_len(&self, queue: &str) -> Result<u64>;

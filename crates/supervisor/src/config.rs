@@ -44,6 +44,10 @@ pub struct Config {
     /// Default false: a job id (a UUID v4) is itself the capability to read the job.
     #[serde(default)]
     pub require_secret_for_reads: bool,
+    /// The tmux server actors with `process_manager = "tmux:SESSION"` run in: a socket name as
+    /// given to `tmux -L`. Default: the user's default tmux server.
+    #[serde(default)]
+    pub tmux_socket: Option<String>,
     /// Size and connection limits of the API.
     #[serde(default)]
     pub limits: Limits,
@@ -234,6 +238,7 @@ impl Config {
             register_secrets: Vec::new(),
             data_dir: None,
             require_secret_for_reads: false,
+            tmux_socket: None,
             limits: Limits::default(),
             actors: vec![ActorConfig {
                 id: "osis_runner_1".into(),

@@ -80,6 +80,18 @@ pub enum Error {
     /// The store refused or failed.
     #[error(transparent)]
     Store(#[from] hero_store::Error),
+    /// No local actor or registered runner has this name.
+    #[error("not found: no runner with this name")]
+    RunnerNotFound,
+    /// A runner method that only applies to local runners was called on a remote one.
+    #[error("the runner is remote: it can only be {action} on its own host")]
+    RemoteRunner {
+        /// What was asked, e.g. `started`.
+        action: &'static str,
+    },
+    /// A runner process could not be started or stopped.
+    #[error("runner process: {0}")]
+    Process(#[from] hero_process::Error),
     /// The method is declared in the API table but this server has no handler for it.
     #[error("method `{method}` is not served by this supervisor")]
     NotServed {
@@ -105,11 +117,16 @@ impl From<Error> for ErrorObjectOwned {
             Error::Unauthorized { .. } => codes::UNAUTHORIZED,
             Error::Params(_) | Error::Job(_) => codes::INVALID_PARAMS,
             Error::Store(Store::JobNotFound { .. }) => codes::NOT_FOUND,
-            Error::Store(Store::JobExists { .. } | Store::WrongState { .. }) => codes::CONFLICT,
+            Error::Store(
+                Store::JobExists { .. } | Store::WrongState { .. } | Store::RunnerExists { .. },
+            ) => codes::CONFLICT,
             Error::Store(Store::Unavailable { .. }) => codes::BACKEND_UNAVAILABLE,
             Error::Store(_) => codes::INTERNAL_ERROR,
             Error::WaitTimedOut { .. } => codes::WAIT_TIMED_OUT,
             Error::NotServed { .. } => codes::METHOD_NOT_FOUND,
+            Error::RunnerNotFound => codes::NOT_FOUND,
+            Error::RemoteRunner { .. } => codes::CONFLICT,
+            Error::Process(_) => codes::INTERNAL_ERROR,
         };
         let message = match &error {
             // Backend details (addresses, driver messages) stay in the server's log.
@@ -120,6 +137,12 @@ impl From<Error> for ErrorObjectOwned {
             // The id is the caller's input: it is not repeated back (it may be a misplaced
             // secret, and answers end up in logs of proxies).
             Error::Store(Store::JobNotFound { .. }) => "not found: no job with this id".to_owned(),
+            Error::Process(_) => {
+                tracing::error!(error = %error, "runner process");
+                "internal error: the runner process could not be started or stopped; see the \
+                 supervisor's log"
+                    .to_owned()
+            }
             Error::Store(Store::JobExists { .. }) => {
                 "conflict: a job with this id already exists".to_owned()
             }

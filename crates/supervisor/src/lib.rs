@@ -43,7 +43,7 @@ pub async fn run(
 /// A started supervisor: store connected, actors started, API serving.
 pub struct Running {
     server: jsonrpsee::server::ServerHandle,
-    registry: registry::Registry,
+    supervisor: Arc<supervisor::Supervisor>,
     address: std::net::SocketAddr,
 }
 
@@ -55,6 +55,7 @@ pub struct Running {
 pub async fn start(config: Config, listener: std::net::TcpListener) -> Result<Running, StartError> {
     let address = listener.local_addr().map_err(StartError::Server)?;
     let store = RedisStore::connect(config.redis_url(), &config.namespace).await?;
+    let registry = registry::Registry::start(&config).await?;
     let supervisor = Arc::new(supervisor::Supervisor {
         store: Arc::new(store),
         secrets: auth::Secrets::new(
@@ -68,13 +69,13 @@ pub async fn start(config: Config, listener: std::net::TcpListener) -> Result<Ru
             ..hero_job::Limits::default()
         },
         backend: "redis",
+        registry,
     });
-    let registry = registry::Registry::start(&config)?;
-    let server = server::start(listener, supervisor, &config.limits)?;
+    let server = server::start(listener, supervisor.clone(), &config.limits)?;
     tracing::info!(%address, "serving JSON-RPC over HTTP and WebSocket");
     Ok(Running {
         server,
-        registry,
+        supervisor,
         address,
     })
 }
@@ -92,6 +93,6 @@ impl Running {
         // A server that already stopped needs no second stop.
         let _ = self.server.stop();
         self.server.stopped().await;
-        self.registry.stop_all().await;
+        self.supervisor.registry.stop_all().await;
     }
 }

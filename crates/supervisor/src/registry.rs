@@ -1,9 +1,10 @@
-//! The actors this supervisor starts: one runner process each, stopped on shutdown.
+//! The actors this supervisor starts: one managed runner process each, restarted when it
+//! crashes, stopped on shutdown.
 
 use std::path::Path;
 use std::time::Duration;
 
-use hero_process::{ProcessSpec, SimpleProcess};
+use hero_process::{Backend, Policy, ProcessManager, ProcessSpec};
 use hero_store_redis::redact_url;
 
 use crate::config::{ActorConfig, Config, ProcessManagerKind};
@@ -14,9 +15,15 @@ use crate::error::StartError;
 /// runner that drains cleanly is never killed mid-report.
 const STOP_GRACE: Duration = Duration::from_secs(20);
 
-/// The running actors.
+/// One configured actor and its process.
+pub(crate) struct Actor {
+    pub(crate) config: ActorConfig,
+    pub(crate) process: ProcessManager,
+}
+
+/// The configured actors.
 pub(crate) struct Registry {
-    processes: Vec<SimpleProcess>,
+    actors: Vec<Actor>,
 }
 
 impl Registry {
@@ -24,10 +31,11 @@ impl Registry {
     ///
     /// # Errors
     ///
-    /// The first actor that cannot be started; those already started are killed.
-    pub(crate) fn start(config: &Config) -> Result<Self, StartError> {
+    /// The first actor whose log file cannot be opened or whose process cannot be started;
+    /// those already started are killed when the registry is dropped.
+    pub(crate) async fn start(config: &Config) -> Result<Self, StartError> {
         let data_dir = config.data_dir();
-        let mut processes = Vec::with_capacity(config.actors.len());
+        let mut actors = Vec::with_capacity(config.actors.len());
         for actor in &config.actors {
             let spec = spec(config, actor, &data_dir);
             tracing::info!(
@@ -37,21 +45,50 @@ impl Registry {
                 log = %spec.log_path.display(),
                 "starting actor"
             );
-            if let ProcessManagerKind::Tmux { session } = &actor.process_manager {
-                tracing::warn!(
-                    actor = %actor.id,
-                    %session,
-                    "tmux process manager not available in this build; running as a simple child"
-                );
-            }
-            processes.push(SimpleProcess::start(spec)?);
+            let backend = match &actor.process_manager {
+                ProcessManagerKind::Simple => Backend::Simple,
+                ProcessManagerKind::Tmux { session } => Backend::Tmux {
+                    session: session.clone(),
+                    socket: config.tmux_socket.clone(),
+                },
+            };
+            let policy = Policy {
+                stop_grace: STOP_GRACE,
+                ..Policy::default()
+            };
+            let process = ProcessManager::new(spec, backend, policy)?;
+            process.start().await?;
+            actors.push(Actor {
+                config: actor.clone(),
+                process,
+            });
         }
-        Ok(Self { processes })
+        Ok(Self { actors })
+    }
+
+    /// Every actor, in config order.
+    pub(crate) fn actors(&self) -> &[Actor] {
+        &self.actors
+    }
+
+    /// The actor with this id.
+    pub(crate) fn get(&self, id: &str) -> Option<&Actor> {
+        self.actors.iter().find(|actor| actor.config.id == id)
+    }
+
+    /// The actor serving `queue`, if one does.
+    pub(crate) fn serving(&self, queue: &str) -> Option<&Actor> {
+        self.actors.iter().find(|actor| actor.config.name == queue)
     }
 
     /// Stops every actor, all at once, each with its grace period.
-    pub(crate) async fn stop_all(mut self) {
-        futures::future::join_all(self.processes.iter_mut().map(|p| p.stop(STOP_GRACE))).await;
+    pub(crate) async fn stop_all(&self) {
+        let stops = self.actors.iter().map(|actor| async {
+            if let Err(e) = actor.process.stop(false).await {
+                tracing::warn!(actor = %actor.config.id, error = %e, "cannot stop actor");
+            }
+        });
+        futures::future::join_all(stops).await;
     }
 }
 

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use hero_store::Store;
 
 use crate::auth::Secrets;
+use crate::registry::Registry;
 
 /// What the API needs to serve a call: the store, the secrets, the limits.
 pub(crate) struct Supervisor {
@@ -15,4 +16,6 @@ pub(crate) struct Supervisor {
     pub(crate) job_limits: hero_job::Limits,
     /// Names the backend in `/health`.
     pub(crate) backend: &'static str,
+    /// The actors this supervisor runs.
+    pub(crate) registry: Registry,
 }

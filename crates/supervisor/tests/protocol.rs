@@ -105,7 +105,7 @@ async fn rpc_discover_describes_exactly_the_served_methods() {
             "{name} is documented but not served"
         );
     }
-    for name in ["job.list", "jobs.run", "register_runner"] {
+    for name in ["job.list", "jobs.run", "add_secret"] {
         assert_eq!(
             sup.error_code(name, json!({})).await,
             i64::from(codes::METHOD_NOT_FOUND),

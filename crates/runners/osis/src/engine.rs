@@ -1,47 +1,27 @@
-//! The sandboxed Rhai engine and how one script runs on it.
+//! One script run (contract §9): [`Script`] builds the engine, runs a payload and renders
+//! the result.
 //!
-//! [`new_engine`] builds an engine with limits, `print`/`debug` capture, `sleep` and the
-//! interrupt check; [`run_with`] runs a payload on it and renders the result (contract §9).
-//! [`run`] does both; another runner registers its own functions between the two steps.
+//! The engine has no file, process or network access; it applies the [`Limits`], captures
+//! `print`, logs `debug`, offers `sleep`, `to_json`/`from_json` and the job's variables
+//! (`ENV`, `env(name)`), and ends at the [`Interrupt`]. Another runner adds its functions
+//! through [`Script::engine_mut`] before [`Script::run`]; [`run`] is the plain case.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
-use std::thread;
-use std::time::{Duration, Instant};
 
 use rhai::module_resolvers::DummyModuleResolver;
-use rhai::{Dynamic, Engine, EvalAltResult, FLOAT, INT, Map, Position, Scope};
+use rhai::{Dynamic, Engine, EvalAltResult, Map, Scope};
 
-/// Longest uninterrupted nap inside `sleep`, so an interrupt ends it promptly.
-const SLEEP_SLICE: Duration = Duration::from_millis(50);
-
-/// Shared flag that asks a running script to stop; set from another thread.
-#[derive(Clone, Default, Debug)]
-pub struct Interrupt(Arc<AtomicBool>);
-
-impl Interrupt {
-    /// Creates a flag that is not triggered.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Asks the script to stop; it ends with [`ScriptError::Interrupted`] at its next operation.
-    pub fn trigger(&self) {
-        self.0.store(true, Ordering::Release);
-    }
-
-    /// Whether [`trigger`](Self::trigger) has been called on this flag or a clone of it.
-    pub fn is_triggered(&self) -> bool {
-        self.0.load(Ordering::Acquire)
-    }
-}
+use crate::interrupt::{Interrupt, register_sleep};
+use crate::json;
+use crate::limits::Limits;
+use crate::output::Output;
 
 /// Why a script did not produce a result.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ScriptError {
-    /// The script did not parse, failed at run time or threw; the message is Rhai's.
+    /// The script did not parse, failed at run time, threw or went over a limit; the
+    /// message says which.
     #[error("{0}")]
     Failed(String),
     /// The script's [`Interrupt`] was triggered.
@@ -49,159 +29,151 @@ pub enum ScriptError {
     Interrupted,
 }
 
-/// The lines a script printed, shared between the engine's `print` hook and the caller.
-#[derive(Clone, Default, Debug)]
-pub struct Output(Arc<Mutex<Vec<String>>>);
+/// One script run: the engine it runs on and what it prints.
+pub struct Script {
+    engine: Engine,
+    output: Output,
+    interrupt: Interrupt,
+    limits: Limits,
+}
 
-impl Output {
-    /// Creates an empty buffer.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Appends one printed line.
-    pub fn push(&self, line: &str) {
-        self.lines().push(line.to_owned());
-    }
-
-    /// Removes and returns every line printed so far, oldest first.
-    pub fn take(&self) -> Vec<String> {
-        std::mem::take(&mut *self.lines())
-    }
-
-    fn lines(&self) -> std::sync::MutexGuard<'_, Vec<String>> {
-        // A panic while holding the lock cannot leave the Vec half-updated, so poison is harmless.
-        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+impl std::fmt::Debug for Script {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Script")
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
     }
 }
 
-/// Runs `payload` as a Rhai script in the sandbox and returns its output.
-///
-/// The output is the printed lines joined with `\n`, then the final value when it is not `()`.
-/// `env_vars` are visible as the constant map `ENV` and through `env(name)`.
-/// Blocking: call from a blocking thread.
+impl Script {
+    /// Builds the engine for a script of job `job_id`, bounded by `limits`, ended by
+    /// `interrupt`.
+    ///
+    /// Each printed line is kept for the result and logged at info level with the job id;
+    /// `debug` goes to the log at debug level only. There is no file, process or network
+    /// access: `import` finds no module.
+    pub fn new(job_id: &str, limits: &Limits, interrupt: &Interrupt) -> Self {
+        let mut engine = Engine::new();
+        // `Engine::new` resolves `import` from files; the sandbox allows no file access.
+        engine.set_module_resolver(DummyModuleResolver::new());
+        limits.apply(&mut engine);
+
+        let output = Output::new(job_id, limits.max_output_bytes);
+        let print_output = output.clone();
+        engine.on_print(move |text| print_output.push(text));
+        let debug_job = job_id.to_owned();
+        engine.on_debug(move |text, source, position| {
+            let source = source.unwrap_or("");
+            tracing::debug!(job = %debug_job, source, %position, "script: {text}");
+        });
+        // Terminating is the engine's only way to end a script from a hook; `run` tells the
+        // two causes apart.
+        let progress_interrupt = interrupt.clone();
+        let progress_output = output.clone();
+        engine.on_progress(move |_| {
+            let end = progress_interrupt.is_triggered() || progress_output.is_over_limit();
+            end.then_some(Dynamic::UNIT)
+        });
+        register_sleep(&mut engine, interrupt);
+        json::register(&mut engine);
+        Self {
+            engine,
+            output,
+            interrupt: interrupt.clone(),
+            limits: *limits,
+        }
+    }
+
+    /// The engine, to register more functions before [`run`](Self::run).
+    pub fn engine_mut(&mut self) -> &mut Engine {
+        &mut self.engine
+    }
+
+    /// Runs `payload` and returns its output: the printed lines joined with `\n`, then the
+    /// final value when it is not `()`.
+    ///
+    /// `env_vars` are visible as the constant map `ENV` and through `env(name)`, which gives
+    /// `()` for a missing name (replacing any `env(string)` registered before). Blocking:
+    /// call from a blocking thread.
+    ///
+    /// # Errors
+    ///
+    /// [`ScriptError::Failed`] when the script does not parse, fails, throws or goes over a
+    /// limit (the message names the limit); [`ScriptError::Interrupted`] when the interrupt
+    /// is triggered before it ends.
+    pub fn run(
+        mut self,
+        payload: &str,
+        env_vars: &BTreeMap<String, String>,
+    ) -> Result<String, ScriptError> {
+        let env: Map = env_vars
+            .iter()
+            .map(|(name, value)| (name.into(), value.clone().into()))
+            .collect();
+        let mut scope = Scope::new();
+        scope.push_constant("ENV", env.clone());
+        self.engine.register_fn("env", move |name: &str| {
+            env.get(name).cloned().unwrap_or(Dynamic::UNIT)
+        });
+
+        let value = self
+            .engine
+            .eval_with_scope::<Dynamic>(&mut scope, payload)
+            .map_err(|error| self.failure(&error))?;
+        // The last statement may have printed past the cap with no operation after it.
+        if self.output.is_over_limit() {
+            return Err(self.output_over_limit());
+        }
+        let mut lines = self.output.take();
+        if !value.is_unit() {
+            lines.push(value.to_string());
+        }
+        Ok(lines.join("\n"))
+    }
+
+    fn failure(&self, error: &EvalAltResult) -> ScriptError {
+        let inner = error.unwrap_inner();
+        if let EvalAltResult::ErrorTerminated(..) = inner {
+            // Only the interrupt and the output cap terminate; the interrupt takes
+            // precedence, as the job was told to stop.
+            if self.interrupt.is_triggered() || !self.output.is_over_limit() {
+                return ScriptError::Interrupted;
+            }
+            return self.output_over_limit();
+        }
+        match self.limits.explain(inner) {
+            Some(message) => ScriptError::Failed(message),
+            None => ScriptError::Failed(error.to_string()),
+        }
+    }
+
+    fn output_over_limit(&self) -> ScriptError {
+        ScriptError::Failed(format!(
+            "script printed more than the limit of {} bytes",
+            self.output.max_bytes()
+        ))
+    }
+}
+
+/// Runs `payload` with the default [`Limits`] and nothing registered beyond the sandbox:
+/// [`Script::new`] then [`Script::run`], for a job without an id.
 ///
 /// # Errors
 ///
-/// [`ScriptError::Failed`] when the script does not parse, fails or throws;
-/// [`ScriptError::Interrupted`] when `interrupt` is triggered before it ends.
+/// As [`Script::run`].
 pub fn run(
     payload: &str,
     env_vars: &BTreeMap<String, String>,
     interrupt: &Interrupt,
 ) -> Result<String, ScriptError> {
-    let output = Output::new();
-    let engine = new_engine(&output, interrupt);
-    run_with(engine, &output, payload, env_vars)
-}
-
-/// Builds the sandboxed engine: no file, process or network access, bounded nesting and sizes.
-///
-/// `print` appends to `output`, `debug` goes to `tracing` at debug level, `sleep(seconds)`
-/// accepts integer and float seconds, and every operation checks `interrupt`. There is no
-/// operation limit: the job's timeout bounds long scripts through `interrupt`.
-pub fn new_engine(output: &Output, interrupt: &Interrupt) -> Engine {
-    let mut engine = Engine::new();
-    // `Engine::new` resolves `import` from files; the sandbox allows no file access.
-    engine.set_module_resolver(DummyModuleResolver::new());
-    engine
-        .set_max_call_levels(64)
-        .set_max_expr_depths(64, 32)
-        .set_max_string_size(10 * 1024 * 1024)
-        .set_max_array_size(1_000_000)
-        .set_max_map_size(100_000);
-
-    let print_output = output.clone();
-    engine.on_print(move |text| print_output.push(text));
-    engine.on_debug(|text, source, position| {
-        tracing::debug!(source = source.unwrap_or(""), %position, "script: {text}");
-    });
-
-    let progress_interrupt = interrupt.clone();
-    engine.on_progress(move |_| progress_interrupt.is_triggered().then_some(Dynamic::UNIT));
-    register_sleep(&mut engine, interrupt);
-    engine
-}
-
-/// Runs `payload` on an engine from [`new_engine`] and renders the result from `output`.
-///
-/// Adds `ENV` and `env(name)` for `env_vars` (replacing any `env(string)` registered before),
-/// then behaves as [`run`].
-///
-/// # Errors
-///
-/// As [`run`].
-pub fn run_with(
-    mut engine: Engine,
-    output: &Output,
-    payload: &str,
-    env_vars: &BTreeMap<String, String>,
-) -> Result<String, ScriptError> {
-    let env: Map = env_vars
-        .iter()
-        .map(|(name, value)| (name.into(), value.clone().into()))
-        .collect();
-    let mut scope = Scope::new();
-    scope.push_constant("ENV", env.clone());
-    engine.register_fn("env", move |name: &str| {
-        env.get(name).cloned().unwrap_or(Dynamic::UNIT)
-    });
-
-    let value = engine
-        .eval_with_scope::<Dynamic>(&mut scope, payload)
-        .map_err(|error| script_error(*error))?;
-    let mut lines = output.take();
-    if !value.is_unit() {
-        lines.push(value.to_string());
-    }
-    Ok(lines.join("\n"))
-}
-
-fn script_error(error: EvalAltResult) -> ScriptError {
-    match error {
-        // Only `on_progress` and `sleep` terminate a script, and both do so for the interrupt.
-        EvalAltResult::ErrorTerminated(..) => ScriptError::Interrupted,
-        other => ScriptError::Failed(other.to_string()),
-    }
-}
-
-fn register_sleep(engine: &mut Engine, interrupt: &Interrupt) {
-    let int_interrupt = interrupt.clone();
-    engine.register_fn("sleep", move |seconds: INT| {
-        let duration = u64::try_from(seconds)
-            .map(Duration::from_secs)
-            .map_err(|_| invalid_sleep(&seconds))?;
-        sleep(&int_interrupt, duration)
-    });
-    let float_interrupt = interrupt.clone();
-    engine.register_fn("sleep", move |seconds: FLOAT| {
-        let duration = Duration::try_from_secs_f64(seconds).map_err(|_| invalid_sleep(&seconds))?;
-        sleep(&float_interrupt, duration)
-    });
-}
-
-fn invalid_sleep(seconds: &dyn std::fmt::Display) -> Box<EvalAltResult> {
-    format!("sleep: {seconds} is not a valid number of seconds").into()
-}
-
-/// Sleeps for `duration` in slices, ending the script as soon as `interrupt` is triggered.
-fn sleep(interrupt: &Interrupt, duration: Duration) -> Result<(), Box<EvalAltResult>> {
-    let start = Instant::now();
-    loop {
-        if interrupt.is_triggered() {
-            return Err(EvalAltResult::ErrorTerminated(Dynamic::UNIT, Position::NONE).into());
-        }
-        let left = duration.saturating_sub(start.elapsed());
-        if left.is_zero() {
-            return Ok(());
-        }
-        thread::sleep(left.min(SLEEP_SLICE));
-    }
+    Script::new("-", &Limits::default(), interrupt).run(payload, env_vars)
 }
 
 #[cfg(test)]
 mod tests {
     use std::sync::mpsc;
+    use std::thread;
+    use std::time::{Duration, Instant};
 
     use super::*;
 
@@ -291,17 +263,6 @@ mod tests {
     }
 
     #[test]
-    fn import_cannot_read_files() {
-        let module = std::env::temp_dir().join(format!("osis-import-{}", std::process::id()));
-        let file = module.with_extension("rhai");
-        std::fs::write(&file, "export const SECRET = 1;").expect("the temp dir is writable");
-        let payload = format!("import {:?} as m; m::SECRET", module.display().to_string());
-        let result = run_script(&payload);
-        std::fs::remove_file(&file).expect("the module file was just written");
-        assert!(failure_message(result).contains("Module not found"));
-    }
-
-    #[test]
     fn env_vars_are_visible_as_env_map_and_env_function() {
         let env_vars = BTreeMap::from([("NAME".to_string(), "World".to_string())]);
         let payload = r#"ENV["NAME"] + " " + env("NAME") + " " + (env("MISSING") == ())"#;
@@ -340,5 +301,51 @@ mod tests {
     fn a_script_cannot_catch_the_interrupt() {
         let payload = r#"loop { try { sleep(30) } catch { print("caught") } }"#;
         assert_eq!(run_interrupted(payload), Err(ScriptError::Interrupted));
+    }
+
+    #[test]
+    fn an_interrupt_inside_a_function_is_still_an_interrupt() {
+        let payload = "fn spin() { loop {} } spin()";
+        assert_eq!(run_interrupted(payload), Err(ScriptError::Interrupted));
+    }
+
+    #[test]
+    fn printed_lines_past_the_output_limit_fail_the_script() {
+        let limits = Limits {
+            max_output_bytes: 10,
+            ..Limits::default()
+        };
+        let script = Script::new("j1", &limits, &Interrupt::new());
+        let result = script.run(r#"print("12345"); print("67890")"#, &BTreeMap::new());
+        assert_eq!(
+            result,
+            Err(ScriptError::Failed(
+                "script printed more than the limit of 10 bytes".to_owned()
+            ))
+        );
+    }
+
+    #[test]
+    fn an_endless_printer_is_stopped_at_the_output_limit() {
+        let limits = Limits {
+            max_output_bytes: 1000,
+            ..Limits::default()
+        };
+        let script = Script::new("j1", &limits, &Interrupt::new());
+        let result = script.run(r#"loop { try { print("x") } catch {} }"#, &BTreeMap::new());
+        assert_eq!(
+            result,
+            Err(ScriptError::Failed(
+                "script printed more than the limit of 1000 bytes".to_owned()
+            ))
+        );
+    }
+
+    #[test]
+    fn json_helpers_are_available() {
+        assert_eq!(
+            run_script(r#"let m = from_json(`{"a":[1,2]}`); m.a[1] + to_json(m).len()"#),
+            Ok("13".to_string())
+        );
     }
 }

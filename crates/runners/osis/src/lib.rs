@@ -1,13 +1,23 @@
-//! The `osis` runner of Hero Supervisor: job payloads run as sandboxed Rhai scripts.
+//! The `osis` runner of Hero Supervisor: job payloads run as sandboxed Rhai scripts with a
+//! persistent key-value store.
 //!
-//! - [`engine`]: the sandboxed engine, script output, `sleep`, `ENV`/`env` and interruption.
-//! - [`executor`]: [`OsisExecutor`](executor::OsisExecutor), the runner SDK's executor over
-//!   the engine; `src/main.rs` is the `osis_runner` binary around it.
+//! - [`engine`]: [`Script`](engine::Script), one script run on the sandboxed engine (output,
+//!   `sleep`, `ENV`/`env`, JSON helpers), and [`ScriptError`](engine::ScriptError).
+//! - `limits`: [`Limits`] on operations, sizes, nesting and output, with clear errors.
+//! - `interrupt`: [`Interrupt`], which ends a running script, and `sleep`.
+//! - `output`: the printed lines, capped and logged with the job id.
+//! - `json`: [`to_json`] and [`from_json`], for scripts and for stored values.
+//! - `store`: [`KvStore`], the redb database at the runner's `db_path`, scoped by context;
+//!   `kv` holds the `kv_*` script functions over it.
+//! - [`executor`]: [`OsisExecutor`], the runner SDK's executor, and
+//!   [`run_script`](executor::run_script), the bridge from a job's cancellation to a script
+//!   thread that the `sal` runner reuses; `src/main.rs` is the `osis_runner` binary.
+//! - `error`: [`Error`].
 //!
 //! ```
 //! use std::collections::BTreeMap;
 //!
-//! use hero_osis_runner::engine::{self, Interrupt};
+//! use hero_osis_runner::{Interrupt, engine};
 //!
 //! let output = engine::run(r#"print("Hello"); 40 + 2"#, &BTreeMap::new(), &Interrupt::new());
 //! assert_eq!(output, Ok("Hello\n42".to_string()));
@@ -16,4 +26,18 @@
 #![warn(missing_docs)]
 
 pub mod engine;
+mod error;
 pub mod executor;
+mod interrupt;
+mod json;
+mod kv;
+mod limits;
+mod output;
+mod store;
+
+pub use error::Error;
+pub use executor::OsisExecutor;
+pub use interrupt::Interrupt;
+pub use json::{from_json, to_json};
+pub use limits::Limits;
+pub use store::{FILE_NAME, KvStore, MAX_KEY_BYTES, MAX_VALUE_BYTES};

@@ -50,7 +50,15 @@ pub(super) async fn call(
         names::JOB_STATUS => {
             let p: JobReadParams = params::parse(method, named)?;
             hero_job::validate_id("job_id", &p.job_id)?;
-            Ok(to_value(&store.job(&p.job_id).await?.status_info()))
+            let record = store.job(&p.job_id).await?;
+            let mut status = to_value(&record.status_info());
+            if record.status == hero_job::JobStatus::Queued
+                && let Some(reason) =
+                    super::runner::waiting_reason(supervisor, &record.job.runner).await?
+            {
+                status["reason"] = Value::String(reason);
+            }
+            Ok(status)
         }
         names::JOB_RESULT => {
             let p: JobReadParams = params::parse(method, named)?;

@@ -2,6 +2,7 @@
 //! parses params, authorizes, and dispatches to its method group.
 
 mod job;
+mod runner;
 
 use std::sync::Arc;
 
@@ -41,6 +42,16 @@ async fn call(
     let span = tracing::debug_span!("rpc", method = method.name);
     match method.name {
         names::RPC_DISCOVER => Ok(openrpc::document(env!("CARGO_PKG_VERSION"))),
+        names::REGISTER_RUNNER
+        | names::LIST_RUNNERS
+        | names::START_RUNNER
+        | names::STOP_RUNNER
+        | names::GET_RUNNER_STATUS
+        | names::GET_RUNNER_LOGS => {
+            runner::call(supervisor, method, named)
+                .instrument(span)
+                .await
+        }
         _ => job::call(supervisor, method, named).instrument(span).await,
     }
 }

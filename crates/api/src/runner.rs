@@ -1,0 +1,62 @@
+//! What the runner methods return: one record per runner, local or remote.
+
+use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// Where a runner runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum RunnerKind {
+    /// An `[[actors]]` entry: started and supervised by this supervisor.
+    Local,
+    /// Registered with `register_runner`: started by hand, possibly on another host.
+    Remote,
+}
+
+/// A runner's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum RunnerState {
+    /// Being started.
+    Starting,
+    /// Up; for a remote runner: it claimed or waited for work recently.
+    Running,
+    /// Exited unexpectedly; waiting to be restarted.
+    Backoff,
+    /// Being stopped.
+    Stopping,
+    /// Stopped on request.
+    Stopped,
+    /// Crashed too often in a row; not restarted until `start_runner`.
+    Failed,
+    /// A remote runner not seen recently.
+    Offline,
+    /// Not known yet.
+    Unknown,
+}
+
+/// The answer of `get_runner_status`, and each entry of `list_runners`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct RunnerInfo {
+    /// The actor id (local) or the registered name (remote); what the runner methods take.
+    pub name: String,
+    /// The queue the runner takes jobs from: what jobs address with `runner`.
+    pub queue: String,
+    /// Local or remote.
+    pub kind: RunnerKind,
+    /// Its state.
+    pub status: RunnerState,
+    /// The process id, for a local runner that is up.
+    pub pid: Option<u32>,
+    /// `simple` or `tmux:SESSION` for a local runner; absent for a remote one.
+    pub process_manager: Option<String>,
+    /// Jobs waiting on its queue.
+    pub queue_length: u64,
+    /// Restarts after unexpected exits since the supervisor started.
+    pub restarts: u32,
+    /// How the process last ended, if it has.
+    pub last_exit: Option<String>,
+    /// When a runner of this queue last claimed or waited for work.
+    pub last_seen: Option<DateTime<Utc>>,
+}

@@ -1,0 +1,279 @@
+//! One run of a process in a tmux window: its pane's process leads a session and a group.
+//!
+//! The process is not our child, so there is no handle to wait on: its exit is seen by
+//! asking tmux about the pane (`pane_dead`, kept by `remain-on-exit`) at an interval.
+//! Tmux reaps the process, so asking tmux rather than probing the pid never mistakes a reused
+//! pid for the runner.
+
+use std::path::Path;
+use std::time::Duration;
+
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::Pid;
+use tokio::time::Instant;
+
+use super::command::{Tmux, literal, quote};
+use crate::backend::Process;
+use crate::status::Exit;
+use crate::{Error, ProcessSpec};
+
+/// How often a running pane is checked for an exit: each check is one tmux command.
+const WATCH_INTERVAL: Duration = Duration::from_millis(250);
+/// How often a pane is checked while it is being stopped.
+const STOP_INTERVAL: Duration = Duration::from_millis(20);
+/// How long a pane gets to die after SIGKILL before its window is killed anyway.
+const KILL_WAIT: Duration = Duration::from_secs(5);
+/// Checks of a dead pane whose exit status tmux has not recorded yet.
+const STATUS_CHECKS: u32 = 5;
+/// What the window runs until the real program replaces it (`respawn-pane -k`).
+const PLACEHOLDER: [&str; 2] = ["sleep", "86400"];
+
+/// What tmux says about a pane.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pane {
+    Alive,
+    Dead(Exit),
+    /// The window, the session or the server is gone.
+    Gone,
+}
+
+/// A process running in a window of a tmux session, leader of its own process group.
+#[derive(Debug)]
+pub(crate) struct TmuxWindow {
+    tmux: Tmux,
+    id: String,
+    /// `@N`: unlike the name, unique and free of the `.` and `:` that targets split on.
+    window: String,
+    /// The pane's process: a session leader, so also its group id.
+    pgid: Pid,
+    /// Set once the window is killed: the group is never signalled again.
+    closed: Option<Exit>,
+}
+
+impl TmuxWindow {
+    /// Opens a window named `spec.id` in `session` running the spec, its output piped to `fifo`.
+    ///
+    /// The window first runs a placeholder, so that `remain-on-exit` and the output pipe are
+    /// in place before the program starts: neither its exit status nor its first lines can be
+    /// missed.
+    pub(crate) async fn open(
+        tmux: &Tmux,
+        session: &str,
+        spec: &ProcessSpec,
+        fifo: &Path,
+    ) -> Result<Self, Error> {
+        let error = |command| {
+            move |source| Error::Tmux {
+                id: spec.id.clone(),
+                session: session.to_owned(),
+                command,
+                source,
+            }
+        };
+        let target = format!("={session}:");
+        let mut args = vec!["new-window", "-d", "-t", &target, "-n", &spec.id];
+        args.extend(["-P", "-F", "#{window_id}", "--"]);
+        args.extend(PLACEHOLDER);
+        let window = tmux.run(&args).await.map_err(error("new-window"))?;
+        let window = window.trim().to_owned();
+        let started = tmux.script(&respawn_script(&window, spec, fifo)).await;
+        let pane_pid = started.and_then(|out| {
+            out.trim()
+                .parse::<i32>()
+                .map_err(|_| std::io::Error::other(format!("unexpected pane pid `{}`", out.trim())))
+        });
+        match pane_pid {
+            Ok(pid) => {
+                tracing::info!(id = %spec.id, %session, %window, pid, "started runner in tmux");
+                Ok(Self {
+                    tmux: tmux.clone(),
+                    id: spec.id.clone(),
+                    window,
+                    pgid: Pid::from_raw(pid),
+                    closed: None,
+                })
+            }
+            Err(source) => {
+                // The placeholder must not outlive the failed start; the window may be gone.
+                let _ = tmux.run(&["kill-window", "-t", &window]).await;
+                Err(error("respawn-pane")(source))
+            }
+        }
+    }
+
+    async fn pane(&self) -> Option<Pane> {
+        let format = "#{pane_dead} #{pane_dead_status} #{pane_dead_signal}";
+        match self
+            .tmux
+            .run(&["list-panes", "-t", &self.window, "-F", format])
+            .await
+        {
+            Ok(out) => Some(parse_pane(&out)),
+            Err(error) if error.kind() == std::io::ErrorKind::Other => Some(Pane::Gone),
+            Err(error) => {
+                tracing::warn!(id = %self.id, %error, "cannot ask tmux about the runner's pane");
+                None
+            }
+        }
+    }
+
+    /// Checks the pane every `interval` until it is dead or `deadline` passes.
+    async fn dead(&self, interval: Duration, deadline: Option<Instant>) -> Option<Exit> {
+        let mut status_checks = 0;
+        loop {
+            match self.pane().await {
+                Some(Pane::Gone) => return Some(Exit::Unknown),
+                // Tmux may see the pane's output end just before it reaps the process.
+                Some(Pane::Dead(Exit::Unknown)) if status_checks < STATUS_CHECKS => {
+                    status_checks += 1;
+                }
+                Some(Pane::Dead(exit)) => return Some(exit),
+                Some(Pane::Alive) | None => {}
+            }
+            if deadline.is_some_and(|deadline| Instant::now() >= deadline) {
+                return None;
+            }
+            tokio::time::sleep(interval).await;
+        }
+    }
+
+    /// Kills what is left of the group and the window; the group is never signalled again.
+    async fn close(&mut self, exit: Exit) -> Exit {
+        if self.closed.is_none() {
+            // Grandchildren may outlive the pane's process, or have ignored SIGTERM.
+            self.signal(Signal::SIGKILL);
+            self.closed = Some(exit);
+            // The window may be gone already, closed from outside or with its server.
+            let _ = self.tmux.run(&["kill-window", "-t", &self.window]).await;
+        }
+        self.closed.unwrap_or(exit)
+    }
+
+    fn signal(&self, signal: Signal) {
+        if self.closed.is_some() {
+            return;
+        }
+        // ESRCH: the group is already gone, which is what stopping wants.
+        if let Err(e) = killpg(self.pgid, signal)
+            && e != nix::errno::Errno::ESRCH
+        {
+            tracing::warn!(id = %self.id, %signal, error = %e, "cannot signal process group");
+        }
+    }
+}
+
+impl Process for TmuxWindow {
+    fn pid(&self) -> u32 {
+        self.pgid.as_raw().unsigned_abs()
+    }
+
+    async fn exited(&mut self) -> Exit {
+        let exit = match self.closed {
+            Some(exit) => exit,
+            None => self
+                .dead(WATCH_INTERVAL, None)
+                .await
+                .unwrap_or(Exit::Unknown),
+        };
+        self.close(exit).await
+    }
+
+    async fn stop(&mut self, grace: Duration) -> Exit {
+        if self.closed.is_none() && !grace.is_zero() {
+            self.signal(Signal::SIGTERM);
+            let deadline = Instant::now() + grace;
+            if let Some(exit) = self.dead(STOP_INTERVAL, Some(deadline)).await {
+                return self.close(exit).await;
+            }
+            tracing::warn!(id = %self.id, ?grace, "runner ignored SIGTERM; killing it");
+        }
+        self.signal(Signal::SIGKILL);
+        let deadline = Instant::now() + KILL_WAIT;
+        let exit = self.dead(STOP_INTERVAL, Some(deadline)).await;
+        let exit = self.close(exit.unwrap_or(Exit::Unknown)).await;
+        tracing::info!(id = %self.id, %exit, "stopped runner in tmux");
+        exit
+    }
+}
+
+impl Drop for TmuxWindow {
+    fn drop(&mut self) {
+        // No await here: the dead window stays until the next start replaces it.
+        self.signal(Signal::SIGKILL);
+    }
+}
+
+/// Keeps the pane after its process exits, pipes its output to `fifo`, then replaces the
+/// placeholder with the program and prints the new pane pid.
+fn respawn_script(window: &str, spec: &ProcessSpec, fifo: &Path) -> String {
+    let pipe = format!("exec cat >> {}", quote(&fifo.display().to_string()));
+    let mut respawn = format!("respawn-pane -k -t {window}");
+    if let Ok(dir) = std::env::current_dir() {
+        respawn += &format!(" -c {}", quote(&literal(&dir.display().to_string())));
+    }
+    for (name, value) in &spec.env {
+        respawn += &format!(" -e {}", quote(&format!("{name}={value}")));
+    }
+    respawn += " --";
+    let program = spec.program.display().to_string();
+    if spec.args.is_empty() {
+        // Tmux runs a lone argument through `sh -c`: `exec` keeps the program the pane's
+        // process and stops the shell from splitting its path.
+        respawn += &format!(" {}", quote(&format!("exec {}", quote(&program))));
+    } else {
+        for word in std::iter::once(&program).chain(&spec.args) {
+            respawn += &format!(" {}", quote(word));
+        }
+    }
+    [
+        format!("set-option -w -t {window} remain-on-exit on"),
+        format!("pipe-pane -t {window} {}", quote(&literal(&pipe))),
+        respawn,
+        format!("display-message -p -t {window} '#{{pane_pid}}'"),
+    ]
+    .join("\n")
+}
+
+/// Reads `PANE_DEAD STATUS SIGNAL`, where tmux leaves the last two empty when unknown.
+fn parse_pane(line: &str) -> Pane {
+    let mut fields = line.trim_end_matches('\n').split(' ');
+    if fields.next() != Some("1") {
+        return Pane::Alive;
+    }
+    let mut number = || fields.next().and_then(|field| field.parse::<i32>().ok());
+    match (number(), number()) {
+        (Some(code), _) => Pane::Dead(Exit::Code(code)),
+        (None, Some(signal)) => Pane::Dead(Exit::Signal(signal)),
+        (None, None) => Pane::Dead(Exit::Unknown),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pane_states_are_read_from_tmux_formats() {
+        assert_eq!(parse_pane("0  \n"), Pane::Alive);
+        assert_eq!(parse_pane("1 3 \n"), Pane::Dead(Exit::Code(3)));
+        assert_eq!(parse_pane("1  9\n"), Pane::Dead(Exit::Signal(9)));
+        assert_eq!(parse_pane("1  \n"), Pane::Dead(Exit::Unknown));
+    }
+
+    #[test]
+    fn the_script_quotes_every_word() {
+        let spec = ProcessSpec {
+            id: "a.1".into(),
+            program: "/bin/my prog".into(),
+            args: vec!["it's".into()],
+            env: vec![("K".into(), "v#1".into())],
+            log_path: "/tmp/a.log".into(),
+        };
+        let script = respawn_script("@7", &spec, Path::new("/tmp/x/pipe"));
+        assert!(
+            script.contains(r" -e 'K=v#1' -- '/bin/my prog' 'it'\''s'"),
+            "{script}"
+        );
+        assert!(script.contains(r"pipe-pane -t @7 'exec cat >> '\''/tmp/x/pipe'\'''"));
+    }
+}

@@ -1,0 +1,274 @@
+//! [`KvStore`]: the scripts' persistent key-value store, one redb file per runner process.
+//!
+//! Entries live in one table keyed by `(context_id, key)`, so a lookup or listing in one
+//! context can never reach another's entries. Values are JSON text (see `json`); the
+//! script functions over this store are in `kv`.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use redb::{Database, TableDefinition};
+
+use crate::Error;
+use crate::error::store;
+
+/// The database file inside the runner's `db_path`.
+pub const FILE_NAME: &str = "store.redb";
+
+/// Longest key, in bytes.
+pub const MAX_KEY_BYTES: usize = 1024;
+
+/// Largest value, in bytes of JSON text.
+pub const MAX_VALUE_BYTES: usize = 1 << 20;
+
+const ENTRIES: TableDefinition<(&str, &str), &str> = TableDefinition::new("entries");
+
+/// The store of one runner, shared by all its jobs; clones share the open database.
+///
+/// Every method blocks on disk I/O (writes are durable when they return): call it from a
+/// blocking thread, as scripts run.
+#[derive(Clone)]
+pub struct KvStore {
+    /// redb allows one open handle per file, so every job shares this one; it serialises
+    /// write transactions itself.
+    db: Arc<Database>,
+}
+
+impl std::fmt::Debug for KvStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KvStore").finish_non_exhaustive()
+    }
+}
+
+impl KvStore {
+    /// Opens the store in `dir` (file [`FILE_NAME`]), creating the directory and file.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::OpenStore`] when the directory cannot be created or the file cannot be
+    /// opened, e.g. because another process has it open.
+    pub fn open(dir: &Path) -> Result<Self, Error> {
+        let path = dir.join(FILE_NAME);
+        let open_error = |source: redb::Error| Error::OpenStore {
+            path: path.clone(),
+            source: Box::new(source),
+        };
+        std::fs::create_dir_all(dir).map_err(|error| open_error(error.into()))?;
+        let db = Database::create(&path).map_err(|error| open_error(error.into()))?;
+        // Readers open the table; it must exist before the first write.
+        let created = db.begin_write().map_err(|error| open_error(error.into()))?;
+        created
+            .open_table(ENTRIES)
+            .map_err(|error| open_error(error.into()))?;
+        created.commit().map_err(|error| open_error(error.into()))?;
+        Ok(Self { db: Arc::new(db) })
+    }
+
+    /// The value of `key` in `context`, if any.
+    ///
+    /// # Errors
+    ///
+    /// A bad key ([`Error::EmptyKey`], [`Error::KeyTooLong`]) or [`Error::Store`].
+    pub fn get(&self, context: &str, key: &str) -> Result<Option<String>, Error> {
+        check_key(key)?;
+        let table = self
+            .db
+            .begin_read()
+            .map_err(store)?
+            .open_table(ENTRIES)
+            .map_err(store)?;
+        let value = table.get((context, key)).map_err(store)?;
+        Ok(value.map(|value| value.value().to_owned()))
+    }
+
+    /// Stores `value` under `key` in `context`, replacing any value there.
+    ///
+    /// # Errors
+    ///
+    /// A bad key, [`Error::ValueTooLarge`] or [`Error::Store`].
+    pub fn set(&self, context: &str, key: &str, value: &str) -> Result<(), Error> {
+        check_key(key)?;
+        if value.len() > MAX_VALUE_BYTES {
+            return Err(Error::ValueTooLarge {
+                key: key.to_owned(),
+                len: value.len(),
+                max: MAX_VALUE_BYTES,
+            });
+        }
+        let write = self.db.begin_write().map_err(store)?;
+        write
+            .open_table(ENTRIES)
+            .map_err(store)?
+            .insert((context, key), value)
+            .map_err(store)?;
+        write.commit().map_err(store)
+    }
+
+    /// Removes `key` from `context`; true when it was there.
+    ///
+    /// # Errors
+    ///
+    /// A bad key or [`Error::Store`].
+    pub fn delete(&self, context: &str, key: &str) -> Result<bool, Error> {
+        check_key(key)?;
+        let write = self.db.begin_write().map_err(store)?;
+        let existed = write
+            .open_table(ENTRIES)
+            .map_err(store)?
+            .remove((context, key))
+            .map_err(store)?
+            .is_some();
+        write.commit().map_err(store)?;
+        Ok(existed)
+    }
+
+    /// The keys of `context` that start with `prefix`, in byte order.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::TooManyKeys`] when more than `max` match, or [`Error::Store`].
+    pub fn keys(&self, context: &str, prefix: &str, max: usize) -> Result<Vec<String>, Error> {
+        let table = self
+            .db
+            .begin_read()
+            .map_err(store)?
+            .open_table(ENTRIES)
+            .map_err(store)?;
+        let mut keys = Vec::new();
+        // Keys sort by context, then key, so the matches are one contiguous run.
+        for entry in table.range((context, prefix)..).map_err(store)? {
+            let (entry_key, _) = entry.map_err(store)?;
+            let (entry_context, key) = entry_key.value();
+            if entry_context != context || !key.starts_with(prefix) {
+                break;
+            }
+            if keys.len() == max {
+                return Err(Error::TooManyKeys {
+                    prefix: prefix.to_owned(),
+                    max,
+                });
+            }
+            keys.push(key.to_owned());
+        }
+        Ok(keys)
+    }
+}
+
+fn check_key(key: &str) -> Result<(), Error> {
+    if key.is_empty() {
+        return Err(Error::EmptyKey);
+    }
+    if key.len() > MAX_KEY_BYTES {
+        return Err(Error::KeyTooLong {
+            len: key.len(),
+            max: MAX_KEY_BYTES,
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn open() -> (tempfile::TempDir, KvStore) {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let store = KvStore::open(&dir.path().join("db")).expect("the store opens");
+        (dir, store)
+    }
+
+    #[test]
+    fn set_get_and_delete() {
+        let (_dir, store) = open();
+        assert_eq!(store.get("c", "k").expect("get"), None);
+        store.set("c", "k", "1").expect("set");
+        store.set("c", "k", "2").expect("set again");
+        assert_eq!(store.get("c", "k").expect("get"), Some("2".to_owned()));
+        assert!(store.delete("c", "k").expect("delete"));
+        assert!(!store.delete("c", "k").expect("delete again"));
+        assert_eq!(store.get("c", "k").expect("get"), None);
+    }
+
+    #[test]
+    fn contexts_never_see_each_others_entries() {
+        let (_dir, store) = open();
+        store.set("a", "k", "from a").expect("set");
+        store.set("a:b", "k2", "from a:b").expect("set");
+        store.set("", "k3", "from the empty context").expect("set");
+        assert_eq!(store.get("b", "k").expect("get"), None);
+        assert_eq!(store.keys("a", "", 10).expect("keys"), ["k"]);
+        assert_eq!(store.keys("a:b", "", 10).expect("keys"), ["k2"]);
+        assert_eq!(store.keys("", "", 10).expect("keys"), ["k3"]);
+        assert!(!store.delete("b", "k").expect("delete"));
+        assert_eq!(store.get("a", "k").expect("get"), Some("from a".to_owned()));
+    }
+
+    #[test]
+    fn keys_lists_one_prefix_in_order() {
+        let (_dir, store) = open();
+        for key in ["user:2", "user:1", "users", "usea", "z"] {
+            store.set("c", key, "1").expect("set");
+        }
+        assert_eq!(
+            store.keys("c", "user:", 10).expect("keys"),
+            ["user:1", "user:2"]
+        );
+        assert_eq!(
+            store.keys("c", "user", 10).expect("keys"),
+            ["user:1", "user:2", "users"]
+        );
+        assert_eq!(
+            store.keys("c", "nothing", 10).expect("keys"),
+            Vec::<String>::new()
+        );
+        assert!(matches!(
+            store.keys("c", "", 4),
+            Err(Error::TooManyKeys { max: 4, .. })
+        ));
+    }
+
+    #[test]
+    fn entries_survive_reopening() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        KvStore::open(dir.path())
+            .expect("the store opens")
+            .set("c", "k", "kept")
+            .expect("set");
+        let reopened = KvStore::open(dir.path()).expect("the store opens again");
+        assert_eq!(
+            reopened.get("c", "k").expect("get"),
+            Some("kept".to_owned())
+        );
+    }
+
+    #[test]
+    fn keys_and_values_are_bounded() {
+        let (_dir, store) = open();
+        assert!(matches!(store.set("c", "", "1"), Err(Error::EmptyKey)));
+        let long_key = "k".repeat(MAX_KEY_BYTES + 1);
+        assert!(matches!(
+            store.get("c", &long_key),
+            Err(Error::KeyTooLong {
+                len: 1025,
+                max: 1024
+            })
+        ));
+        let large_value = "v".repeat(MAX_VALUE_BYTES + 1);
+        assert!(matches!(
+            store.set("c", "k", &large_value),
+            Err(Error::ValueTooLarge { .. })
+        ));
+    }
+
+    #[test]
+    fn a_second_open_of_the_same_file_fails_clearly() {
+        let (dir, _store) = open();
+        let error = KvStore::open(&dir.path().join("db")).expect_err("the file is in use");
+        assert!(
+            error
+                .to_string()
+                .contains("cannot open the key-value store at"),
+            "{error}"
+        );
+    }
+}

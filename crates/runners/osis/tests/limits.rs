@@ -1,0 +1,126 @@
+//! Every script limit of the `osis` engine triggers, with a message naming the limit, and
+//! cannot be caught by the script.
+
+use std::collections::BTreeMap;
+
+use hero_osis_runner::engine::{Script, ScriptError};
+use hero_osis_runner::{Interrupt, Limits};
+
+/// Runs `payload` under `limits` and returns its failure message.
+fn failure(limits: Limits, payload: &str) -> String {
+    let script = Script::new("limits-test", &limits, &Interrupt::new());
+    match script.run(payload, &BTreeMap::new()) {
+        Err(ScriptError::Failed(message)) => message,
+        other => panic!("expected {payload:?} to fail, got {other:?}"),
+    }
+}
+
+fn assert_starts_with(message: &str, expected: &str) {
+    assert!(
+        message.starts_with(expected),
+        "{message:?} should start with {expected:?}"
+    );
+}
+
+#[test]
+fn operations_are_limited() {
+    let limits = Limits {
+        max_operations: 1000,
+        ..Limits::default()
+    };
+    let message = failure(limits, "loop { try { loop {} } catch {} }");
+    assert_starts_with(
+        &message,
+        "script exceeded the limit of 1000 operations (line 1",
+    );
+}
+
+#[test]
+fn operations_inside_a_function_are_limited_with_the_same_message() {
+    let limits = Limits {
+        max_operations: 1000,
+        ..Limits::default()
+    };
+    let message = failure(limits, "fn spin() { loop {} } spin()");
+    assert_starts_with(&message, "script exceeded the limit of 1000 operations");
+}
+
+#[test]
+fn string_length_is_limited() {
+    let limits = Limits {
+        max_string_bytes: 100,
+        ..Limits::default()
+    };
+    let message = failure(limits, r#"let s = "x"; loop { s += s; }"#);
+    assert_starts_with(&message, "a string exceeded the limit of 100 bytes");
+    let literal = format!("let s = \"{}\";", "y".repeat(101));
+    let message = failure(limits, &literal);
+    assert_starts_with(&message, "a string exceeded the limit of 100 bytes");
+}
+
+#[test]
+fn array_length_is_limited() {
+    let limits = Limits {
+        max_array_len: 10,
+        ..Limits::default()
+    };
+    let message = failure(limits, "let a = []; loop { a.push(1); }");
+    assert_starts_with(&message, "an array exceeded the limit of 10 items");
+}
+
+#[test]
+fn map_size_is_limited() {
+    let limits = Limits {
+        max_map_len: 10,
+        ..Limits::default()
+    };
+    let message = failure(
+        limits,
+        "let m = #{}; let i = 0; loop { m[`k${i}`] = i; i += 1; }",
+    );
+    assert_starts_with(&message, "an object map exceeded the limit of 10 entries");
+}
+
+#[test]
+fn call_depth_is_limited() {
+    let limits = Limits {
+        max_call_depth: 5,
+        ..Limits::default()
+    };
+    let message = failure(limits, "fn down(n) { down(n + 1) } down(0)");
+    assert_starts_with(
+        &message,
+        "script exceeded the limit of 5 nested function calls",
+    );
+}
+
+#[test]
+fn expression_depth_is_limited() {
+    let limits = Limits {
+        max_expr_depth: 10,
+        ..Limits::default()
+    };
+    let nested = format!("{}1{}", "(".repeat(20), ")".repeat(20));
+    let message = failure(limits, &nested);
+    assert_starts_with(
+        &message,
+        "script exceeded the limit of 10 nested expressions (5 in function bodies)",
+    );
+}
+
+#[test]
+fn printed_output_is_limited() {
+    let limits = Limits {
+        max_output_bytes: 100,
+        ..Limits::default()
+    };
+    let message = failure(limits, r#"loop { print("0123456789"); }"#);
+    assert_eq!(message, "script printed more than the limit of 100 bytes");
+}
+
+#[test]
+fn the_default_limits_allow_ordinary_scripts() {
+    let script = Script::new("limits-test", &Limits::default(), &Interrupt::new());
+    let payload = "fn fib(n) { if n < 2 { n } else { fib(n - 1) + fib(n - 2) } } fib(15)";
+    assert_eq!(script.run(payload, &BTreeMap::new()), Ok("610".to_owned()));
+}
