@@ -43,6 +43,12 @@ pub mod names {
     pub const GET_RUNNER_LOGS: &str = "get_runner_logs";
     /// `rpc.discover`
     pub const RPC_DISCOVER: &str = "rpc.discover";
+    /// `runner_logs.subscribe`: WebSocket only.
+    pub const RUNNER_LOGS_SUBSCRIBE: &str = "runner_logs.subscribe";
+    /// `runner_logs.line`: the notification of `runner_logs.subscribe`.
+    pub const RUNNER_LOGS_LINE: &str = "runner_logs.line";
+    /// `runner_logs.unsubscribe`
+    pub const RUNNER_LOGS_UNSUBSCRIBE: &str = "runner_logs.unsubscribe";
 }
 
 /// Who may call a method.
@@ -419,13 +425,54 @@ pub const ALL: &[Method] = &[
     },
 ];
 
+/// The WebSocket subscriptions: `get_runner_logs` with `follow`, as a stream.
+pub const SUBSCRIPTIONS: &[Method] = &[
+    Method {
+        name: names::RUNNER_LOGS_SUBSCRIBE,
+        summary: "Follow a local runner's output (WebSocket).",
+        description: "Sends the last `lines` lines, then every new line as it is written, as \
+                      `runner_logs.line` notifications whose `result` is the line. Lines \
+                      skipped because the client read too slowly are announced as one line \
+                      `[N lines skipped]`. Returns the subscription id.",
+        params: &[
+            ADMIN_SECRET,
+            ACTOR_ID,
+            Param {
+                name: "lines",
+                summary: "How many past lines to send first; default 100, at most 10,000.",
+                required: false,
+                schema: line_count,
+            },
+        ],
+        result: ("subscription", string),
+        access: Access::Admin,
+        errors: RUNNER_ERRORS,
+    },
+    Method {
+        name: names::RUNNER_LOGS_UNSUBSCRIBE,
+        summary: "Stop following a runner's output.",
+        description: "Ends a `runner_logs.subscribe` subscription; true if it existed.",
+        params: &[Param {
+            name: "subscription",
+            summary: "The id `runner_logs.subscribe` returned.",
+            required: true,
+            schema: string,
+        }],
+        result: ("ended", boolean),
+        access: Access::Anyone,
+        errors: &[INVALID_PARAMS],
+    },
+];
+
 fn openrpc_schema() -> Value {
     serde_json::json!({"type": "object"})
 }
 
-/// The method named `name`, if the API has it.
+/// The method or subscription named `name`, if the API has it.
 pub fn find(name: &str) -> Option<&'static Method> {
-    ALL.iter().find(|method| method.name == name)
+    ALL.iter()
+        .chain(SUBSCRIPTIONS)
+        .find(|method| method.name == name)
 }
 
 #[cfg(test)]

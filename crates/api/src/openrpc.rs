@@ -3,12 +3,13 @@
 use serde_json::{Value, json};
 
 use crate::codes;
-use crate::methods::{ALL, Method};
+use crate::methods::{ALL, Method, SUBSCRIPTIONS};
 
 /// The OpenRPC version the document follows.
 pub const OPENRPC_VERSION: &str = "1.3.2";
 
-/// The OpenRPC document of every method in [`ALL`], for server `version`.
+/// The OpenRPC document of every method in [`ALL`] and [`SUBSCRIPTIONS`], for server
+/// `version`.
 pub fn document(version: &str) -> Value {
     json!({
         "openrpc": OPENRPC_VERSION,
@@ -20,7 +21,7 @@ pub fn document(version: &str) -> Value {
                 register only registers runners.",
             "license": {"name": "Apache-2.0"}
         },
-        "methods": ALL.iter().map(method).collect::<Vec<_>>(),
+        "methods": ALL.iter().chain(SUBSCRIPTIONS).map(method).collect::<Vec<_>>(),
     })
 }
 

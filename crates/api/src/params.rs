@@ -191,6 +191,19 @@ pub struct RunnerLogsParams {
     pub follow: Option<bool>,
 }
 
+/// `secret, actor_id, lines?`: `runner_logs.subscribe`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FollowLogsParams {
+    /// The caller's secret.
+    #[serde(default)]
+    pub secret: Option<Secret>,
+    /// The runner addressed.
+    pub actor_id: String,
+    /// How many past lines to send first. Default 100.
+    #[serde(default)]
+    pub lines: Option<usize>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

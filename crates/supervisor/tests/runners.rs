@@ -245,3 +245,66 @@ async fn the_rust_client_reads_runner_records() {
     assert!(logs.len() <= 3);
     sup.stop().await;
 }
+
+#[tokio::test]
+async fn following_a_runners_logs_streams_new_lines_over_websocket() {
+    use futures::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+
+    let sup = common::TestSupervisor::start().await;
+    let (mut socket, _) = bounded(tokio_tungstenite::connect_async(
+        sup.url.replace("http://", "ws://"),
+    ))
+    .await
+    .unwrap();
+    let mut send = async |request: Value| {
+        socket
+            .send(Message::text(request.to_string()))
+            .await
+            .unwrap();
+    };
+    send(
+        json!({"jsonrpc": "2.0", "id": 1, "method": "runner_logs.subscribe",
+                "params": [USER, RUNNER]}),
+    )
+    .await;
+    send(
+        json!({"jsonrpc": "2.0", "id": 2, "method": "runner_logs.subscribe",
+                "params": {"secret": ADMIN, "actor_id": RUNNER, "lines": 1}}),
+    )
+    .await;
+    let mut denied = false;
+    let mut subscription = None;
+    let mut marker_seen = false;
+    let mut job_sent = false;
+    while !(denied && marker_seen) {
+        let message = bounded(socket.next())
+            .await
+            .expect("the socket stays open")
+            .unwrap();
+        let message: Value = serde_json::from_str(message.to_text().unwrap()).unwrap();
+        if message["id"] == 1 {
+            assert_eq!(message["error"]["code"], codes::UNAUTHORIZED, "{message}");
+            denied = true;
+        } else if message["id"] == 2 {
+            subscription = Some(message["result"].clone());
+        } else if message["method"] == "runner_logs.line" {
+            assert_eq!(
+                Some(&message["params"]["subscription"]),
+                subscription.as_ref()
+            );
+            let line = message["params"]["result"].as_str().unwrap();
+            marker_seen |= line.contains("follow-marker");
+        }
+        if subscription.is_some() && !job_sent {
+            job_sent = true;
+            bounded(
+                sup.client
+                    .job_run(USER, job("print(\"follow-marker\")").build().unwrap()),
+            )
+            .await
+            .unwrap();
+        }
+    }
+    sup.stop().await;
+}

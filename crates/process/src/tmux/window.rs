@@ -121,7 +121,9 @@ impl TmuxWindow {
     async fn dead(&self, interval: Duration, deadline: Option<Instant>) -> Option<Exit> {
         let mut status_checks = 0;
         loop {
-            match self.pane().await {
+            let seen = self.pane().await;
+            eprintln!("DEBUG {} {:?}", self.window, seen);
+            match seen {
                 Some(Pane::Gone) => return Some(Exit::Unknown),
                 // Tmux may see the pane's output end just before it reaps the process.
                 Some(Pane::Dead(Exit::Unknown)) if status_checks < STATUS_CHECKS => {

@@ -1,107 +1,185 @@
 //! The real `osis_runner` binary against a private Redis: jobs submitted through the store
 //! run as Rhai scripts and end with the contract's results (§9).
 
-use std::process::{Child, Command, Stdio};
+mod common;
 
-use hero_job::{JobBuilder, JobRecord, JobResult, JobStatus};
+use common::{
+    RunnerProcess, assert_overlapped, connect, error_of, job, output_of, run_job, submit,
+    wait_final, wait_running,
+};
+use hero_job::{JobResult, JobStatus};
 use hero_store::Store;
-use hero_store_redis::RedisStore;
 use hero_test_support::{RedisServer, TIMEOUT, eventually};
-use nix::sys::signal::{Signal, kill};
-use nix::unistd::Pid;
 
 const QUEUE: &str = "osis_runner_1";
-const NAMESPACE: &str = "osis-test";
+const BINARY: &str = env!("CARGO_BIN_EXE_osis_runner");
 
-/// The runner process, killed when the test ends however it ends.
-struct RunnerProcess(Child);
-
-impl RunnerProcess {
-    fn start(redis: &RedisServer, db_path: &std::path::Path) -> Self {
-        let child = Command::new(env!("CARGO_BIN_EXE_osis_runner"))
-            .args(["--id", QUEUE, "--name", QUEUE])
-            .arg("--db-path")
-            .arg(db_path)
-            .args(["--redis-url", &redis.url(), "--namespace", NAMESPACE])
-            .env("RUST_LOG", "warn")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("the osis_runner binary starts");
-        Self(child)
-    }
-}
-
-impl Drop for RunnerProcess {
-    fn drop(&mut self) {
-        // The child may already have exited; either way it must not outlive the test.
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-async fn run_job(store: &RedisStore, id: &str, payload: &str, timeout: u64) -> JobRecord {
-    let job = JobBuilder::new()
-        .id(id)
-        .payload(payload)
-        .executor("osis")
-        .runner(QUEUE)
-        .timeout(timeout)
-        .build()
-        .expect("a valid job");
-    store.submit_job(&job).await.expect("submit");
-    let record = tokio::time::timeout(TIMEOUT, store.wait_final(id, TIMEOUT))
-        .await
-        .expect("wait_final returns within its timeout")
-        .expect("the job exists");
-    assert!(record.status.is_final(), "{id} is still {}", record.status);
-    record
-}
-
-fn error_of(record: &JobRecord) -> &str {
-    match &record.result {
-        Some(JobResult::Error { error }) => error,
-        other => panic!("expected an error result, got {other:?}"),
-    }
+fn osis(id: &str, payload: &str, timeout: u64) -> hero_job::JobBuilder {
+    job(QUEUE, "osis", id, payload, timeout)
 }
 
 #[tokio::test]
 async fn osis_runner_runs_scripts_and_enforces_timeouts() {
     let redis = RedisServer::start();
     let db = tempfile::tempdir().expect("a temporary directory");
-    let mut runner = RunnerProcess::start(&redis, db.path());
-    let store = RedisStore::connect(&redis.url(), NAMESPACE)
-        .await
-        .expect("connect");
+    let mut runner = RunnerProcess::start(BINARY, QUEUE, &redis, db.path(), |_| {});
+    let store = connect(&redis).await;
 
-    let sum = run_job(&store, "sum", "40 + 2", 10).await;
+    let sum = run_job(&store, osis("sum", "40 + 2", 10)).await;
     assert_eq!(sum.status, JobStatus::Completed);
     let wire = serde_json::to_value(&sum.result).expect("results serialize");
     assert_eq!(wire, serde_json::json!({"success": "42"}));
 
-    let hello = run_job(&store, "hello", r#"print("Hello")"#, 10).await;
+    let hello = run_job(&store, osis("hello", r#"print("Hello")"#, 10)).await;
     assert_eq!(hello.result, Some(JobResult::success("Hello")));
 
-    let boom = run_job(&store, "boom", r#"throw "boom""#, 10).await;
+    let env = osis("env", r#"ENV["WHO"] + "!""#, 10).env_var("WHO", "me");
+    assert_eq!(output_of(&run_job(&store, env).await), "me!");
+
+    let boom = run_job(&store, osis("boom", r#"throw "boom""#, 10)).await;
     assert_eq!(boom.status, JobStatus::Failed);
     assert!(error_of(&boom).contains("boom"), "{boom:?}");
 
-    let endless = run_job(&store, "endless", "loop {}", 1).await;
+    let endless = run_job(&store, osis("endless", "loop {}", 1)).await;
     assert_eq!(endless.status, JobStatus::Failed);
     assert!(error_of(&endless).contains("timed out"), "{endless:?}");
 
     // Still alive after all of that: nothing above crashed the runner.
-    assert!(runner.0.try_wait().expect("child status").is_none());
+    assert!(runner.is_running());
+    runner.terminate().await;
+}
 
-    let pid = Pid::from_raw(i32::try_from(runner.0.id()).expect("pids fit in i32"));
-    kill(pid, Signal::SIGTERM).expect("the runner can be signalled");
-    let exited = eventually(TIMEOUT, || {
-        let exited = runner.0.try_wait().expect("child status").is_some();
-        async move { exited }
+#[tokio::test]
+async fn stop_interrupts_a_busy_loop() {
+    let redis = RedisServer::start();
+    let db = tempfile::tempdir().expect("a temporary directory");
+    let _runner = RunnerProcess::start(BINARY, QUEUE, &redis, db.path(), |_| {});
+    let store = connect(&redis).await;
+
+    submit(&store, osis("busy", "loop {}", 600)).await;
+    wait_running(&store, "busy").await;
+    store.stop_job("busy").await.expect("stop");
+    let busy = wait_final(&store, "busy").await;
+    assert_eq!(busy.status, JobStatus::Stopped, "{busy:?}");
+
+    // The runner is free again.
+    assert_eq!(
+        output_of(&run_job(&store, osis("next", "1", 10)).await),
+        "1"
+    );
+}
+
+#[tokio::test]
+async fn the_store_is_scoped_by_context_and_survives_a_restart() {
+    let redis = RedisServer::start();
+    let db = tempfile::tempdir().expect("a temporary directory");
+    let store = connect(&redis).await;
+
+    let first = RunnerProcess::start(BINARY, QUEUE, &redis, db.path(), |_| {});
+    for (id, context) in [("set-a", "alice"), ("set-b", "bob")] {
+        let payload = format!(r#"kv_set("owner", "{context}"); kv_set("{context}:only", 1)"#);
+        let set = run_job(&store, osis(id, &payload, 10).context_id(context)).await;
+        assert_eq!(set.status, JobStatus::Completed, "{set:?}");
+    }
+    first.terminate().await;
+
+    let _second = RunnerProcess::start(BINARY, QUEUE, &redis, db.path(), |_| {});
+    let read = r#"[kv_get("owner"), kv_keys()]"#;
+    for (id, context, expected) in [
+        ("get-a", "alice", r#"["alice", ["alice:only", "owner"]]"#),
+        ("get-b", "bob", r#"["bob", ["bob:only", "owner"]]"#),
+        ("get-c", "carol", "[(), []]"),
+        ("get-none", "", "[(), []]"),
+    ] {
+        let got = run_job(&store, osis(id, read, 10).context_id(context)).await;
+        assert_eq!(output_of(&got), expected, "context {context:?}");
+    }
+}
+
+#[tokio::test]
+async fn concurrency_2_runs_two_jobs_at_once() {
+    let redis = RedisServer::start();
+    let db = tempfile::tempdir().expect("a temporary directory");
+    let _runner = RunnerProcess::start(BINARY, QUEUE, &redis, db.path(), |command| {
+        command.args(["--concurrency", "2"]);
+    });
+    let store = connect(&redis).await;
+
+    submit(&store, osis("nap-1", "sleep(1)", 10)).await;
+    submit(&store, osis("nap-2", "sleep(1)", 10)).await;
+    let first = wait_final(&store, "nap-1").await;
+    let second = wait_final(&store, "nap-2").await;
+    assert_eq!(first.status, JobStatus::Completed);
+    assert_eq!(second.status, JobStatus::Completed);
+    assert_overlapped(&first, &second);
+}
+
+#[tokio::test]
+async fn printed_lines_reach_the_runner_log_with_the_job_id() {
+    let redis = RedisServer::start();
+    let db = tempfile::tempdir().expect("a temporary directory");
+    let runner = RunnerProcess::start(BINARY, QUEUE, &redis, db.path(), |_| {});
+    let store = connect(&redis).await;
+
+    let payload = r#"print("first line"); print("second line")"#;
+    let printed = run_job(&store, osis("printer", payload, 10)).await;
+    assert_eq!(output_of(&printed), "first line\nsecond line");
+    let logged = eventually(TIMEOUT, || {
+        let log = runner.log();
+        async move {
+            ["first line", "second line"].iter().all(|text| {
+                log.lines()
+                    .any(|line| line.contains("job=printer") && line.ends_with(text))
+            })
+        }
     })
     .await;
-    assert!(exited, "the runner exits on SIGTERM");
-    let status = runner.0.wait().expect("the exit status");
-    assert!(status.success(), "SIGTERM is a clean shutdown: {status}");
+    assert!(
+        logged,
+        "both lines are logged with the job id:\n{}",
+        runner.log()
+    );
+}
+
+#[tokio::test]
+async fn limits_come_from_the_environment() {
+    let redis = RedisServer::start();
+    let db = tempfile::tempdir().expect("a temporary directory");
+    let _runner = RunnerProcess::start(BINARY, QUEUE, &redis, db.path(), |command| {
+        command.env("OSIS_MAX_OPERATIONS", "1000");
+    });
+    let store = connect(&redis).await;
+
+    let spin = run_job(&store, osis("spin", "loop {}", 10)).await;
+    assert!(
+        error_of(&spin).starts_with("script exceeded the limit of 1000 operations"),
+        "{spin:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_bad_limit_or_a_missing_db_path_stops_start_up_with_one_line() {
+    let redis = RedisServer::start();
+    let db = tempfile::tempdir().expect("a temporary directory");
+    let bad_limit = RunnerProcess::start(BINARY, QUEUE, &redis, db.path(), |command| {
+        command.env("OSIS_MAX_CALL_DEPTH", "deep");
+    });
+    let (status, log) = bad_limit.exited().await;
+    assert_eq!(status.code(), Some(1), "{log}");
+    assert_eq!(
+        log.lines().last(),
+        Some(
+            "error: setting up the executor: `OSIS_MAX_CALL_DEPTH` is `deep`; \
+             expected a whole number of at least 1"
+        )
+    );
+
+    let no_db = RunnerProcess::spawn(RunnerProcess::command(BINARY, QUEUE, &redis));
+    let (status, log) = no_db.exited().await;
+    assert_eq!(status.code(), Some(1), "{log}");
+    let last = log.lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with("error: setting up the executor: --db-path is required"),
+        "{log}"
+    );
 }

@@ -35,10 +35,14 @@ async fn run(script: &str, line: usize) -> Result<String, String> {
 async fn every_example_in_the_reference_gives_its_output() {
     let markdown = std::fs::read_to_string(REFERENCE).expect("docs/runners/osis.md exists");
     let examples = examples::parse(&markdown);
-    assert!(examples.len() >= 20, "found only {} examples", examples.len());
+    assert!(
+        examples.len() >= 20,
+        "found only {} examples",
+        examples.len()
+    );
     let mut failures = Vec::new();
     for example in &examples {
-        let t = std::time::Instant::now(); let result = run(&example.script, example.line).await; eprintln!("{} {:?}", example.line, t.elapsed());
+        let result = run(&example.script, example.line).await;
         failures.extend(example.mismatch(&result));
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));

@@ -30,6 +30,27 @@ pub(crate) fn module(supervisor: Arc<Supervisor>) -> RpcModule<Supervisor> {
             .expect("the method table holds each name once");
     }
     module
+        .register_subscription(
+            names::RUNNER_LOGS_SUBSCRIBE,
+            names::RUNNER_LOGS_LINE,
+            names::RUNNER_LOGS_UNSUBSCRIBE,
+            |raw, pending, supervisor, _| async move {
+                runner::follow_logs(&supervisor, raw.as_str(), pending).await
+            },
+        )
+        .expect("the subscription names are not methods");
+    module
+}
+
+/// Parses params and checks the secret: the gate every call, method or subscription, passes.
+pub(crate) fn admit(
+    supervisor: &Supervisor,
+    method: &'static Method,
+    raw: Option<&str>,
+) -> Result<Map<String, Value>, Error> {
+    let named = params::named(method, raw)?;
+    authorize(supervisor, method, &named)?;
+    Ok(named)
 }
 
 async fn call(
@@ -37,8 +58,7 @@ async fn call(
     method: &'static Method,
     raw: Option<&str>,
 ) -> Result<Value, Error> {
-    let named = params::named(method, raw)?;
-    authorize(supervisor, method, &named)?;
+    let named = admit(supervisor, method, raw)?;
     let span = tracing::debug_span!("rpc", method = method.name);
     match method.name {
         names::RPC_DISCOVER => Ok(openrpc::document(env!("CARGO_PKG_VERSION"))),

@@ -5,10 +5,14 @@ use chrono::{DateTime, Utc};
 use hero_store::RunnerRecord;
 use hero_supervisor_api::methods::{Method, names};
 use hero_supervisor_api::params::{
-    self, ActorParams, RegisterRunnerParams, RunnerLogsParams, StopRunnerParams,
+    self, ActorParams, FollowLogsParams, RegisterRunnerParams, RunnerLogsParams, StopRunnerParams,
 };
 use hero_supervisor_api::runner::{RunnerInfo, RunnerKind, RunnerState};
+use jsonrpsee::core::SubscriptionResult;
+use jsonrpsee::types::ErrorObjectOwned;
+use jsonrpsee::{PendingSubscriptionSink, SubscriptionMessage};
 use serde_json::{Map, Value};
+use tokio::sync::broadcast::error::RecvError;
 
 use crate::error::Error;
 use crate::registry::Actor;
@@ -204,6 +208,57 @@ pub(super) async fn waiting_reason(
             None => format!("waiting: no runner has ever taken jobs from `{queue}`"),
         }),
     })
+}
+
+/// `runner_logs.subscribe`: the last lines, then every new one, until the client
+/// unsubscribes or goes away.
+pub(super) async fn follow_logs(
+    supervisor: &Supervisor,
+    raw: Option<&str>,
+    pending: PendingSubscriptionSink,
+) -> SubscriptionResult {
+    let method = hero_supervisor_api::methods::find(names::RUNNER_LOGS_SUBSCRIBE)
+        .expect("the subscription is declared");
+    let admitted = async {
+        let named = super::admit(supervisor, method, raw)?;
+        let p: FollowLogsParams = params::parse(method, named)?;
+        let actor = local(supervisor, &p.actor_id, "followed from here").await?;
+        Ok::<_, Error>((
+            actor,
+            p.lines.unwrap_or(DEFAULT_LOG_LINES).clamp(1, MAX_LOG_LINES),
+        ))
+    };
+    let (actor, lines) = match admitted.await {
+        Ok(admitted) => admitted,
+        Err(error) => {
+            pending.reject(ErrorObjectOwned::from(error)).await;
+            return Ok(());
+        }
+    };
+    // Subscribed before the past lines are read, so no line falls between the two.
+    let mut new_lines = actor.process.subscribe_logs();
+    let sink = pending.accept().await?;
+    for line in actor.process.logs(lines) {
+        sink.send(SubscriptionMessage::from(serde_json::value::to_raw_value(
+            &line,
+        )?))
+        .await?;
+    }
+    loop {
+        let line = tokio::select! {
+            () = sink.closed() => return Ok(()),
+            line = new_lines.recv() => line,
+        };
+        let line = match line {
+            Ok(line) => line,
+            Err(RecvError::Lagged(skipped)) => format!("[{skipped} lines skipped]"),
+            Err(RecvError::Closed) => return Ok(()),
+        };
+        sink.send(SubscriptionMessage::from(serde_json::value::to_raw_value(
+            &line,
+        )?))
+        .await?;
+    }
 }
 
 fn to_value<T: serde::Serialize>(value: &T) -> Value {

@@ -23,11 +23,13 @@ pub(crate) const NAMESPACE: &str = "runner-test";
 pub(crate) struct RunnerProcess {
     child: Child,
     log: Arc<Mutex<String>>,
+    /// Ends once the process and anything sharing its stderr have exited.
+    reader: Option<std::thread::JoinHandle<()>>,
 }
 
 impl RunnerProcess {
     /// Starts `binary` as the supervisor would, serving `queue` on `redis` with `db_path`;
-    /// `configure` adds flags or environment. Logs at info level unless `RUST_LOG` is set.
+    /// `configure` adds flags or environment.
     pub(crate) fn start(
         binary: &str,
         queue: &str,
@@ -35,22 +37,33 @@ impl RunnerProcess {
         db_path: &Path,
         configure: impl FnOnce(&mut Command),
     ) -> Self {
+        let mut command = Self::command(binary, queue, redis);
+        command.arg("--db-path").arg(db_path);
+        configure(&mut command);
+        Self::spawn(command)
+    }
+
+    /// The supervisor's command line for `binary` serving `queue` on `redis`, without
+    /// `--db-path`; logs at info level.
+    pub(crate) fn command(binary: &str, queue: &str, redis: &RedisServer) -> Command {
         let mut command = Command::new(binary);
         command
             .args(["--id", queue, "--name", queue])
-            .arg("--db-path")
-            .arg(db_path)
             .args(["--redis-url", &redis.url(), "--namespace", NAMESPACE])
             .env("RUST_LOG", "info")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
-        configure(&mut command);
+        command
+    }
+
+    /// Starts `command`, keeping what it writes to stderr as its log.
+    pub(crate) fn spawn(mut command: Command) -> Self {
         let mut child = command.spawn().expect("the runner binary starts");
         let stderr = child.stderr.take().expect("stderr is piped");
         let log = Arc::new(Mutex::new(String::new()));
         let kept = log.clone();
-        std::thread::spawn(move || {
+        let reader = std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                 // Shown with the test's output when it fails.
                 eprintln!("{line}");
@@ -59,7 +72,11 @@ impl RunnerProcess {
                 kept.push('\n');
             }
         });
-        Self { child, log }
+        Self {
+            child,
+            log,
+            reader: Some(reader),
+        }
     }
 
     /// Everything the runner has logged so far.
@@ -75,23 +92,31 @@ impl RunnerProcess {
         self.child.try_wait().expect("the child's status").is_none()
     }
 
-    /// Waits up to [`TIMEOUT`] for the process to exit on its own and returns its status.
-    pub(crate) async fn exited(mut self) -> ExitStatus {
+    /// Waits up to [`TIMEOUT`] for the process to exit on its own; returns its status and
+    /// its whole log.
+    pub(crate) async fn exited(mut self) -> (ExitStatus, String) {
         let exited = eventually(TIMEOUT, || {
             let running = self.is_running();
             async move { !running }
         })
         .await;
         assert!(exited, "the runner exits");
-        self.child.wait().expect("the exit status")
+        let status = self.child.wait().expect("the exit status");
+        if let Some(reader) = self.reader.take() {
+            reader.join().expect("the log reader does not panic");
+        }
+        (status, self.log())
     }
 
     /// Sends SIGTERM and asserts the runner shuts down cleanly.
     pub(crate) async fn terminate(self) {
         let pid = Pid::from_raw(i32::try_from(self.child.id()).expect("pids fit in i32"));
         kill(pid, Signal::SIGTERM).expect("the runner can be signalled");
-        let status = self.exited().await;
-        assert!(status.success(), "SIGTERM is a clean shutdown: {status}");
+        let (status, log) = self.exited().await;
+        assert!(
+            status.success(),
+            "SIGTERM is a clean shutdown: {status}\n{log}"
+        );
     }
 }
 
@@ -111,7 +136,13 @@ pub(crate) async fn connect(redis: &RedisServer) -> RedisStore {
 }
 
 /// A job for `queue` running `payload` with `executor`, timing out after `timeout` seconds.
-pub(crate) fn job(queue: &str, executor: &str, id: &str, payload: &str, timeout: u64) -> JobBuilder {
+pub(crate) fn job(
+    queue: &str,
+    executor: &str,
+    id: &str,
+    payload: &str,
+    timeout: u64,
+) -> JobBuilder {
     JobBuilder::new()
         .id(id)
         .payload(payload)

@@ -98,6 +98,10 @@ fn examples_pair_each_script_with_its_output() {
     assert_eq!(examples[0].script, "print(1);\n2");
     assert!(examples[0].mismatch(&Ok("1\n2".to_owned())).is_none());
     assert!(examples[0].mismatch(&Ok("1".to_owned())).is_some());
-    assert!(examples[1].mismatch(&Err("Runtime error: x".to_owned())).is_none());
+    assert!(
+        examples[1]
+            .mismatch(&Err("Runtime error: x".to_owned()))
+            .is_none()
+    );
     assert!(examples[1].mismatch(&Ok("x".to_owned())).is_some());
 }
