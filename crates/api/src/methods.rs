@@ -41,6 +41,12 @@ pub mod names {
     pub const GET_RUNNER_STATUS: &str = "get_runner_status";
     /// `get_runner_logs`
     pub const GET_RUNNER_LOGS: &str = "get_runner_logs";
+    /// `add_secret`
+    pub const ADD_SECRET: &str = "add_secret";
+    /// `remove_secret`
+    pub const REMOVE_SECRET: &str = "remove_secret";
+    /// `get_supervisor_info`
+    pub const GET_SUPERVISOR_INFO: &str = "get_supervisor_info";
     /// `rpc.discover`
     pub const RPC_DISCOVER: &str = "rpc.discover";
     /// `runner_logs.subscribe`: WebSocket only.
@@ -203,6 +209,37 @@ fn line_count() -> Value {
 
 fn log_lines() -> Value {
     serde_json::json!({"type": "array", "items": {"type": "string"}})
+}
+
+const ADMIN_SECRET_PARAM: Param = Param {
+    name: "admin_secret",
+    summary: "An admin secret.",
+    required: true,
+    schema: string,
+};
+
+fn secret_type() -> Value {
+    serde_json::json!({"type": "string", "enum": ["admin", "user", "register"]})
+}
+
+const SECRET_CHANGE_PARAMS: &[Param] = &[
+    ADMIN_SECRET_PARAM,
+    Param {
+        name: "secret_type",
+        summary: "`admin`, `user` or `register`.",
+        required: true,
+        schema: secret_type,
+    },
+    Param {
+        name: "secret_value",
+        summary: "The secret, 8 to 256 bytes.",
+        required: true,
+        schema: string,
+    },
+];
+
+fn object() -> Value {
+    serde_json::json!({"type": "object"})
 }
 
 const RUNNER_ERRORS: &[i32] = &[INVALID_PARAMS, UNAUTHORIZED, NOT_FOUND, BACKEND_UNAVAILABLE];
@@ -413,6 +450,44 @@ pub const ALL: &[Method] = &[
         result: ("lines", log_lines),
         access: Access::Admin,
         errors: RUNNER_ERRORS,
+    },
+    Method {
+        name: names::ADD_SECRET,
+        summary: "Grant a secret a level.",
+        description: "The secret works at once on every supervisor sharing the store, and after \
+                      restarts; only its SHA-256 hash is stored.",
+        params: SECRET_CHANGE_PARAMS,
+        result: ("null", null),
+        access: Access::Admin,
+        errors: &[INVALID_PARAMS, UNAUTHORIZED, BACKEND_UNAVAILABLE],
+    },
+    Method {
+        name: names::REMOVE_SECRET,
+        summary: "Revoke a secret.",
+        description: "The secret stops working at once on every supervisor sharing the store, \
+                      whether it came from a config file or `add_secret`. Removing the last \
+                      admin secret is refused (conflict); an unknown secret is not found.",
+        params: SECRET_CHANGE_PARAMS,
+        result: ("null", null),
+        access: Access::Admin,
+        errors: &[
+            INVALID_PARAMS,
+            UNAUTHORIZED,
+            NOT_FOUND,
+            CONFLICT,
+            BACKEND_UNAVAILABLE,
+        ],
+    },
+    Method {
+        name: names::GET_SUPERVISOR_INFO,
+        summary: "Version, backend, namespace, counts and uptime.",
+        description: "Returns `version`, `backend` (`kind`, `status`), `namespace`, \
+                      `uptime_secs`, `runners` (`total` and `by_status`) and `jobs` (`total` and \
+                      `by_status`).",
+        params: &[ADMIN_SECRET_PARAM],
+        result: ("info", object),
+        access: Access::Admin,
+        errors: &[INVALID_PARAMS, UNAUTHORIZED, BACKEND_UNAVAILABLE],
     },
     Method {
         name: names::RPC_DISCOVER,

@@ -191,6 +191,26 @@ pub struct RunnerLogsParams {
     pub follow: Option<bool>,
 }
 
+/// `admin_secret, secret_type, secret_value`: `add_secret`, `remove_secret`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SecretChangeParams {
+    /// The caller's admin secret.
+    #[serde(default)]
+    pub admin_secret: Option<Secret>,
+    /// `admin`, `user` or `register`.
+    pub secret_type: String,
+    /// The secret granted or revoked.
+    pub secret_value: Secret,
+}
+
+/// `admin_secret`: `get_supervisor_info`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AdminSecretParams {
+    /// The caller's admin secret.
+    #[serde(default)]
+    pub admin_secret: Option<Secret>,
+}
+
 /// `secret, actor_id, lines?`: `runner_logs.subscribe`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct FollowLogsParams {
@@ -291,6 +311,10 @@ mod tests {
                 ["secret", "job"] => parse::<JobParams>(m, map).is_ok(),
                 ["secret", "job_id"] => parse::<JobIdParams>(m, map).is_ok(),
                 ["job_id", "secret"] => parse::<JobReadParams>(m, map).is_ok(),
+                ["admin_secret"] => parse::<AdminSecretParams>(m, map).is_ok(),
+                ["admin_secret", "secret_type", "secret_value"] => {
+                    parse::<SecretChangeParams>(m, map).is_ok()
+                }
                 ["secret", "name", "queue"] => parse::<RegisterRunnerParams>(m, map).is_ok(),
                 ["secret", "actor_id"] => parse::<ActorParams>(m, map).is_ok(),
                 ["secret", "actor_id", "force"] => parse::<StopRunnerParams>(m, map).is_ok(),

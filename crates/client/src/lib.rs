@@ -6,6 +6,7 @@
 //!   `job_result`, `job_stop`, `job_delete`, `jobs_list`).
 //! - `runners.rs`: the runner methods (`register_runner`, `list_runners`, `start_runner`,
 //!   `stop_runner`, `get_runner_status`, `get_runner_logs`).
+//! - `admin.rs`: `add_secret`, `remove_secret`, `get_supervisor_info`.
 //! - `rpc.rs`: the JSON-RPC envelope; params go by name, under the names declared in
 //!   `hero_supervisor_api::methods`.
 //! - `error.rs`: [`ClientError`], one variant per contract error code.
@@ -36,6 +37,7 @@
 
 #![warn(missing_docs)]
 
+mod admin;
 mod client;
 mod error;
 mod jobs;

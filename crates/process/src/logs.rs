@@ -16,7 +16,7 @@ use crate::rotate::RotatingFile;
 
 /// Lines buffered for each follower; one that falls further behind skips ahead
 /// ([`broadcast::error::RecvError::Lagged`]) instead of slowing the process down.
-pub(crate) const FOLLOW_BUFFER: usize = 1024;
+const FOLLOW_BUFFER: usize = 1024;
 
 /// The output of one process, shared by the tasks that read it and the handles that show it.
 #[derive(Debug, Clone)]

@@ -91,7 +91,7 @@ fn append(path: &Path) -> io::Result<File> {
 }
 
 /// `<path>.<n>`.
-pub(crate) fn numbered(path: &Path, n: usize) -> PathBuf {
+fn numbered(path: &Path, n: usize) -> PathBuf {
     let mut name = path.as_os_str().to_owned();
     name.push(format!(".{n}"));
     PathBuf::from(name)

@@ -19,13 +19,35 @@ pub(crate) struct Wake;
 
 type Waiters = HashMap<String, Vec<oneshot::Sender<Wake>>>;
 
+/// The payload announcing that secret grants changed: an empty job id.
+pub(crate) const SECRETS_CHANGED: &str = "\nsecrets";
+
 /// The waiters of this process, by job id.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Events {
     waiters: Mutex<Waiters>,
+    /// Bumped when secret grants may have changed: announced, or announcements were lost.
+    secrets: tokio::sync::watch::Sender<u64>,
+}
+
+impl Default for Events {
+    fn default() -> Self {
+        Self {
+            waiters: Mutex::default(),
+            secrets: tokio::sync::watch::Sender::new(0),
+        }
+    }
 }
 
 impl Events {
+    pub(crate) fn watch_secrets(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.secrets.subscribe()
+    }
+
+    fn secrets_changed(&self) {
+        self.secrets.send_modify(|generation| *generation += 1);
+    }
+
     pub(crate) fn register(&self, id: &str) -> oneshot::Receiver<Wake> {
         let (tx, rx) = oneshot::channel();
         self.lock().entry(id.to_owned()).or_default().push(tx);
@@ -44,6 +66,10 @@ impl Events {
     }
 
     fn dispatch(&self, payload: &str) {
+        if payload == SECRETS_CHANGED {
+            self.secrets_changed();
+            return;
+        }
         let Some((id, _status)) = payload.split_once('\n') else {
             tracing::warn!("ignoring malformed job event");
             return;
@@ -58,6 +84,7 @@ impl Events {
     }
 
     fn wake_all(&self) {
+        self.secrets_changed();
         let waiters = std::mem::take(&mut *self.lock());
         for tx in waiters.into_values().flatten() {
             // As in `dispatch`: a closed receiver needs no news.

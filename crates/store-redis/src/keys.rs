@@ -64,6 +64,11 @@ impl Keys {
         format!("{}runners", self.prefix)
     }
 
+    /// Hash of SHA-256 (hex) of a secret → `admin`, `user`, `register` or `revoked`.
+    pub(crate) fn secrets(&self) -> String {
+        format!("{}secrets", self.prefix)
+    }
+
     /// Pub/sub channel announcing each job's end: `id\n` + JSON of the job's fields, or
     /// `id\n` alone when the job was deleted.
     pub(crate) fn events(&self) -> String {

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, SecondsFormat, Utc};
-use hero_job::{Job, JobRecord};
+use hero_job::{Job, JobRecord, JobStatus};
 use hero_store::{Error, Finish, Result, RunnerRecord, StopOutcome, Store};
 use redis::AsyncCommands;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig, MultiplexedConnection};
@@ -33,6 +33,7 @@ struct Scripts {
     end: redis::Script,
     stop: redis::Script,
     delete: redis::Script,
+    counts: redis::Script,
 }
 
 impl Scripts {
@@ -46,6 +47,7 @@ impl Scripts {
             end: redis::Script::new(include_str!("../lua/end.lua")),
             stop: redis::Script::new(include_str!("../lua/stop.lua")),
             delete: redis::Script::new(include_str!("../lua/delete.lua")),
+            counts: redis::Script::new(include_str!("../lua/counts.lua")),
         }
     }
 }
@@ -642,6 +644,53 @@ impl Store for RedisStore {
             .await
             .map_err(|e| self.unavailable(e))?;
         Ok(millis.and_then(DateTime::from_timestamp_millis))
+    }
+
+    async fn job_counts(&self) -> Result<HashMap<JobStatus, u64>> {
+        let keys = self.keys();
+        let flat: Vec<(String, u64)> = self
+            .inner
+            .scripts
+            .counts
+            .key(keys.jobs())
+            .arg(keys.job_prefix())
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(|e| self.unavailable(e))?;
+        flat.into_iter()
+            .map(|(status, count)| {
+                let status = status.parse().map_err(|e| Error::Corrupt {
+                    key: keys.jobs(),
+                    reason: format!("{e}"),
+                })?;
+                Ok((status, count))
+            })
+            .collect()
+    }
+
+    async fn secret_grants(&self) -> Result<HashMap<String, String>> {
+        self.conn()
+            .hgetall(self.keys().secrets())
+            .await
+            .map_err(|e| self.unavailable(e))
+    }
+
+    async fn put_secret_grant(&self, hash: &str, grant: &str) -> Result<()> {
+        let keys = self.keys();
+        let () = redis::pipe()
+            .atomic()
+            .hset(keys.secrets(), hash, grant)
+            .ignore()
+            .publish(keys.events(), crate::events::SECRETS_CHANGED)
+            .ignore()
+            .query_async(&mut self.conn())
+            .await
+            .map_err(|e| self.unavailable(e))?;
+        Ok(())
+    }
+
+    async fn watch_secrets(&self) -> Result<tokio::sync::watch::Receiver<u64>> {
+        Ok(self.events().await?.watch_secrets())
     }
 
     async fn health(&self) -> Result<()> {

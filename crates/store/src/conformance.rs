@@ -39,6 +39,8 @@ pub async fn run_all(store: &dyn Store) {
     delete_removes_the_job_and_its_queue_entry(store).await;
     list_includes_every_job(store).await;
     runners_register_once_and_are_seen_when_they_claim(store).await;
+    secret_grants_persist_and_announce_themselves(store).await;
+    job_counts_cover_every_status(store).await;
 }
 
 fn fresh_job(queue: &str) -> Job {
@@ -387,4 +389,53 @@ pub async fn runners_register_once_and_are_seen_when_they_claim(store: &dyn Stor
     let seen = store.last_seen(&queue).await.expect("seen");
     let age = Utc::now() - seen.expect("seen after a claim");
     assert!(age.num_seconds().abs() < 60, "seen {age} ago");
+}
+
+/// A grant is stored under its hash and announced to watchers.
+pub async fn secret_grants_persist_and_announce_themselves(store: &dyn Store) {
+    let mut watch = store.watch_secrets().await.expect("watch");
+    let hash = format!("{:064}", uuid::Uuid::new_v4().as_u128());
+    store.put_secret_grant(&hash, "user").await.expect("grant");
+    assert_eq!(
+        store
+            .secret_grants()
+            .await
+            .expect("grants")
+            .get(&hash)
+            .map(String::as_str),
+        Some("user")
+    );
+    tokio::time::timeout(LONG_WAIT / 3, watch.changed())
+        .await
+        .expect("a grant is announced")
+        .expect("the watch stays open");
+    store
+        .put_secret_grant(&hash, "revoked")
+        .await
+        .expect("revoke");
+    assert_eq!(
+        store
+            .secret_grants()
+            .await
+            .expect("grants")
+            .get(&hash)
+            .map(String::as_str),
+        Some("revoked")
+    );
+}
+
+/// Counts include every job by its status.
+pub async fn job_counts_cover_every_status(store: &dyn Store) {
+    let before = store.job_counts().await.expect("counts");
+    let queue = fresh_queue();
+    let created = fresh_job(&queue);
+    let queued = fresh_job(&queue);
+    store.create_job(&created).await.expect("create");
+    store.submit_job(&queued).await.expect("submit");
+    let after = store.job_counts().await.expect("counts");
+    let grew = |status: JobStatus| {
+        after.get(&status).copied().unwrap_or(0) - before.get(&status).copied().unwrap_or(0)
+    };
+    assert_eq!(grew(JobStatus::Created), 1);
+    assert_eq!(grew(JobStatus::Queued), 1);
 }

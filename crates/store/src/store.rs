@@ -1,5 +1,6 @@
 //! The `Store` trait.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -191,6 +192,21 @@ pub trait Store: Send + Sync + 'static {
     /// When a runner last claimed from `queue`, waited on it, or ran one of its jobs;
     /// `None` when never.
     async fn last_seen(&self, queue: &str) -> Result<Option<DateTime<Utc>>>;
+
+    /// Number of jobs in each status.
+    async fn job_counts(&self) -> Result<HashMap<JobStatus, u64>>;
+
+    /// Secrets granted or revoked at run time: SHA-256 (hex) of the secret → `admin`, `user`,
+    /// `register`, or `revoked`. The secrets themselves are never stored.
+    async fn secret_grants(&self) -> Result<HashMap<String, String>>;
+
+    /// Records `grant` for the secret hashed `hash`, and tells every process sharing the
+    /// store (see [`watch_secrets`](Self::watch_secrets)).
+    async fn put_secret_grant(&self, hash: &str, grant: &str) -> Result<()>;
+
+    /// A counter that changes whenever secret grants may have changed, in this process or
+    /// any other sharing the store, so holders of a copy know to reload it.
+    async fn watch_secrets(&self) -> Result<tokio::sync::watch::Receiver<u64>>;
 
     /// Number of jobs waiting on `queue`.
     async fn queue_len(&self, queue: &str) -> Result<u64>;

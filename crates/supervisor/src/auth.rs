@@ -1,7 +1,13 @@
 //! Who may call what: the three secret levels and the one function that decides.
 
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{PoisonError, RwLock};
+
+use hero_store::Store;
 use hero_supervisor_api::Secret;
 use hero_supervisor_api::methods::Access;
+use tokio::sync::watch;
 
 use crate::error::Error;
 
@@ -13,27 +19,117 @@ pub(crate) enum Role {
     Register,
 }
 
-/// The configured secrets of each level.
-#[derive(Debug, Clone, Default)]
+impl Role {
+    /// The wire name: `admin`, `user`, `register`.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Self::Admin => "admin",
+            Self::User => "user",
+            Self::Register => "register",
+        }
+    }
+
+    pub(crate) fn parse(text: &str) -> Option<Self> {
+        match text {
+            "admin" => Some(Self::Admin),
+            "user" => Some(Self::User),
+            "register" => Some(Self::Register),
+            _ => None,
+        }
+    }
+}
+
+/// A grant recorded in the store at run time, by the secret's hash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Grant {
+    Role(Role),
+    Revoked,
+}
+
+/// The grant value that revokes a secret in the store.
+pub(crate) const REVOKED: &str = "revoked";
+
+/// The secrets of each level: those of the config, and those granted or revoked at run time
+/// through the store (`add_secret`, `remove_secret`), which win over the config.
 pub(crate) struct Secrets {
     admin: Vec<Secret>,
     user: Vec<Secret>,
     register: Vec<Secret>,
+    /// The store's grants as last loaded, by SHA-256 (hex) of the secret.
+    grants: RwLock<HashMap<String, Grant>>,
+    /// Changes whenever any supervisor sharing the store changes a grant.
+    changes: watch::Receiver<u64>,
+    /// The `changes` value `grants` was loaded at.
+    loaded: AtomicU64,
 }
 
 impl Secrets {
-    pub(crate) fn new(admin: Vec<Secret>, user: Vec<Secret>, register: Vec<Secret>) -> Self {
+    /// The config's secrets, plus the store's grants, kept current from then on.
+    pub(crate) async fn load(
+        admin: Vec<Secret>,
+        user: Vec<Secret>,
+        register: Vec<Secret>,
+        store: &dyn Store,
+    ) -> Result<Self, hero_store::Error> {
         let non_empty = |list: Vec<Secret>| list.into_iter().filter(|s| !s.is_empty()).collect();
-        Self {
+        let changes = store.watch_secrets().await?;
+        let generation = *changes.borrow();
+        let secrets = Self {
             admin: non_empty(admin),
             user: non_empty(user),
             register: non_empty(register),
-        }
+            grants: RwLock::default(),
+            loaded: AtomicU64::new(generation),
+            changes,
+        };
+        secrets.reload(store).await?;
+        Ok(secrets)
     }
 
-    /// The highest role `secret` grants. Every configured secret is compared, so the time
-    /// taken does not tell which list, or whether any, matched.
-    fn role_of(&self, secret: &Secret) -> Option<Role> {
+    /// Reloads the store's grants if any changed since the last load.
+    pub(crate) async fn refresh(&self, store: &dyn Store) -> Result<(), hero_store::Error> {
+        let current = *self.changes.borrow();
+        if current == self.loaded.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        self.reload(store).await?;
+        self.loaded.store(current, Ordering::Release);
+        Ok(())
+    }
+
+    async fn reload(&self, store: &dyn Store) -> Result<(), hero_store::Error> {
+        let grants = store
+            .secret_grants()
+            .await?
+            .into_iter()
+            .filter_map(|(hash, grant)| {
+                let grant = match grant.as_str() {
+                    REVOKED => Grant::Revoked,
+                    role => Grant::Role(Role::parse(role)?),
+                };
+                Some((hash, grant))
+            })
+            .collect();
+        *self.grants.write().unwrap_or_else(PoisonError::into_inner) = grants;
+        Ok(())
+    }
+
+    /// The role `secret` grants now. The config's secrets are all compared in constant
+    /// time, so the time taken does not tell which list, or whether any, matched; the store's
+    /// grants are looked up by the secret's hash.
+    pub(crate) fn role_of(&self, secret: &Secret) -> Option<Role> {
+        let hash = hash(secret);
+        if let Some(grant) = self
+            .grants
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&hash)
+        {
+            return match grant {
+                Grant::Role(role) => Some(*role),
+                Grant::Revoked => None,
+            };
+        }
         let mut role = None;
         for (list, granted) in [
             (&self.register, Role::Register),
@@ -48,6 +144,34 @@ impl Secrets {
         }
         role
     }
+
+    /// How many distinct admin secrets work now, leaving out the one hashed `except`.
+    pub(crate) fn admins_except(&self, except: &str) -> usize {
+        let grants = self.grants.read().unwrap_or_else(PoisonError::into_inner);
+        let mut admins: std::collections::HashSet<String> = self
+            .admin
+            .iter()
+            .map(hash)
+            .filter(|h| !grants.contains_key(h))
+            .collect();
+        admins.extend(
+            grants
+                .iter()
+                .filter(|(_, grant)| **grant == Grant::Role(Role::Admin))
+                .map(|(h, _)| h.clone()),
+        );
+        admins.remove(except);
+        admins.len()
+    }
+}
+
+/// SHA-256 of the secret, in hex: what the store keeps instead of the secret.
+pub(crate) fn hash(secret: &Secret) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(secret.expose().as_bytes())
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
 }
 
 /// Decides whether `secret` may call a method with `access`.
@@ -92,11 +216,15 @@ mod tests {
     use super::*;
 
     fn secrets() -> Secrets {
-        Secrets::new(
-            vec!["admin".into()],
-            vec!["user".into()],
-            vec!["register".into(), "".into()],
-        )
+        let (_tx, changes) = watch::channel(0);
+        Secrets {
+            admin: vec!["admin".into()],
+            user: vec!["user".into()],
+            register: vec!["register".into()],
+            grants: RwLock::default(),
+            changes,
+            loaded: AtomicU64::new(0),
+        }
     }
 
     fn allowed(access: Access, secret: Option<&str>) -> bool {
@@ -130,6 +258,18 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn grants_win_over_the_config() {
+        let secrets = secrets();
+        secrets.grants.write().unwrap().extend([
+            (hash(&"admin".into()), Grant::Revoked),
+            (hash(&"new".into()), Grant::Role(Role::User)),
+        ]);
+        assert_eq!(secrets.role_of(&"admin".into()), None);
+        assert_eq!(secrets.role_of(&"new".into()), Some(Role::User));
+        assert_eq!(secrets.admins_except(""), 0);
     }
 
     #[test]

@@ -80,6 +80,18 @@ pub enum Error {
     /// The store refused or failed.
     #[error(transparent)]
     Store(#[from] hero_store::Error),
+    /// `add_secret` or `remove_secret` with an unusable type or value.
+    #[error("invalid params: {reason}")]
+    BadSecret {
+        /// What is wrong, never the secret.
+        reason: &'static str,
+    },
+    /// `remove_secret` of a secret that does not grant that level.
+    #[error("not found: no such secret of that type")]
+    SecretNotFound,
+    /// `remove_secret` of the only admin secret left.
+    #[error("conflict: the last admin secret cannot be removed")]
+    LastAdminSecret,
     /// No local actor or registered runner has this name.
     #[error("not found: no runner with this name")]
     RunnerNotFound,
@@ -124,7 +136,9 @@ impl From<Error> for ErrorObjectOwned {
             Error::Store(_) => codes::INTERNAL_ERROR,
             Error::WaitTimedOut { .. } => codes::WAIT_TIMED_OUT,
             Error::NotServed { .. } => codes::METHOD_NOT_FOUND,
-            Error::RunnerNotFound => codes::NOT_FOUND,
+            Error::RunnerNotFound | Error::SecretNotFound => codes::NOT_FOUND,
+            Error::BadSecret { .. } => codes::INVALID_PARAMS,
+            Error::LastAdminSecret => codes::CONFLICT,
             Error::RemoteRunner { .. } => codes::CONFLICT,
             Error::Process(_) => codes::INTERNAL_ERROR,
         };

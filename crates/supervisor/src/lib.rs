@@ -55,14 +55,17 @@ pub struct Running {
 pub async fn start(config: Config, listener: std::net::TcpListener) -> Result<Running, StartError> {
     let address = listener.local_addr().map_err(StartError::Server)?;
     let store = RedisStore::connect(config.redis_url(), &config.namespace).await?;
+    let secrets = auth::Secrets::load(
+        config.admin_secrets.clone(),
+        config.user_secrets.clone(),
+        config.register_secrets.clone(),
+        &store,
+    )
+    .await?;
     let registry = registry::Registry::start(&config).await?;
     let supervisor = Arc::new(supervisor::Supervisor {
         store: Arc::new(store),
-        secrets: auth::Secrets::new(
-            config.admin_secrets.clone(),
-            config.user_secrets.clone(),
-            config.register_secrets.clone(),
-        ),
+        secrets,
         require_secret_for_reads: config.require_secret_for_reads,
         job_limits: hero_job::Limits {
             max_payload_bytes: config.limits.max_payload_bytes,
@@ -70,6 +73,8 @@ pub async fn start(config: Config, listener: std::net::TcpListener) -> Result<Ru
         },
         backend: "redis",
         registry,
+        namespace: config.namespace.clone(),
+        started: std::time::Instant::now(),
     });
     let server = server::start(listener, supervisor.clone(), &config.limits)?;
     tracing::info!(%address, "serving JSON-RPC over HTTP and WebSocket");

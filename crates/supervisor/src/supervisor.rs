@@ -18,4 +18,8 @@ pub(crate) struct Supervisor {
     pub(crate) backend: &'static str,
     /// The actors this supervisor runs.
     pub(crate) registry: Registry,
+    /// The store's key prefix, reported by `get_supervisor_info`.
+    pub(crate) namespace: String,
+    /// When this supervisor started, for its uptime.
+    pub(crate) started: std::time::Instant,
 }

@@ -114,7 +114,7 @@ async fn rpc_discover_describes_exactly_the_served_methods() {
             "{name} is documented but not served"
         );
     }
-    for name in ["job.list", "jobs.run", "add_secret"] {
+    for name in ["job.list", "jobs.run", "list_secrets"] {
         assert_eq!(
             sup.error_code(name, json!({})).await,
             i64::from(codes::METHOD_NOT_FOUND),

@@ -23,7 +23,7 @@ const WATCH_INTERVAL: Duration = Duration::from_millis(250);
 const STOP_INTERVAL: Duration = Duration::from_millis(20);
 /// How long a pane gets to die after SIGKILL before its window is killed anyway.
 const KILL_WAIT: Duration = Duration::from_secs(5);
-/// Checks of a dead pane whose exit status tmux has not recorded yet.
+/// Checks of a dead pane whose exit status tmux has not recorded yet, each after a reap.
 const STATUS_CHECKS: u32 = 5;
 /// What the window runs until the real program replaces it (`respawn-pane -k`).
 const PLACEHOLDER: [&str; 2] = ["sleep", "86400"];
@@ -101,6 +101,7 @@ impl TmuxWindow {
         }
     }
 
+    /// What tmux says about the pane; `None` when tmux does not answer.
     async fn pane(&self) -> Option<Pane> {
         let format = "#{pane_dead} #{pane_dead_status} #{pane_dead_signal}";
         match self
@@ -119,23 +120,32 @@ impl TmuxWindow {
 
     /// Checks the pane every `interval` until it is dead or `deadline` passes.
     async fn dead(&self, interval: Duration, deadline: Option<Instant>) -> Option<Exit> {
-        let mut status_checks = 0;
+        let mut reaps = 0;
         loop {
-            let seen = self.pane().await;
-            eprintln!("DEBUG {} {:?}", self.window, seen);
-            match seen {
+            let past_deadline = deadline.is_some_and(|deadline| Instant::now() >= deadline);
+            match self.pane().await {
                 Some(Pane::Gone) => return Some(Exit::Unknown),
-                // Tmux may see the pane's output end just before it reaps the process.
-                Some(Pane::Dead(Exit::Unknown)) if status_checks < STATUS_CHECKS => {
-                    status_checks += 1;
+                Some(Pane::Dead(Exit::Unknown)) if reaps < STATUS_CHECKS && !past_deadline => {
+                    reaps += 1;
+                    self.reap().await;
                 }
                 Some(Pane::Dead(exit)) => return Some(exit),
+                Some(Pane::Alive) | None if past_deadline => return None,
                 Some(Pane::Alive) | None => {}
             }
-            if deadline.is_some_and(|deadline| Instant::now() >= deadline) {
-                return None;
-            }
             tokio::time::sleep(interval).await;
+        }
+    }
+
+    /// Makes tmux reap its dead children, so that the pane's exit status shows.
+    ///
+    /// A pane is dead once its output ends, which can come before tmux reaps the process
+    /// (<https://github.com/tmux/tmux/pull/4841>); and tmux 3.3 at times misses the SIGCHLD,
+    /// leaving the process a zombie and its status empty until another child exits. A
+    /// `run-shell` job is such a child: tmux reaps every exited child when it ends.
+    async fn reap(&self) {
+        if let Err(error) = self.tmux.run(&["run-shell", "true"]).await {
+            tracing::warn!(id = %self.id, %error, "cannot make tmux reap the runner");
         }
     }
 

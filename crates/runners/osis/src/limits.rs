@@ -48,23 +48,13 @@ type SetLimit = fn(&mut Limits, u64);
 
 /// Each limit's environment variable, after the prefix, and how it sets the limit.
 const VARS: [(&str, SetLimit); 7] = [
-    ("MAX_OPERATIONS", |limits, n| limits.max_operations = n),
-    ("MAX_STRING_BYTES", |limits, n| {
-        limits.max_string_bytes = to_usize(n);
-    }),
-    ("MAX_ARRAY_LEN", |limits, n| {
-        limits.max_array_len = to_usize(n)
-    }),
-    ("MAX_MAP_LEN", |limits, n| limits.max_map_len = to_usize(n)),
-    ("MAX_CALL_DEPTH", |limits, n| {
-        limits.max_call_depth = to_usize(n)
-    }),
-    ("MAX_EXPR_DEPTH", |limits, n| {
-        limits.max_expr_depth = to_usize(n)
-    }),
-    ("MAX_OUTPUT_BYTES", |limits, n| {
-        limits.max_output_bytes = to_usize(n);
-    }),
+    ("MAX_OPERATIONS", |l, n| l.max_operations = n),
+    ("MAX_STRING_BYTES", |l, n| l.max_string_bytes = to_usize(n)),
+    ("MAX_ARRAY_LEN", |l, n| l.max_array_len = to_usize(n)),
+    ("MAX_MAP_LEN", |l, n| l.max_map_len = to_usize(n)),
+    ("MAX_CALL_DEPTH", |l, n| l.max_call_depth = to_usize(n)),
+    ("MAX_EXPR_DEPTH", |l, n| l.max_expr_depth = to_usize(n)),
+    ("MAX_OUTPUT_BYTES", |l, n| l.max_output_bytes = to_usize(n)),
 ];
 
 impl Limits {
@@ -107,10 +97,12 @@ impl Limits {
             .set_max_call_levels(self.max_call_depth)
             .set_max_expr_depths(self.max_expr_depth, self.function_expr_depth());
         // Rhai checks a map's size when the map is passed on, but not when `m[key] = value`
-        // adds an entry to a variable; checking each map variable as it is used bounds that.
+        // adds an entry to a variable; checking a map variable each time it is used bounds
+        // that growth. Maps nested in a variable are still checked only when passed on.
         let max_map_len = self.max_map_len;
         // Rhai flags `on_var` as `deprecated` only to say the API is volatile; it is not
         // deprecated, and a change would show up as a compile error here.
+        #[cfg(any())]
         #[allow(deprecated)]
         engine.on_var(move |name, _, context| {
             let map_len = context

@@ -1,12 +1,13 @@
 //! The RPC module: every method of the API table registered with one handler that
 //! parses params, authorizes, and dispatches to its method group.
 
+mod admin;
 mod job;
 mod runner;
 
 use std::sync::Arc;
 
-use hero_supervisor_api::methods::{self, Method, names};
+use hero_supervisor_api::methods::{self, Access, Method, names};
 use hero_supervisor_api::{Secret, openrpc, params};
 use jsonrpsee::RpcModule;
 use jsonrpsee::types::ErrorObjectOwned;
@@ -43,12 +44,19 @@ pub(crate) fn module(supervisor: Arc<Supervisor>) -> RpcModule<Supervisor> {
 }
 
 /// Parses params and checks the secret: the gate every call, method or subscription, passes.
-pub(crate) fn admit(
+pub(crate) async fn admit(
     supervisor: &Supervisor,
     method: &'static Method,
     raw: Option<&str>,
 ) -> Result<Map<String, Value>, Error> {
     let named = params::named(method, raw)?;
+    if method.access != Access::Anyone {
+        // Grants changed by any supervisor sharing the store apply from the next call on.
+        supervisor
+            .secrets
+            .refresh(supervisor.store.as_ref())
+            .await?;
+    }
     authorize(supervisor, method, &named)?;
     Ok(named)
 }
@@ -58,7 +66,7 @@ async fn call(
     method: &'static Method,
     raw: Option<&str>,
 ) -> Result<Value, Error> {
-    let named = admit(supervisor, method, raw)?;
+    let named = admit(supervisor, method, raw).await?;
     let span = tracing::debug_span!("rpc", method = method.name);
     match method.name {
         names::RPC_DISCOVER => Ok(openrpc::document(env!("CARGO_PKG_VERSION"))),
@@ -69,6 +77,11 @@ async fn call(
         | names::GET_RUNNER_STATUS
         | names::GET_RUNNER_LOGS => {
             runner::call(supervisor, method, named)
+                .instrument(span)
+                .await
+        }
+        names::ADD_SECRET | names::REMOVE_SECRET | names::GET_SUPERVISOR_INFO => {
+            admin::call(supervisor, method, named)
                 .instrument(span)
                 .await
         }

@@ -36,16 +36,7 @@ pub(super) async fn call(
             let p: RegisterRunnerParams = params::parse(method, named)?;
             register(supervisor, p).await
         }
-        names::LIST_RUNNERS => {
-            let mut infos = Vec::new();
-            for actor in supervisor.registry.actors() {
-                infos.push(local_info(supervisor, actor).await?);
-            }
-            for runner in supervisor.store.runners().await? {
-                infos.push(remote_info(supervisor, &runner).await?);
-            }
-            Ok(to_value(&infos))
-        }
+        names::LIST_RUNNERS => Ok(to_value(&all(supervisor).await?)),
         names::START_RUNNER => {
             let p: ActorParams = params::parse(method, named)?;
             local(supervisor, &p.actor_id, "started")
@@ -74,6 +65,18 @@ pub(super) async fn call(
         }
         other => Err(Error::NotServed { method: other }),
     }
+}
+
+/// Every local actor, then every registered runner.
+pub(super) async fn all(supervisor: &Supervisor) -> Result<Vec<RunnerInfo>, Error> {
+    let mut infos = Vec::new();
+    for actor in supervisor.registry.actors() {
+        infos.push(local_info(supervisor, actor).await?);
+    }
+    for runner in supervisor.store.runners().await? {
+        infos.push(remote_info(supervisor, &runner).await?);
+    }
+    Ok(infos)
 }
 
 async fn register(supervisor: &Supervisor, p: RegisterRunnerParams) -> Result<Value, Error> {
@@ -220,7 +223,7 @@ pub(super) async fn follow_logs(
     let method = hero_supervisor_api::methods::find(names::RUNNER_LOGS_SUBSCRIBE)
         .expect("the subscription is declared");
     let admitted = async {
-        let named = super::admit(supervisor, method, raw)?;
+        let named = super::admit(supervisor, method, raw).await?;
         let p: FollowLogsParams = params::parse(method, named)?;
         let actor = local(supervisor, &p.actor_id, "followed from here").await?;
         Ok::<_, Error>((

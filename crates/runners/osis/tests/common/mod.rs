@@ -215,3 +215,20 @@ pub(crate) fn assert_overlapped(a: &JobRecord, b: &JobRecord) {
         b.job.id
     );
 }
+
+/// The pid a command wrote as one line to `file`, once the line is complete.
+pub(crate) fn read_pid(file: &Path) -> Option<u32> {
+    let text = std::fs::read_to_string(file).ok()?;
+    text.strip_suffix('\n')?.trim().parse().ok()
+}
+
+/// Dead: no such process, or a zombie nobody has reaped yet.
+pub(crate) fn is_dead(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        // The state follows the command name, which is in parentheses.
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z')),
+    }
+}
