@@ -36,6 +36,16 @@ pub struct Config {
     /// Secrets that may only register runners.
     #[serde(default)]
     pub register_secrets: Vec<Secret>,
+    /// A file of more admin secrets, one per line (blank lines and `#` comments skipped), so
+    /// the config file itself can be committed without secrets.
+    #[serde(default)]
+    pub admin_secrets_file: Option<PathBuf>,
+    /// A file of more user secrets, as `admin_secrets_file`.
+    #[serde(default)]
+    pub user_secrets_file: Option<PathBuf>,
+    /// A file of more register secrets, as `admin_secrets_file`.
+    #[serde(default)]
+    pub register_secrets_file: Option<PathBuf>,
     /// Where the supervisor keeps its files (runner logs, generated secrets). Default:
     /// `$HERO_SUPERVISOR_DATA_DIR`, else `$HOME/.local/share/hero-supervisor`.
     #[serde(default)]
@@ -236,6 +246,9 @@ impl Config {
             admin_secrets: Vec::new(),
             user_secrets: Vec::new(),
             register_secrets: Vec::new(),
+            admin_secrets_file: None,
+            user_secrets_file: None,
+            register_secrets_file: None,
             data_dir: None,
             require_secret_for_reads: false,
             tmux_socket: None,
@@ -290,6 +303,57 @@ impl Config {
                     &format!("{key}.binary_path"),
                     format!("`{}` is not an existing file", actor.binary_path.display()),
                 ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Adds the secrets of the `*_secrets_file` files and of the environment variables
+    /// `HERO_ADMIN_SECRETS`, `HERO_USER_SECRETS` and `HERO_REGISTER_SECRETS` (comma-separated)
+    /// to the configured lists.
+    ///
+    /// # Errors
+    ///
+    /// A secrets file cannot be read; the error names the file, never its contents.
+    pub fn load_secrets(&mut self) -> Result<(), ConfigError> {
+        for (file, env, list) in [
+            (
+                &self.admin_secrets_file,
+                "HERO_ADMIN_SECRETS",
+                &mut self.admin_secrets,
+            ),
+            (
+                &self.user_secrets_file,
+                "HERO_USER_SECRETS",
+                &mut self.user_secrets,
+            ),
+            (
+                &self.register_secrets_file,
+                "HERO_REGISTER_SECRETS",
+                &mut self.register_secrets,
+            ),
+        ] {
+            if let Some(path) = file {
+                let text =
+                    std::fs::read_to_string(path).map_err(|source| ConfigError::SecretFile {
+                        path: path.clone(),
+                        source,
+                    })?;
+                list.extend(
+                    text.lines()
+                        .map(str::trim)
+                        .filter(|line| !line.is_empty() && !line.starts_with('#'))
+                        .map(Secret::new),
+                );
+            }
+            if let Ok(values) = std::env::var(env) {
+                list.extend(
+                    values
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|v| !v.is_empty())
+                        .map(Secret::new),
+                );
             }
         }
         Ok(())
@@ -448,6 +512,21 @@ process_manager = "tmux:osis_session"
         let mut configured = Config::default_local();
         configured.user_secrets = vec!["u".into()];
         assert_eq!(configured.ensure_admin_secret().unwrap(), None);
+    }
+
+    #[test]
+    fn secrets_come_from_files_too() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("users");
+        std::fs::write(&file, "# rotated 2026-11\nfirst\n\n  second  \n").unwrap();
+        let mut config = Config::default_local();
+        config.user_secrets_file = Some(file);
+        config.load_secrets().unwrap();
+        let users: Vec<&str> = config.user_secrets.iter().map(Secret::expose).collect();
+        assert_eq!(users, ["first", "second"]);
+        config.admin_secrets_file = Some(dir.path().join("missing"));
+        let err = config.load_secrets().unwrap_err().to_string();
+        assert!(err.contains("missing"), "{err}");
     }
 
     #[test]

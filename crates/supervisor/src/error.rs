@@ -27,8 +27,8 @@ pub enum ConfigError {
         /// The parser's message, naming the key and line.
         reason: String,
     },
-    /// The generated admin secret's file cannot be written or read.
-    #[error("cannot keep the admin secret in `{path}`")]
+    /// A secrets file (given, or the generated admin secret's) cannot be read or written.
+    #[error("cannot use the secrets file `{path}`")]
     SecretFile {
         /// The file.
         path: PathBuf,

@@ -52,6 +52,7 @@ fn serve(args: Args) -> anyhow::Result<()> {
         Some(path) => Config::load(path)?,
         None => Config::default_local(),
     };
+    config.load_secrets()?;
     let secret_note = match config.ensure_admin_secret()? {
         Some(path) => format!(
             "admin secret: no secrets configured, so use the one in {} (e.g. SECRET=$(cat {}))",
