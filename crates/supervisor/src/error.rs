@@ -111,7 +111,7 @@ pub enum Error {
         method: &'static str,
     },
     /// `job.result` waited as long as the job may run, and it is still not final.
-    #[error("job `{id}` is still {status} after waiting {waited_secs}s; ask again later")]
+    #[error("the job is still {status} after waiting {waited_secs}s; ask again later")]
     WaitTimedOut {
         /// The job.
         id: String,
@@ -156,6 +156,9 @@ impl From<Error> for ErrorObjectOwned {
                 "internal error: the runner process could not be started or stopped; see the \
                  supervisor's log"
                     .to_owned()
+            }
+            Error::Store(Store::WrongState { status, action, .. }) => {
+                format!("conflict: the job is {status}, so it cannot be {action}")
             }
             Error::Store(Store::JobExists { .. }) => {
                 "conflict: a job with this id already exists".to_owned()
