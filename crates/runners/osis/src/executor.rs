@@ -125,7 +125,9 @@ mod tests {
 
     async fn execute(executor: &OsisExecutor, job: &Job) -> Result<String, String> {
         let ctx = JobContext::new(job.id.clone(), CancellationToken::new());
-        executor.execute(job, &ctx).await
+        tokio::time::timeout(hero_test_support::TIMEOUT, executor.execute(job, &ctx))
+            .await
+            .expect("the script ends")
     }
 
     #[tokio::test]

@@ -102,7 +102,6 @@ impl Limits {
         let max_map_len = self.max_map_len;
         // Rhai flags `on_var` as `deprecated` only to say the API is volatile; it is not
         // deprecated, and a change would show up as a compile error here.
-        #[cfg(any())]
         #[allow(deprecated)]
         engine.on_var(move |name, _, context| {
             let map_len = context

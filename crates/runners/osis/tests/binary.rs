@@ -4,11 +4,10 @@
 mod common;
 
 use common::{
-    RunnerProcess, assert_overlapped, connect, error_of, job, output_of, run_job, submit,
+    RunnerProcess, assert_overlapped, connect, error_of, job, output_of, run_job, stop, submit,
     wait_final, wait_running,
 };
 use hero_job::{JobResult, JobStatus};
-use hero_store::Store;
 use hero_test_support::{RedisServer, TIMEOUT, eventually};
 
 const QUEUE: &str = "osis_runner_1";
@@ -58,7 +57,7 @@ async fn stop_interrupts_a_busy_loop() {
 
     submit(&store, osis("busy", "loop {}", 600)).await;
     wait_running(&store, "busy").await;
-    store.stop_job("busy").await.expect("stop");
+    stop(&store, "busy").await;
     let busy = wait_final(&store, "busy").await;
     assert_eq!(busy.status, JobStatus::Stopped, "{busy:?}");
 

@@ -32,10 +32,7 @@ fn import_cannot_read_a_system_file() {
 #[test]
 fn no_file_process_or_environment_function_exists() {
     let attempts = [
-        (
-            r#"read_file("/etc/passwd")"#,
-            "read_file (&str | ImmutableString | String)",
-        ),
+        (r#"read_file("/etc/passwd")"#, "read_file"),
         (r#"write_file("/tmp/x", "y")"#, "write_file"),
         (r#"list_dir("/")"#, "list_dir"),
         (r#"remove("/tmp")"#, "remove"),

@@ -1,9 +1,9 @@
 //! `run(cmd, args)` and `run_with(cmd, args, options)`: a command without a shell, its
 //! stdout, stderr and exit code captured.
 //!
-//! The command starts in a process group of its own. It is killed, with everything left
-//! in its group, when its `timeout` passes or the job is interrupted; once it exits, what
-//! it left running in its group is killed too.
+//! The command starts in a process group of its own. When its `timeout` passes or the job
+//! is interrupted, the group gets SIGTERM, then SIGKILL half a second later; once the
+//! command exits, what it left running in its group is killed.
 
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -26,6 +26,10 @@ use crate::env::JobEnv;
 /// How often a running command is checked for exit, timeout and interrupt.
 const POLL: Duration = Duration::from_millis(10);
 
+/// How long a command has between SIGTERM and SIGKILL when stopped; short, so that a
+/// stopped job ends within the SDK's one-second grace.
+const STOP_GRACE: Duration = Duration::from_millis(500);
+
 /// One command to run.
 #[derive(Debug, Default)]
 struct Spec {
@@ -36,9 +40,10 @@ struct Spec {
     env: BTreeMap<String, String>,
 }
 
-/// What a script's command needs from its job.
+/// What the commands of one job's script share: its environment, its interrupt and the
+/// output cap.
 #[derive(Clone)]
-struct Runner {
+struct JobCommands {
     env: JobEnv,
     interrupt: Interrupt,
     max_output: usize,
@@ -52,12 +57,12 @@ pub(crate) fn register(
     interrupt: &Interrupt,
     max_output: usize,
 ) {
-    let runner = Runner {
+    let commands = JobCommands {
         env: env.clone(),
         interrupt: interrupt.clone(),
         max_output,
     };
-    let run = runner.clone();
+    let run = commands.clone();
     engine.register_fn("run", move |program: &str, args: Array| {
         let spec = Spec {
             program: program.to_owned(),
@@ -71,7 +76,7 @@ pub(crate) fn register(
         move |program: &str, args: Array, options: Map| {
             let fail = |error: Error| error.in_function("run_with");
             let spec = spec_with(program, args, options).map_err(fail)?;
-            runner.run(&spec).map_err(fail)
+            commands.run(&spec).map_err(fail)
         },
     );
 }
@@ -93,7 +98,10 @@ fn spec_with(program: &str, args: Array, options: Map) -> Result<Spec, Error> {
             reason: reason.to_owned(),
         };
         match name.as_str() {
-            "cwd" => spec.cwd = Some(PathBuf::from(value.to_string())),
+            "cwd" => {
+                let cwd = value.into_string().map_err(|_| bad("must be a string"))?;
+                spec.cwd = Some(PathBuf::from(cwd));
+            }
             "timeout" => {
                 let seconds = if value.is_int() {
                     value.as_int().map(|n| n as FLOAT).ok()
@@ -118,7 +126,7 @@ fn spec_with(program: &str, args: Array, options: Map) -> Result<Spec, Error> {
     Ok(spec)
 }
 
-impl Runner {
+impl JobCommands {
     /// Runs `spec` and returns `#{stdout, stderr, exit_code}`.
     fn run(&self, spec: &Spec) -> Result<Map, Error> {
         let mut command = Command::new(&spec.program);
@@ -150,7 +158,8 @@ impl Runner {
         Ok(result)
     }
 
-    /// Waits for the child to exit, then kills what it left in its group and reaps it.
+    /// Waits for the child to exit, then kills what it left in its group and reaps it; on
+    /// interrupt or timeout, stops it first.
     fn wait(
         &self,
         child: &mut Child,
@@ -161,27 +170,16 @@ impl Runner {
             command: spec.program.clone(),
             source,
         };
-        let pid = Pid::from_raw(
-            i32::try_from(child.id())
-                .map_err(|_| lost(std::io::Error::other("pid out of range")))?,
-        );
-        loop {
-            // WNOWAIT leaves the exited child unreaped, so its pid, the group id, cannot be
-            // reused before the group is killed below.
-            let flags = WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT;
-            let state = waitid(Id::Pid(pid), flags).map_err(|errno| lost(errno.into()))?;
-            if !matches!(state, WaitStatus::StillAlive) {
-                break;
-            }
+        let pid = Pid::from_raw(i32::try_from(child.id()).expect("Linux pids are below 2^22"));
+        while !has_exited(pid).map_err(lost)? {
             if let Err(error) = self.check(spec, deadline) {
-                kill_group(pid);
-                // Killed just now: the wait is short, and reaps the child.
-                child.wait().map_err(lost)?;
+                stop(child, pid).map_err(lost)?;
                 return Err(error);
             }
             thread::sleep(POLL);
         }
-        kill_group(pid);
+        // The command is done; what it left behind gets no grace.
+        signal_group(pid, Signal::SIGKILL);
         child.wait().map_err(lost)
     }
 
@@ -272,10 +270,30 @@ fn capture(
     done
 }
 
-/// Sends SIGKILL to the process group `pid` leads.
-fn kill_group(pid: Pid) {
+/// Whether the child `pid` has exited. It stays unreaped (`WNOWAIT`), so its pid, which
+/// is also its group's id, cannot be reused while the group is signalled.
+fn has_exited(pid: Pid) -> std::io::Result<bool> {
+    let flags = WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT;
+    let state = waitid(Id::Pid(pid), flags)?;
+    Ok(!matches!(state, WaitStatus::StillAlive))
+}
+
+/// Stops the command: SIGTERM to its group, up to [`STOP_GRACE`] for it to exit, then
+/// SIGKILL to whatever is left in the group; reaps the command.
+fn stop(child: &mut Child, pid: Pid) -> std::io::Result<()> {
+    signal_group(pid, Signal::SIGTERM);
+    let deadline = Instant::now() + STOP_GRACE;
+    while Instant::now() < deadline && !has_exited(pid)? {
+        thread::sleep(POLL);
+    }
+    signal_group(pid, Signal::SIGKILL);
+    child.wait().map(drop)
+}
+
+/// Sends `signal` to the process group `pid` leads.
+fn signal_group(pid: Pid, signal: Signal) {
     // ESRCH: the group is already empty, which is the goal.
-    let _ = killpg(pid, Signal::SIGKILL);
+    let _ = killpg(pid, signal);
 }
 
 /// The exit code, or 128 + the signal number for a command a signal ended (as shells do).

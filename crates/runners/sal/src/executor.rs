@@ -58,9 +58,11 @@ mod tests {
     async fn commands_see_the_jobs_variables() {
         let ctx = JobContext::new("j1", CancellationToken::new());
         let payload = r#"run("sh", ["-c", "echo $GREETING"]).stdout"#;
-        let output = SalExecutor::new(Limits::default())
-            .execute(&job(payload), &ctx)
-            .await;
+        let job = job(payload);
+        let executor = SalExecutor::new(Limits::default());
+        let output = tokio::time::timeout(hero_test_support::TIMEOUT, executor.execute(&job, &ctx))
+            .await
+            .expect("the script ends");
         assert_eq!(output, Ok("hello\n".to_owned()));
     }
 

@@ -10,6 +10,7 @@
 //! - `command`: `run` and `run_with`, without a shell, killed at their timeout or when the
 //!   job is interrupted.
 //! - `env`: `env_get` and `env_set`, for this job's commands only.
+//! - `script`: [`register`] puts these on an engine; [`run`] runs a script with them.
 //! - [`executor`]: [`SalExecutor`]; `src/main.rs` is the `sal_runner` binary.
 //! - `error`: [`Error`].
 //!
@@ -33,43 +34,8 @@ mod env;
 mod error;
 pub mod executor;
 mod files;
-
-use std::collections::BTreeMap;
-
-use hero_osis_runner::engine::{Script, ScriptError};
-use hero_osis_runner::{Interrupt, Limits};
-use rhai::Engine;
+mod script;
 
 pub use error::Error;
 pub use executor::SalExecutor;
-
-/// Registers the system functions on `engine` for one job: its commands see `env_vars` on
-/// top of the runner's environment and end with `interrupt`; files and command output are
-/// bounded by `limits.max_string_bytes`.
-pub fn register(
-    engine: &mut Engine,
-    env_vars: &BTreeMap<String, String>,
-    interrupt: &Interrupt,
-    limits: &Limits,
-) {
-    let job_env = env::JobEnv::new(env_vars);
-    files::register(engine, limits.max_string_bytes);
-    env::register(engine, &job_env);
-    command::register(engine, &job_env, interrupt, limits.max_string_bytes);
-}
-
-/// Runs `payload` as a `sal` script with the default [`Limits`], for a job without an id.
-///
-/// # Errors
-///
-/// As [`Script::run`].
-pub fn run(
-    payload: &str,
-    env_vars: &BTreeMap<String, String>,
-    interrupt: &Interrupt,
-) -> Result<String, ScriptError> {
-    let limits = Limits::default();
-    let mut script = Script::new("-", &limits, interrupt);
-    register(script.engine_mut(), env_vars, interrupt, &limits);
-    script.run(payload, env_vars)
-}
+pub use script::{register, run};

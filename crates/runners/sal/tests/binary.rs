@@ -6,10 +6,9 @@ mod common;
 
 use common::{
     RunnerProcess, assert_overlapped, connect, error_of, is_dead, job, output_of, read_pid,
-    run_job, submit, wait_final, wait_running,
+    run_job, stop, submit, wait_final, wait_running,
 };
 use hero_job::JobStatus;
-use hero_store::Store;
 use hero_test_support::{RedisServer, TIMEOUT, eventually};
 
 const QUEUE: &str = "sal_runner_1";
@@ -66,7 +65,7 @@ async fn stop_and_timeout_interrupt_a_busy_loop() {
 
     submit(&store, sal("busy", "loop {}", 600)).await;
     wait_running(&store, "busy").await;
-    store.stop_job("busy").await.expect("stop");
+    stop(&store, "busy").await;
     assert_eq!(wait_final(&store, "busy").await.status, JobStatus::Stopped);
 }
 
@@ -92,7 +91,7 @@ async fn stop_kills_the_running_command() {
     assert!(started, "the command starts");
     let pid = read_pid(&pid_file).expect("the pid is written");
 
-    store.stop_job("sleeper").await.expect("stop");
+    stop(&store, "sleeper").await;
     assert_eq!(
         wait_final(&store, "sleeper").await.status,
         JobStatus::Stopped

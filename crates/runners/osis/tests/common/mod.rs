@@ -4,6 +4,7 @@
 // Each test crate uses part of these helpers.
 #![allow(dead_code)]
 
+use std::future::Future;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -128,9 +129,16 @@ impl Drop for RunnerProcess {
     }
 }
 
+/// Awaits `future`, failing the test when it takes longer than [`TIMEOUT`].
+pub(crate) async fn bounded<T>(what: &str, future: impl Future<Output = T>) -> T {
+    tokio::time::timeout(TIMEOUT, future)
+        .await
+        .unwrap_or_else(|_| panic!("{what} took longer than {TIMEOUT:?}"))
+}
+
 /// A store on `redis` in the runners' namespace.
 pub(crate) async fn connect(redis: &RedisServer) -> RedisStore {
-    RedisStore::connect(&redis.url(), NAMESPACE)
+    bounded("connecting", RedisStore::connect(&redis.url(), NAMESPACE))
         .await
         .expect("the test redis accepts connections")
 }
@@ -154,15 +162,16 @@ pub(crate) fn job(
 /// Submits `job` for its runner to claim.
 pub(crate) async fn submit(store: &RedisStore, job: JobBuilder) -> Job {
     let job = job.build().expect("a valid job");
-    store.submit_job(&job).await.expect("submit");
+    bounded("submit", store.submit_job(&job))
+        .await
+        .expect("submit");
     job
 }
 
 /// Waits for job `id` to reach a final state.
 pub(crate) async fn wait_final(store: &RedisStore, id: &str) -> JobRecord {
-    let record = tokio::time::timeout(TIMEOUT, store.wait_final(id, TIMEOUT))
+    let record = bounded("wait_final", store.wait_final(id, TIMEOUT))
         .await
-        .expect("wait_final returns within its timeout")
         .expect("the job exists");
     assert!(record.status.is_final(), "{id} is still {}", record.status);
     record
@@ -174,10 +183,15 @@ pub(crate) async fn run_job(store: &RedisStore, job: JobBuilder) -> JobRecord {
     wait_final(store, &id).await
 }
 
+/// Asks job `id` to stop.
+pub(crate) async fn stop(store: &RedisStore, id: &str) {
+    bounded("stop", store.stop_job(id)).await.expect("stop");
+}
+
 /// Waits until job `id` is running.
 pub(crate) async fn wait_running(store: &RedisStore, id: &str) {
     let running = eventually(TIMEOUT, || async {
-        let record = store.job(id).await.expect("the job exists");
+        let record = bounded("job", store.job(id)).await.expect("the job exists");
         record.status == hero_job::JobStatus::Running
     })
     .await;
