@@ -36,6 +36,8 @@ async fn main() -> Result<(), Box<dyn Error>> {
         db_path: None,
         redis_url: None,
         process_manager: ProcessManagerKind::Simple,
+        concurrency: None,
+        env: Default::default(),
     }];
     config.check()?;
 

@@ -114,6 +114,14 @@ pub struct ActorConfig {
     /// Default `simple`.
     #[serde(default)]
     pub process_manager: ProcessManagerKind,
+    /// Jobs the runner executes at once, passed as `--concurrency`. Default: the runner's
+    /// own (4 for the reference runners).
+    #[serde(default)]
+    pub concurrency: Option<u32>,
+    /// Extra environment for the runner, e.g. `OSIS_MAX_OPERATIONS`. Default: none; the
+    /// runner inherits the supervisor's environment either way.
+    #[serde(default)]
+    pub env: std::collections::BTreeMap<String, String>,
 }
 
 /// How an actor's process is run.
@@ -260,6 +268,8 @@ impl Config {
                 db_path: None,
                 redis_url: None,
                 process_manager: ProcessManagerKind::Simple,
+                concurrency: None,
+                env: Default::default(),
             }],
         }
     }

@@ -101,21 +101,27 @@ fn spec(config: &Config, actor: &ActorConfig, data_dir: &Path) -> ProcessSpec {
         .redis_url
         .clone()
         .unwrap_or_else(|| config.redis_url().to_owned());
+    let mut args = vec![
+        "--id".into(),
+        actor.id.clone(),
+        "--name".into(),
+        actor.name.clone(),
+        "--db-path".into(),
+        db_path.display().to_string(),
+        "--namespace".into(),
+        config.namespace.clone(),
+    ];
+    if let Some(concurrency) = actor.concurrency {
+        args.extend(["--concurrency".into(), concurrency.to_string()]);
+    }
+    // Through the environment, not argv: a password in the URL must not show in `ps`.
+    let mut env = vec![("HERO_REDIS_URL".to_owned(), redis_url)];
+    env.extend(actor.env.iter().map(|(k, v)| (k.clone(), v.clone())));
     ProcessSpec {
         id: actor.id.clone(),
         program: actor.binary_path.clone(),
-        args: vec![
-            "--id".into(),
-            actor.id.clone(),
-            "--name".into(),
-            actor.name.clone(),
-            "--db-path".into(),
-            db_path.display().to_string(),
-            "--namespace".into(),
-            config.namespace.clone(),
-        ],
-        // Through the environment, not argv: a password in the URL must not show in `ps`.
-        env: vec![("HERO_REDIS_URL".into(), redis_url)],
+        args,
+        env,
         log_path: data_dir.join("logs").join(format!("{}.log", actor.id)),
     }
 }

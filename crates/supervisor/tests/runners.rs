@@ -308,3 +308,30 @@ async fn following_a_runners_logs_streams_new_lines_over_websocket() {
     }
     sup.stop().await;
 }
+
+#[tokio::test]
+async fn an_actors_concurrency_and_environment_reach_its_runner() {
+    let sup = common::TestSupervisor::start_with(|c| {
+        c.actors[0].concurrency = Some(2);
+        c.actors[0]
+            .env
+            .insert("OSIS_MAX_OPERATIONS".into(), "1000".into());
+    })
+    .await;
+    let result = bounded(sup.client.job_run(USER, job("loop {}").build().unwrap()))
+        .await
+        .unwrap();
+    match result {
+        JobResult::Error { error } => assert!(error.contains("1000 operations"), "{error}"),
+        other => panic!("expected the operations limit, got {other:?}"),
+    }
+    let pid = status(&sup, RUNNER).await["pid"].as_u64().unwrap();
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap();
+    let args: Vec<String> = cmdline
+        .split(|b| *b == 0)
+        .map(|a| String::from_utf8_lossy(a).into_owned())
+        .collect();
+    let at = args.iter().position(|a| a == "--concurrency").unwrap();
+    assert_eq!(args[at + 1], "2");
+    sup.stop().await;
+}

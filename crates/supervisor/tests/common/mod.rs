@@ -51,6 +51,8 @@ pub fn config(redis: &RedisServer, data_dir: &std::path::Path) -> Config {
         db_path: None,
         redis_url: None,
         process_manager: ProcessManagerKind::Simple,
+        concurrency: None,
+        env: Default::default(),
     }];
     config
 }
