@@ -34,6 +34,7 @@ struct Scripts {
     stop: redis::Script,
     delete: redis::Script,
     counts: redis::Script,
+    reap: redis::Script,
 }
 
 impl Scripts {
@@ -48,6 +49,7 @@ impl Scripts {
             stop: redis::Script::new(include_str!("../lua/stop.lua")),
             delete: redis::Script::new(include_str!("../lua/delete.lua")),
             counts: redis::Script::new(include_str!("../lua/counts.lua")),
+            reap: redis::Script::new(include_str!("../lua/reap.lua")),
         }
     }
 }
@@ -691,6 +693,27 @@ impl Store for RedisStore {
 
     async fn watch_secrets(&self) -> Result<tokio::sync::watch::Receiver<u64>> {
         Ok(self.events().await?.watch_secrets())
+    }
+
+    async fn reap_expired(&self) -> Result<u64> {
+        let keys = self.keys();
+        let result = serde_json::json!({
+            "error": "runner lost: it stopped renewing its lease while running the job"
+        })
+        .to_string();
+        self.inner
+            .scripts
+            .reap
+            .key(keys.workers())
+            .arg(keys.inflight_prefix())
+            .arg(keys.job_prefix())
+            .arg(keys.queue_prefix())
+            .arg(now())
+            .arg(result)
+            .arg(keys.events())
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(|e| self.unavailable(e))
     }
 
     async fn health(&self) -> Result<()> {

@@ -41,6 +41,7 @@ pub async fn run_all(store: &dyn Store) {
     runners_register_once_and_are_seen_when_they_claim(store).await;
     secret_grants_persist_and_announce_themselves(store).await;
     job_counts_cover_every_status(store).await;
+    a_job_whose_worker_lost_its_lease_fails_as_runner_lost(store).await;
 }
 
 fn fresh_job(queue: &str) -> Job {
@@ -438,4 +439,37 @@ pub async fn job_counts_cover_every_status(store: &dyn Store) {
     };
     assert_eq!(grew(JobStatus::Created), 1);
     assert_eq!(grew(JobStatus::Queued), 1);
+}
+
+/// A worker that stops heartbeating loses its jobs: they fail, and its late report is refused.
+pub async fn a_job_whose_worker_lost_its_lease_fails_as_runner_lost(store: &dyn Store) {
+    let queue = fresh_queue();
+    let job = fresh_job(&queue);
+    store.submit_job(&job).await.expect("submit");
+    let worker = format!("{queue}-dying");
+    let claimed = store
+        .claim(&queue, &worker, Duration::from_millis(1), NO_WAIT, 1)
+        .await
+        .expect("claim");
+    assert_eq!(claimed.len(), 1);
+    let deadline = tokio::time::Instant::now() + LONG_WAIT;
+    while status_of(store, &job.id).await == JobStatus::Running {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the job was never reaped"
+        );
+        store.reap_expired().await.expect("reap");
+    }
+    let record = store.job(&job.id).await.expect("read");
+    assert_eq!(record.status, JobStatus::Failed);
+    assert!(
+        matches!(&record.result, Some(JobResult::Error { error }) if error.contains("runner lost")),
+        "{:?}",
+        record.result
+    );
+    let late = store
+        .finish(&worker, &job.id, Finish::completed("late"))
+        .await
+        .expect("finish");
+    assert!(!late, "a reaped job refuses its worker's late report");
 }

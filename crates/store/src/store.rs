@@ -208,6 +208,11 @@ pub trait Store: Send + Sync + 'static {
     /// any other sharing the store, so holders of a copy know to reload it.
     async fn watch_secrets(&self) -> Result<tokio::sync::watch::Receiver<u64>>;
 
+    /// Ends the jobs of workers whose lease expired: their running jobs fail with "runner
+    /// lost", ids they took but never marked return to their queue. Returns how many jobs
+    /// failed. Safe to call from several processes at once.
+    async fn reap_expired(&self) -> Result<u64>;
+
     /// Number of jobs waiting on `queue`.
     async fn queue_len(&self, queue: &str) -> Result<u64>;
 

@@ -5,6 +5,7 @@
 //! - `rpc`: one handler per method group, behind one authorization gate (`auth`).
 //! - `supervisor`: the state every call shares.
 //! - `registry`: the actor processes this supervisor starts and stops.
+//! - `reaper`: ends the jobs of runners that stopped renewing their lease.
 //! - `error`: errors, and their one mapping onto JSON-RPC error codes.
 //!
 //! [`run`] ties them together; `main.rs` only reads arguments and passes a signal.
@@ -12,6 +13,7 @@
 mod auth;
 pub mod config;
 mod error;
+mod reaper;
 mod registry;
 mod rpc;
 mod server;
@@ -43,6 +45,8 @@ pub async fn run(
 /// A started supervisor: store connected, actors started, API serving.
 pub struct Running {
     server: jsonrpsee::server::ServerHandle,
+    /// Kept for its lifetime: dropping it stops reaping.
+    _reaper: reaper::Reaper,
     supervisor: Arc<supervisor::Supervisor>,
     address: std::net::SocketAddr,
 }
@@ -77,9 +81,11 @@ pub async fn start(config: Config, listener: std::net::TcpListener) -> Result<Ru
         started: std::time::Instant::now(),
     });
     let server = server::start(listener, supervisor.clone(), &config.limits)?;
+    let reaper = reaper::Reaper::start(supervisor.store.clone());
     tracing::info!(%address, "serving JSON-RPC over HTTP and WebSocket");
     Ok(Running {
         server,
+        _reaper: reaper,
         supervisor,
         address,
     })

@@ -283,3 +283,36 @@ fn runner_pids(data_dir: &tempfile::TempDir) -> Vec<u32> {
         })
         .collect()
 }
+
+#[tokio::test]
+async fn a_job_whose_runner_is_killed_ends_failed_as_runner_lost() {
+    let sup = common::TestSupervisor::start().await;
+    let id = bounded(
+        sup.client
+            .jobs_create(USER, job("loop {}").timeout(120).build().unwrap()),
+    )
+    .await
+    .unwrap();
+    bounded(sup.client.job_start(USER, &id)).await.unwrap();
+    common::until("the job runs", || async {
+        sup.client.job_status(&id).await.unwrap().status == JobStatus::Running
+    })
+    .await;
+    for pid in runner_pids(&sup.data_dir) {
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(i32::try_from(pid).unwrap()),
+            nix::sys::signal::Signal::SIGKILL,
+        )
+        .unwrap();
+    }
+    // The lease (15 s) runs out, then the reaper (every 2 s) ends the job.
+    let result = bounded(sup.client.job_result(&id)).await.unwrap();
+    match result {
+        JobResult::Error { error } => assert!(error.contains("runner lost"), "{error}"),
+        other => panic!("expected runner lost, got {other:?}"),
+    }
+    // The runner was restarted and takes jobs again.
+    let next = bounded(sup.client.job_run(USER, job("5").build().unwrap())).await;
+    assert_eq!(next.unwrap(), JobResult::success("5"));
+    sup.stop().await;
+}

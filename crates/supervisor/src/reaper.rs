@@ -1,0 +1,39 @@
+//! The reaper: ends the jobs of runners that stopped renewing their lease, so a job whose
+//! runner died ends `failed` instead of staying `running` forever. Every supervisor runs one;
+//! the store makes concurrent reaping safe.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use hero_store::Store;
+use tokio::task::JoinHandle;
+
+/// Time between reaps: with the SDK's 15 s lease, a dead runner's job ends within ~17 s.
+const EVERY: Duration = Duration::from_secs(2);
+
+/// The reaper task, aborted when dropped.
+pub(crate) struct Reaper(JoinHandle<()>);
+
+impl Reaper {
+    pub(crate) fn start(store: Arc<dyn Store>) -> Self {
+        Self(tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(EVERY);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                ticks.tick().await;
+                match store.reap_expired().await {
+                    Ok(0) => {}
+                    Ok(failed) => tracing::warn!(failed, "ended jobs of runners that were lost"),
+                    // The store is down: the API reports it; the next tick tries again.
+                    Err(error) => tracing::debug!(%error, "reaping skipped"),
+                }
+            }
+        }))
+    }
+}
+
+impl Drop for Reaper {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
