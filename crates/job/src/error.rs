@@ -5,13 +5,13 @@
 #[non_exhaustive]
 pub enum Error {
     /// A field that must not be empty is empty.
-    #[error("job field `{field}` must not be empty")]
+    #[error("`{field}` must not be empty")]
     Missing {
         /// The field's wire name.
         field: &'static str,
     },
     /// A field is longer than its limit.
-    #[error("job field `{field}` is {len} bytes, more than the limit of {max}")]
+    #[error("`{field}` is {len} bytes, more than the limit of {max}")]
     TooLong {
         /// The field's wire name.
         field: &'static str,
@@ -21,7 +21,7 @@ pub enum Error {
         max: usize,
     },
     /// A name holds a character outside `[A-Za-z0-9_.:-]`.
-    #[error("job field `{field}` may hold only letters, digits and `_ . : -`")]
+    #[error("`{field}` may hold only letters, digits and `_ . : -`")]
     BadName {
         /// The field's wire name.
         field: &'static str,

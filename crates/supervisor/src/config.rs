@@ -194,8 +194,16 @@ fn describe_at(text: &str, offset: usize, message: &str) -> String {
         .map_or(0, |i| i + 1);
     let line_no = text[..start].matches('\n').count() + 1;
     let line = text[start..].lines().next().unwrap_or_default();
+    // Only a bare key is quoted: on a continuation line of an array, the text before `=`
+    // may be a secret.
+    let is_bare_key = |key: &str| {
+        !key.is_empty()
+            && key
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+    };
     match line.split_once('=') {
-        Some((key, _)) if !key.trim().is_empty() => {
+        Some((key, _)) if is_bare_key(key.trim()) => {
             format!("line {line_no}, key `{}`: {message}", key.trim())
         }
         _ => format!("line {line_no}: {message}"),
@@ -233,7 +241,13 @@ impl Config {
                 None => e.message().to_owned(),
             },
         })?;
-        config.check()?;
+        config.check().map_err(|e| match e {
+            ConfigError::Invalid { key, reason } => ConfigError::Parse {
+                path: path.to_owned(),
+                reason: format!("key `{key}`: {reason}"),
+            },
+            other => other,
+        })?;
         Ok(config)
     }
 

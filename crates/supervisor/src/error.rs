@@ -75,7 +75,7 @@ pub enum Error {
     #[error(transparent)]
     Params(#[from] ParamsError),
     /// The job is invalid.
-    #[error("invalid job: {0}")]
+    #[error("invalid params: {0}")]
     Job(#[from] hero_job::Error),
     /// The store refused or failed.
     #[error(transparent)]

@@ -89,7 +89,18 @@ where
             return Box::pin(async move { Ok(health(&supervisor).await) });
         }
         let future = self.inner.call(request);
-        Box::pin(async move { future.await.map_err(Into::into) })
+        Box::pin(async move {
+            let mut response = future.await.map_err(Into::into)?;
+            // The server drops the connection after refusing an oversized body; saying so lets
+            // clients that reuse connections open a new one instead of failing on a dead one.
+            if response.status() == http::StatusCode::PAYLOAD_TOO_LARGE {
+                response.headers_mut().insert(
+                    http::header::CONNECTION,
+                    http::HeaderValue::from_static("close"),
+                );
+            }
+            Ok(response)
+        })
     }
 }
 

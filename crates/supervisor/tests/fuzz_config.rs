@@ -45,13 +45,6 @@ fn full_message(error: &ConfigError) -> String {
 }
 
 fn check_names_the_file(error: &ConfigError, path: &Path) -> Result<(), TestCaseError> {
-    // KNOWN BUG (reported, not fixed here): `ConfigError::Invalid`, which `Config::load`
-    // returns from `check()` (an empty namespace, a bad actor id or name, a missing actor
-    // binary), says `config key `namespace`: …` without the file. Reproducer:
-    // `invalid_values_name_the_file` below, ignored until it is fixed; then drop this `if`.
-    if matches!(error, ConfigError::Invalid { .. }) {
-        return Ok(());
-    }
     let message = full_message(error);
     prop_assert!(
         message.contains(&path.display().to_string()),
@@ -263,30 +256,7 @@ fn damaged((text, secrets): (String, Vec<String>)) -> impl Strategy<Value = (Str
         })
 }
 
-/// `message` with the key that `describe_at` quotes (`line 2, key `…`: …`) left out.
-///
-/// KNOWN BUG (reported, not fixed here): that "key" is whatever precedes the first `=` on the
-/// line of the error, so on a line of a multi-line `*_secrets` array it is the secrets before
-/// the first `=` of any of them, quoted whole or in part. Reproducer:
-/// `a_secret_on_the_line_of_an_error_is_never_quoted_as_its_key` below, ignored until it is
-/// fixed; then check the whole message again.
-fn without_quoted_key(message: &str) -> String {
-    let Some(start) = message.find(", key `") else {
-        return message.to_owned();
-    };
-    let key_start = start + ", key `".len();
-    match message[key_start..].find("`: ") {
-        Some(end) => format!(
-            "{}, key `…{}",
-            &message[..start],
-            &message[key_start + end..]
-        ),
-        None => message.to_owned(),
-    }
-}
-
 fn check_no_secret(message: &str, secrets: &[String]) -> Result<(), TestCaseError> {
-    let message = without_quoted_key(message);
     for secret in secrets {
         let quoted = quoted(secret);
         let escaped = &quoted[1..quoted.len() - 1];
@@ -339,7 +309,6 @@ proptest! {
 }
 
 #[test]
-#[ignore = "known bug: the text before `=` on the line of an error is quoted as its key"]
 fn a_secret_on_the_line_of_an_error_is_never_quoted_as_its_key() {
     for text in [
         // `line 2, key `"hunter2", 42, "x`: invalid type: integer, expected a string`
@@ -356,7 +325,6 @@ fn a_secret_on_the_line_of_an_error_is_never_quoted_as_its_key() {
 }
 
 #[test]
-#[ignore = "known bug: `ConfigError::Invalid` from `Config::load` does not name the file"]
 fn invalid_values_name_the_file() {
     for text in [
         "namespace = \"\"\n",
