@@ -428,7 +428,8 @@ pub const ALL: &[Method] = &[
     Method {
         name: names::GET_RUNNER_LOGS,
         summary: "Get the last lines a local runner wrote.",
-        description: "The last `lines` lines (default 100, at most 10,000) of the runner's \
+        description: "The last `lines` lines (default 100, at most the server's \
+                      `max_log_lines`, 10,000 unless configured) of the runner's \
                       output, oldest first. With `follow` over WebSocket, use the \
                       `runner_logs.subscribe` subscription instead.",
         params: &[

@@ -80,6 +80,9 @@ pub struct Limits {
     pub max_batch_len: u32,
     /// Largest job payload in bytes. Default 1 MiB.
     pub max_payload_bytes: usize,
+    /// Most log lines `get_runner_logs` returns, and `runner_logs.subscribe` sends first.
+    /// Default 10,000; asking for more gives this many.
+    pub max_log_lines: usize,
 }
 
 impl Default for Limits {
@@ -90,6 +93,7 @@ impl Default for Limits {
             max_connections: 1024,
             max_batch_len: 100,
             max_payload_bytes: hero_job::Limits::default().max_payload_bytes,
+            max_log_lines: 10_000,
         }
     }
 }

@@ -75,6 +75,7 @@ pub async fn start(config: Config, listener: std::net::TcpListener) -> Result<Ru
             max_payload_bytes: config.limits.max_payload_bytes,
             ..hero_job::Limits::default()
         },
+        max_log_lines: config.limits.max_log_lines.max(1),
         backend: "redis",
         registry,
         namespace: config.namespace.clone(),

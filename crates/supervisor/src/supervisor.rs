@@ -14,6 +14,8 @@ pub(crate) struct Supervisor {
     /// The `require_secret_for_reads` switch for `job.status` and `job.result`.
     pub(crate) require_secret_for_reads: bool,
     pub(crate) job_limits: hero_job::Limits,
+    /// Most log lines one call returns.
+    pub(crate) max_log_lines: usize,
     /// Names the backend in `/health`.
     pub(crate) backend: &'static str,
     /// The actors this supervisor runs.

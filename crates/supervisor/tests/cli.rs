@@ -184,3 +184,106 @@ process_manager = "simple"
         assert!(!stderr.contains(secret), "a secret reached the log");
     }
 }
+
+/// A full scenario at debug level: no secret in any log line, runner log, error or response.
+#[tokio::test]
+async fn no_secret_reaches_a_log_an_error_or_a_response() {
+    let redis = RedisServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let port = hero_test_support::free_port();
+    let secrets = [
+        "admin-Zq81-secret",
+        "user-Xp42-secret",
+        "register-Wk07-secret",
+        "added-Vm55-secret",
+        "wrong-Ty66-secret",
+    ];
+    let config = format!(
+        "redis_url = \"{redis}\"\nport = {port}\nadmin_secrets = [\"{}\"]\n\
+         user_secrets = [\"{}\"]\nregister_secrets = [\"{}\"]\n\
+         [[actors]]\nid = \"osis_runner_1\"\nname = \"osis_runner_1\"\nbinary_path = \"{runner}\"\n",
+        secrets[0],
+        secrets[1],
+        secrets[2],
+        redis = redis.url(),
+        runner = hero_test_support::workspace_binary("osis_runner").display(),
+    );
+    let path = dir.path().join("config.toml");
+    std::fs::write(&path, config).unwrap();
+    let mut child = Command::new(SUPERVISOR)
+        .arg("--config")
+        .arg(&path)
+        .env("HERO_SUPERVISOR_DATA_DIR", dir.path())
+        .env("RUST_LOG", "debug")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+
+    let url = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    let mut answers = String::new();
+    let [admin, user, register, added, wrong] = secrets;
+    let calls = [
+        (
+            "job.run",
+            serde_json::json!([user, {"payload": "print(\"hi\")", "executor": "osis",
+            "runner": "osis_runner_1", "env_vars": {"TOKEN": "not-a-secret"}}]),
+        ),
+        ("jobs.list", serde_json::json!([wrong])),
+        ("add_secret", serde_json::json!([admin, "user", added])),
+        ("jobs.list", serde_json::json!([added])),
+        ("remove_secret", serde_json::json!([admin, "user", added])),
+        ("jobs.list", serde_json::json!([added])),
+        ("job.status", serde_json::json!([user])),
+        (
+            "register_runner",
+            serde_json::json!([register, "far_runner"]),
+        ),
+        ("list_runners", serde_json::json!([user])),
+        (
+            "get_runner_logs",
+            serde_json::json!([admin, "osis_runner_1"]),
+        ),
+        ("get_supervisor_info", serde_json::json!([admin])),
+    ];
+    for (method, params) in calls {
+        let body =
+            serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
+        let answer = common::bounded(http.post(&url).json(&body).send())
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        answers.push_str(&answer);
+    }
+
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap()),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let deadline = Instant::now() + TIMEOUT;
+    while child.try_wait().unwrap().is_none() {
+        assert!(Instant::now() < deadline, "supervisor ignored SIGTERM");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let mut logs = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut logs).unwrap();
+    for entry in std::fs::read_dir(dir.path().join("logs")).unwrap() {
+        logs.push_str(&std::fs::read_to_string(entry.unwrap().path()).unwrap());
+    }
+    assert!(logs.contains("DEBUG"), "the scenario ran at debug level");
+    assert!(answers.contains("\"success\":\"hi\""), "{answers}");
+    for secret in secrets {
+        assert!(!logs.contains(secret), "{secret} reached a log");
+        assert!(
+            !answers.contains(secret),
+            "{secret} reached a response: {answers}"
+        );
+    }
+}

@@ -335,3 +335,28 @@ async fn an_actors_concurrency_and_environment_reach_its_runner() {
     assert_eq!(args[at + 1], "2");
     sup.stop().await;
 }
+
+#[tokio::test]
+async fn log_lines_returned_are_capped_by_the_config() {
+    let sup = common::TestSupervisor::start_with(|c| c.limits.max_log_lines = 2).await;
+    for n in 0..3 {
+        bounded(
+            sup.client
+                .job_run(USER, job(&format!("print({n})")).build().unwrap()),
+        )
+        .await
+        .unwrap();
+    }
+    until("the runner logged several lines", || async {
+        let logs = sup.call("get_runner_logs", json!([ADMIN, RUNNER, 1])).await;
+        logs["result"]
+            .as_array()
+            .is_some_and(|lines| !lines.is_empty())
+    })
+    .await;
+    let logs = sup
+        .call("get_runner_logs", json!([ADMIN, RUNNER, 50]))
+        .await;
+    assert_eq!(logs["result"].as_array().unwrap().len(), 2, "{logs}");
+    sup.stop().await;
+}

@@ -22,9 +22,8 @@ use crate::supervisor::Supervisor;
 /// and heartbeats every 500 ms while busy.
 const ONLINE_WINDOW: chrono::Duration = chrono::Duration::seconds(5);
 
-/// Lines `get_runner_logs` returns by default, and at most.
+/// Lines `get_runner_logs` returns by default.
 const DEFAULT_LOG_LINES: usize = 100;
-const MAX_LOG_LINES: usize = 10_000;
 
 pub(super) async fn call(
     supervisor: &Supervisor,
@@ -59,7 +58,10 @@ pub(super) async fn call(
         }
         names::GET_RUNNER_LOGS => {
             let p: RunnerLogsParams = params::parse(method, named)?;
-            let lines = p.lines.unwrap_or(DEFAULT_LOG_LINES).clamp(1, MAX_LOG_LINES);
+            let lines = p
+                .lines
+                .unwrap_or(DEFAULT_LOG_LINES)
+                .clamp(1, supervisor.max_log_lines);
             let actor = local(supervisor, &p.actor_id, "read from here").await?;
             Ok(to_value(&actor.process.logs(lines)))
         }
@@ -228,7 +230,9 @@ pub(super) async fn follow_logs(
         let actor = local(supervisor, &p.actor_id, "followed from here").await?;
         Ok::<_, Error>((
             actor,
-            p.lines.unwrap_or(DEFAULT_LOG_LINES).clamp(1, MAX_LOG_LINES),
+            p.lines
+                .unwrap_or(DEFAULT_LOG_LINES)
+                .clamp(1, supervisor.max_log_lines),
         ))
     };
     let (actor, lines) = match admitted.await {
