@@ -68,14 +68,21 @@ fn serve(args: Args) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async {
         let running = hero_supervisor::start(config, listener).await?;
-        println!(
+        say(&format!(
             "supervisor listening on http://{} (JSON-RPC over HTTP and WebSocket; GET /health)",
             running.address()
-        );
-        println!("{secret_note}");
+        ));
+        say(&secret_note);
         running.serve_until(shutdown_signal()).await;
         anyhow::Ok(())
     })
+}
+
+/// Prints a line for the operator. A closed stdout (`supervisor | head -1`, a gone terminal)
+/// must not stop a running supervisor, so a failed write is ignored: the logs say the same.
+fn say(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stdout(), "{line}");
 }
 
 async fn shutdown_signal() {

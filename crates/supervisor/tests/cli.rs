@@ -41,6 +41,45 @@ fn run_with(config: &str) -> (bool, String) {
     )
 }
 
+/// Starts the binary on `config` written into `dir`, logging at `level`; returns the child
+/// once it printed its first line (where it listens), and that line. Its stdout is closed
+/// then, as when an operator pipes it into `head -1`: the supervisor must serve on.
+fn serve(config: &str, dir: &std::path::Path, level: &str) -> (std::process::Child, String) {
+    let path = dir.join("config.toml");
+    std::fs::write(&path, config).unwrap();
+    let mut child = Command::new(SUPERVISOR)
+        .arg("--config")
+        .arg(&path)
+        .env("HERO_SUPERVISOR_DATA_DIR", dir)
+        .env("RUST_LOG", level)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    (child, first)
+}
+
+/// Sends SIGTERM and waits, within [`TIMEOUT`], for the supervisor to exit.
+async fn terminate(child: &mut std::process::Child) -> std::process::ExitStatus {
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap()),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let deadline = Instant::now() + TIMEOUT;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        assert!(Instant::now() < deadline, "supervisor ignored SIGTERM");
+        // The exit of another process announces nothing this test could await.
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 fn assert_one_clear_line(stderr: &str, needles: &[&str]) {
     let lines: Vec<&str> = stderr.lines().collect();
     assert_eq!(lines.len(), 1, "one line expected, got: {stderr}");
@@ -130,20 +169,7 @@ process_manager = "simple"
         runner = runner.display(),
         db = dir.path().join("osis_db").display(),
     );
-    let path = dir.path().join("config.toml");
-    std::fs::write(&path, config).unwrap();
-    let mut child = Command::new(SUPERVISOR)
-        .arg("--config")
-        .arg(&path)
-        .env("HERO_SUPERVISOR_DATA_DIR", dir.path())
-        .env("RUST_LOG", "trace")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut first = String::new();
-    stdout.read_line(&mut first).unwrap();
+    let (mut child, first) = serve(&config, dir.path(), "trace");
     assert!(first.contains(&format!("127.0.0.1:{port}")), "{first}");
 
     let client =
@@ -163,19 +189,7 @@ process_manager = "simple"
         hero_supervisor_openrpc_client::JobResult::success("Hello")
     );
 
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap()),
-        nix::sys::signal::Signal::SIGTERM,
-    )
-    .unwrap();
-    let deadline = Instant::now() + TIMEOUT;
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(Instant::now() < deadline, "supervisor ignored SIGTERM");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
+    let status = terminate(&mut child).await;
     assert!(status.success(), "{status}");
     let mut stderr = String::new();
     std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
@@ -208,20 +222,8 @@ async fn no_secret_reaches_a_log_an_error_or_a_response() {
         redis = redis.url(),
         runner = hero_test_support::workspace_binary("osis_runner").display(),
     );
-    let path = dir.path().join("config.toml");
-    std::fs::write(&path, config).unwrap();
-    let mut child = Command::new(SUPERVISOR)
-        .arg("--config")
-        .arg(&path)
-        .env("HERO_SUPERVISOR_DATA_DIR", dir.path())
-        .env("RUST_LOG", "debug")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut first = String::new();
-    stdout.read_line(&mut first).unwrap();
+    let (mut child, listening) = serve(&config, dir.path(), "debug");
+    assert!(listening.contains(&port.to_string()), "{listening}");
 
     let url = format!("http://127.0.0.1:{port}");
     let http = reqwest::Client::new();
@@ -262,16 +264,7 @@ async fn no_secret_reaches_a_log_an_error_or_a_response() {
         answers.push_str(&answer);
     }
 
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap()),
-        nix::sys::signal::Signal::SIGTERM,
-    )
-    .unwrap();
-    let deadline = Instant::now() + TIMEOUT;
-    while child.try_wait().unwrap().is_none() {
-        assert!(Instant::now() < deadline, "supervisor ignored SIGTERM");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    terminate(&mut child).await;
     let mut logs = String::new();
     std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut logs).unwrap();
     for entry in std::fs::read_dir(dir.path().join("logs")).unwrap() {
