@@ -204,7 +204,7 @@ fn boolean() -> Value {
 }
 
 fn line_count() -> Value {
-    serde_json::json!({"type": "integer", "minimum": 1, "maximum": 10_000})
+    serde_json::json!({"type": "integer", "minimum": 1})
 }
 
 fn log_lines() -> Value {
@@ -437,7 +437,7 @@ pub const ALL: &[Method] = &[
             ACTOR_ID,
             Param {
                 name: "lines",
-                summary: "How many lines; default 100, at most 10,000.",
+                summary: "How many lines; default 100, at most the server's `max_log_lines` (10,000 unless configured).",
                 required: false,
                 schema: line_count,
             },
@@ -515,7 +515,7 @@ pub const SUBSCRIPTIONS: &[Method] = &[
             ACTOR_ID,
             Param {
                 name: "lines",
-                summary: "How many past lines to send first; default 100, at most 10,000.",
+                summary: "How many past lines to send first; default 100, at most the server's `max_log_lines`.",
                 required: false,
                 schema: line_count,
             },
