@@ -19,6 +19,7 @@ pub struct JobBuilder {
     executor: String,
     runner: String,
     timeout: Option<u64>,
+    retries: u32,
     env_vars: BTreeMap<String, String>,
 }
 
@@ -70,6 +71,13 @@ impl JobBuilder {
         self
     }
 
+    /// Times the job is requeued if its runner is lost while running it. Default: 0 (it fails
+    /// as "runner lost"). Only for jobs that are safe to run more than once.
+    pub fn retries(mut self, retries: u32) -> Self {
+        self.retries = retries;
+        self
+    }
+
     /// Adds one environment variable for the job.
     pub fn env_var(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.env_vars.insert(name.into(), value.into());
@@ -98,6 +106,7 @@ impl JobBuilder {
             runner: self.runner,
             timeout: self.timeout.unwrap_or(DEFAULT_TIMEOUT_SECS),
             env_vars: self.env_vars,
+            retries: self.retries,
             created_at: now,
             updated_at: now,
         };

@@ -34,6 +34,14 @@ pub enum Error {
         /// The largest timeout accepted.
         max: u64,
     },
+    /// More retries than the maximum.
+    #[error("job retries must be at most {max}, got {got}")]
+    BadRetries {
+        /// The submitted retries.
+        got: u32,
+        /// The most retries accepted.
+        max: u32,
+    },
     /// Too many environment variables, or one with a bad name.
     #[error("job env_vars: {reason}")]
     BadEnv {

@@ -14,6 +14,9 @@ pub const DEFAULT_TIMEOUT_SECS: u64 = 60;
 /// The largest timeout a job may ask for: one day.
 pub const MAX_TIMEOUT_SECS: u64 = 86_400;
 
+/// The most times a job may be requeued after losing its runner.
+pub const MAX_RETRIES: u32 = 10;
+
 /// A unit of work for a runner.
 ///
 /// The wire form is the contract's: every field but `payload`, `executor` and `runner` may be
@@ -45,12 +48,26 @@ pub struct Job {
     /// Environment visible to the job.
     #[serde(default, deserialize_with = "null_as_default")]
     pub env_vars: BTreeMap<String, String>,
+    /// Times the job goes back to its queue when its runner is lost while running it (the
+    /// runner died or stopped renewing its lease). 0, the default, fails it as "runner lost":
+    /// a job that is not idempotent must not run twice unasked.
+    #[serde(
+        default,
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "is_zero"
+    )]
+    #[schemars(range(max = 10))]
+    pub retries: u32,
     /// When the job was stored; set by the supervisor.
     #[serde(default = "Utc::now")]
     pub created_at: DateTime<Utc>,
     /// When the job last changed; set by the supervisor.
     #[serde(default = "Utc::now")]
     pub updated_at: DateTime<Utc>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 fn default_timeout() -> u64 {
@@ -125,6 +142,12 @@ impl Job {
             return Err(Error::BadTimeout {
                 got: self.timeout,
                 max: MAX_TIMEOUT_SECS,
+            });
+        }
+        if self.retries > MAX_RETRIES {
+            return Err(Error::BadRetries {
+                got: self.retries,
+                max: MAX_RETRIES,
             });
         }
         self.validate_env(limits)
@@ -288,6 +311,25 @@ mod tests {
         assert!(matches!(
             job.validate(&Limits::default()),
             Err(Error::BadTimeout { got: 0, .. })
+        ));
+    }
+
+    #[test]
+    fn retries_default_to_none_and_are_bounded() {
+        let mut job = job();
+        assert_eq!(job.retries, 0);
+        let wire = serde_json::to_value(&job).unwrap();
+        assert!(
+            wire.get("retries").is_none(),
+            "a job without retries keeps the contract's wire form"
+        );
+        job.retries = MAX_RETRIES;
+        job.validate(&Limits::default()).unwrap();
+        assert_eq!(serde_json::to_value(&job).unwrap()["retries"], MAX_RETRIES);
+        job.retries = MAX_RETRIES + 1;
+        assert!(matches!(
+            job.validate(&Limits::default()),
+            Err(Error::BadRetries { got: 11, max: 10 })
         ));
     }
 

@@ -31,7 +31,7 @@ mod status;
 
 pub use builder::JobBuilder;
 pub use error::Error;
-pub use job::{DEFAULT_TIMEOUT_SECS, Job, Limits, MAX_TIMEOUT_SECS, validate_id};
+pub use job::{DEFAULT_TIMEOUT_SECS, Job, Limits, MAX_RETRIES, MAX_TIMEOUT_SECS, validate_id};
 pub use record::JobRecord;
 pub use result::JobResult;
 pub use status::{JobStatus, JobStatusInfo, UnknownStatus};

@@ -1,10 +1,11 @@
 -- Takes up to ARGV[6] jobs for a worker: moves their ids from the queue into the worker's
 -- in-flight list, marks them running, and renews the worker's lease. With ARGV[5] set, that
 -- id was already moved there by BLMOVE and only its marking is left.
--- Also records that the queue has a live runner (the queue's last-seen time).
--- KEYS: queue, worker's in-flight list, workers lease index, queues' last-seen hash
+-- Also records that the queue has a live runner (the queue's last-seen time), and each
+-- claimed job's deadline (its timeout plus a grace) for the reaper's backstop.
+-- KEYS: queue, worker's in-flight list, workers lease index, queues' last-seen hash, deadlines
 -- ARGV: job key prefix, worker, lease (ms), now (RFC 3339), id already moved or "", most jobs,
---       queue name
+--       queue name, timeout grace (ms)
 -- Returns the claimed jobs' JSON, oldest first; empty when the queue held no claimable job.
 local t = redis.call('TIME')
 local now_ms = t[1] * 1000 + math.floor(t[2] / 1000)
@@ -13,9 +14,13 @@ redis.call('HSET', KEYS[4], ARGV[7], now_ms)
 local jobs = {}
 local function take(id)
   local key = ARGV[1] .. id
-  if redis.call('HGET', key, 'status') == 'queued' then
+  local state = redis.call('HMGET', key, 'status', 'timeout')
+  if state[1] == 'queued' then
     redis.call('HSET', key, 'status', 'running', 'worker', ARGV[2],
       'started_at', ARGV[4], 'updated_at', ARGV[4])
+    if state[2] then
+      redis.call('ZADD', KEYS[5], now_ms + tonumber(state[2]) * 1000 + tonumber(ARGV[8]), id)
+    end
     table.insert(jobs, redis.call('HGET', key, 'job'))
   else
     -- Stopped or deleted while queued: drop the stale entry.

@@ -7,7 +7,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, SecondsFormat, Utc};
 use hero_job::{Job, JobRecord, JobStatus};
-use hero_store::{Error, Finish, Result, RunnerRecord, StopOutcome, Store};
+use hero_store::{
+    Error, Finish, Reaped, Result, RunnerRecord, StopOutcome, Store, TIMEOUT_GRACE,
+};
 use redis::AsyncCommands;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig, MultiplexedConnection};
 use tokio::sync::OnceCell;
@@ -240,6 +242,8 @@ impl RedisStore {
             .arg(job.created_at.to_rfc3339_opts(SecondsFormat::AutoSi, true))
             .arg(job.created_at.timestamp_millis())
             .arg(if queue { "1" } else { "0" })
+            .arg(job.timeout)
+            .arg(job.retries)
             .invoke_async(&mut self.conn())
             .await
             .map_err(|e| self.unavailable(e))?;
@@ -282,6 +286,7 @@ impl RedisStore {
             .key(keys.inflight(worker))
             .key(keys.workers())
             .key(keys.seen())
+            .key(keys.deadlines())
             .arg(keys.job_prefix())
             .arg(worker)
             .arg(millis(lease))
@@ -289,6 +294,7 @@ impl RedisStore {
             .arg(moved)
             .arg(most.max(1))
             .arg(queue)
+            .arg(millis(TIMEOUT_GRACE))
             .invoke_async(&mut self.conn())
             .await
             .map_err(|e| self.unavailable(e))?;
@@ -587,6 +593,7 @@ impl Store for RedisStore {
             .finish
             .key(keys.job(id))
             .key(keys.inflight(worker))
+            .key(keys.deadlines())
             .arg(id)
             .arg(worker)
             .arg(finish.status.as_str())
@@ -695,25 +702,37 @@ impl Store for RedisStore {
         Ok(self.events().await?.watch_secrets())
     }
 
-    async fn reap_expired(&self) -> Result<u64> {
+    async fn reap_expired(&self) -> Result<Reaped> {
         let keys = self.keys();
-        let result = serde_json::json!({
+        let lost = serde_json::json!({
             "error": "runner lost: it stopped renewing its lease while running the job"
         })
         .to_string();
-        self.inner
+        let timed_out = serde_json::json!({
+            "error": "timed out: the job ran past its timeout and its runner did not end it"
+        })
+        .to_string();
+        let (failed, requeued, timed_out): (u64, u64, u64) = self
+            .inner
             .scripts
             .reap
             .key(keys.workers())
+            .key(keys.deadlines())
             .arg(keys.inflight_prefix())
             .arg(keys.job_prefix())
             .arg(keys.queue_prefix())
             .arg(now())
-            .arg(result)
+            .arg(lost)
             .arg(keys.events())
+            .arg(timed_out)
             .invoke_async(&mut self.conn())
             .await
-            .map_err(|e| self.unavailable(e))
+            .map_err(|e| self.unavailable(e))?;
+        Ok(Reaped {
+            failed,
+            requeued,
+            timed_out,
+        })
     }
 
     async fn health(&self) -> Result<()> {

@@ -42,6 +42,8 @@ pub async fn run_all(store: &dyn Store) {
     secret_grants_persist_and_announce_themselves(store).await;
     job_counts_cover_every_status(store).await;
     a_job_whose_worker_lost_its_lease_fails_as_runner_lost(store).await;
+    a_job_with_retries_is_requeued_when_its_worker_is_lost(store).await;
+    a_job_running_past_its_timeout_fails_whatever_its_worker_does(store).await;
 }
 
 fn fresh_job(queue: &str) -> Job {
@@ -55,6 +57,7 @@ fn fresh_job(queue: &str) -> Job {
         runner: queue.into(),
         timeout: 60,
         env_vars: [("K".to_owned(), "v".to_owned())].into(),
+        retries: 0,
         created_at: now,
         updated_at: now,
     }
@@ -472,4 +475,92 @@ pub async fn a_job_whose_worker_lost_its_lease_fails_as_runner_lost(store: &dyn 
         .await
         .expect("finish");
     assert!(!late, "a reaped job refuses its worker's late report");
+}
+
+/// Reaps until `id` leaves `status`, or panics after [`LONG_WAIT`].
+async fn reap_while(store: &dyn Store, id: &str, status: JobStatus) {
+    let deadline = tokio::time::Instant::now() + LONG_WAIT;
+    while status_of(store, id).await == status {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the job stayed {status:?}: never reaped"
+        );
+        store.reap_expired().await.expect("reap");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// A job that allows retries goes back to its queue when its worker is lost, runs again on
+/// another worker, and fails as "runner lost" once its retries are spent.
+pub async fn a_job_with_retries_is_requeued_when_its_worker_is_lost(store: &dyn Store) {
+    let queue = fresh_queue();
+    let mut job = fresh_job(&queue);
+    job.retries = 1;
+    store.submit_job(&job).await.expect("submit");
+    let first = format!("{queue}-first");
+    let claimed = store
+        .claim(&queue, &first, Duration::from_millis(1), NO_WAIT, 1)
+        .await
+        .expect("claim");
+    assert_eq!(claimed.len(), 1);
+    reap_while(store, &job.id, JobStatus::Running).await;
+    assert_eq!(status_of(store, &job.id).await, JobStatus::Queued);
+
+    let second = format!("{queue}-second");
+    let again = store
+        .claim(&queue, &second, Duration::from_millis(1), NO_WAIT, 1)
+        .await
+        .expect("claim again");
+    assert_eq!(again, vec![job.clone()], "the requeued job is claimed again");
+    let late = store
+        .finish(&first, &job.id, Finish::completed("late"))
+        .await
+        .expect("finish");
+    assert!(!late, "the lost worker's late report is refused");
+
+    reap_while(store, &job.id, JobStatus::Running).await;
+    let record = store.job(&job.id).await.expect("read");
+    assert_eq!(record.status, JobStatus::Failed, "its one retry is spent");
+    assert!(
+        matches!(&record.result, Some(JobResult::Error { error }) if error.contains("runner lost")),
+        "{:?}",
+        record.result
+    );
+}
+
+/// A job still running [`TIMEOUT_GRACE`](crate::TIMEOUT_GRACE) past its timeout fails as
+/// timed out, though its worker keeps renewing its lease; the worker is told to give it up.
+pub async fn a_job_running_past_its_timeout_fails_whatever_its_worker_does(store: &dyn Store) {
+    let queue = fresh_queue();
+    let mut job = fresh_job(&queue);
+    job.timeout = 1;
+    store.submit_job(&job).await.expect("submit");
+    let worker = format!("{queue}-stuck");
+    let claimed = store
+        .claim(&queue, &worker, LEASE, NO_WAIT, 1)
+        .await
+        .expect("claim");
+    assert_eq!(claimed.len(), 1);
+    let deadline = tokio::time::Instant::now() + LONG_WAIT;
+    while status_of(store, &job.id).await == JobStatus::Running {
+        assert!(tokio::time::Instant::now() < deadline, "never timed out");
+        store
+            .heartbeat(&worker, LEASE, std::slice::from_ref(&job.id))
+            .await
+            .expect("heartbeat");
+        store.reap_expired().await.expect("reap");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let record = store.job(&job.id).await.expect("read");
+    assert_eq!(record.status, JobStatus::Failed);
+    assert!(
+        matches!(&record.result, Some(JobResult::Error { error }) if error.contains("timed out")),
+        "{:?}",
+        record.result
+    );
+    let give_up = store
+        .heartbeat(&worker, LEASE, std::slice::from_ref(&job.id))
+        .await
+        .expect("heartbeat");
+    assert_eq!(give_up, vec![job.id.clone()]);
 }

@@ -66,6 +66,28 @@ pub enum StopOutcome {
     AlreadyFinal,
 }
 
+/// How long past its timeout a running job may go before the reaper fails it: room for its
+/// runner to interrupt it and report, so the backstop only catches runners that do not.
+pub const TIMEOUT_GRACE: Duration = Duration::from_secs(5);
+
+/// What one reaping pass changed.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Reaped {
+    /// Jobs failed as "runner lost".
+    pub failed: u64,
+    /// Jobs returned to their queue for another attempt.
+    pub requeued: u64,
+    /// Jobs failed as still running past their timeout plus [`TIMEOUT_GRACE`].
+    pub timed_out: u64,
+}
+
+impl Reaped {
+    /// True when the pass changed nothing.
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
 /// Where jobs, queues, claims and results live.
 ///
 /// Every multi-step change is atomic: a crash between two calls never leaves a job half-moved.
@@ -208,10 +230,12 @@ pub trait Store: Send + Sync + 'static {
     /// any other sharing the store, so holders of a copy know to reload it.
     async fn watch_secrets(&self) -> Result<tokio::sync::watch::Receiver<u64>>;
 
-    /// Ends the jobs of workers whose lease expired: their running jobs fail with "runner
-    /// lost", ids they took but never marked return to their queue. Returns how many jobs
-    /// failed. Safe to call from several processes at once.
-    async fn reap_expired(&self) -> Result<u64>;
+    /// Ends the jobs of workers whose lease expired: a running job goes back to its queue
+    /// while it has retries left ([`Job::retries`]) and fails with "runner lost" otherwise;
+    /// ids they took but never marked return to their queue. Also fails, as timed out, any
+    /// job still running [`TIMEOUT_GRACE`] after its timeout, whatever its runner does.
+    /// Safe to call from several processes at once.
+    async fn reap_expired(&self) -> Result<Reaped>;
 
     /// Number of jobs waiting on `queue`.
     async fn queue_len(&self, queue: &str) -> Result<u64>;

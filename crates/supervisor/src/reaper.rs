@@ -1,5 +1,6 @@
 //! The reaper: ends the jobs of runners that stopped renewing their lease, so a job whose
-//! runner died ends `failed` instead of staying `running` forever. Every supervisor runs one;
+//! runner died is requeued (when it allows retries) or ends `failed` instead of staying
+//! `running` forever; and fails jobs running long past their timeout. Every supervisor runs one;
 //! the store makes concurrent reaping safe.
 
 use std::sync::Arc;
@@ -22,8 +23,13 @@ impl Reaper {
             loop {
                 ticks.tick().await;
                 match store.reap_expired().await {
-                    Ok(0) => {}
-                    Ok(failed) => tracing::warn!(failed, "ended jobs of runners that were lost"),
+                    Ok(reaped) if reaped.is_empty() => {}
+                    Ok(reaped) => tracing::warn!(
+                        failed = reaped.failed,
+                        requeued = reaped.requeued,
+                        timed_out = reaped.timed_out,
+                        "reaped jobs of lost runners or past their timeout"
+                    ),
                     // The store is down: the API reports it; the next tick tries again.
                     Err(error) => tracing::debug!(%error, "reaping skipped"),
                 }
