@@ -23,6 +23,9 @@ use crate::{Executor, RunnerConfig, run};
 /// How long a starting runner keeps trying to reach Redis before it gives up.
 const CONNECT_PATIENCE: Duration = Duration::from_secs(30);
 
+/// How often a runner checks that the process that started it is still alive.
+const PARENT_CHECK: Duration = Duration::from_secs(1);
+
 /// How long the runtime waits for blocking work that ignored cancellation when exiting.
 const EXIT_GRACE: Duration = Duration::from_secs(1);
 
@@ -56,6 +59,13 @@ pub struct RunnerArgs {
     /// Most jobs executed at once.
     #[arg(long, default_value_t = 4)]
     pub concurrency: usize,
+    /// Milliseconds the store keeps this runner's claims without a heartbeat; past it, the
+    /// supervisor's reaper treats the runner as lost.
+    #[arg(long, env = "HERO_RUNNER_LEASE_MS", default_value_t = 15_000)]
+    pub lease_ms: u64,
+    /// Milliseconds between heartbeats; bounds how fast `job.stop` reaches a running job.
+    #[arg(long, env = "HERO_RUNNER_HEARTBEAT_MS", default_value_t = 500)]
+    pub heartbeat_ms: u64,
 }
 
 impl std::fmt::Debug for RunnerArgs {
@@ -67,6 +77,8 @@ impl std::fmt::Debug for RunnerArgs {
             .field("redis_url", &redact_url(&self.redis_url))
             .field("namespace", &self.namespace)
             .field("concurrency", &self.concurrency)
+            .field("lease_ms", &self.lease_ms)
+            .field("heartbeat_ms", &self.heartbeat_ms)
             .finish()
     }
 }
@@ -136,6 +148,8 @@ pub async fn main_with(executor: Arc<dyn Executor>, args: RunnerArgs) -> anyhow:
     };
     let config = RunnerConfig {
         concurrency: args.concurrency,
+        lease: Duration::from_millis(args.lease_ms),
+        heartbeat: Duration::from_millis(args.heartbeat_ms),
         ..RunnerConfig::new(&args.name)
     };
     run(Arc::new(store), config, executor, shutdown)
@@ -167,7 +181,12 @@ async fn connect(url: &str, namespace: &str) -> anyhow::Result<RedisStore> {
     }
 }
 
-/// Completes on the first SIGTERM or SIGINT.
+/// Completes on the first SIGTERM or SIGINT, or when the process that started this runner
+/// dies.
+///
+/// A supervisor killed with SIGKILL cannot stop its runners; without the parent watch they
+/// would live on beside the ones its restart starts, claiming jobs no supervisor tracks. An
+/// orphaned runner instead finishes its running jobs, as on SIGTERM, and exits.
 fn shutdown_signal() -> anyhow::Result<impl Future<Output = ()> + Send> {
     let mut terminate = signal(SignalKind::terminate()).context("listening for SIGTERM")?;
     let mut interrupt = signal(SignalKind::interrupt()).context("listening for SIGINT")?;
@@ -175,9 +194,26 @@ fn shutdown_signal() -> anyhow::Result<impl Future<Output = ()> + Send> {
         let name = tokio::select! {
             _ = terminate.recv() => "SIGTERM",
             _ = interrupt.recv() => "SIGINT",
+            () = parent_gone() => "the parent process exited",
         };
-        tracing::info!("{name} received; shutting down");
+        tracing::info!("{name}; shutting down");
     })
+}
+
+/// Completes when this process is re-parented, i.e. its parent died. A runner started
+/// directly by init (parent 1) has nothing to watch and this never completes.
+async fn parent_gone() {
+    let parent = std::os::unix::process::parent_id();
+    if parent == 1 {
+        return std::future::pending().await;
+    }
+    let mut ticks = tokio::time::interval(PARENT_CHECK);
+    loop {
+        ticks.tick().await;
+        if std::os::unix::process::parent_id() != parent {
+            return;
+        }
+    }
 }
 
 fn init_tracing() {
@@ -188,6 +224,10 @@ fn init_tracing() {
         .with_writer(std::io::stderr)
         // Supervisors capture runner output into log files, where colour codes are noise.
         .with_ansi(std::io::stderr().is_terminal())
+        // A runner whose supervisor died writes into a closed pipe. Reporting that failure
+        // would itself write to stderr and panic the task that logged, e.g. the heartbeat,
+        // so the runner would lose its jobs instead of finishing them.
+        .log_internal_errors(false)
         .init();
 }
 

@@ -7,9 +7,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, SecondsFormat, Utc};
 use hero_job::{Job, JobRecord, JobStatus};
-use hero_store::{
-    Error, Finish, Reaped, Result, RunnerRecord, StopOutcome, Store, TIMEOUT_GRACE,
-};
+use hero_store::{Error, Finish, Reaped, Result, RunnerRecord, StopOutcome, Store, TIMEOUT_GRACE};
 use redis::AsyncCommands;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig, MultiplexedConnection};
 use tokio::sync::OnceCell;

@@ -511,7 +511,11 @@ pub async fn a_job_with_retries_is_requeued_when_its_worker_is_lost(store: &dyn 
         .claim(&queue, &second, Duration::from_millis(1), NO_WAIT, 1)
         .await
         .expect("claim again");
-    assert_eq!(again, vec![job.clone()], "the requeued job is claimed again");
+    assert_eq!(
+        again,
+        vec![job.clone()],
+        "the requeued job is claimed again"
+    );
     let late = store
         .finish(&first, &job.id, Finish::completed("late"))
         .await

@@ -42,6 +42,9 @@ fn init_logs() {
     let layer = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
+        // With stderr closed, reporting a failed write would write to stderr again and panic
+        // whichever task logged; the supervisor must serve on.
+        .log_internal_errors(false)
         .with_filter(env)
         .with_filter(no_bodies);
     tracing_subscriber::registry().with(layer).init();

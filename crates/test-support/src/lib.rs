@@ -25,12 +25,14 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-/// A private `redis-server` without persistence, killed when dropped.
+/// A private `redis-server`, killed when dropped. Without persistence unless started with
+/// [`start_persistent`](Self::start_persistent).
 #[derive(Debug)]
 pub struct RedisServer {
     child: Child,
     port: u16,
-    _dir: tempfile::TempDir,
+    persistent: bool,
+    dir: tempfile::TempDir,
 }
 
 impl RedisServer {
@@ -40,42 +42,72 @@ impl RedisServer {
     ///
     /// When `redis-server` is not installed or does not answer within [`TIMEOUT`].
     pub fn start() -> Self {
+        Self::start_with(false)
+    }
+
+    /// Starts `redis-server` with an append-only file synced on every write, as a deployment
+    /// that must lose nothing runs it, so that [`restart`](Self::restart) keeps every write.
+    ///
+    /// # Panics
+    ///
+    /// As [`start`](Self::start).
+    pub fn start_persistent() -> Self {
+        Self::start_with(true)
+    }
+
+    fn start_with(persistent: bool) -> Self {
         for _ in 0..5 {
-            if let Some(server) = Self::try_start() {
+            let dir = tempfile::tempdir().expect("a temporary directory");
+            let port = free_port();
+            let mut server = Self {
+                child: spawn_redis(port, persistent, dir.path()),
+                port,
+                persistent,
+                dir,
+            };
+            if server.wait_until_up() {
                 return server;
             }
+            // Lost the port race; try another.
         }
         panic!("redis-server did not start; is it installed (apt-get install redis-server)?");
     }
 
-    fn try_start() -> Option<Self> {
-        let dir = tempfile::tempdir().expect("a temporary directory");
-        let port = free_port();
-        let child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no"])
-            .arg("--dir")
-            .arg(dir.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("redis-server is installed");
-        let mut server = Self {
-            child,
-            port,
-            _dir: dir,
-        };
+    /// Kills the server with SIGKILL, as a crash would, and leaves it down until
+    /// [`restart`](Self::restart).
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts the server again on the same port and data directory (after [`kill`](Self::kill),
+    /// or killing it now) and waits until it answers.
+    ///
+    /// # Panics
+    ///
+    /// When it does not come back within 10 s, e.g. because another process took the port.
+    pub fn restart(&mut self) {
+        self.kill();
+        self.child = spawn_redis(self.port, self.persistent, self.dir.path());
+        assert!(
+            self.wait_until_up(),
+            "redis-server did not come back on port {}",
+            self.port
+        );
+    }
+
+    fn wait_until_up(&mut self) -> bool {
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
-            if server.child.try_wait().ok().flatten().is_some() {
-                return None; // lost the port race; try another
+            if self.child.try_wait().ok().flatten().is_some() {
+                return false;
             }
-            if server.ping() {
-                return Some(server);
+            if self.ping() {
+                return true;
             }
             std::thread::sleep(Duration::from_millis(20));
         }
-        None
+        false
     }
 
     fn ping(&self) -> bool {
@@ -113,6 +145,30 @@ impl Drop for RedisServer {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+fn spawn_redis(port: u16, persistent: bool, dir: &std::path::Path) -> Child {
+    let persistence: &[&str] = if persistent {
+        &[
+            "--save",
+            "",
+            "--appendonly",
+            "yes",
+            "--appendfsync",
+            "always",
+        ]
+    } else {
+        &["--save", "", "--appendonly", "no"]
+    };
+    Command::new("redis-server")
+        .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+        .args(persistence)
+        .arg("--dir")
+        .arg(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("redis-server is installed")
 }
 
 /// Polls `check` every 20 ms until it returns true; false when `within` passes first.
