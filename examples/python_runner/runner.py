@@ -38,6 +38,9 @@ LUA_DIR = Path(__file__).resolve().parent.parent.parent / "crates" / "store-redi
 LEASE_MS = 15_000
 HEARTBEAT_SECS = 0.5
 CLAIM_WAIT_SECS = 1.0
+# How long past its timeout a claimed job may run before the reaper fails it (TIMEOUT_GRACE in
+# crates/store/src/store.rs); claim.lua records each job's deadline with it.
+TIMEOUT_GRACE_MS = 5_000
 SHUTDOWN_GRACE_SECS = 10.0
 CONNECT_PATIENCE_SECS = 30.0
 MAX_BATCH = 32
@@ -67,6 +70,7 @@ class Keys:
         self.job_prefix = f"{self.prefix}job:"
         self.workers = f"{self.prefix}workers"
         self.seen = f"{self.prefix}seen"
+        self.deadlines = f"{self.prefix}deadlines"
         self.events = f"{self.prefix}events"
 
     def job(self, job_id: str) -> str:
@@ -275,8 +279,11 @@ class Runner:
     def run_claim(self, moved: str, most: int) -> list[RunningJob]:
         k = self.keys
         texts = self.claim_script(
-            keys=[k.queue(self.name), k.inflight(self.worker), k.workers, k.seen],
-            args=[k.job_prefix, self.worker, LEASE_MS, now(), moved, most, self.name],
+            keys=[k.queue(self.name), k.inflight(self.worker), k.workers, k.seen, k.deadlines],
+            args=[
+                k.job_prefix, self.worker, LEASE_MS, now(), moved, most, self.name,
+                TIMEOUT_GRACE_MS,
+            ],
         )
         jobs = []
         for text in texts:
@@ -347,7 +354,7 @@ class Runner:
         while True:
             try:
                 done = self.finish_script(
-                    keys=[k.job(job_id), k.inflight(self.worker)],
+                    keys=[k.job(job_id), k.inflight(self.worker), k.deadlines],
                     args=[job_id, self.worker, status, json.dumps(result), now(), k.events],
                 )
             except (redis.ConnectionError, redis.TimeoutError) as error:
