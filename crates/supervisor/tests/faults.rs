@@ -216,6 +216,46 @@ async fn a_supervisor_killed_mid_job_loses_nothing_and_another_serves_the_result
 }
 
 #[tokio::test]
+async fn a_job_with_retries_outlives_its_runner_and_job_run_returns_its_result() {
+    let redis = RedisServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let supervisor = SupervisorProcess::start(&redis, dir.path(), &short_leases()).await;
+    let first = supervisor.runner_pid().await;
+    let id = uuid::Uuid::new_v4().to_string();
+    let job = job("sleep(1); \"second try\"")
+        .id(&id)
+        .retries(1)
+        .build()
+        .unwrap();
+    let waiting = {
+        let client = supervisor.client.clone();
+        tokio::spawn(async move { client.job_run(USER, job).await })
+    };
+    until("the job runs", || async {
+        supervisor
+            .client
+            .job_status(&id)
+            .await
+            .is_ok_and(|s| s.status == JobStatus::Running)
+    })
+    .await;
+    kill(first, Signal::SIGKILL).unwrap();
+
+    let result = bounded(waiting).await.unwrap().unwrap();
+    assert_eq!(
+        result,
+        JobResult::Success {
+            success: "second try".into()
+        }
+    );
+    assert_ne!(
+        supervisor.runner_pid().await,
+        first,
+        "the restarted runner ran it"
+    );
+}
+
+#[tokio::test]
 async fn sigterm_lets_the_running_job_finish_and_stops_the_runners() {
     let redis = RedisServer::start();
     let dir = tempfile::tempdir().unwrap();

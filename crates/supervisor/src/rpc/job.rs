@@ -102,9 +102,15 @@ pub(super) async fn call(
     }
 }
 
-/// How long a caller waits for `job` to end: its timeout plus the runner's time to report.
+/// Time between a runner's death and its job's requeue: the SDK's default lease (15 s) plus
+/// the reaper's period (2 s), rounded up.
+const LOSS_DETECTION: Duration = Duration::from_secs(20);
+
+/// How long a caller waits for `job` to end: its timeout plus the runner's time to report,
+/// and as much again, plus the time to notice a lost runner, for each retry it allows.
 fn job_wait(job: &Job) -> Duration {
-    Duration::from_secs(job.timeout) + REPORT_GRACE
+    let attempt = Duration::from_secs(job.timeout) + REPORT_GRACE;
+    attempt + (attempt + LOSS_DETECTION) * job.retries
 }
 
 /// Ends a job that did not finish within its wait as failed, so the caller gets a final
