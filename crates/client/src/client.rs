@@ -103,7 +103,8 @@ impl SupervisorClient {
             return Err(invalid("no PEM certificate in the text".to_owned()));
         }
         self.root_certificates.extend(certificates);
-        self.http = http_client_trusting(&self.root_certificates).map_err(|e| invalid(error_chain(&e)))?;
+        self.http =
+            http_client_trusting(&self.root_certificates).map_err(|e| invalid(error_chain(&e)))?;
         Ok(self)
     }
 

@@ -583,8 +583,8 @@ process_manager = "tmux:osis_session"
         let tls = config.tls.unwrap();
         assert_eq!(tls.cert_path, Path::new("/c.pem"));
         assert_eq!(tls.key_path, Path::new("/k.pem"));
-        let err = parse("[tls]\ncert_path = '/c.pem'\nkey_path = '/k.pem'\nca = '/ca.pem'")
-            .unwrap_err();
+        let err =
+            parse("[tls]\ncert_path = '/c.pem'\nkey_path = '/k.pem'\nca = '/ca.pem'").unwrap_err();
         assert!(err.contains("ca"), "{err}");
         let err = parse("[tls]\ncert_path = '/c.pem'").unwrap_err();
         assert!(err.contains("key_path"), "{err}");

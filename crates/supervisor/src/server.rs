@@ -42,10 +42,14 @@ pub(crate) fn start(
         supervisor: supervisor.clone(),
     });
     listener.set_nonblocking(true).map_err(StartError::Server)?;
-    let builder = Server::builder().set_config(config).set_http_middleware(http);
+    let builder = Server::builder()
+        .set_config(config)
+        .set_http_middleware(http);
     let methods = rpc::module(supervisor);
     let Some(tls) = tls else {
-        let server = builder.build_from_tcp(listener).map_err(StartError::Server)?;
+        let server = builder
+            .build_from_tcp(listener)
+            .map_err(StartError::Server)?;
         return Ok(server.start(methods));
     };
     // The RPC library does not terminate TLS itself: the loop in `tls` accepts and decrypts,
