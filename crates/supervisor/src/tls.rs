@@ -30,12 +30,26 @@ const ACCEPT_RETRY: Duration = Duration::from_millis(100);
 /// # Errors
 ///
 /// [`ConfigError::Invalid`] naming `tls.cert_path` or `tls.key_path` and the file when a file
-/// cannot be read or holds no usable PEM item, and naming `tls` when the key does not belong
-/// to the certificate. The key file's contents never appear in the message.
+/// cannot be read or holds no usable certificate or key, and naming `tls` when the key does
+/// not belong to the certificate. The key file's contents never appear in the message.
 pub(crate) fn server_config(tls: &TlsConfig) -> Result<Arc<rustls::ServerConfig>, ConfigError> {
     let certs = read_certs(&tls.cert_path)?;
     let key = read_key(&tls.key_path)?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
+    // Loaded once on its own so that a key of an unsupported kind is blamed on its file,
+    // not on the pair.
+    provider
+        .key_provider
+        .load_private_key(key.clone_key())
+        .map_err(|e| {
+            invalid(
+                "tls.key_path",
+                format!(
+                    "`{}` holds no usable private key: {e}",
+                    tls.key_path.display()
+                ),
+            )
+        })?;
     let mut config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| invalid("tls", format!("no usable TLS version: {e}")))?
