@@ -53,15 +53,19 @@ pub struct SupervisorClient {
     next_id: Arc<AtomicU64>,
     timeout: Option<Duration>,
     wait_timeout: Option<Duration>,
+    /// Trusted besides the platform's roots; kept so that each added certificate rebuilds
+    /// the HTTP client with all of them.
+    #[cfg(not(target_arch = "wasm32"))]
+    root_certificates: Vec<reqwest::Certificate>,
 }
 
 impl SupervisorClient {
     /// A client for the supervisor at `url`, e.g. `http://localhost:3030`.
     ///
     /// No connection is opened until the first call. A path is kept (for a supervisor behind
-    /// a proxy at `https://host/supervisor`). `https` needs reqwest built with TLS: this crate
-    /// builds it without, so add e.g. `reqwest = { version = "0.13", features = ["rustls"] }`
-    /// to the application's own dependencies.
+    /// a proxy at `https://host/supervisor`). An `https` supervisor's certificate is checked
+    /// against the platform's trusted roots; see
+    /// [`with_root_certificate`](Self::with_root_certificate) for a private or self-signed one.
     ///
     /// # Errors
     ///
@@ -76,7 +80,32 @@ impl SupervisorClient {
             next_id: Arc::new(AtomicU64::new(1)),
             timeout: Some(DEFAULT_TIMEOUT),
             wait_timeout: None,
+            #[cfg(not(target_arch = "wasm32"))]
+            root_certificates: Vec::new(),
         })
+    }
+
+    /// Trusts the certificates in `pem` (one or more PEM `CERTIFICATE` blocks), besides the
+    /// platform's roots, for an `https` supervisor: its own CA, or its self-signed certificate.
+    ///
+    /// Builds a new connection pool, so call it before cloning the client.
+    ///
+    /// # Errors
+    ///
+    /// [`ClientError::InvalidCertificate`] when `pem` holds no certificate or one that cannot
+    /// be read.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn with_root_certificate(mut self, pem: impl AsRef<[u8]>) -> Result<Self, ClientError> {
+        let invalid = |reason: String| ClientError::InvalidCertificate { reason };
+        let certificates = reqwest::Certificate::from_pem_bundle(pem.as_ref())
+            .map_err(|e| invalid(error_chain(&e)))?;
+        if certificates.is_empty() {
+            return Err(invalid("no PEM certificate in the text".to_owned()));
+        }
+        self.root_certificates.extend(certificates);
+        self.http =
+            http_client_trusting(&self.root_certificates).map_err(|e| invalid(error_chain(&e)))?;
+        Ok(self)
     }
 
     /// Sets the overall time allowed for each call that does not wait for a job.
@@ -165,11 +194,36 @@ pub(crate) fn arg(value: &impl Serialize) -> Result<Option<Value>, ClientError> 
 
 #[cfg(not(target_arch = "wasm32"))]
 fn http_client() -> reqwest::Result<reqwest::Client> {
-    reqwest::Client::builder()
+    http_client_trusting(&[])
+}
+
+/// The HTTP client, trusting `root_certificates` besides the platform's roots.
+#[cfg(not(target_arch = "wasm32"))]
+fn http_client_trusting(
+    root_certificates: &[reqwest::Certificate],
+) -> reqwest::Result<reqwest::Client> {
+    let builder = reqwest::Client::builder()
         .connect_timeout(CONNECT_TIMEOUT)
         // Secrets travel in request bodies; a 307/308 would resend them to wherever it points.
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
+        .redirect(reqwest::redirect::Policy::none());
+    if root_certificates.is_empty() {
+        builder.build()
+    } else {
+        builder.tls_certs_merge(root_certificates.to_vec()).build()
+    }
+}
+
+/// `error` and its causes on one line: reqwest's own message alone rarely says what was wrong.
+#[cfg(not(target_arch = "wasm32"))]
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 #[cfg(target_arch = "wasm32")]

@@ -66,6 +66,14 @@ pub enum ClientError {
         /// What is wrong with it.
         reason: &'static str,
     },
+    /// A certificate given to
+    /// [`SupervisorClient::with_root_certificate`](crate::SupervisorClient::with_root_certificate)
+    /// cannot be used.
+    #[error("invalid root certificate: {reason}")]
+    InvalidCertificate {
+        /// What is wrong with it.
+        reason: String,
+    },
     /// The server answered something that is not the expected JSON-RPC response.
     #[error("invalid response from the supervisor: {reason}")]
     InvalidResponse {
@@ -92,7 +100,7 @@ impl ClientError {
     }
 
     /// The JSON-RPC error code the server answered with; `None` when the failure is local
-    /// (transport, URL, response shape, job validation).
+    /// (transport, URL, certificate, response shape, job validation).
     pub fn code(&self) -> Option<i32> {
         match self {
             Self::Unauthorized { .. } => Some(codes::UNAUTHORIZED),
@@ -104,6 +112,7 @@ impl ClientError {
             Self::Rpc { code, .. } => Some(*code),
             Self::Transport(_)
             | Self::InvalidUrl { .. }
+            | Self::InvalidCertificate { .. }
             | Self::InvalidResponse { .. }
             | Self::Job(_) => None,
         }

@@ -61,6 +61,10 @@ pub struct Config {
     /// Size and connection limits of the API.
     #[serde(default)]
     pub limits: Limits,
+    /// Serve the API over TLS (https and wss) with this certificate. Default: none, plain
+    /// HTTP, as behind a TLS-terminating proxy.
+    #[serde(default)]
+    pub tls: Option<TlsConfig>,
     /// Runners the supervisor starts and supervises.
     #[serde(default)]
     pub actors: Vec<ActorConfig>,
@@ -96,6 +100,16 @@ impl Default for Limits {
             max_log_lines: 10_000,
         }
     }
+}
+
+/// The `[tls]` table: the certificate and key the API is served with.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    /// PEM file of the certificate chain, the server's own certificate first.
+    pub cert_path: PathBuf,
+    /// PEM file of the certificate's private key: PKCS#8, PKCS#1 (RSA) or SEC1 (EC).
+    pub key_path: PathBuf,
 }
 
 /// A runner the supervisor starts: an `[[actors]]` table.
@@ -232,7 +246,8 @@ impl Config {
     /// # Errors
     ///
     /// The file cannot be read, is not valid TOML, has an unknown key or a wrong type
-    /// (named with its line), or names an actor binary that does not exist.
+    /// (named with its line), names an actor binary that does not exist, or a TLS
+    /// certificate or key that cannot be used.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
             path: path.to_owned(),
@@ -279,6 +294,7 @@ impl Config {
             require_secret_for_reads: false,
             tmux_socket: None,
             limits: Limits::default(),
+            tls: None,
             actors: vec![ActorConfig {
                 id: "osis_runner_1".into(),
                 name: "osis_runner_1".into(),
@@ -292,7 +308,8 @@ impl Config {
         }
     }
 
-    /// Checks what TOML types cannot: names, duplicates, binaries that exist.
+    /// Checks what TOML types cannot: names, duplicates, binaries that exist, a TLS
+    /// certificate and key that can be read and belong together.
     ///
     /// # Errors
     ///
@@ -332,6 +349,9 @@ impl Config {
                     format!("`{}` is not an existing file", actor.binary_path.display()),
                 ));
             }
+        }
+        if let Some(tls) = &self.tls {
+            crate::tls::server_config(tls)?;
         }
         Ok(())
     }
@@ -555,6 +575,34 @@ process_manager = "tmux:osis_session"
         config.admin_secrets_file = Some(dir.path().join("missing"));
         let err = config.load_secrets().unwrap_err().to_string();
         assert!(err.contains("missing"), "{err}");
+    }
+
+    #[test]
+    fn the_tls_table_takes_a_certificate_and_a_key_and_nothing_else() {
+        let config = parse("[tls]\ncert_path = '/c.pem'\nkey_path = '/k.pem'").unwrap();
+        let tls = config.tls.unwrap();
+        assert_eq!(tls.cert_path, Path::new("/c.pem"));
+        assert_eq!(tls.key_path, Path::new("/k.pem"));
+        let err =
+            parse("[tls]\ncert_path = '/c.pem'\nkey_path = '/k.pem'\nca = '/ca.pem'").unwrap_err();
+        assert!(err.contains("ca"), "{err}");
+        let err = parse("[tls]\ncert_path = '/c.pem'").unwrap_err();
+        assert!(err.contains("key_path"), "{err}");
+        assert!(parse("").unwrap().tls.is_none());
+    }
+
+    #[test]
+    fn a_missing_certificate_names_the_key_and_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(
+            &path,
+            "[tls]\ncert_path = '/no/such/cert.pem'\nkey_path = '/no/such/key.pem'\n",
+        )
+        .unwrap();
+        let err = Config::load(&path).unwrap_err().to_string();
+        assert!(err.contains("key `tls.cert_path`"), "{err}");
+        assert!(err.contains("/no/such/cert.pem"), "{err}");
     }
 
     #[test]

@@ -56,6 +56,9 @@ pub enum StartError {
     /// A runner process could not be started.
     #[error(transparent)]
     Process(#[from] hero_process::Error),
+    /// The configuration cannot be used, e.g. its TLS certificate.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
     /// The API server could not start.
     #[error("cannot start the API server")]
     Server(#[source] std::io::Error),

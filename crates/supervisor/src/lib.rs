@@ -2,6 +2,7 @@
 //!
 //! - `config`: the TOML configuration and its defaults.
 //! - `server`: HTTP + WebSocket JSON-RPC server, `/health`, size and connection limits.
+//! - `tls`: the optional TLS certificate and the accept loop that serves over it.
 //! - `rpc`: one handler per method group, behind one authorization gate (`auth`).
 //! - `supervisor`: the state every call shares.
 //! - `registry`: the actor processes this supervisor starts and stops.
@@ -18,6 +19,7 @@ mod registry;
 mod rpc;
 mod server;
 mod supervisor;
+mod tls;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -32,7 +34,8 @@ pub use error::{ConfigError, StartError};
 ///
 /// # Errors
 ///
-/// The store cannot be reached, an actor cannot be started, or the server cannot start.
+/// The TLS certificate cannot be used, the store cannot be reached, an actor cannot be
+/// started, or the server cannot start.
 pub async fn run(
     config: Config,
     listener: std::net::TcpListener,
@@ -49,15 +52,20 @@ pub struct Running {
     _reaper: reaper::Reaper,
     supervisor: Arc<supervisor::Supervisor>,
     address: std::net::SocketAddr,
+    is_tls: bool,
 }
 
 /// Connects the store, starts the configured actors and serves the API on `listener`.
 ///
 /// # Errors
 ///
-/// The store cannot be reached, an actor cannot be started, or the server cannot start.
+/// The TLS certificate cannot be used, the store cannot be reached, an actor cannot be
+/// started, or the server cannot start.
 pub async fn start(config: Config, listener: std::net::TcpListener) -> Result<Running, StartError> {
     let address = listener.local_addr().map_err(StartError::Server)?;
+    // Read before anything starts, so a bad certificate leaves no runner behind.
+    let tls = config.tls.as_ref().map(tls::server_config).transpose()?;
+    let is_tls = tls.is_some();
     let store = RedisStore::connect(config.redis_url(), &config.namespace).await?;
     let secrets = auth::Secrets::load(
         config.admin_secrets.clone(),
@@ -81,14 +89,15 @@ pub async fn start(config: Config, listener: std::net::TcpListener) -> Result<Ru
         namespace: config.namespace.clone(),
         started: std::time::Instant::now(),
     });
-    let server = server::start(listener, supervisor.clone(), &config.limits)?;
+    let server = server::start(listener, supervisor.clone(), &config.limits, tls)?;
     let reaper = reaper::Reaper::start(supervisor.store.clone());
-    tracing::info!(%address, "serving JSON-RPC over HTTP and WebSocket");
+    tracing::info!(%address, tls = is_tls, "serving JSON-RPC over HTTP and WebSocket");
     Ok(Running {
         server,
         _reaper: reaper,
         supervisor,
         address,
+        is_tls,
     })
 }
 
@@ -96,6 +105,12 @@ impl Running {
     /// The address the API listens on.
     pub fn address(&self) -> std::net::SocketAddr {
         self.address
+    }
+
+    /// The API's base URL: `https://ADDRESS` when serving over TLS, else `http://ADDRESS`.
+    pub fn url(&self) -> String {
+        let scheme = if self.is_tls { "https" } else { "http" };
+        format!("{scheme}://{}", self.address)
     }
 
     /// Serves until `shutdown` completes, then stops serving and stops the actors.

@@ -72,8 +72,8 @@ fn serve(args: Args) -> anyhow::Result<()> {
     runtime.block_on(async {
         let running = hero_supervisor::start(config, listener).await?;
         say(&format!(
-            "supervisor listening on http://{} (JSON-RPC over HTTP and WebSocket; GET /health)",
-            running.address()
+            "supervisor listening on {} (JSON-RPC over HTTP and WebSocket; GET /health)",
+            running.url()
         ));
         say(&secret_note);
         running.serve_until(shutdown_signal()).await;

@@ -1,5 +1,6 @@
 //! The HTTP and WebSocket server: JSON-RPC on `POST /` and WebSocket, `GET /health`,
-//! with the request size, batch and connection limits of the config.
+//! with the request size, batch and connection limits of the config; over TLS when the config
+//! has a `[tls]` table.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -10,6 +11,7 @@ use std::time::Duration;
 use jsonrpsee::core::BoxError;
 use jsonrpsee::server::{
     BatchRequestConfig, HttpBody, HttpRequest, HttpResponse, Server, ServerConfig, ServerHandle,
+    stop_channel,
 };
 use serde_json::json;
 use tower::{Layer, Service};
@@ -18,15 +20,17 @@ use crate::config::Limits;
 use crate::error::StartError;
 use crate::rpc;
 use crate::supervisor::Supervisor;
+use crate::tls;
 
 /// How long `/health` waits for the store before calling it unavailable.
 const HEALTH_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// Starts serving on `listener`; the handle stops the server.
+/// Starts serving on `listener`, over TLS when `tls` is given; the handle stops the server.
 pub(crate) fn start(
     listener: std::net::TcpListener,
     supervisor: Arc<Supervisor>,
     limits: &Limits,
+    tls: Option<Arc<rustls::ServerConfig>>,
 ) -> Result<ServerHandle, StartError> {
     let config = ServerConfig::builder()
         .max_request_body_size(limits.max_request_bytes)
@@ -38,12 +42,29 @@ pub(crate) fn start(
         supervisor: supervisor.clone(),
     });
     listener.set_nonblocking(true).map_err(StartError::Server)?;
-    let server = Server::builder()
+    let builder = Server::builder()
         .set_config(config)
-        .set_http_middleware(http)
-        .build_from_tcp(listener)
-        .map_err(StartError::Server)?;
-    Ok(server.start(rpc::module(supervisor)))
+        .set_http_middleware(http);
+    let methods = rpc::module(supervisor);
+    let Some(tls) = tls else {
+        let server = builder
+            .build_from_tcp(listener)
+            .map_err(StartError::Server)?;
+        return Ok(server.start(methods));
+    };
+    // The RPC library does not terminate TLS itself: the loop in `tls` accepts and decrypts,
+    // and hands each connection the same service, limits and middleware as above.
+    let listener = tokio::net::TcpListener::from_std(listener).map_err(StartError::Server)?;
+    let services = builder.to_service_builder();
+    let (stop, handle) = stop_channel();
+    tokio::spawn(tls::serve(
+        listener,
+        tokio_rustls::TlsAcceptor::from(tls),
+        methods.into(),
+        move |methods, stop| services.clone().build(methods, stop),
+        stop,
+    ));
+    Ok(handle)
 }
 
 /// Answers `GET /health` itself and passes everything else to the RPC server.
