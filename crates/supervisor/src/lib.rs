@@ -20,6 +20,7 @@ mod rpc;
 mod server;
 mod supervisor;
 mod tls;
+mod wire;
 
 use std::future::Future;
 use std::sync::Arc;

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use http_body_util::BodyExt;
 use jsonrpsee::core::BoxError;
 use jsonrpsee::server::{
     BatchRequestConfig, HttpBody, HttpRequest, HttpResponse, Server, ServerConfig, ServerHandle,
@@ -21,6 +22,7 @@ use crate::error::StartError;
 use crate::rpc;
 use crate::supervisor::Supervisor;
 use crate::tls;
+use crate::wire;
 
 /// How long `/health` waits for the store before calling it unavailable.
 const HEALTH_TIMEOUT: Duration = Duration::from_secs(2);
@@ -40,6 +42,7 @@ pub(crate) fn start(
         .build();
     let http = tower::ServiceBuilder::new().layer(HealthLayer {
         supervisor: supervisor.clone(),
+        max_request_bytes: limits.max_request_bytes,
     });
     listener.set_nonblocking(true).map_err(StartError::Server)?;
     let builder = Server::builder()
@@ -67,10 +70,12 @@ pub(crate) fn start(
     Ok(handle)
 }
 
-/// Answers `GET /health` itself and passes everything else to the RPC server.
+/// Answers `GET /health` itself, makes request bodies standard JSON-RPC (see [`wire`]) and
+/// passes everything else to the RPC server.
 #[derive(Clone)]
 struct HealthLayer {
     supervisor: Arc<Supervisor>,
+    max_request_bytes: u32,
 }
 
 impl<S> Layer<S> for HealthLayer {
@@ -80,6 +85,7 @@ impl<S> Layer<S> for HealthLayer {
         Health {
             inner,
             supervisor: self.supervisor.clone(),
+            max_request_bytes: self.max_request_bytes,
         }
     }
 }
@@ -88,13 +94,16 @@ impl<S> Layer<S> for HealthLayer {
 struct Health<S> {
     inner: S,
     supervisor: Arc<Supervisor>,
+    max_request_bytes: u32,
 }
 
 impl<S, B> Service<HttpRequest<B>> for Health<S>
 where
-    S: Service<HttpRequest<B>, Response = HttpResponse>,
+    S: Service<HttpRequest, Response = HttpResponse> + Clone + Send + 'static,
     S::Error: Into<BoxError> + 'static,
     S::Future: Send + 'static,
+    B: http_body::Body<Data = bytes::Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
 {
     type Response = HttpResponse;
     type Error = BoxError;
@@ -109,7 +118,14 @@ where
             let supervisor = self.supervisor.clone();
             return Box::pin(async move { Ok(health(&supervisor).await) });
         }
-        let future = self.inner.call(request);
+        if request.method() == http::Method::POST {
+            // The clone that was made ready is the one called; the fresh clone waits for the
+            // next `poll_ready`, as tower requires.
+            let clone = self.inner.clone();
+            let inner = std::mem::replace(&mut self.inner, clone);
+            return Box::pin(standard_post(inner, request, self.max_request_bytes));
+        }
+        let future = self.inner.call(request.map(HttpBody::new));
         Box::pin(async move {
             let mut response = future.await.map_err(Into::into)?;
             // The server drops the connection after refusing an oversized body; saying so lets
@@ -123,6 +139,65 @@ where
             Ok(response)
         })
     }
+}
+
+/// Reads a POST body (up to the request limit) and hands the RPC server a standard
+/// JSON-RPC request: see [`wire::plan`].
+async fn standard_post<S, B>(
+    mut inner: S,
+    request: HttpRequest<B>,
+    max_request_bytes: u32,
+) -> Result<HttpResponse, BoxError>
+where
+    S: Service<HttpRequest, Response = HttpResponse>,
+    S::Error: Into<BoxError>,
+    B: http_body::Body<Data = bytes::Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    let (parts, body) = request.into_parts();
+    let limited = http_body_util::Limited::new(body, max_request_bytes as usize);
+    let body = match limited.collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => {
+            let mut response = jsonrpsee::server::http::response::too_large(max_request_bytes);
+            // The rest of the body is not read: the connection cannot carry another request.
+            response.headers_mut().insert(
+                http::header::CONNECTION,
+                http::HeaderValue::from_static("close"),
+            );
+            return Ok(response);
+        }
+        Err(e) => return Err(e),
+    };
+    match wire::plan(&body) {
+        wire::Plan::PassThrough => {
+            let request = HttpRequest::from_parts(parts, HttpBody::from(body.to_vec()));
+            inner.call(request).await.map_err(Into::into)
+        }
+        wire::Plan::Answer(answer) => Ok(json_response(answer)),
+        wire::Plan::Rewrite(rewritten, ids) => {
+            let request = HttpRequest::from_parts(parts, HttpBody::from(rewritten));
+            let response = inner.call(request).await.map_err(Into::into)?;
+            let (mut parts, body) = response.into_parts();
+            let body = body.collect().await?.to_bytes();
+            let Some(restored) = wire::restore(&body, &ids) else {
+                return Ok(HttpResponse::from_parts(
+                    parts,
+                    HttpBody::from(body.to_vec()),
+                ));
+            };
+            parts.headers.remove(http::header::CONTENT_LENGTH);
+            Ok(HttpResponse::from_parts(parts, HttpBody::from(restored)))
+        }
+    }
+}
+
+fn json_response(body: String) -> HttpResponse {
+    http::Response::builder()
+        .status(http::StatusCode::OK)
+        .header(http::header::CONTENT_TYPE, "application/json")
+        .body(HttpBody::from(body))
+        .expect("a static status and header make a valid response")
 }
 
 /// 200 while the supervisor is up; the body says whether its store answers.

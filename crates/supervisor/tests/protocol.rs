@@ -72,6 +72,52 @@ async fn the_same_methods_answer_over_websocket() {
 }
 
 #[tokio::test]
+async fn every_id_json_rpc_allows_comes_back_unchanged() {
+    let sup = common::TestSupervisor::start().await;
+    for id in [
+        json!(7),
+        json!(-1),
+        json!(1.5),
+        json!(18_446_744_073_709_551_615_u64),
+        json!("text"),
+        Value::Null,
+    ] {
+        let body = json!({"jsonrpc": "2.0", "id": id, "method": "jobs.list", "params": [USER]});
+        let answer = sup.raw(body.to_string()).await;
+        assert_eq!(answer["id"], id, "{answer}");
+        assert!(answer["result"].is_array(), "the call ran: {answer}");
+    }
+    let batch = json!([
+        {"jsonrpc": "2.0", "id": -2, "method": "jobs.list", "params": [USER]},
+        {"jsonrpc": "2.0", "id": {"not": "an id"}, "method": "jobs.create",
+         "params": [USER, common::job("1").build().unwrap()]},
+        {"jsonrpc": "2.0", "id": 3, "method": "jobs.list", "params": [USER]},
+    ]);
+    let answers = sup.raw(batch.to_string()).await;
+    let answers = answers.as_array().expect("a batch answer");
+    let by_id = |id: Value| answers.iter().find(|a| a["id"] == id).cloned();
+    assert!(by_id(json!(-2)).unwrap()["result"].is_array());
+    assert!(by_id(json!(3)).unwrap()["result"].is_array());
+    assert_eq!(by_id(Value::Null).unwrap()["error"]["code"], -32600);
+    let jobs = bounded(sup.client.jobs_list(USER)).await.unwrap();
+    assert!(jobs.is_empty(), "the call with an invalid id did not run");
+}
+
+#[tokio::test]
+async fn valid_json_that_is_no_request_is_an_invalid_request() {
+    let sup = common::TestSupervisor::start().await;
+    for body in [
+        r#"{"foo":"bar"}"#,
+        r#""hello""#,
+        "5",
+        r#"{"jsonrpc":"2.0","id":9}"#,
+    ] {
+        let answer = sup.raw(body.to_owned()).await;
+        assert_eq!(answer["error"]["code"], -32600, "{body}: {answer}");
+    }
+}
+
+#[tokio::test]
 async fn health_reports_the_backend() {
     let sup = common::TestSupervisor::start().await;
     let health = sup.health().await.expect("200 with JSON");
