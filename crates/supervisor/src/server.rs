@@ -174,6 +174,14 @@ where
             let request = HttpRequest::from_parts(parts, HttpBody::from(body.to_vec()));
             inner.call(request).await.map_err(Into::into)
         }
+        wire::Plan::Notification(call) => {
+            let request = HttpRequest::from_parts(parts, HttpBody::from(call));
+            inner.call(request).await.map_err(Into::into)?;
+            Ok(http::Response::builder()
+                .status(http::StatusCode::NO_CONTENT)
+                .body(HttpBody::from(Vec::new()))
+                .expect("a static status makes a valid response"))
+        }
         wire::Plan::Answer(answer) => Ok(json_response(answer)),
         wire::Plan::Rewrite(rewritten, ids) => {
             let request = HttpRequest::from_parts(parts, HttpBody::from(rewritten));

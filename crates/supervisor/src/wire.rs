@@ -18,6 +18,10 @@ use serde_json::value::RawValue;
 pub(crate) enum Plan {
     /// Hand it to the RPC library as it is.
     PassThrough,
+    /// A notification, given a stand-in id so that the library runs it (it would drop it):
+    /// hand this body on, discard the response and answer HTTP 204 with no body, since
+    /// JSON-RPC gives a notification no response.
+    Notification(String),
     /// Answer it with this JSON-RPC response without running anything.
     Answer(String),
     /// Hand this body to the RPC library instead, then give the ids in [`Ids`] back to the
@@ -31,10 +35,15 @@ pub(crate) type Ids = HashMap<String, String>;
 /// The parts of a request that decide how it is read; everything else is skipped unread.
 #[derive(Deserialize)]
 struct Probe<'a> {
-    #[serde(borrow, default)]
+    /// `None` when absent; an explicit `null` is `Some`.
+    #[serde(borrow, default, deserialize_with = "present")]
     id: Option<&'a RawValue>,
     #[serde(default)]
     method: Option<IgnoredAny>,
+}
+
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<&'de RawValue>, D::Error> {
+    <&RawValue>::deserialize(d).map(Some)
 }
 
 /// How the library would read a request's id.
@@ -79,6 +88,13 @@ fn plan_single(body: &[u8]) -> Plan {
         return Plan::PassThrough;
     };
     match (id_kind(probe.id), probe.method.is_some()) {
+        (IdKind::Fine, true) if probe.id.is_none() => {
+            let nonce = uuid::Uuid::new_v4().simple().to_string();
+            match with_id(body, &token(&nonce, 0)) {
+                Some(call) => Plan::Notification(call),
+                None => Plan::PassThrough,
+            }
+        }
         (IdKind::Fine, true) => Plan::PassThrough,
         (IdKind::Invalid, _) => Plan::Answer(invalid_request("null")),
         (_, false) => Plan::Answer(invalid_request(probe.id.map_or("null", RawValue::get))),
@@ -131,15 +147,20 @@ fn plan_batch(body: &[u8]) -> Plan {
 /// `call` with its id replaced by a fresh stand-in string recorded in `ids`; `None` when
 /// `call` is not an object.
 fn stand_in(call: &[u8], nonce: &str, ids: &mut Ids) -> Option<String> {
-    let mut fields: BTreeMap<String, &RawValue> = serde_json::from_slice(call).ok()?;
-    let token = token(nonce, ids.len());
-    let quoted = serde_json::to_string(&token).ok()?;
+    let fields: BTreeMap<String, &RawValue> = serde_json::from_slice(call).ok()?;
     let original = fields.get("id")?.get().to_owned();
-    let replacement = RawValue::from_string(quoted).ok()?;
-    fields.insert("id".to_owned(), &replacement);
-    let text = serde_json::to_string(&fields).ok()?;
+    let token = token(nonce, ids.len());
+    let text = with_id(call, &token)?;
     ids.insert(token, original);
     Some(text)
+}
+
+/// `call` with an `id` field set to the string `id`.
+fn with_id(call: &[u8], id: &str) -> Option<String> {
+    let mut fields: BTreeMap<String, &RawValue> = serde_json::from_slice(call).ok()?;
+    let quoted = RawValue::from_string(serde_json::to_string(id).ok()?).ok()?;
+    fields.insert("id".to_owned(), &quoted);
+    serde_json::to_string(&fields).ok()
 }
 
 /// A stand-in id no client sends: it starts with a NUL and carries a per-request nonce.
@@ -211,7 +232,6 @@ mod tests {
             r#"{"jsonrpc":"2.0","id":1,"method":"rpc.discover"}"#,
             r#"{"jsonrpc":"2.0","id":"a","method":"m","params":{"x":-1.5}}"#,
             r#"{"jsonrpc":"2.0","id":null,"method":"m"}"#,
-            r#"{"jsonrpc":"2.0","method":"notify"}"#,
             r#"[{"jsonrpc":"2.0","id":1,"method":"m"},{"jsonrpc":"2.0","id":2,"method":"n"}]"#,
             r#"{"jsonrpc":"2.0","id":1,"method""#,
             "not json",
@@ -219,6 +239,17 @@ mod tests {
         ] {
             assert_eq!(plan(body.as_bytes()), Plan::PassThrough, "{body}");
         }
+    }
+
+    #[test]
+    fn a_call_without_an_id_is_a_notification() {
+        let Plan::Notification(call) = plan(br#"{"jsonrpc":"2.0","method":"notify","params":[]}"#)
+        else {
+            panic!("not taken for a notification");
+        };
+        let call: Value = serde_json::from_str(&call).unwrap();
+        assert!(call["id"].as_str().unwrap().contains("hero-id"), "{call}");
+        assert_eq!(call["method"], "notify");
     }
 
     #[test]

@@ -104,6 +104,26 @@ async fn every_id_json_rpc_allows_comes_back_unchanged() {
 }
 
 #[tokio::test]
+async fn a_notification_runs_and_gets_no_response_body() {
+    let sup = common::TestSupervisor::start().await;
+    let body = json!({"jsonrpc": "2.0", "method": "jobs.create",
+                      "params": [USER, common::job("1").build().unwrap()]});
+    let response = bounded(
+        sup.http
+            .post(&sup.url)
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(response.status(), reqwest::StatusCode::NO_CONTENT);
+    assert!(bounded(response.bytes()).await.unwrap().is_empty());
+    let jobs = bounded(sup.client.jobs_list(USER)).await.unwrap();
+    assert_eq!(jobs.len(), 1, "the notification ran");
+}
+
+#[tokio::test]
 async fn valid_json_that_is_no_request_is_an_invalid_request() {
     let sup = common::TestSupervisor::start().await;
     for body in [
