@@ -224,7 +224,10 @@ mod tests {
         let job = seed_job().to_job().unwrap();
         assert_eq!(job.id, "job-id");
         assert_eq!(job.payload, "print(\"Hello\")");
-        assert_eq!((job.executor.as_str(), job.runner.as_str()), ("osis", "osis_runner_1"));
+        assert_eq!(
+            (job.executor.as_str(), job.runner.as_str()),
+            ("osis", "osis_runner_1")
+        );
         assert_eq!(job.timeout, DEFAULT_TIMEOUT_SECS);
     }
 
@@ -236,7 +239,10 @@ mod tests {
         wasm.set_timeout(5);
         wasm.env_var("A".into(), "1".into());
         let job = wasm.to_job().unwrap();
-        assert_eq!((job.caller_id.as_str(), job.context_id.as_str()), ("me", "ctx"));
+        assert_eq!(
+            (job.caller_id.as_str(), job.context_id.as_str()),
+            ("me", "ctx")
+        );
         assert_eq!(job.timeout, 5);
         assert_eq!(job.env_vars["A"], "1");
     }
