@@ -19,9 +19,8 @@ use crate::error::{self, Failure};
 ///
 /// Each method returns a `Promise` that rejects with a `SupervisorError` (`code`, `kind`,
 /// `message`, `retryable`). Calls that do not wait for a job time out after 30 s
-/// ([`with_timeout`](Self::with_timeout)); `job_run` and `job_result` wait until the job is
-/// final, bounded by the job's own timeout on the server
-/// ([`with_wait_timeout`](Self::with_wait_timeout)).
+/// (`with_timeout`); `job_run` and `job_result` wait until the job is final, bounded by the
+/// job's own timeout on the server (`with_wait_timeout`).
 #[wasm_bindgen]
 #[derive(Debug, Clone)]
 pub struct WasmSupervisorClient {

@@ -24,8 +24,8 @@ impl WasmSupervisorClient {
         promise(async move { client.jobs_create(&secret, job?).await })
     }
 
-    /// The seed document's name for [`jobs_create`](Self::jobs_create): stores `job` and
-    /// resolves to its id; `job_start` queues it.
+    /// The seed document's name for `jobs_create`: stores `job` and resolves to its id;
+    /// `job_start` queues it.
     #[wasm_bindgen(unchecked_return_type = "Promise<string>")]
     pub fn create_job(&self, secret: String, job: &WasmJob) -> Promise {
         self.jobs_create(secret, job)
