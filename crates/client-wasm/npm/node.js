@@ -1,0 +1,11 @@
+// Node: Node's fetch cannot read file: URLs, so the .wasm is read from disk and compiled
+// synchronously at import.
+import { readFileSync } from 'node:fs';
+
+import { initSync } from './hero_supervisor_openrpc_client.js';
+
+export * from './hero_supervisor_openrpc_client.js';
+
+initSync({
+  module: readFileSync(new URL('./hero_supervisor_openrpc_client_bg.wasm', import.meta.url)),
+});

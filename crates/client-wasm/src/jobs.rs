@@ -1,0 +1,99 @@
+//! The job methods, one per method of the native client, plus the seed document's
+//! `create_job`. Job ids and secrets go to the native client unchanged.
+
+use js_sys::Promise;
+use wasm_bindgen::prelude::*;
+
+use crate::client::promise;
+use crate::{WasmJob, WasmSupervisorClient};
+
+#[wasm_bindgen]
+impl WasmSupervisorClient {
+    /// Runs `job` and resolves to its result once it is final (`job.run`): `{success}` or
+    /// `{error}`.
+    #[wasm_bindgen(unchecked_return_type = "Promise<JobResult>")]
+    pub fn job_run(&self, secret: String, job: &WasmJob) -> Promise {
+        let (client, job) = (self.native(), job.to_job());
+        promise(async move { client.job_run(&secret, job?).await })
+    }
+
+    /// Stores `job` without queuing it (`jobs.create`) and resolves to its id.
+    #[wasm_bindgen(unchecked_return_type = "Promise<string>")]
+    pub fn jobs_create(&self, secret: String, job: &WasmJob) -> Promise {
+        let (client, job) = (self.native(), job.to_job());
+        promise(async move { client.jobs_create(&secret, job?).await })
+    }
+
+    /// The seed document's name for `jobs_create`: stores `job` and resolves to its id;
+    /// `job_start` queues it.
+    #[wasm_bindgen(unchecked_return_type = "Promise<string>")]
+    pub fn create_job(&self, secret: String, job: &WasmJob) -> Promise {
+        self.jobs_create(secret, job)
+    }
+
+    /// Queues the created job `job_id` on its runner (`job.start`).
+    #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
+    pub fn job_start(&self, secret: String, job_id: String) -> Promise {
+        let client = self.native();
+        promise(async move { client.job_start(&secret, &job_id).await })
+    }
+
+    /// The status of `job_id` and its timestamps, without waiting (`job.status`); `secret`
+    /// only for a supervisor that requires one on reads.
+    #[wasm_bindgen(unchecked_return_type = "Promise<JobStatusInfo>")]
+    pub fn job_status(&self, job_id: String, secret: Option<String>) -> Promise {
+        let client = self.native();
+        promise(async move {
+            match secret {
+                Some(secret) => client.job_status_with_secret(&job_id, &secret).await,
+                None => client.job_status(&job_id).await,
+            }
+        })
+    }
+
+    /// As `job_status`, with the secret required.
+    #[wasm_bindgen(unchecked_return_type = "Promise<JobStatusInfo>")]
+    pub fn job_status_with_secret(&self, job_id: String, secret: String) -> Promise {
+        self.job_status(job_id, Some(secret))
+    }
+
+    /// The result of `job_id`, once the job is final (`job.result`); `secret` only for a
+    /// supervisor that requires one on reads.
+    #[wasm_bindgen(unchecked_return_type = "Promise<JobResult>")]
+    pub fn job_result(&self, job_id: String, secret: Option<String>) -> Promise {
+        let client = self.native();
+        promise(async move {
+            match secret {
+                Some(secret) => client.job_result_with_secret(&job_id, &secret).await,
+                None => client.job_result(&job_id).await,
+            }
+        })
+    }
+
+    /// As `job_result`, with the secret required.
+    #[wasm_bindgen(unchecked_return_type = "Promise<JobResult>")]
+    pub fn job_result_with_secret(&self, job_id: String, secret: String) -> Promise {
+        self.job_result(job_id, Some(secret))
+    }
+
+    /// Stops `job_id` (`job.stop`); a job already final is left as it is.
+    #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
+    pub fn job_stop(&self, secret: String, job_id: String) -> Promise {
+        let client = self.native();
+        promise(async move { client.job_stop(&secret, &job_id).await })
+    }
+
+    /// Deletes `job_id` and its result (`job.delete`).
+    #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
+    pub fn job_delete(&self, secret: String, job_id: String) -> Promise {
+        let client = self.native();
+        promise(async move { client.job_delete(&secret, &job_id).await })
+    }
+
+    /// Every stored job, oldest first (`jobs.list`).
+    #[wasm_bindgen(unchecked_return_type = "Promise<Job[]>")]
+    pub fn jobs_list(&self, secret: String) -> Promise {
+        let client = self.native();
+        promise(async move { client.jobs_list(&secret).await })
+    }
+}

@@ -1,0 +1,38 @@
+//! The Hero Supervisor client for JavaScript: a wasm-bindgen facade over
+//! `hero-supervisor-openrpc-client`, published on npm as `hero-supervisor-openrpc-client`.
+//!
+//! - `client.rs`: [`WasmSupervisorClient`] — the supervisor's URL, timeouts, and the turn of a
+//!   native call into a JavaScript `Promise`; also `rpc_discover`.
+//! - `jobs.rs`, `runners.rs`, `admin.rs`: one JavaScript method per method of the native client,
+//!   under the same names, plus the seed document's `create_job`.
+//! - `job.rs`: [`WasmJob`], a job built in JavaScript and checked by `hero_job::JobBuilder`.
+//! - `error.rs`: every failure as a JavaScript `Error` named `SupervisorError`, with the
+//!   contract's `code`, a `kind` and `retryable`.
+//! - `types.rs`: the TypeScript declarations of what the promises resolve to.
+//!
+//! The wire format, method names and job model are the native client's: HTTP goes through
+//! reqwest's wasm backend, which calls the global `fetch`, so one build runs in browsers and in
+//! Node 20. On other targets the crate compiles (so the workspace lints and tests it) but its
+//! JavaScript glue is inert.
+//!
+//! ```
+//! use hero_supervisor_openrpc_client_wasm::WasmJob;
+//!
+//! let job = WasmJob::new("job-1".into(), "40 + 2".into(), "osis".into(), "osis_runner_1".into());
+//! let job = job.to_job().expect("every field is valid");
+//! assert_eq!(job.timeout, hero_job::DEFAULT_TIMEOUT_SECS);
+//! ```
+
+#![warn(missing_docs)]
+
+mod admin;
+mod client;
+mod error;
+mod job;
+mod jobs;
+mod runners;
+mod types;
+
+pub use client::WasmSupervisorClient;
+pub use error::Failure;
+pub use job::WasmJob;

@@ -1,0 +1,62 @@
+//! The runner methods, one per method of the native client. All but `register_runner` need
+//! an admin secret.
+
+use js_sys::Promise;
+use wasm_bindgen::prelude::*;
+
+use crate::WasmSupervisorClient;
+use crate::client::promise;
+
+#[wasm_bindgen]
+impl WasmSupervisorClient {
+    /// Registers a runner started by hand under `name`, taking jobs from `queue` (default: the
+    /// name), and resolves to the name (`register_runner`).
+    #[wasm_bindgen(unchecked_return_type = "Promise<string>")]
+    pub fn register_runner(&self, secret: String, name: String, queue: Option<String>) -> Promise {
+        let client = self.native();
+        promise(async move {
+            client
+                .register_runner(&secret, &name, queue.as_deref())
+                .await
+        })
+    }
+
+    /// Every local and remote runner with its state (`list_runners`).
+    #[wasm_bindgen(unchecked_return_type = "Promise<RunnerInfo[]>")]
+    pub fn list_runners(&self, secret: String) -> Promise {
+        let client = self.native();
+        promise(async move { client.list_runners(&secret).await })
+    }
+
+    /// Starts a local runner, or re-enables its restarts (`start_runner`).
+    #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
+    pub fn start_runner(&self, secret: String, actor_id: String) -> Promise {
+        let client = self.native();
+        promise(async move { client.start_runner(&secret, &actor_id).await })
+    }
+
+    /// Stops a local runner: gracefully, or at once with `force` (default false)
+    /// (`stop_runner`).
+    #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
+    pub fn stop_runner(&self, secret: String, actor_id: String, force: Option<bool>) -> Promise {
+        let client = self.native();
+        let force = force.unwrap_or(false);
+        promise(async move { client.stop_runner(&secret, &actor_id, force).await })
+    }
+
+    /// One runner's state (`get_runner_status`).
+    #[wasm_bindgen(unchecked_return_type = "Promise<RunnerInfo>")]
+    pub fn get_runner_status(&self, secret: String, actor_id: String) -> Promise {
+        let client = self.native();
+        promise(async move { client.get_runner_status(&secret, &actor_id).await })
+    }
+
+    /// The last `lines` lines (default: the server's, 100) a local runner wrote, oldest first
+    /// (`get_runner_logs`).
+    #[wasm_bindgen(unchecked_return_type = "Promise<string[]>")]
+    pub fn get_runner_logs(&self, secret: String, actor_id: String, lines: Option<u32>) -> Promise {
+        let client = self.native();
+        let lines = lines.and_then(|n| usize::try_from(n).ok());
+        promise(async move { client.get_runner_logs(&secret, &actor_id, lines).await })
+    }
+}

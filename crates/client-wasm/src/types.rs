@@ -1,0 +1,93 @@
+//! TypeScript declarations of the plain data the promises resolve to, in the wire shapes of
+//! `hero-job` and `hero-supervisor-api` (the results travel as JSON, so these are those
+//! types' serde forms). wasm-bindgen copies this text into the package's `.d.ts`.
+
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen(typescript_custom_section)]
+const TYPES: &str = r#"
+/** Where a job is in its life; the last three are final. */
+export type JobStatus = "created" | "queued" | "running" | "completed" | "failed" | "stopped";
+
+/** A stored job, as `jobs_list` returns it. Timestamps are RFC 3339. */
+export interface Job {
+  id: string;
+  caller_id: string;
+  context_id: string;
+  payload: string;
+  executor: string;
+  runner: string;
+  timeout: number;
+  env_vars: Record<string, string>;
+  created_at: string;
+  updated_at: string;
+}
+
+/** The outcome of a finished job: exactly one of the two keys. */
+export type JobResult = { success: string } | { error: string };
+
+/** The answer of `job_status`. */
+export interface JobStatusInfo {
+  job_id: string;
+  status: JobStatus;
+  created_at: string;
+  started_at: string | null;
+  completed_at: string | null;
+}
+
+/** A runner's state. */
+export type RunnerState =
+  "starting" | "running" | "backoff" | "stopping" | "stopped" | "failed" | "offline" | "unknown";
+
+/** One runner, local (an `[[actors]]` entry) or remote (registered). */
+export interface RunnerInfo {
+  name: string;
+  queue: string;
+  kind: "local" | "remote";
+  status: RunnerState;
+  pid: number | null;
+  process_manager: string | null;
+  queue_length: number;
+  restarts: number;
+  last_exit: string | null;
+  last_seen: string | null;
+}
+
+/** The answer of `get_supervisor_info`. */
+export interface SupervisorInfo {
+  version: string;
+  backend: { kind: string; status: "ok" | "unavailable" };
+  namespace: string;
+  uptime_secs: number;
+  runners: { total: number; by_status: Record<string, number> };
+  jobs: { total: number; by_status: Record<string, number> };
+  [key: string]: unknown;
+}
+
+/** The OpenRPC 1.x document of `rpc_discover`. */
+export interface OpenRpcDocument {
+  openrpc: string;
+  info: { title: string; version: string; [key: string]: unknown };
+  methods: Array<{ name: string; params: unknown[]; result: unknown; [key: string]: unknown }>;
+  [key: string]: unknown;
+}
+
+/** What a failed call rejects with (and what the constructors throw). */
+export type SupervisorErrorKind =
+  | "unauthorized" | "not_found" | "conflict" | "backend_unavailable" | "invalid_params"
+  | "wait_timed_out" | "rpc" | "transport" | "invalid_url" | "invalid_response"
+  | "invalid_job" | "unknown";
+
+/**
+ * An `Error` named `SupervisorError`. `code` is the JSON-RPC error code the supervisor
+ * answered with (-32001 unauthorized, -32002 not found, -32003 conflict, -32004 backend
+ * unavailable, -32602 invalid params, ...), or `null` when the failure is local; `message`
+ * is the supervisor's message.
+ */
+export interface SupervisorError extends Error {
+  name: "SupervisorError";
+  code: number | null;
+  kind: SupervisorErrorKind;
+  retryable: boolean;
+}
+"#;

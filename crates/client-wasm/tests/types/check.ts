@@ -1,0 +1,58 @@
+// Compiled with `tsc --noEmit --strict`, never run: the package's declarations type the
+// seed example and every result shape.
+import {
+  WasmJob,
+  WasmSupervisorClient,
+  type Job,
+  type JobResult,
+  type JobStatusInfo,
+  type RunnerInfo,
+  type SupervisorError,
+  type SupervisorInfo,
+} from 'hero-supervisor-openrpc-client';
+
+export async function seed(): Promise<string> {
+  const client = new WasmSupervisorClient('http://localhost:3030');
+  const job = new WasmJob('job-id', 'print("Hello")', 'osis', 'osis_runner_1');
+  const result: string = await client.create_job('user-secret', job);
+  return result;
+}
+
+export async function shapes(client: WasmSupervisorClient, job: WasmJob): Promise<void> {
+  job.timeout = 30;
+  job.caller_id = 'me';
+  job.env_vars = { A: '1' };
+  const ran: JobResult = await client.job_run('s', job);
+  const output: string = 'success' in ran ? ran.success : ran.error;
+  const status: JobStatusInfo = await client.job_status('id');
+  const final: boolean = ['completed', 'failed', 'stopped'].includes(status.status);
+  const jobs: Job[] = await client.jobs_list('s');
+  const runners: RunnerInfo[] = await client.list_runners('s');
+  const pid: number | null = runners[0].pid;
+  const info: SupervisorInfo = await client.get_supervisor_info('s');
+  const logs: string[] = await client.get_runner_logs('s', 'r', 10);
+  const nothing: void = await client.job_start('s', 'id');
+  await client.stop_runner('s', 'r');
+  await client.register_runner('s', 'name');
+  const bounded: WasmSupervisorClient = client.with_timeout(1000).with_wait_timeout(5000);
+  console.log(output, final, jobs.length, pid, info.version, logs, nothing, bounded.url);
+}
+
+// Each line below must fail to compile: the declarations are precise, not `any`.
+export async function mistakes(client: WasmSupervisorClient, job: WasmJob): Promise<void> {
+  // @ts-expect-error a job id is a string
+  const id: number = await client.create_job('s', job);
+  // @ts-expect-error a result has no `output`
+  const output = (await client.job_run('s', job)).output;
+  // @ts-expect-error not a status
+  const never: JobStatusInfo['status'] = 'done';
+  // @ts-expect-error the timeout is a number of seconds
+  job.timeout = '30';
+  console.log(id, output, never);
+}
+
+export function describe(error: unknown): string {
+  const e = error as SupervisorError;
+  const code: number | null = e.code;
+  return `${e.kind} ${code} ${e.message} ${e.retryable}`;
+}
