@@ -61,6 +61,10 @@ pub struct Config {
     /// Size and connection limits of the API.
     #[serde(default)]
     pub limits: Limits,
+    /// Web origins (`https://app.example:8443`, or `*` for any) whose pages may call the API
+    /// from a browser. Default: none, so only pages the supervisor itself serves can.
+    #[serde(default)]
+    pub cors_allowed_origins: Vec<String>,
     /// Serve the API over TLS (https and wss) with this certificate. Default: none, plain
     /// HTTP, as behind a TLS-terminating proxy.
     #[serde(default)]
@@ -294,6 +298,7 @@ impl Config {
             require_secret_for_reads: false,
             tmux_socket: None,
             limits: Limits::default(),
+            cors_allowed_origins: Vec::new(),
             tls: None,
             actors: vec![ActorConfig {
                 id: "osis_runner_1".into(),
@@ -352,6 +357,25 @@ impl Config {
         }
         if let Some(tls) = &self.tls {
             crate::tls::server_config(tls)?;
+        }
+        for origin in &self.cors_allowed_origins {
+            let host = origin
+                .strip_prefix("https://")
+                .or_else(|| origin.strip_prefix("http://"));
+            let well_formed = origin == "*"
+                || host.is_some_and(|host| {
+                    !host.is_empty()
+                        && !host.contains(['/', ' ', '\t'])
+                        && http::HeaderValue::from_str(origin).is_ok()
+                });
+            if !well_formed {
+                return Err(invalid(
+                    "cors_allowed_origins",
+                    format!(
+                        "{origin:?} is not `*` or an origin such as `https://app.example:8443`"
+                    ),
+                ));
+            }
         }
         Ok(())
     }
@@ -603,6 +627,24 @@ process_manager = "tmux:osis_session"
         let err = Config::load(&path).unwrap_err().to_string();
         assert!(err.contains("key `tls.cert_path`"), "{err}");
         assert!(err.contains("/no/such/cert.pem"), "{err}");
+    }
+
+    #[test]
+    fn cors_origins_must_be_origins() {
+        let mut config = parse("cors_allowed_origins = ['https://app.example:8443', '*']").unwrap();
+        config.actors.clear();
+        config.check().unwrap();
+        for bad in [
+            "app.example",
+            "https://app.example/",
+            "https://a b",
+            "",
+            "https://",
+        ] {
+            config.cors_allowed_origins = vec![bad.to_owned()];
+            let err = config.check().unwrap_err().to_string();
+            assert!(err.contains("cors_allowed_origins"), "{bad}: {err}");
+        }
     }
 
     #[test]

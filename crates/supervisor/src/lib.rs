@@ -90,7 +90,13 @@ pub async fn start(config: Config, listener: std::net::TcpListener) -> Result<Ru
         namespace: config.namespace.clone(),
         started: std::time::Instant::now(),
     });
-    let server = server::start(listener, supervisor.clone(), &config.limits, tls)?;
+    let server = server::start(
+        listener,
+        supervisor.clone(),
+        &config.limits,
+        &config.cors_allowed_origins,
+        tls,
+    )?;
     let reaper = reaper::Reaper::start(supervisor.store.clone());
     tracing::info!(%address, tls = is_tls, "serving JSON-RPC over HTTP and WebSocket");
     Ok(Running {

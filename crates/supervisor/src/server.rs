@@ -32,6 +32,7 @@ pub(crate) fn start(
     listener: std::net::TcpListener,
     supervisor: Arc<Supervisor>,
     limits: &Limits,
+    cors_allowed_origins: &[String],
     tls: Option<Arc<rustls::ServerConfig>>,
 ) -> Result<ServerHandle, StartError> {
     let config = ServerConfig::builder()
@@ -40,10 +41,12 @@ pub(crate) fn start(
         .max_connections(limits.max_connections)
         .set_batch_request_config(BatchRequestConfig::Limit(limits.max_batch_len))
         .build();
-    let http = tower::ServiceBuilder::new().layer(HealthLayer {
-        supervisor: supervisor.clone(),
-        max_request_bytes: limits.max_request_bytes,
-    });
+    let http = tower::ServiceBuilder::new()
+        .option_layer(cors(cors_allowed_origins))
+        .layer(HealthLayer {
+            supervisor: supervisor.clone(),
+            max_request_bytes: limits.max_request_bytes,
+        });
     listener.set_nonblocking(true).map_err(StartError::Server)?;
     let builder = Server::builder()
         .set_config(config)
@@ -68,6 +71,33 @@ pub(crate) fn start(
         stop,
     ));
     Ok(handle)
+}
+
+/// Lets pages of the configured origins call the API from a browser; `None` when there are
+/// none, so browsers keep their same-origin rule. Secrets travel in the JSON body, never in
+/// cookies, so credentials are not allowed.
+fn cors(origins: &[String]) -> Option<tower_http::cors::CorsLayer> {
+    use tower_http::cors::{AllowOrigin, CorsLayer};
+    if origins.is_empty() {
+        return None;
+    }
+    let allow = if origins.iter().any(|o| o == "*") {
+        AllowOrigin::any()
+    } else {
+        // Config::check refused every origin that is not a valid header value.
+        AllowOrigin::list(
+            origins
+                .iter()
+                .filter_map(|o| http::HeaderValue::from_str(o).ok()),
+        )
+    };
+    Some(
+        CorsLayer::new()
+            .allow_origin(allow)
+            .allow_methods([http::Method::GET, http::Method::POST])
+            .allow_headers([http::header::CONTENT_TYPE])
+            .max_age(Duration::from_secs(600)),
+    )
 }
 
 /// Answers `GET /health` itself, makes request bodies standard JSON-RPC (see [`wire`]) and

@@ -138,6 +138,69 @@ async fn valid_json_that_is_no_request_is_an_invalid_request() {
 }
 
 #[tokio::test]
+async fn browsers_of_the_configured_origins_may_call_and_others_may_not() {
+    let sup = common::TestSupervisor::start_with(|config| {
+        config.cors_allowed_origins = vec!["http://app.test:8080".into()];
+    })
+    .await;
+    let allowed = |origin: &'static str| {
+        let sup = &sup;
+        async move {
+            let preflight = bounded(
+                sup.http
+                    .request(reqwest::Method::OPTIONS, &sup.url)
+                    .header("origin", origin)
+                    .header("access-control-request-method", "POST")
+                    .header("access-control-request-headers", "content-type")
+                    .send(),
+            )
+            .await
+            .unwrap();
+            let call = bounded(
+                sup.http
+                    .post(&sup.url)
+                    .header("origin", origin)
+                    .header("content-type", "application/json")
+                    .body(json!({"jsonrpc": "2.0", "id": 1, "method": "rpc.discover"}).to_string())
+                    .send(),
+            )
+            .await
+            .unwrap();
+            assert!(call.status().is_success());
+            let header = |r: &reqwest::Response| {
+                r.headers()
+                    .get("access-control-allow-origin")
+                    .map(|v| v.to_str().unwrap().to_owned())
+            };
+            (header(&preflight), header(&call))
+        }
+    };
+    let origin = Some("http://app.test:8080".to_owned());
+    assert_eq!(
+        allowed("http://app.test:8080").await,
+        (origin.clone(), origin)
+    );
+    assert_eq!(allowed("http://evil.test").await, (None, None));
+
+    let same_origin_only = common::TestSupervisor::start().await;
+    let call = bounded(
+        same_origin_only
+            .http
+            .post(&same_origin_only.url)
+            .header("origin", "http://app.test:8080")
+            .header("content-type", "application/json")
+            .body(json!({"jsonrpc": "2.0", "id": 1, "method": "rpc.discover"}).to_string())
+            .send(),
+    )
+    .await
+    .unwrap();
+    assert!(
+        call.headers().get("access-control-allow-origin").is_none(),
+        "no origin is allowed unless configured"
+    );
+}
+
+#[tokio::test]
 async fn health_reports_the_backend() {
     let sup = common::TestSupervisor::start().await;
     let health = sup.health().await.expect("200 with JSON");
