@@ -24,6 +24,7 @@ pub struct WasmJob {
     executor: String,
     runner: String,
     timeout: u32,
+    retries: u32,
     env_vars: BTreeMap<String, String>,
 }
 
@@ -41,6 +42,7 @@ impl WasmJob {
             executor,
             runner,
             timeout: u32::try_from(DEFAULT_TIMEOUT_SECS).expect("the default timeout is 60 s"),
+            retries: 0,
             env_vars: BTreeMap::new(),
         }
     }
@@ -129,6 +131,19 @@ impl WasmJob {
         self.timeout = secs;
     }
 
+    /// Times the job is requeued when its runner is lost mid-job. Default: 0 (it fails as
+    /// "runner lost"); at most 10, checked when sent. Only for jobs safe to run twice.
+    #[wasm_bindgen(getter)]
+    pub fn retries(&self) -> u32 {
+        self.retries
+    }
+
+    /// Sets the times the job may be requeued after losing its runner.
+    #[wasm_bindgen(setter)]
+    pub fn set_retries(&mut self, retries: u32) {
+        self.retries = retries;
+    }
+
     /// The job's environment as a plain object of strings. Default: `{}`.
     #[wasm_bindgen(getter, unchecked_return_type = "Record<string, string>")]
     pub fn env_vars(&self) -> JsValue {
@@ -183,6 +198,7 @@ impl WasmJob {
             .executor(&self.executor)
             .runner(&self.runner)
             .timeout(u64::from(self.timeout))
+            .retries(self.retries)
             .env_vars(self.env_vars.clone())
             .build()
     }
@@ -237,8 +253,10 @@ mod tests {
         wasm.set_caller_id("me".into());
         wasm.set_context_id("ctx".into());
         wasm.set_timeout(5);
+        wasm.set_retries(2);
         wasm.env_var("A".into(), "1".into());
         let job = wasm.to_job().unwrap();
+        assert_eq!(job.retries, 2);
         assert_eq!(
             (job.caller_id.as_str(), job.context_id.as_str()),
             ("me", "ctx")

@@ -18,6 +18,8 @@ export interface Job {
   executor: string;
   runner: string;
   timeout: number;
+  /** Present when the job allows requeues after a lost runner. */
+  retries?: number;
   env_vars: Record<string, string>;
   created_at: string;
   updated_at: string;
