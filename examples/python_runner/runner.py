@@ -70,7 +70,6 @@ class Keys:
         self.job_prefix = f"{self.prefix}job:"
         self.workers = f"{self.prefix}workers"
         self.seen = f"{self.prefix}seen"
-        self.deadlines = f"{self.prefix}deadlines"
         self.events = f"{self.prefix}events"
 
     def job(self, job_id: str) -> str:
@@ -279,7 +278,7 @@ class Runner:
     def run_claim(self, moved: str, most: int) -> list[RunningJob]:
         k = self.keys
         texts = self.claim_script(
-            keys=[k.queue(self.name), k.inflight(self.worker), k.workers, k.seen, k.deadlines],
+            keys=[k.queue(self.name), k.inflight(self.worker), k.workers, k.seen],
             args=[
                 k.job_prefix, self.worker, LEASE_MS, now(), moved, most, self.name,
                 TIMEOUT_GRACE_MS,
@@ -354,7 +353,7 @@ class Runner:
         while True:
             try:
                 done = self.finish_script(
-                    keys=[k.job(job_id), k.inflight(self.worker), k.deadlines],
+                    keys=[k.job(job_id), k.inflight(self.worker)],
                     args=[job_id, self.worker, status, json.dumps(result), now(), k.events],
                 )
             except (redis.ConnectionError, redis.TimeoutError) as error:

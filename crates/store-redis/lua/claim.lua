@@ -1,9 +1,9 @@
 -- Takes up to ARGV[6] jobs for a worker: moves their ids from the queue into the worker's
 -- in-flight list, marks them running, and renews the worker's lease. With ARGV[5] set, that
 -- id was already moved there by BLMOVE and only its marking is left.
--- Also records that the queue has a live runner (the queue's last-seen time), and each
--- claimed job's deadline (its timeout plus a grace) for the reaper's backstop.
--- KEYS: queue, worker's in-flight list, workers lease index, queues' last-seen hash, deadlines
+-- Also records that the queue has a live runner (the queue's last-seen time), and on each
+-- claimed job its deadline (Redis ms: now + its timeout + a grace) for the reaper's backstop.
+-- KEYS: queue, worker's in-flight list, workers lease index, queues' last-seen hash
 -- ARGV: job key prefix, worker, lease (ms), now (RFC 3339), id already moved or "", most jobs,
 --       queue name, timeout grace (ms)
 -- Returns the claimed jobs' JSON, oldest first; empty when the queue held no claimable job.
@@ -16,11 +16,10 @@ local function take(id)
   local key = ARGV[1] .. id
   local state = redis.call('HMGET', key, 'status', 'timeout')
   if state[1] == 'queued' then
+    -- A job stored before timeouts were copied into the hash gets the largest timeout.
+    local deadline = now_ms + tonumber(state[2] or '86400') * 1000 + tonumber(ARGV[8])
     redis.call('HSET', key, 'status', 'running', 'worker', ARGV[2],
-      'started_at', ARGV[4], 'updated_at', ARGV[4])
-    if state[2] then
-      redis.call('ZADD', KEYS[5], now_ms + tonumber(state[2]) * 1000 + tonumber(ARGV[8]), id)
-    end
+      'started_at', ARGV[4], 'updated_at', ARGV[4], 'deadline', deadline)
     table.insert(jobs, redis.call('HGET', key, 'job'))
   else
     -- Stopped or deleted while queued: drop the stale entry.

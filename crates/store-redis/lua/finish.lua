@@ -1,5 +1,5 @@
 -- Records a worker's report on a job it holds, and announces the job's end.
--- KEYS: job hash, worker's in-flight list, deadlines
+-- KEYS: job hash, worker's in-flight list
 -- ARGV: id, worker, status, result json, now (RFC 3339), events channel
 -- Returns 1, or 0 when the worker no longer holds the job (nothing changes).
 redis.call('LREM', KEYS[2], 1, ARGV[1])
@@ -10,6 +10,5 @@ end
 redis.call('HSET', KEYS[1], 'status', ARGV[3], 'result', ARGV[4],
   'completed_at', ARGV[5], 'updated_at', ARGV[5])
 redis.call('HDEL', KEYS[1], 'stop')
-redis.call('ZREM', KEYS[3], ARGV[1])
 redis.call('PUBLISH', ARGV[6], ARGV[1] .. '\n' .. ARGV[3])
 return 1

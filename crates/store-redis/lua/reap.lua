@@ -1,11 +1,13 @@
 -- Ends the jobs of workers whose lease expired, and the running jobs past their deadline.
 -- A running job a lost worker held goes back to its queue's taking end while it has retries
 -- left, and fails ("runner lost") otherwise; an id a worker moved off its queue but never
--- marked goes back to the queue. A job still running past its timeout plus a grace fails
--- ("timed out"), whatever its runner does: the backstop for runners that do not enforce it.
--- Safe to run from several supervisors at once: each worker and each job is reaped in one
--- step, and only jobs still in the state that made them due are changed.
--- KEYS: workers lease index, deadlines
+-- marked goes back to the queue. A job still running past its deadline (claim time + timeout
+-- + a grace, set by claim.lua) fails ("timed out"), whatever its runner does: the backstop for
+-- runners that do not enforce timeouts. Only the in-flight lists are scanned, so the cost is
+-- the number of running jobs, and the job path pays nothing for the backstop.
+-- Safe to run from several supervisors at once: each worker is reaped in one step, and only
+-- jobs still in the state that made them due are changed.
+-- KEYS: workers lease index
 -- ARGV: in-flight key prefix, job key prefix, queue key prefix, now (RFC 3339),
 --       runner-lost result json, events channel, timed-out result json
 -- Returns {failed, requeued, timed out}.
@@ -17,7 +19,6 @@ local function fail(key, id, result)
   redis.call('HSET', key, 'status', 'failed', 'result', result,
     'completed_at', ARGV[4], 'updated_at', ARGV[4])
   redis.call('HDEL', key, 'stop')
-  redis.call('ZREM', KEYS[2], id)
   redis.call('PUBLISH', ARGV[6], id .. '\nfailed')
 end
 
@@ -33,8 +34,7 @@ for _, worker in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now_ms, 'LI
       if requeues < retries and state[6] ~= '1' then
         redis.call('HSET', key, 'status', 'queued', 'updated_at', ARGV[4],
           'requeues', requeues + 1)
-        redis.call('HDEL', key, 'worker', 'started_at')
-        redis.call('ZREM', KEYS[2], id)
+        redis.call('HDEL', key, 'worker', 'started_at', 'deadline')
         redis.call('RPUSH', ARGV[3] .. state[3], id)
         requeued = requeued + 1
       else
@@ -49,16 +49,17 @@ for _, worker in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now_ms, 'LI
   redis.call('ZREM', KEYS[1], worker)
 end
 
-for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now_ms, 'LIMIT', 0, 100)) do
-  local key = ARGV[2] .. id
-  local state = redis.call('HMGET', key, 'status', 'worker')
-  if state[1] == 'running' then
-    redis.call('LREM', ARGV[1] .. state[2], 1, id)
-    fail(key, id, ARGV[7])
-    timed_out = timed_out + 1
-  else
-    -- Ended, requeued or deleted since: its deadline no longer applies.
-    redis.call('ZREM', KEYS[2], id)
+for _, worker in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  local inflight = ARGV[1] .. worker
+  for _, id in ipairs(redis.call('LRANGE', inflight, 0, -1)) do
+    local key = ARGV[2] .. id
+    local state = redis.call('HMGET', key, 'status', 'worker', 'deadline')
+    if state[1] == 'running' and state[2] == worker and state[3]
+        and tonumber(state[3]) < now_ms then
+      redis.call('LREM', inflight, 1, id)
+      fail(key, id, ARGV[7])
+      timed_out = timed_out + 1
+    end
   end
 end
 return {failed, requeued, timed_out}

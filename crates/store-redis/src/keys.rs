@@ -53,12 +53,6 @@ impl Keys {
         format!("{}workers", self.prefix)
     }
 
-    /// Sorted set of claimed job ids, scored by when their timeout plus a grace ends (Redis
-    /// clock, ms): the reaper's backstop for runners that do not enforce timeouts.
-    pub(crate) fn deadlines(&self) -> String {
-        format!("{}deadlines", self.prefix)
-    }
-
     /// Hash of queue name → when a runner last claimed from it or ran one of its jobs
     /// (Redis clock, ms).
     pub(crate) fn seen(&self) -> String {

@@ -284,7 +284,6 @@ impl RedisStore {
             .key(keys.inflight(worker))
             .key(keys.workers())
             .key(keys.seen())
-            .key(keys.deadlines())
             .arg(keys.job_prefix())
             .arg(worker)
             .arg(millis(lease))
@@ -591,7 +590,6 @@ impl Store for RedisStore {
             .finish
             .key(keys.job(id))
             .key(keys.inflight(worker))
-            .key(keys.deadlines())
             .arg(id)
             .arg(worker)
             .arg(finish.status.as_str())
@@ -715,7 +713,6 @@ impl Store for RedisStore {
             .scripts
             .reap
             .key(keys.workers())
-            .key(keys.deadlines())
             .arg(keys.inflight_prefix())
             .arg(keys.job_prefix())
             .arg(keys.queue_prefix())
