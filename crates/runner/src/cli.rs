@@ -181,7 +181,7 @@ async fn connect(url: &str, namespace: &str) -> anyhow::Result<RedisStore> {
     }
 }
 
-/// Completes on the first SIGTERM or SIGINT, or when the process that started this runner
+/// Completes on the first SIGTERM or SIGINT, or when the supervisor that started this runner
 /// dies.
 ///
 /// A supervisor killed with SIGKILL cannot stop its runners; without the parent watch they
@@ -200,11 +200,17 @@ fn shutdown_signal() -> anyhow::Result<impl Future<Output = ()> + Send> {
     })
 }
 
-/// Completes when this process is re-parented, i.e. its parent died. A runner started
-/// directly by init (parent 1) has nothing to watch and this never completes.
+/// Completes when the supervisor that started this runner dies: it names itself in
+/// `HERO_SUPERVISOR_PID`, and the runner is re-parented when it is gone. A runner started by
+/// anything else (by hand, a shell script, tmux) never completes this: its launcher may exit
+/// while it is meant to go on.
 async fn parent_gone() {
     let parent = std::os::unix::process::parent_id();
-    if parent == 1 {
+    let started_by_supervisor = std::env::var("HERO_SUPERVISOR_PID")
+        .ok()
+        .and_then(|pid| pid.parse::<u32>().ok())
+        .is_some_and(|pid| pid == parent);
+    if !started_by_supervisor {
         return std::future::pending().await;
     }
     let mut ticks = tokio::time::interval(PARENT_CHECK);

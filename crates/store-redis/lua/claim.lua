@@ -5,7 +5,7 @@
 -- claimed job its deadline (Redis ms: now + its timeout + a grace) for the reaper's backstop.
 -- KEYS: queue, worker's in-flight list, workers lease index, queues' last-seen hash
 -- ARGV: job key prefix, worker, lease (ms), now (RFC 3339), id already moved or "", most jobs,
---       queue name, timeout grace (ms)
+--       queue name, timeout grace (ms; 5000 when absent, for runners written before it)
 -- Returns the claimed jobs' JSON, oldest first; empty when the queue held no claimable job.
 local t = redis.call('TIME')
 local now_ms = t[1] * 1000 + math.floor(t[2] / 1000)
@@ -17,7 +17,7 @@ local function take(id)
   local state = redis.call('HMGET', key, 'status', 'timeout')
   if state[1] == 'queued' then
     -- A job stored before timeouts were copied into the hash gets the largest timeout.
-    local deadline = now_ms + tonumber(state[2] or '86400') * 1000 + tonumber(ARGV[8])
+    local deadline = now_ms + tonumber(state[2] or '86400') * 1000 + tonumber(ARGV[8] or '5000')
     redis.call('HSET', key, 'status', 'running', 'worker', ARGV[2],
       'started_at', ARGV[4], 'updated_at', ARGV[4], 'deadline', deadline)
     table.insert(jobs, redis.call('HGET', key, 'job'))

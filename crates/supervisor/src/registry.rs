@@ -115,7 +115,14 @@ fn spec(config: &Config, actor: &ActorConfig, data_dir: &Path) -> ProcessSpec {
         args.extend(["--concurrency".into(), concurrency.to_string()]);
     }
     // Through the environment, not argv: a password in the URL must not show in `ps`.
-    let mut env = vec![("HERO_REDIS_URL".to_owned(), redis_url)];
+    // The runner follows its supervisor: it drains and exits if this process dies.
+    let mut env = vec![
+        ("HERO_REDIS_URL".to_owned(), redis_url),
+        (
+            "HERO_SUPERVISOR_PID".to_owned(),
+            std::process::id().to_string(),
+        ),
+    ];
     env.extend(actor.env.iter().map(|(k, v)| (k.clone(), v.clone())));
     ProcessSpec {
         id: actor.id.clone(),

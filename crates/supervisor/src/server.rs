@@ -184,7 +184,7 @@ where
     B: http_body::Body<Data = bytes::Bytes> + Send + 'static,
     B::Error: Into<BoxError>,
 {
-    let (parts, body) = request.into_parts();
+    let (mut parts, body) = request.into_parts();
     let limited = http_body_util::Limited::new(body, max_request_bytes as usize);
     let body = match limited.collect().await {
         Ok(collected) => collected.to_bytes(),
@@ -199,14 +199,33 @@ where
         }
         Err(e) => return Err(e),
     };
-    match wire::plan(&body) {
+    // A body the library refuses whole (not JSON content) is left to it, with its own answer.
+    let is_json = parts
+        .headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim_start().starts_with("application/json"));
+    let plan = if is_json {
+        wire::plan(&body)
+    } else {
+        wire::Plan::PassThrough
+    };
+    if !matches!(plan, wire::Plan::PassThrough) {
+        // The body handed on is not the one received.
+        parts.headers.remove(http::header::CONTENT_LENGTH);
+    }
+    match plan {
         wire::Plan::PassThrough => {
             let request = HttpRequest::from_parts(parts, HttpBody::from(body.to_vec()));
             inner.call(request).await.map_err(Into::into)
         }
         wire::Plan::Notification(call) => {
             let request = HttpRequest::from_parts(parts, HttpBody::from(call));
-            inner.call(request).await.map_err(Into::into)?;
+            let response = inner.call(request).await.map_err(Into::into)?;
+            // Refused (too large with its stand-in id, say): the refusal is the answer.
+            if !response.status().is_success() {
+                return Ok(response);
+            }
             Ok(http::Response::builder()
                 .status(http::StatusCode::NO_CONTENT)
                 .body(HttpBody::from(Vec::new()))

@@ -1,8 +1,8 @@
 //! Request bodies the RPC library would misread, made standard before it sees them.
 //!
 //! JSON-RPC 2.0 lets an id be any string, number or null. The library holds numeric ids as
-//! `u64`: a call with id `-1` or `1.5` was run as if it were a notification and its caller
-//! got no answer. Ids of other types (objects, arrays, booleans) and valid JSON that is no
+//! `u64`: a call with id `-1` or `1.5` was taken for a notification, which it drops, so the
+//! call never ran and its caller got no answer. Ids of other types (objects, arrays, booleans) and valid JSON that is no
 //! request at all (`{"foo": 1}`, `"hello"`) must be answered with -32600, which the library
 //! did not do either. [`plan`] looks at a body without decoding its params and says what to
 //! do; the common case, a well-formed request, passes through untouched.

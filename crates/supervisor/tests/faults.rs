@@ -131,9 +131,34 @@ concurrency = 1
 }
 
 impl Drop for SupervisorProcess {
+    /// A test that failed half-way leaves a running supervisor: SIGTERM stops its runners
+    /// with it, where SIGKILL would leave them draining against a Redis about to go.
     fn drop(&mut self) {
+        if self.child.try_wait().ok().flatten().is_some() {
+            return;
+        }
+        self.signal(Signal::SIGTERM);
+        let deadline = std::time::Instant::now() + Duration::from_secs(25);
+        while std::time::Instant::now() < deadline {
+            if self.child.try_wait().ok().flatten().is_some() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// Runner processes the test started itself, killed when dropped, even by a failing test.
+struct Runners(Vec<Child>);
+
+impl Drop for Runners {
+    fn drop(&mut self) {
+        for runner in &mut self.0 {
+            let _ = runner.kill();
+            let _ = runner.wait();
+        }
     }
 }
 
@@ -223,7 +248,7 @@ async fn a_job_with_retries_outlives_its_runner_and_job_run_returns_its_result()
     let supervisor = SupervisorProcess::start(&redis, dir.path(), &short_leases()).await;
     let first = supervisor.runner_pid().await;
     let id = uuid::Uuid::new_v4().to_string();
-    let job = job("sleep(1); \"second try\"")
+    let job = job("sleep(3); \"second try\"")
         .id(&id)
         .retries(1)
         .build()
@@ -254,6 +279,12 @@ async fn a_job_with_retries_outlives_its_runner_and_job_run_returns_its_result()
         first,
         "the restarted runner ran it"
     );
+    let requeues: Option<u32> = redis::cmd("HGET")
+        .arg(format!("{NAMESPACE}:v1:job:{id}"))
+        .arg("requeues")
+        .query(&mut redis.connection())
+        .unwrap();
+    assert_eq!(requeues, Some(1), "it ran a second time, after one requeue");
 }
 
 #[tokio::test]
@@ -447,7 +478,7 @@ fn chaos_runner(redis_url: &str, n: usize) -> Child {
 }
 
 /// 1000 jobs, half of them allowing retries, over three runners of which one is killed with
-/// SIGKILL every few hundred milliseconds. Every job must end; none may end twice; a job
+/// SIGKILL every few hundred milliseconds, with two supervisors reaping. Every job must end; none may end twice; a job
 /// without retries must never run twice. Each job appends a mark to its own file, so the
 /// runs are counted by the file system, not by the system under test.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -458,13 +489,15 @@ async fn a_thousand_jobs_under_random_runner_kills_are_all_accounted_for() {
     let dir = tempfile::tempdir().unwrap();
     let marks = dir.path().join("marks");
     std::fs::create_dir(&marks).unwrap();
-    // The supervisor here only serves the API and reaps: the runners are the test's.
-    let supervisor = common::TestSupervisor::start_with(|config| {
+    // The supervisors here only serve the API and reap, two of them at once: the runners
+    // are the test's.
+    let api_and_reaper = |config: &mut hero_supervisor::Config| {
         config.redis_url = Some(redis.url());
         config.namespace = NAMESPACE.into();
         config.actors.clear();
-    })
-    .await;
+    };
+    let supervisor = common::TestSupervisor::start_with(api_and_reaper).await;
+    let second_reaper = common::TestSupervisor::start_with(api_and_reaper).await;
     let client = supervisor.client.clone();
 
     // Every end is announced once on the events channel; count them per job.
@@ -480,15 +513,25 @@ async fn a_thousand_jobs_under_random_runner_kills_are_all_accounted_for() {
     let announcements = tokio::spawn(async move {
         let mut ends: HashMap<String, usize> = HashMap::new();
         let mut messages = pubsub.into_on_message();
-        while let Some(message) = messages.next().await {
+        // Once every job ended, listen a little longer: a second end of any job would show.
+        let mut linger = None;
+        loop {
+            let next = match linger {
+                None => messages.next().await,
+                Some(until) => match tokio::time::timeout_at(until, messages.next()).await {
+                    Ok(next) => next,
+                    Err(_) => break,
+                },
+            };
+            let Some(message) = next else { break };
             let payload: String = message.get_payload().unwrap();
             if let Some((id, status)) = payload.split_once('\n')
                 && status.parse::<JobStatus>().is_ok_and(|s| s.is_final())
             {
                 *ends.entry(id.to_owned()).or_default() += 1;
             }
-            if ends.len() == JOBS {
-                break;
+            if ends.len() == JOBS && linger.is_none() {
+                linger = Some(tokio::time::Instant::now() + Duration::from_secs(1));
             }
         }
         ends
@@ -501,23 +544,20 @@ async fn a_thousand_jobs_under_random_runner_kills_are_all_accounted_for() {
         let url = redis.url();
         let mut done = killing.1.clone();
         tokio::spawn(async move {
-            let mut runners: Vec<Child> = (0..RUNNERS).map(|n| chaos_runner(&url, n)).collect();
+            let mut runners = Runners((0..RUNNERS).map(|n| chaos_runner(&url, n)).collect());
             let mut kills = 0;
             loop {
                 let pause = Duration::from_millis(rand::rng().random_range(150..450));
                 if tokio::time::timeout(pause, done.changed()).await.is_ok() {
                     break;
                 }
-                let victim = rand::rng().random_range(0..runners.len());
-                runners[victim].kill().unwrap();
-                runners[victim].wait().unwrap();
-                runners[victim] = chaos_runner(&url, RUNNERS + kills);
+                let victim = rand::rng().random_range(0..runners.0.len());
+                runners.0[victim].kill().unwrap();
+                runners.0[victim].wait().unwrap();
+                runners.0[victim] = chaos_runner(&url, RUNNERS + kills);
                 kills += 1;
             }
-            for runner in &mut runners {
-                let _ = runner.kill();
-                let _ = runner.wait();
-            }
+            drop(runners);
             kills
         })
     };
@@ -603,6 +643,7 @@ async fn a_thousand_jobs_under_random_runner_kills_are_all_accounted_for() {
         JOBS,
         "every job is in a final state"
     );
+    second_reaper.stop().await;
     supervisor.stop().await;
 }
 

@@ -8,6 +8,10 @@ use std::sync::Arc;
 use anyhow::Context;
 use hero_osis_runner::{KvStore, Limits, OsisExecutor};
 
+/// How long the runner waits for another process to release its store: the SDK's shutdown
+/// grace (10 s), its last claim and reports, with room to spare.
+const STORE_PATIENCE: std::time::Duration = std::time::Duration::from_secs(20);
+
 fn main() -> std::process::ExitCode {
     hero_runner::cli::run_main(|args| {
         let limits = Limits::from_env("OSIS")?;
@@ -15,7 +19,8 @@ fn main() -> std::process::ExitCode {
             .db_path
             .as_deref()
             .context("--db-path is required: the scripts' key-value store lives there")?;
-        let store = KvStore::open(db_path)?;
+        // A runner of a killed supervisor may still hold the file while it drains.
+        let store = KvStore::open_waiting(db_path, STORE_PATIENCE)?;
         tracing::info!(db_path = %db_path.display(), ?limits, "osis runner ready");
         Ok(Arc::new(OsisExecutor::new(store, limits)))
     })

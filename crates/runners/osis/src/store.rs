@@ -64,6 +64,31 @@ impl KvStore {
         Ok(Self { db: Arc::new(db) })
     }
 
+    /// As [`open`](Self::open), but while another process holds the file, tries again every
+    /// 200 ms for up to `patience`.
+    ///
+    /// A runner replacing one that is still draining its last jobs (after its supervisor was
+    /// killed and restarted) would otherwise exit at once, again and again, until its
+    /// supervisor gave up on it as crashing.
+    ///
+    /// # Errors
+    ///
+    /// As [`open`](Self::open), once `patience` has passed or for any other failure.
+    pub fn open_waiting(dir: &Path, patience: std::time::Duration) -> Result<Self, Error> {
+        let deadline = std::time::Instant::now() + patience;
+        loop {
+            match Self::open(dir) {
+                Err(Error::OpenStore { source, .. })
+                    if matches!(*source, redb::Error::DatabaseAlreadyOpen)
+                        && std::time::Instant::now() < deadline =>
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(200));
+                }
+                result => return result,
+            }
+        }
+    }
+
     /// The value of `key` in `context`, if any.
     ///
     /// # Errors
@@ -258,6 +283,22 @@ mod tests {
             store.set("c", "k", &large_value),
             Err(Error::ValueTooLarge { .. })
         ));
+    }
+
+    #[test]
+    fn an_open_waits_for_the_file_to_be_released() {
+        let (dir, store) = open();
+        let path = dir.path().join("db");
+        let holder = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            drop(store);
+        });
+        let reopened = KvStore::open_waiting(&path, std::time::Duration::from_secs(30));
+        holder.join().unwrap();
+        assert!(reopened.is_ok(), "{:?}", reopened.err());
+        let error = KvStore::open_waiting(&path, std::time::Duration::ZERO)
+            .expect_err("held by `reopened`");
+        assert!(error.to_string().contains("cannot open"), "{error}");
     }
 
     #[test]

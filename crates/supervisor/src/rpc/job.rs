@@ -109,8 +109,10 @@ const LOSS_DETECTION: Duration = Duration::from_secs(20);
 /// How long a caller waits for `job` to end: its timeout plus the runner's time to report,
 /// and as much again, plus the time to notice a lost runner, for each retry it allows.
 fn job_wait(job: &Job) -> Duration {
-    let attempt = Duration::from_secs(job.timeout) + REPORT_GRACE;
-    attempt + (attempt + LOSS_DETECTION) * job.retries
+    // Saturating: the job read back from the store is not validated again.
+    let attempt = Duration::from_secs(job.timeout).saturating_add(REPORT_GRACE);
+    let retry = attempt.saturating_add(LOSS_DETECTION);
+    attempt.saturating_add(retry.saturating_mul(job.retries))
 }
 
 /// Ends a job that did not finish within its wait as failed, so the caller gets a final
