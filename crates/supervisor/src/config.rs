@@ -364,8 +364,10 @@ impl Config {
                 .or_else(|| origin.strip_prefix("http://"));
             let well_formed = origin == "*"
                 || host.is_some_and(|host| {
+                    // Browsers send origins in lower case; another spelling would never match.
                     !host.is_empty()
                         && !host.contains(['/', ' ', '\t'])
+                        && *origin == origin.to_ascii_lowercase()
                         && http::HeaderValue::from_str(origin).is_ok()
                 });
             if !well_formed {
@@ -640,6 +642,7 @@ process_manager = "tmux:osis_session"
             "https://a b",
             "",
             "https://",
+            "https://App.example",
         ] {
             config.cors_allowed_origins = vec![bad.to_owned()];
             let err = config.check().unwrap_err().to_string();
