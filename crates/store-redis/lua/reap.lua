@@ -9,17 +9,18 @@
 -- jobs still in the state that made them due are changed.
 -- KEYS: workers lease index
 -- ARGV: in-flight key prefix, job key prefix, queue key prefix, now (RFC 3339),
---       runner-lost result json, events channel, timed-out result json
+--       runner-lost result json, events channel, timed-out result json, stopped result json
+-- A lost job whose stop was asked ends `stopped`: the caller's wish, and what it waits for.
 -- Returns {failed, requeued, timed out}.
 local t = redis.call('TIME')
 local now_ms = t[1] * 1000 + math.floor(t[2] / 1000)
 local failed, requeued, timed_out = 0, 0, 0
 
-local function fail(key, id, result)
-  redis.call('HSET', key, 'status', 'failed', 'result', result,
+local function finish(key, id, status, result)
+  redis.call('HSET', key, 'status', status, 'result', result,
     'completed_at', ARGV[4], 'updated_at', ARGV[4])
   redis.call('HDEL', key, 'stop')
-  redis.call('PUBLISH', ARGV[6], id .. '\nfailed')
+  redis.call('PUBLISH', ARGV[6], id .. '\n' .. status)
 end
 
 for _, worker in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now_ms, 'LIMIT', 0, 100)) do
@@ -31,14 +32,17 @@ for _, worker in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now_ms, 'LI
     if state[1] == 'running' and state[2] == worker then
       local retries = tonumber(state[4] or '0') or 0
       local requeues = tonumber(state[5] or '0') or 0
-      if requeues < retries and state[6] ~= '1' then
+      if state[6] == '1' then
+        finish(key, id, 'stopped', ARGV[8])
+        failed = failed + 1
+      elseif requeues < retries then
         redis.call('HSET', key, 'status', 'queued', 'updated_at', ARGV[4],
           'requeues', requeues + 1)
         redis.call('HDEL', key, 'worker', 'started_at', 'deadline')
         redis.call('RPUSH', ARGV[3] .. state[3], id)
         requeued = requeued + 1
       else
-        fail(key, id, ARGV[5])
+        finish(key, id, 'failed', ARGV[5])
         failed = failed + 1
       end
     elseif state[1] == 'queued' then
@@ -57,7 +61,7 @@ for _, worker in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
     if state[1] == 'running' and state[2] == worker and state[3]
         and tonumber(state[3]) < now_ms then
       redis.call('LREM', inflight, 1, id)
-      fail(key, id, ARGV[7])
+      finish(key, id, 'failed', ARGV[7])
       timed_out = timed_out + 1
     end
   end

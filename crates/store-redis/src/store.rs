@@ -720,6 +720,7 @@ impl Store for RedisStore {
             .arg(lost)
             .arg(keys.events())
             .arg(timed_out)
+            .arg(serde_json::json!({"error": "job stopped"}).to_string())
             .invoke_async(&mut self.conn())
             .await
             .map_err(|e| self.unavailable(e))?;

@@ -44,6 +44,7 @@ pub async fn run_all(store: &dyn Store) {
     a_job_whose_worker_lost_its_lease_fails_as_runner_lost(store).await;
     a_job_with_retries_is_requeued_when_its_worker_is_lost(store).await;
     a_job_running_past_its_timeout_fails_whatever_its_worker_does(store).await;
+    a_lost_job_whose_stop_was_asked_ends_stopped(store).await;
 }
 
 fn fresh_job(queue: &str) -> Job {
@@ -567,4 +568,25 @@ pub async fn a_job_running_past_its_timeout_fails_whatever_its_worker_does(store
         .await
         .expect("heartbeat");
     assert_eq!(give_up, vec![job.id.clone()]);
+}
+
+/// A job asked to stop whose worker is then lost ends `stopped`, as asked, even with retries
+/// left.
+pub async fn a_lost_job_whose_stop_was_asked_ends_stopped(store: &dyn Store) {
+    let queue = fresh_queue();
+    let mut job = fresh_job(&queue);
+    job.retries = 2;
+    store.submit_job(&job).await.expect("submit");
+    let worker = format!("{queue}-gone");
+    let claimed = store
+        .claim(&queue, &worker, Duration::from_millis(1), NO_WAIT, 1)
+        .await
+        .expect("claim");
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(
+        store.stop_job(&job.id).await.expect("stop"),
+        StopOutcome::Requested
+    );
+    reap_while(store, &job.id, JobStatus::Running).await;
+    assert_eq!(status_of(store, &job.id).await, JobStatus::Stopped);
 }

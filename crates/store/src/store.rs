@@ -73,7 +73,7 @@ pub const TIMEOUT_GRACE: Duration = Duration::from_secs(5);
 /// What one reaping pass changed.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Reaped {
-    /// Jobs failed as "runner lost".
+    /// Jobs failed as "runner lost", or stopped when a stop had been asked.
     pub failed: u64,
     /// Jobs returned to their queue for another attempt.
     pub requeued: u64,
@@ -231,7 +231,8 @@ pub trait Store: Send + Sync + 'static {
     async fn watch_secrets(&self) -> Result<tokio::sync::watch::Receiver<u64>>;
 
     /// Ends the jobs of workers whose lease expired: a running job goes back to its queue
-    /// while it has retries left ([`Job::retries`]) and fails with "runner lost" otherwise;
+    /// while it has retries left ([`Job::retries`]) and fails with "runner lost" otherwise
+    /// (ends `stopped` when a stop was asked);
     /// ids they took but never marked return to their queue. Also fails, as timed out, any
     /// job still running [`TIMEOUT_GRACE`] after its timeout, whatever its runner does.
     /// Safe to call from several processes at once.
