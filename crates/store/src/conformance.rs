@@ -451,19 +451,8 @@ pub async fn a_job_whose_worker_lost_its_lease_fails_as_runner_lost(store: &dyn 
     let job = fresh_job(&queue);
     store.submit_job(&job).await.expect("submit");
     let worker = format!("{queue}-dying");
-    let claimed = store
-        .claim(&queue, &worker, Duration::from_millis(1), NO_WAIT, 1)
-        .await
-        .expect("claim");
-    assert_eq!(claimed.len(), 1);
-    let deadline = tokio::time::Instant::now() + LONG_WAIT;
-    while status_of(store, &job.id).await == JobStatus::Running {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the job was never reaped"
-        );
-        store.reap_expired().await.expect("reap");
-    }
+    claim_and_lose(store, &queue, &worker).await;
+    reap_while(store, &job.id, JobStatus::Running).await;
     let record = store.job(&job.id).await.expect("read");
     assert_eq!(record.status, JobStatus::Failed);
     assert!(
@@ -476,6 +465,17 @@ pub async fn a_job_whose_worker_lost_its_lease_fails_as_runner_lost(store: &dyn 
         .await
         .expect("finish");
     assert!(!late, "a reaped job refuses its worker's late report");
+}
+
+/// Claims the one job queued on `queue` for `worker` with a lease that expires at once, as if
+/// the worker died right after claiming it; returns the job.
+async fn claim_and_lose(store: &dyn Store, queue: &str, worker: &str) -> Job {
+    let mut claimed = store
+        .claim(queue, worker, Duration::from_millis(1), NO_WAIT, 1)
+        .await
+        .expect("claim");
+    assert_eq!(claimed.len(), 1, "one job was queued");
+    claimed.remove(0)
 }
 
 /// Reaps until `id` leaves `status`, or panics after [`LONG_WAIT`].
@@ -499,24 +499,13 @@ pub async fn a_job_with_retries_is_requeued_when_its_worker_is_lost(store: &dyn 
     job.retries = 1;
     store.submit_job(&job).await.expect("submit");
     let first = format!("{queue}-first");
-    let claimed = store
-        .claim(&queue, &first, Duration::from_millis(1), NO_WAIT, 1)
-        .await
-        .expect("claim");
-    assert_eq!(claimed.len(), 1);
+    claim_and_lose(store, &queue, &first).await;
     reap_while(store, &job.id, JobStatus::Running).await;
     assert_eq!(status_of(store, &job.id).await, JobStatus::Queued);
 
     let second = format!("{queue}-second");
-    let again = store
-        .claim(&queue, &second, Duration::from_millis(1), NO_WAIT, 1)
-        .await
-        .expect("claim again");
-    assert_eq!(
-        again,
-        vec![job.clone()],
-        "the requeued job is claimed again"
-    );
+    let again = claim_and_lose(store, &queue, &second).await;
+    assert_eq!(again, job, "the requeued job is claimed again");
     let late = store
         .finish(&first, &job.id, Finish::completed("late"))
         .await
@@ -578,11 +567,7 @@ pub async fn a_lost_job_whose_stop_was_asked_ends_stopped(store: &dyn Store) {
     job.retries = 2;
     store.submit_job(&job).await.expect("submit");
     let worker = format!("{queue}-gone");
-    let claimed = store
-        .claim(&queue, &worker, Duration::from_millis(1), NO_WAIT, 1)
-        .await
-        .expect("claim");
-    assert_eq!(claimed.len(), 1);
+    claim_and_lose(store, &queue, &worker).await;
     assert_eq!(
         store.stop_job(&job.id).await.expect("stop"),
         StopOutcome::Requested

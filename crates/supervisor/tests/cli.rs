@@ -13,32 +13,10 @@ use hero_test_support::{RedisServer, TIMEOUT};
 
 const SUPERVISOR: &str = env!("CARGO_BIN_EXE_supervisor");
 
-/// Runs the binary on `config` and returns (exit success, stderr), bounded in time.
+/// Runs the binary on `config` in a fresh directory; returns (exit success, stderr).
 fn run_with(config: &str) -> (bool, String) {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("config.toml");
-    std::fs::write(&path, config).unwrap();
-    let mut child = Command::new(SUPERVISOR)
-        .arg("--config")
-        .arg(&path)
-        .env("HERO_SUPERVISOR_DATA_DIR", dir.path())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + TIMEOUT;
-    while child.try_wait().unwrap().is_none() {
-        assert!(
-            Instant::now() < deadline,
-            "supervisor did not exit on a bad config"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let output = child.wait_with_output().unwrap();
-    (
-        output.status.success(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
+    common::run_binary_until_exit(config, dir.path())
 }
 
 /// Starts the binary on `config` written into `dir`, logging at `level`; returns the child

@@ -103,6 +103,26 @@ concurrency = 1
         supervisor
     }
 
+    /// Waits until job `id` is running.
+    async fn until_running(&self, id: &str) {
+        until("the job runs", || async {
+            self.client
+                .job_status(id)
+                .await
+                .is_ok_and(|s| s.status == JobStatus::Running)
+        })
+        .await;
+    }
+
+    /// Creates and starts a job running `payload`, and waits until it runs; returns its id.
+    async fn running_job(&self, payload: &str) -> String {
+        let job = job(payload).build().unwrap();
+        let id = bounded(self.client.jobs_create(USER, job)).await.unwrap();
+        bounded(self.client.job_start(USER, &id)).await.unwrap();
+        self.until_running(&id).await;
+        id
+    }
+
     async fn runner_pid(&self) -> Pid {
         let info = bounded(self.client.get_runner_status(ADMIN, RUNNER))
             .await
@@ -202,14 +222,7 @@ async fn a_supervisor_killed_mid_job_loses_nothing_and_another_serves_the_result
         let job = job("sleep(2); 40 + 2").id(&id).build().unwrap();
         tokio::spawn(async move { client.job_run(USER, job).await })
     };
-    until("the job runs", || async {
-        first
-            .client
-            .job_status(&id)
-            .await
-            .is_ok_and(|s| s.status == JobStatus::Running)
-    })
-    .await;
+    first.until_running(&id).await;
 
     first.signal(Signal::SIGKILL);
     first.exited().await;
@@ -257,14 +270,7 @@ async fn a_job_with_retries_outlives_its_runner_and_job_run_returns_its_result()
         let client = supervisor.client.clone();
         tokio::spawn(async move { client.job_run(USER, job).await })
     };
-    until("the job runs", || async {
-        supervisor
-            .client
-            .job_status(&id)
-            .await
-            .is_ok_and(|s| s.status == JobStatus::Running)
-    })
-    .await;
+    supervisor.until_running(&id).await;
     kill(first, Signal::SIGKILL).unwrap();
 
     let result = bounded(waiting).await.unwrap().unwrap();
@@ -293,24 +299,7 @@ async fn sigterm_lets_the_running_job_finish_and_stops_the_runners() {
     let dir = tempfile::tempdir().unwrap();
     let mut supervisor = SupervisorProcess::start(&redis, dir.path(), &[]).await;
     let runner = supervisor.runner_pid().await;
-    let id = bounded(
-        supervisor
-            .client
-            .jobs_create(USER, job("sleep(2); \"drained\"").build().unwrap()),
-    )
-    .await
-    .unwrap();
-    bounded(supervisor.client.job_start(USER, &id))
-        .await
-        .unwrap();
-    until("the job runs", || async {
-        supervisor
-            .client
-            .job_status(&id)
-            .await
-            .is_ok_and(|s| s.status == JobStatus::Running)
-    })
-    .await;
+    let id = supervisor.running_job("sleep(2); \"drained\"").await;
 
     supervisor.signal(Signal::SIGTERM);
     assert!(
@@ -335,24 +324,7 @@ async fn a_runner_stopped_past_its_lease_cannot_overwrite_the_jobs_new_state() {
     let dir = tempfile::tempdir().unwrap();
     let supervisor = SupervisorProcess::start(&redis, dir.path(), &short_leases()).await;
     let runner = supervisor.runner_pid().await;
-    let id = bounded(
-        supervisor
-            .client
-            .jobs_create(USER, job("sleep(2); \"late\"").build().unwrap()),
-    )
-    .await
-    .unwrap();
-    bounded(supervisor.client.job_start(USER, &id))
-        .await
-        .unwrap();
-    until("the job runs", || async {
-        supervisor
-            .client
-            .job_status(&id)
-            .await
-            .is_ok_and(|s| s.status == JobStatus::Running)
-    })
-    .await;
+    let id = supervisor.running_job("sleep(2); \"late\"").await;
 
     kill(runner, Signal::SIGSTOP).unwrap();
     let lost = bounded(supervisor.client.job_result(&id)).await.unwrap();
@@ -402,24 +374,7 @@ async fn a_redis_restart_loses_no_job_and_the_api_says_unavailable_meanwhile() {
     )
     .await
     .unwrap();
-    let running = bounded(
-        supervisor
-            .client
-            .jobs_create(USER, job("sleep(2); \"survived\"").build().unwrap()),
-    )
-    .await
-    .unwrap();
-    bounded(supervisor.client.job_start(USER, &running))
-        .await
-        .unwrap();
-    until("the job runs", || async {
-        supervisor
-            .client
-            .job_status(&running)
-            .await
-            .is_ok_and(|s| s.status == JobStatus::Running)
-    })
-    .await;
+    let running = supervisor.running_job("sleep(2); \"survived\"").await;
 
     redis.kill();
     // No hang: the call ends with "backend unavailable" well within the test's bound.

@@ -9,12 +9,11 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use common::{USER, bounded, job};
 use hero_supervisor::config::TlsConfig;
 use hero_supervisor_openrpc_client::{ClientError, JobResult, SupervisorClient};
-use hero_test_support::{RedisServer, TIMEOUT};
+use hero_test_support::RedisServer;
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
@@ -245,33 +244,6 @@ async fn the_same_methods_answer_over_wss() {
     sup.stop().await;
 }
 
-/// Runs the binary on `config` until it exits; returns (exit success, stderr).
-fn run_with(config: &str, dir: &Path) -> (bool, String) {
-    let path = dir.join("config.toml");
-    std::fs::write(&path, config).unwrap();
-    let mut child = Command::new(SUPERVISOR)
-        .arg("--config")
-        .arg(&path)
-        .env("HERO_SUPERVISOR_DATA_DIR", dir)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + TIMEOUT;
-    while child.try_wait().unwrap().is_none() {
-        assert!(
-            Instant::now() < deadline,
-            "supervisor did not exit on a bad config"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let output = child.wait_with_output().unwrap();
-    (
-        output.status.success(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
-}
-
 fn tls_table(cert: &Path, key: &Path) -> String {
     format!(
         "admin_secrets = [\"a\"]\n[tls]\ncert_path = \"{}\"\nkey_path = \"{}\"\n",
@@ -284,7 +256,7 @@ fn tls_table(cert: &Path, key: &Path) -> String {
 fn a_missing_certificate_file_is_one_line_naming_the_key_and_file() {
     let certificate = Certificate::generate();
     let missing = certificate.dir.path().join("no-such-cert.pem");
-    let (ok, stderr) = run_with(
+    let (ok, stderr) = common::run_binary_until_exit(
         &tls_table(&missing, &certificate.key_path()),
         certificate.dir.path(),
     );
@@ -300,7 +272,7 @@ fn a_key_file_without_a_key_is_named_but_never_shown() {
     let certificate = Certificate::generate();
     let key = certificate.dir.path().join("bad-key.pem");
     std::fs::write(&key, "hunter2-is-not-a-key\n").unwrap();
-    let (ok, stderr) = run_with(
+    let (ok, stderr) = common::run_binary_until_exit(
         &tls_table(&certificate.cert_path(), &key),
         certificate.dir.path(),
     );
@@ -315,7 +287,7 @@ fn a_key_file_without_a_key_is_named_but_never_shown() {
 fn a_key_of_another_certificate_is_refused() {
     let certificate = Certificate::generate();
     let other = Certificate::generate();
-    let (ok, stderr) = run_with(
+    let (ok, stderr) = common::run_binary_until_exit(
         &tls_table(&certificate.cert_path(), &other.key_path()),
         certificate.dir.path(),
     );
@@ -331,7 +303,7 @@ fn an_unknown_key_in_the_tls_table_is_refused() {
         "{}ca_path = \"/etc/ssl/ca.pem\"\n",
         tls_table(&certificate.cert_path(), &certificate.key_path())
     );
-    let (ok, stderr) = run_with(&config, certificate.dir.path());
+    let (ok, stderr) = common::run_binary_until_exit(&config, certificate.dir.path());
     assert!(!ok);
     assert!(stderr.contains("ca_path"), "{stderr}");
 }

@@ -181,3 +181,31 @@ where
 }
 
 pub const SHORT: Duration = Duration::from_millis(300);
+
+/// Runs the `supervisor` binary on `config`, written into `dir`, until it exits, as an
+/// operator starting it on a bad config would; returns (exit success, stderr).
+pub fn run_binary_until_exit(config: &str, dir: &std::path::Path) -> (bool, String) {
+    let path = dir.join("config.toml");
+    std::fs::write(&path, config).expect("the config is written");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_supervisor"))
+        .arg("--config")
+        .arg(&path)
+        .env("HERO_SUPERVISOR_DATA_DIR", dir)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the supervisor binary starts");
+    let deadline = std::time::Instant::now() + TIMEOUT;
+    while child.try_wait().expect("the child is waited for").is_none() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "supervisor did not exit on a bad config"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let output = child.wait_with_output().expect("its output is read");
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
