@@ -185,19 +185,15 @@ where
     B::Error: Into<BoxError>,
 {
     let (mut parts, body) = request.into_parts();
-    let limited = http_body_util::Limited::new(body, max_request_bytes as usize);
-    let body = match limited.collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(e) if e.is::<http_body_util::LengthLimitError>() => {
-            let mut response = jsonrpsee::server::http::response::too_large(max_request_bytes);
-            // The rest of the body is not read: the connection cannot carry another request.
-            response.headers_mut().insert(
-                http::header::CONNECTION,
-                http::HeaderValue::from_static("close"),
-            );
-            return Ok(response);
-        }
-        Err(e) => return Err(e),
+    let Some(body) = read_within(body, max_request_bytes as usize).await? else {
+        let mut response = jsonrpsee::server::http::response::too_large(max_request_bytes);
+        // Whatever the client sends past the drain is left unread: the connection cannot
+        // carry another request.
+        response.headers_mut().insert(
+            http::header::CONNECTION,
+            http::HeaderValue::from_static("close"),
+        );
+        return Ok(response);
     };
     // A body the library refuses whole (not JSON content) is left to it, with its own answer.
     let is_json = parts
@@ -245,6 +241,60 @@ where
             };
             parts.headers.remove(http::header::CONTENT_LENGTH);
             Ok(HttpResponse::from_parts(parts, HttpBody::from(restored)))
+        }
+    }
+}
+
+/// How much of an oversized body is read and thrown away before the refusal is sent.
+const DRAIN_MAX_BYTES: usize = 64 << 20;
+
+/// How long an oversized body is drained before the refusal is sent anyway.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The whole body, or `None` when it is longer than `limit`.
+///
+/// An oversized body is read on and discarded (up to [`DRAIN_MAX_BYTES`] or
+/// [`DRAIN_TIMEOUT`]) before the caller answers: closing a socket with unread data makes the
+/// kernel reset the connection, and a client still writing its body would then see a broken
+/// pipe instead of the 413 and its JSON-RPC error. nginx's lingering close does the same.
+async fn read_within<B>(body: B, limit: usize) -> Result<Option<bytes::Bytes>, BoxError>
+where
+    B: http_body::Body<Data = bytes::Bytes>,
+    B::Error: Into<BoxError>,
+{
+    use bytes::Buf;
+    let mut body = std::pin::pin!(body);
+    let mut kept = bytes::BytesMut::new();
+    loop {
+        let frame = match body.frame().await {
+            None => break,
+            Some(Ok(frame)) => frame,
+            Some(Err(e)) => return Err(e.into()),
+        };
+        let Ok(mut data) = frame.into_data() else {
+            continue; // trailers
+        };
+        if kept.len() + data.remaining() > limit {
+            let drained = data.remaining() + kept.len();
+            // A client that sends slowly or without end only loses its answer.
+            let _ = tokio::time::timeout(DRAIN_TIMEOUT, drain(body, drained)).await;
+            return Ok(None);
+        }
+        kept.extend_from_slice(&data.copy_to_bytes(data.remaining()));
+    }
+    Ok(Some(kept.freeze()))
+}
+
+/// Reads and drops the rest of `body`, until it ends, fails, or [`DRAIN_MAX_BYTES`] are read.
+async fn drain<B>(mut body: std::pin::Pin<&mut B>, mut read: usize)
+where
+    B: http_body::Body<Data = bytes::Bytes>,
+{
+    while read < DRAIN_MAX_BYTES {
+        match body.frame().await {
+            Some(Ok(frame)) => read += frame.data_ref().map_or(0, bytes::Bytes::len),
+            // The client is gone or done: nothing left to drain.
+            Some(Err(_)) | None => return,
         }
     }
 }
