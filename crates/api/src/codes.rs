@@ -24,6 +24,10 @@ pub const CONFLICT: i32 = -32003;
 /// The store (Redis or embedded) cannot be reached.
 pub const BACKEND_UNAVAILABLE: i32 = -32004;
 
+/// The server is busy: as many calls wait for jobs as `[limits] max_connections` allows.
+/// The RPC library's own "server is busy" code, so clients treat both alike.
+pub const BUSY: i32 = -32009;
+
 /// Every code with the short meaning the OpenRPC document gives it.
 pub const ALL: &[(i32, &str)] = &[
     (PARSE_ERROR, "parse error"),
@@ -36,6 +40,7 @@ pub const ALL: &[(i32, &str)] = &[
     (NOT_FOUND, "not found"),
     (CONFLICT, "conflict"),
     (BACKEND_UNAVAILABLE, "backend unavailable"),
+    (BUSY, "server busy"),
 ];
 
 /// The short meaning of `code`, if it is one of ours.

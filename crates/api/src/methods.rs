@@ -8,7 +8,7 @@ use schemars::JsonSchema;
 use serde_json::Value;
 
 use crate::codes::{
-    BACKEND_UNAVAILABLE, CONFLICT, INVALID_PARAMS, NOT_FOUND, UNAUTHORIZED, WAIT_TIMED_OUT,
+    BACKEND_UNAVAILABLE, BUSY, CONFLICT, INVALID_PARAMS, NOT_FOUND, UNAUTHORIZED, WAIT_TIMED_OUT,
 };
 
 /// Wire names, usable as `match` patterns.
@@ -272,7 +272,8 @@ pub const ALL: &[Method] = &[
         summary: "Run a job and return its result.",
         description: "Stores and queues the job, then blocks until it is final or its timeout \
                       passes. A job still unfinished at its timeout is ended as failed, so the \
-                      answer is always a final result.",
+                      answer is always a final result. When as many calls already wait as the \
+                      server allows, answers -32009 at once and stores nothing.",
         params: &[SECRET, JOB],
         result: ("result", schema_of::<JobResult>),
         access: Access::User,
@@ -282,6 +283,7 @@ pub const ALL: &[Method] = &[
             NOT_FOUND,
             CONFLICT,
             BACKEND_UNAVAILABLE,
+            BUSY,
         ],
     },
     Method {
@@ -315,7 +317,8 @@ pub const ALL: &[Method] = &[
         summary: "Get a job's result, waiting until it is final.",
         description: "Blocks until the job is final and returns its result. If the job is not \
                       final within its own timeout, answers error -32000 and the job is left \
-                      as it is.",
+                      as it is. When as many calls already wait as the server allows, answers \
+                      -32009 at once.",
         params: &[JOB_ID, OPTIONAL_SECRET],
         result: ("result", schema_of::<JobResult>),
         access: Access::JobHolder,
@@ -325,6 +328,7 @@ pub const ALL: &[Method] = &[
             NOT_FOUND,
             BACKEND_UNAVAILABLE,
             WAIT_TIMED_OUT,
+            BUSY,
         ],
     },
     Method {

@@ -32,6 +32,7 @@ impl From<&ClientError> for Failure {
             ClientError::BackendUnavailable { message } => ("backend_unavailable", message.clone()),
             ClientError::InvalidParams { message } => ("invalid_params", message.clone()),
             ClientError::WaitTimedOut { message } => ("wait_timed_out", message.clone()),
+            ClientError::Busy { message } => ("busy", message.clone()),
             ClientError::Rpc { message, .. } => ("rpc", message.clone()),
             ClientError::Transport(_) => ("transport", with_causes(err)),
             ClientError::InvalidUrl { .. } => ("invalid_url", err.to_string()),

@@ -47,6 +47,13 @@ pub enum ClientError {
         /// The server's explanation.
         message: String,
     },
+    /// As many calls already wait for jobs as the server allows (`-32009`); worth retrying
+    /// later.
+    #[error("busy: {message}")]
+    Busy {
+        /// The server's explanation.
+        message: String,
+    },
     /// Any other JSON-RPC error the server answered with.
     #[error("rpc error {code}: {message}")]
     Rpc {
@@ -95,6 +102,7 @@ impl ClientError {
             codes::BACKEND_UNAVAILABLE => Self::BackendUnavailable { message },
             codes::INVALID_PARAMS => Self::InvalidParams { message },
             codes::WAIT_TIMED_OUT => Self::WaitTimedOut { message },
+            codes::BUSY => Self::Busy { message },
             code => Self::Rpc { code, message },
         }
     }
@@ -109,6 +117,7 @@ impl ClientError {
             Self::BackendUnavailable { .. } => Some(codes::BACKEND_UNAVAILABLE),
             Self::InvalidParams { .. } => Some(codes::INVALID_PARAMS),
             Self::WaitTimedOut { .. } => Some(codes::WAIT_TIMED_OUT),
+            Self::Busy { .. } => Some(codes::BUSY),
             Self::Rpc { code, .. } => Some(*code),
             Self::Transport(_)
             | Self::InvalidUrl { .. }
@@ -118,15 +127,15 @@ impl ClientError {
         }
     }
 
-    /// True when the same call may succeed later unchanged: the backend was down, a wait
-    /// timed out, or the connection failed or timed out.
+    /// True when the same call may succeed later unchanged: the backend was down, the server
+    /// was busy, a wait timed out, or the connection failed or timed out.
     ///
     /// A retried `jobs.create` or `job.run` with an empty job id may store the job twice if
     /// the first attempt reached the server; set an id with `JobBuilder::id` to make the retry
     /// a conflict instead.
     pub fn is_retryable(&self) -> bool {
         match self {
-            Self::BackendUnavailable { .. } | Self::WaitTimedOut { .. } => true,
+            Self::BackendUnavailable { .. } | Self::Busy { .. } | Self::WaitTimedOut { .. } => true,
             Self::Transport(err) => err.is_timeout() || is_connect(err),
             _ => false,
         }
@@ -157,6 +166,7 @@ mod tests {
             codes::BACKEND_UNAVAILABLE,
             codes::INVALID_PARAMS,
             codes::WAIT_TIMED_OUT,
+            codes::BUSY,
         ];
         for code in cases {
             let err = ClientError::from_rpc(code, "m".into());

@@ -82,8 +82,13 @@ pub struct Limits {
     pub max_request_bytes: u32,
     /// Largest response body in bytes. Default 256 MiB, enough for `jobs.list` of ~500k jobs.
     pub max_response_bytes: u32,
-    /// Most open connections. Default 1024.
+    /// Most calls that wait for a job (`job.run`, `job.result`) at once, and the open
+    /// connections they may hold. Default 1024. A wait past it is refused at once (`-32009`).
     pub max_connections: u32,
+    /// Connections accepted beyond `max_connections`, which waiting calls cannot take, so other
+    /// calls (an admin's `list_runners`, a `job.stop`) are answered even while every wait is
+    /// pending. Default 64.
+    pub reserved_connections: u32,
     /// Most calls in one batch. Default 100.
     pub max_batch_len: u32,
     /// Largest job payload in bytes. Default 1 MiB.
@@ -99,6 +104,7 @@ impl Default for Limits {
             max_request_bytes: 2 << 20,
             max_response_bytes: 256 << 20,
             max_connections: 1024,
+            reserved_connections: 64,
             max_batch_len: 100,
             max_payload_bytes: hero_job::Limits::default().max_payload_bytes,
             max_log_lines: 10_000,

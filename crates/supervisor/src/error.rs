@@ -113,6 +113,20 @@ pub enum Error {
         /// The method's wire name.
         method: &'static str,
     },
+    /// A `job.run` or `job.result` while as many calls already wait as the limit allows.
+    #[error("busy: {max} calls are already waiting for jobs; retry later")]
+    TooManyWaits {
+        /// `[limits] max_connections`.
+        max: u32,
+    },
+    /// A `job.run` or `job.result` still waiting when the supervisor shuts down; the job goes
+    /// on, and another supervisor on the same store can be asked for its result.
+    #[error("the supervisor is shutting down; the job goes on{}: ask job.result again", .id.as_ref().map(|id| format!(" (its id is {id})")).unwrap_or_default())]
+    ShuttingDown {
+        /// The job's id when the server chose it, so the caller can ask for it; `None` when
+        /// the caller gave it.
+        id: Option<String>,
+    },
     /// `job.result` waited as long as the job may run, and it is still not final.
     #[error("the job is still {status} after waiting {waited_secs}s; ask again later")]
     WaitTimedOut {
@@ -137,7 +151,8 @@ impl From<Error> for ErrorObjectOwned {
             ) => codes::CONFLICT,
             Error::Store(Store::Unavailable { .. }) => codes::BACKEND_UNAVAILABLE,
             Error::Store(_) => codes::INTERNAL_ERROR,
-            Error::WaitTimedOut { .. } => codes::WAIT_TIMED_OUT,
+            Error::WaitTimedOut { .. } | Error::ShuttingDown { .. } => codes::WAIT_TIMED_OUT,
+            Error::TooManyWaits { .. } => codes::BUSY,
             Error::NotServed { .. } => codes::METHOD_NOT_FOUND,
             Error::RunnerNotFound | Error::SecretNotFound => codes::NOT_FOUND,
             Error::BadSecret { .. } => codes::INVALID_PARAMS,

@@ -88,6 +88,9 @@ pub async fn start(config: Config, listener: std::net::TcpListener) -> Result<Ru
         backend: "redis",
         registry,
         namespace: config.namespace.clone(),
+        waits: tokio::sync::Semaphore::new(config.limits.max_connections as usize),
+        max_waits: config.limits.max_connections,
+        shutdown: tokio_util::sync::CancellationToken::new(),
         started: std::time::Instant::now(),
     });
     let server = server::start(
@@ -124,6 +127,7 @@ impl Running {
     pub async fn serve_until(self, shutdown: impl Future<Output = ()>) {
         shutdown.await;
         tracing::info!("shutting down");
+        self.supervisor.shutdown.cancel();
         // A server that already stopped needs no second stop.
         let _ = self.server.stop();
         self.server.stopped().await;

@@ -38,7 +38,11 @@ pub(crate) fn start(
     let config = ServerConfig::builder()
         .max_request_body_size(limits.max_request_bytes)
         .max_response_body_size(limits.max_response_bytes)
-        .max_connections(limits.max_connections)
+        .max_connections(
+            limits
+                .max_connections
+                .saturating_add(limits.reserved_connections),
+        )
         .set_batch_request_config(BatchRequestConfig::Limit(limits.max_batch_len))
         .build();
     let http = tower::ServiceBuilder::new()

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use hero_store::Store;
 
 use crate::auth::Secrets;
+use crate::error::Error;
 use crate::registry::Registry;
 
 /// What the API needs to serve a call: the store, the secrets, the limits.
@@ -22,6 +23,27 @@ pub(crate) struct Supervisor {
     pub(crate) registry: Registry,
     /// The store's key prefix, reported by `get_supervisor_info`.
     pub(crate) namespace: String,
+    /// One permit per call waiting for a job, `[limits] max_connections` in all: waits that
+    /// last a job's whole timeout never take the connections other calls need.
+    pub(crate) waits: tokio::sync::Semaphore,
+    /// The number of permits `waits` started with, for the refusal's message.
+    pub(crate) max_waits: u32,
+    /// Cancelled when the supervisor begins to shut down: waiting calls answer at once
+    /// instead of holding the server's stop until their jobs end.
+    pub(crate) shutdown: tokio_util::sync::CancellationToken,
     /// When this supervisor started, for its uptime.
     pub(crate) started: std::time::Instant,
+}
+
+impl Supervisor {
+    /// A permit to wait for a job, held for the whole wait.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::TooManyWaits`] when `[limits] max_connections` calls already wait.
+    pub(crate) fn wait_permit(&self) -> Result<tokio::sync::SemaphorePermit<'_>, Error> {
+        self.waits.try_acquire().map_err(|_| Error::TooManyWaits {
+            max: self.max_waits,
+        })
+    }
 }

@@ -88,6 +88,7 @@ const TABLE_KEYS: &[&str] = &[
     "max_request_bytes",
     "max_response_bytes",
     "max_connections",
+    "reserved_connections",
     "max_batch_len",
     "max_payload_bytes",
     "id",

@@ -787,3 +787,93 @@ async fn a_five_megabyte_job_is_refused_with_an_answer_the_client_reads() {
     assert_eq!(jobs(&sup).await, Vec::<Value>::new(), "nothing was stored");
     sup.stop().await;
 }
+
+/// Issue 10: each waiting call held one of `max_connections` for as long as its job may run,
+/// so that many pending `job.result`s made every other call fail with HTTP 429.
+#[tokio::test]
+async fn waiting_calls_never_take_the_connections_other_calls_need() {
+    const MAX: u32 = 4;
+    let sup = common::TestSupervisor::start_with(|c| c.limits.max_connections = MAX).await;
+    // A runner nobody serves: its jobs stay queued, and their waits pending.
+    let registered = sup
+        .call("register_runner", json!([REGISTER, "idle_runner"]))
+        .await;
+    assert_eq!(registered["result"], "idle_runner", "{registered}");
+    let waiting_job = |id: &str| {
+        json!({"id": id, "payload": "1", "executor": "osis", "runner": "idle_runner",
+               "timeout": 60})
+    };
+    let url = sup.url.clone();
+    let waiters: Vec<_> = (0..MAX)
+        .map(|n| {
+            let body = json!({"jsonrpc": "2.0", "id": 1, "method": "job.run",
+                              "params": [USER, waiting_job(&format!("wait_{n}"))]});
+            let url = url.clone();
+            // A client each, so each wait holds a connection of its own.
+            tokio::spawn(async move { reqwest::Client::new().post(url).json(&body).send().await })
+        })
+        .collect();
+    // job.run stores its job before it waits: once all are stored, all are waiting.
+    for n in 0..MAX {
+        let id = format!("wait_{n}");
+        common::until(&format!("{id} is queued"), || async {
+            let status = sup.call("job.status", json!([id])).await;
+            status["result"]["status"] == "queued"
+        })
+        .await;
+    }
+
+    let refused = sup
+        .call("job.run", json!([USER, waiting_job("one_too_many")]))
+        .await;
+    assert_eq!(refused["error"]["code"], -32009, "{refused}");
+    let status = sup.call("job.status", json!(["one_too_many"])).await;
+    assert_eq!(
+        status["error"]["code"], -32002,
+        "a refused job.run stores nothing"
+    );
+
+    let runners = sup.call("list_runners", json!([ADMIN])).await;
+    assert!(runners["result"].is_array(), "{runners}");
+    let stopped = sup.call("job.stop", json!([USER, "wait_0"])).await;
+    assert_eq!(stopped["result"], Value::Null, "{stopped}");
+    let answer = bounded(waiters.into_iter().next().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let answer: Value = answer.json().await.unwrap();
+    assert!(answer["result"]["error"].is_string(), "{answer}");
+    // The other waits are still pending: stopping the supervisor answers them at once.
+    sup.stop().await;
+}
+
+/// A supervisor asked to stop answers its pending waits instead of holding its stop until
+/// their jobs end; the jobs stay as they are, for another supervisor to serve.
+#[tokio::test]
+async fn shutting_down_answers_pending_waits_at_once() {
+    let sup = common::TestSupervisor::start().await;
+    let registered = sup
+        .call("register_runner", json!([REGISTER, "idle_runner"]))
+        .await;
+    assert_eq!(registered["result"], "idle_runner", "{registered}");
+    let body = json!({"jsonrpc": "2.0", "id": 1, "method": "job.run",
+                      "params": [USER, {"payload": "1", "executor": "osis",
+                                        "runner": "idle_runner", "timeout": 3600}]});
+    let url = sup.url.clone();
+    let waiter = tokio::spawn(async move {
+        let response = reqwest::Client::new().post(url).json(&body).send().await?;
+        response.json::<Value>().await
+    });
+    common::until("the job is queued", || async {
+        let list = sup.call("jobs.list", json!([ADMIN])).await;
+        list["result"]
+            .as_array()
+            .is_some_and(|jobs| jobs.len() == 1)
+    })
+    .await;
+    sup.stop().await;
+    let answer = bounded(waiter).await.unwrap().unwrap();
+    assert_eq!(answer["error"]["code"], -32000, "{answer}");
+    let message = answer["error"]["message"].as_str().unwrap();
+    assert!(message.contains("shutting down"), "{message}");
+}

@@ -36,8 +36,17 @@ pub(super) async fn call(
             Ok(to_value(&records))
         }
         names::JOB_RUN => {
-            let job = supervisor.accept(params::parse::<JobParams>(method, named)?.job)?;
-            let record = store.run_job(&job, job_wait(&job)).await?;
+            let given_id = params::parse::<JobParams>(method, named)?.job;
+            let chose_id = given_id.id.is_empty();
+            let job = supervisor.accept(given_id)?;
+            // Taken before the job is stored, so a refused call leaves nothing behind.
+            let _waiting = supervisor.wait_permit()?;
+            let run = store.run_job(&job, job_wait(&job));
+            let Some(record) = supervisor.shutdown.run_until_cancelled(run).await else {
+                let id = chose_id.then(|| job.id.clone());
+                return Err(Error::ShuttingDown { id });
+            };
+            let record = record?;
             let record = end_unless_final(supervisor, record).await?;
             Ok(to_value(&result_of(&record)))
         }
@@ -64,8 +73,13 @@ pub(super) async fn call(
             let p: JobReadParams = params::parse(method, named)?;
             hero_job::validate_id("job_id", &p.job_id)?;
             let job = store.job(&p.job_id).await?;
+            let _waiting = supervisor.wait_permit()?;
             let wait = job_wait(&job.job);
-            let record = store.wait_final(&p.job_id, wait).await?;
+            let waiting = store.wait_final(&p.job_id, wait);
+            let Some(record) = supervisor.shutdown.run_until_cancelled(waiting).await else {
+                return Err(Error::ShuttingDown { id: None });
+            };
+            let record = record?;
             if !record.status.is_final() {
                 return Err(Error::WaitTimedOut {
                     id: p.job_id,
