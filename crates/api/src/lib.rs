@@ -6,6 +6,7 @@
 //! - [`Secret`]: a secret that redacts itself and compares in constant time.
 //! - [`openrpc`]: the `rpc.discover` document, generated from the table.
 //! - [`runner`]: what the runner methods return.
+//! - [`info`]: what `get_supervisor_info` and `GET /health` return.
 //!
 //! ```
 //! use hero_supervisor_api::{methods, params};
@@ -16,6 +17,7 @@
 //! ```
 
 pub mod codes;
+pub mod info;
 pub mod methods;
 pub mod openrpc;
 pub mod params;

@@ -238,10 +238,6 @@ const SECRET_CHANGE_PARAMS: &[Param] = &[
     },
 ];
 
-fn object() -> Value {
-    serde_json::json!({"type": "object"})
-}
-
 const RUNNER_ERRORS: &[i32] = &[INVALID_PARAMS, UNAUTHORIZED, NOT_FOUND, BACKEND_UNAVAILABLE];
 
 const USER_ERRORS: &[i32] = &[INVALID_PARAMS, UNAUTHORIZED, NOT_FOUND, BACKEND_UNAVAILABLE];
@@ -306,7 +302,8 @@ pub const ALL: &[Method] = &[
         name: names::JOB_STATUS,
         summary: "Get a job's status without waiting.",
         description: "Returns the status (`created`, `queued`, `running`, `completed`, \
-                      `failed`, `stopped`) and the job's timestamps.",
+                      `failed`, `stopped`) and the job's timestamps; for a queued job whose \
+                      runner looks absent, `reason` says why it waits.",
         params: &[JOB_ID, OPTIONAL_SECRET],
         result: ("status", schema_of::<JobStatusInfo>),
         access: Access::JobHolder,
@@ -490,7 +487,7 @@ pub const ALL: &[Method] = &[
                       `uptime_secs`, `runners` (`total` and `by_status`) and `jobs` (`total` and \
                       `by_status`).",
         params: &[ADMIN_SECRET_PARAM],
-        result: ("info", object),
+        result: ("info", schema_of::<crate::info::SupervisorInfo>),
         access: Access::Admin,
         errors: &[INVALID_PARAMS, UNAUTHORIZED, BACKEND_UNAVAILABLE],
     },

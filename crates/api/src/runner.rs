@@ -36,6 +36,22 @@ pub enum RunnerState {
     Unknown,
 }
 
+impl RunnerState {
+    /// The wire name: `running`, `stopped`, …
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Starting => "starting",
+            Self::Running => "running",
+            Self::Backoff => "backoff",
+            Self::Stopping => "stopping",
+            Self::Stopped => "stopped",
+            Self::Failed => "failed",
+            Self::Offline => "offline",
+            Self::Unknown => "unknown",
+        }
+    }
+}
+
 /// The answer of `get_runner_status`, and each entry of `list_runners`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct RunnerInfo {
@@ -59,4 +75,19 @@ pub struct RunnerInfo {
     pub last_exit: Option<String>,
     /// When a runner of this queue last claimed or waited for work.
     pub last_seen: Option<DateTime<Utc>>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn state_names_are_the_wire_names() {
+        use RunnerState::*;
+        for state in [
+            Starting, Running, Backoff, Stopping, Stopped, Failed, Offline, Unknown,
+        ] {
+            assert_eq!(serde_json::to_value(state).unwrap(), state.as_str());
+        }
+    }
 }

@@ -35,6 +35,8 @@ export interface JobStatusInfo {
   created_at: string;
   started_at: string | null;
   completed_at: string | null;
+  /** Why a queued job still waits, when its runner looks absent. */
+  reason?: string;
 }
 
 /** A runner's state. */

@@ -1,8 +1,8 @@
 //! The admin methods: grant and revoke secrets, describe the supervisor. All need an admin
 //! secret.
 
+use hero_supervisor_api::info::SupervisorInfo;
 use hero_supervisor_api::methods::names;
-use serde_json::Value;
 
 use crate::client::text;
 use crate::{ClientError, SupervisorClient};
@@ -53,7 +53,10 @@ impl SupervisorClient {
     /// # Errors
     ///
     /// [`ClientError::Unauthorized`] for a secret that is not an admin secret.
-    pub async fn get_supervisor_info(&self, admin_secret: &str) -> Result<Value, ClientError> {
+    pub async fn get_supervisor_info(
+        &self,
+        admin_secret: &str,
+    ) -> Result<SupervisorInfo, ClientError> {
         self.call(names::GET_SUPERVISOR_INFO, [text(admin_secret)])
             .await
     }

@@ -37,6 +37,7 @@ impl JobRecord {
             created_at: self.job.created_at,
             started_at: self.started_at,
             completed_at: self.completed_at,
+            reason: None,
         }
     }
 }

@@ -119,6 +119,10 @@ pub struct JobStatusInfo {
     pub started_at: Option<DateTime<Utc>>,
     /// When it reached a final state, if it has.
     pub completed_at: Option<DateTime<Utc>>,
+    /// Why a queued job is still waiting, when its runner looks absent (not running, or not
+    /// seen taking jobs lately); absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use hero_supervisor_api::info::BackendStatus;
 use http_body_util::BodyExt;
 use jsonrpsee::core::BoxError;
 use jsonrpsee::server::{
@@ -23,9 +24,6 @@ use crate::rpc;
 use crate::supervisor::Supervisor;
 use crate::tls;
 use crate::wire;
-
-/// How long `/health` waits for the store before calling it unavailable.
-const HEALTH_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Starts serving on `listener`, over TLS when `tls` is given; the handle stops the server.
 pub(crate) fn start(
@@ -313,19 +311,10 @@ fn json_response(body: String) -> HttpResponse {
 
 /// 200 while the supervisor is up; the body says whether its store answers.
 async fn health(supervisor: &Supervisor) -> HttpResponse {
-    let store = tokio::time::timeout(HEALTH_TIMEOUT, supervisor.store.health()).await;
-    let backend = match store {
-        Ok(Ok(())) => json!({"kind": supervisor.backend, "status": "ok"}),
-        Ok(Err(e)) => {
-            tracing::warn!(error = %e, "health check: store unavailable");
-            json!({"kind": supervisor.backend, "status": "unavailable"})
-        }
-        Err(_) => json!({"kind": supervisor.backend, "status": "unavailable"}),
-    };
-    let status = if backend["status"] == "ok" {
-        "ok"
-    } else {
-        "degraded"
+    let backend = rpc::backend(supervisor).await;
+    let status = match backend.status {
+        BackendStatus::Ok => "ok",
+        BackendStatus::Unavailable => "degraded",
     };
     let body = json!({
         "status": status,

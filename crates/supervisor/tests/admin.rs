@@ -166,6 +166,10 @@ async fn the_rust_client_manages_secrets() {
     let info = common::bounded(sup.client.get_supervisor_info(ADMIN))
         .await
         .unwrap();
-    assert_eq!(info["namespace"], "test");
+    assert_eq!(info.namespace, "test");
+    assert_eq!(
+        info.backend.status,
+        hero_supervisor_openrpc_client::BackendStatus::Ok
+    );
     sup.stop().await;
 }

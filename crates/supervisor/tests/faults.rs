@@ -607,6 +607,6 @@ async fn pending_jobs(client: &SupervisorClient) -> u64 {
     let info = client.get_supervisor_info(ADMIN).await.unwrap();
     ["created", "queued", "running"]
         .iter()
-        .map(|s| info["jobs"]["by_status"][s].as_u64().unwrap_or(0))
+        .map(|s| info.jobs.by_status.get(*s).copied().unwrap_or(0))
         .sum()
 }

@@ -52,6 +52,12 @@ async fn jobs_sent_to_a_stopped_runner_wait_and_run_when_it_starts() {
     assert_eq!(queued["status"], "queued");
     let reason = queued["reason"].as_str().unwrap_or_default();
     assert!(reason.contains("stopped"), "{queued}");
+    let typed = bounded(sup.client.job_status(&id)).await.unwrap();
+    assert_eq!(
+        typed.reason.as_deref(),
+        Some(reason),
+        "the client reads the reason too"
+    );
     assert_eq!(status(&sup, RUNNER).await["queue_length"], 1);
 
     sup.call("start_runner", json!([ADMIN, RUNNER])).await;

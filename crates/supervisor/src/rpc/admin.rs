@@ -1,10 +1,9 @@
 //! The admin methods: grant and revoke secrets, and describe the supervisor.
 
-use std::collections::BTreeMap;
-
+use hero_supervisor_api::info::{BackendInfo, BackendStatus, Counts, SupervisorInfo};
 use hero_supervisor_api::methods::{Method, names};
 use hero_supervisor_api::params::{self, SecretChangeParams};
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use crate::auth::{self, REVOKED, Role};
 use crate::error::Error;
@@ -64,28 +63,34 @@ fn role(secret_type: &str) -> Result<Role, Error> {
 
 async fn info(supervisor: &Supervisor) -> Result<Value, Error> {
     let store = supervisor.store.as_ref();
-    let backend_status = match store.health().await {
-        Ok(()) => "ok",
-        Err(_) => "unavailable",
-    };
     let jobs = store.job_counts().await?;
-    let jobs_total: u64 = jobs.values().sum();
-    let jobs_by_status: BTreeMap<&str, u64> = jobs.iter().map(|(s, n)| (s.as_str(), *n)).collect();
     let runners = super::runner::all(supervisor).await?;
-    let mut runners_by_status: BTreeMap<String, u64> = BTreeMap::new();
-    for runner in &runners {
-        let status = serde_json::to_value(runner.status)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default();
-        *runners_by_status.entry(status).or_default() += 1;
+    let info = SupervisorInfo {
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        backend: backend(supervisor).await,
+        namespace: supervisor.namespace.clone(),
+        uptime_secs: supervisor.started.elapsed().as_secs(),
+        runners: Counts::from_pairs(runners.iter().map(|r| (r.status.as_str(), 1))),
+        jobs: Counts::from_pairs(jobs.iter().map(|(s, n)| (s.as_str(), *n))),
+    };
+    Ok(serde_json::to_value(info).expect("the info serializes to JSON"))
+}
+
+/// How long the backend may take to answer before it counts as unavailable.
+const BACKEND_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// The store's kind and whether it answers within [`BACKEND_TIMEOUT`].
+pub(crate) async fn backend(supervisor: &Supervisor) -> BackendInfo {
+    let status = match tokio::time::timeout(BACKEND_TIMEOUT, supervisor.store.health()).await {
+        Ok(Ok(())) => BackendStatus::Ok,
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "store unavailable");
+            BackendStatus::Unavailable
+        }
+        Err(_) => BackendStatus::Unavailable,
+    };
+    BackendInfo {
+        kind: supervisor.backend.to_owned(),
+        status,
     }
-    Ok(json!({
-        "version": env!("CARGO_PKG_VERSION"),
-        "backend": {"kind": supervisor.backend, "status": backend_status},
-        "namespace": supervisor.namespace,
-        "uptime_secs": supervisor.started.elapsed().as_secs(),
-        "runners": {"total": runners.len(), "by_status": runners_by_status},
-        "jobs": {"total": jobs_total, "by_status": jobs_by_status},
-    }))
 }

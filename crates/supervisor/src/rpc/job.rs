@@ -60,14 +60,12 @@ pub(super) async fn call(
             let p: JobReadParams = params::parse(method, named)?;
             hero_job::validate_id("job_id", &p.job_id)?;
             let record = store.job(&p.job_id).await?;
-            let mut status = to_value(&record.status_info());
-            if record.status == hero_job::JobStatus::Queued
-                && let Some(reason) =
-                    super::runner::waiting_reason(supervisor, &record.job.runner).await?
-            {
-                status["reason"] = Value::String(reason);
+            let mut status = record.status_info();
+            if record.status == hero_job::JobStatus::Queued {
+                status.reason =
+                    super::runner::waiting_reason(supervisor, &record.job.runner).await?;
             }
-            Ok(status)
+            Ok(to_value(&status))
         }
         names::JOB_RESULT => {
             let p: JobReadParams = params::parse(method, named)?;

@@ -5,6 +5,8 @@ mod admin;
 mod job;
 mod runner;
 
+pub(crate) use admin::backend;
+
 use std::sync::Arc;
 
 use hero_supervisor_api::methods::{self, Access, Method, names};

@@ -195,10 +195,7 @@ pub(super) async fn waiting_reason(
             format!(
                 "waiting: runner `{}` is {}",
                 actor.config.id,
-                serde_json::to_value(state)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_owned))
-                    .unwrap_or_default()
+                state.as_str()
             )
         }));
     }
