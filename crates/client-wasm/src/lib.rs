@@ -23,7 +23,6 @@
 //! assert_eq!(job.timeout, hero_job::DEFAULT_TIMEOUT_SECS);
 //! ```
 
-#![warn(missing_docs)]
 
 mod admin;
 mod client;

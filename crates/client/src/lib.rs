@@ -35,7 +35,6 @@
 //! # }
 //! ```
 
-#![warn(missing_docs)]
 
 mod admin;
 mod client;

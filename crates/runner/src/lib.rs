@@ -37,7 +37,6 @@
 //! }
 //! ```
 
-#![warn(missing_docs)]
 
 mod backoff;
 pub mod cli;

@@ -23,7 +23,6 @@
 //! assert_eq!(output, Ok("Hello\n42".to_string()));
 //! ```
 
-#![warn(missing_docs)]
 
 pub mod engine;
 mod error;

@@ -27,7 +27,6 @@
 //! assert_eq!(output, Ok("hello\n".to_string()));
 //! ```
 
-#![warn(missing_docs)]
 
 mod command;
 mod env;
