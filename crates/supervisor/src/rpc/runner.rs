@@ -2,10 +2,11 @@
 //! their registration and their activity on the store.
 
 use chrono::{DateTime, Utc};
-use hero_store::RunnerRecord;
+use hero_store::{RunnerAccess, RunnerRecord};
 use hero_supervisor_api::methods::{Method, names};
 use hero_supervisor_api::params::{
-    self, ActorParams, FollowLogsParams, RegisterRunnerParams, RunnerLogsParams, StopRunnerParams,
+    self, ActorParams, FollowLogsParams, RegisterRunnerParams, RunnerLogsParams, RunnerNameParams,
+    StopRunnerParams,
 };
 use hero_supervisor_api::runner::{RunnerInfo, RunnerKind, RunnerState};
 use jsonrpsee::core::SubscriptionResult;
@@ -34,6 +35,16 @@ pub(super) async fn call(
         names::REGISTER_RUNNER => {
             let p: RegisterRunnerParams = params::parse(method, named)?;
             register(supervisor, p).await
+        }
+        names::UNREGISTER_RUNNER => {
+            let p: RunnerNameParams = params::parse(method, named)?;
+            hero_job::validate_id("name", &p.name)?;
+            if supervisor.registry.get(&p.name).is_some() {
+                return Err(Error::ConfiguredRunner { name: p.name });
+            }
+            supervisor.store.unregister_runner(&p.name).await?;
+            tracing::info!(runner = %p.name, "runner unregistered");
+            Ok(Value::Null)
         }
         names::LIST_RUNNERS => Ok(to_value(&all(supervisor).await?)),
         names::START_RUNNER => {
@@ -85,16 +96,21 @@ async fn register(supervisor: &Supervisor, p: RegisterRunnerParams) -> Result<Va
     hero_job::validate_id("name", &p.name)?;
     let queue = p.queue.unwrap_or_else(|| p.name.clone());
     hero_job::validate_id("queue", &queue)?;
+    let access = match p.access.as_deref() {
+        None => RunnerAccess::User,
+        Some(text) => RunnerAccess::parse(text).ok_or(Error::BadAccess)?,
+    };
     if supervisor.registry.get(&p.name).is_some() {
         return Err(hero_store::Error::RunnerExists { name: p.name }.into());
     }
     let record = RunnerRecord {
         name: p.name.clone(),
         queue,
+        access,
         registered_at: Utc::now(),
     };
     supervisor.store.register_runner(&record).await?;
-    tracing::info!(runner = %record.name, queue = %record.queue, "runner registered");
+    tracing::info!(runner = %record.name, queue = %record.queue, access = access.as_str(), "runner registered");
     Ok(Value::String(p.name))
 }
 
@@ -225,7 +241,7 @@ pub(super) async fn follow_logs(
     let method = hero_supervisor_api::methods::find(names::RUNNER_LOGS_SUBSCRIBE)
         .expect("the subscription is declared");
     let admitted = async {
-        let named = super::admit(supervisor, method, raw).await?;
+        let (named, _) = super::admit(supervisor, method, raw).await?;
         let p: FollowLogsParams = params::parse(method, named)?;
         let actor = local(supervisor, &p.actor_id, "followed from here").await?;
         Ok::<_, Error>((
