@@ -433,7 +433,7 @@ pub const ALL: &[Method] = &[
     Method {
         name: names::LIST_RUNNERS,
         summary: "List local and remote runners with their state.",
-        description: "Every configured actor and every registered runner, with state, pid, \
+        description: "Every configured actor and every registered runner, with access, state, pid, \
                       process manager, queue length, restarts and last activity.",
         params: &[ADMIN_SECRET],
         result: ("runners", schema_of::<Vec<crate::runner::RunnerInfo>>),

@@ -50,4 +50,4 @@ pub use client::{CONNECT_TIMEOUT, DEFAULT_TIMEOUT, SupervisorClient};
 pub use error::ClientError;
 pub use hero_job::{Job, JobBuilder, JobResult, JobStatus, JobStatusInfo};
 pub use hero_supervisor_api::codes;
-pub use hero_supervisor_api::runner::{RunnerInfo, RunnerKind, RunnerState};
+pub use hero_supervisor_api::runner::{RunnerAccess, RunnerInfo, RunnerKind, RunnerState};

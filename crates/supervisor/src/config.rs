@@ -487,7 +487,10 @@ impl Config {
                     use std::os::unix::fs::PermissionsExt;
                     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
                         .map_err(io_error)?;
-                    tracing::warn!(file = %path.display(), "admin secret file was readable by other users; made it 0600");
+                    tracing::warn!(
+                        file = %path.display(),
+                        "admin secret file was readable by other users; made it 0600"
+                    );
                 }
                 text.trim().to_owned()
             }

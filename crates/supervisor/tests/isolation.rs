@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use common::{ADMIN, REGISTER, RUNNER, USER, bounded};
 use hero_supervisor::config::{ActorConfig, ProcessManagerKind, RunnerAccess};
 use hero_supervisor_api::codes;
+use hero_supervisor_openrpc_client::RunnerAccess as WireAccess;
 use serde_json::{Value, json};
 
 /// A second user secret, to own jobs the first must not reach.
@@ -76,6 +77,15 @@ async fn a_user_secret_cannot_submit_to_an_admin_only_runner_and_nothing_is_stor
     let job = json!({"payload": "40 + 2", "executor": "sal", "runner": SAL, "timeout": 10});
     let answer = sup.call("job.run", json!([ADMIN, job])).await;
     assert_eq!(answer["result"], json!({"success": "42"}), "{answer}");
+    let runners = bounded(sup.client.list_runners(ADMIN)).await.unwrap();
+    let access: Vec<(&str, WireAccess)> = runners
+        .iter()
+        .map(|r| (r.name.as_str(), r.access))
+        .collect();
+    assert_eq!(
+        access,
+        [(RUNNER, WireAccess::User), (SAL, WireAccess::Admin)]
+    );
     sup.stop().await;
 }
 
@@ -101,6 +111,10 @@ async fn a_runner_registered_for_admins_refuses_user_jobs_even_at_start() {
         )
         .await;
     assert_eq!(strict["result"], "remote_strict", "{strict}");
+    let listed = bounded(sup.client.get_runner_status(ADMIN, "remote_strict"))
+        .await
+        .unwrap();
+    assert_eq!(listed.access, WireAccess::Admin);
     assert_eq!(
         sup.error_code("job.start", json!([USER, id])).await,
         code(codes::UNAUTHORIZED)
@@ -226,5 +240,31 @@ async fn with_accept_unknown_runners_a_job_waits_for_a_runner_that_comes_later()
     sup.call("job.start", json!([USER, id])).await;
     let status = sup.call("job.status", json!([id])).await;
     assert_eq!(status["result"]["status"], "queued", "{status}");
+    sup.stop().await;
+}
+
+#[tokio::test]
+async fn a_runner_seen_claiming_is_known_without_registration() {
+    let sup = common::TestSupervisor::start().await;
+    let job = json!({"payload": "40 + 2", "executor": "osis", "runner": "by_hand"});
+    assert_eq!(
+        sup.error_code("jobs.create", json!([USER, job.clone()]))
+            .await,
+        code(codes::NOT_FOUND)
+    );
+    // Started by hand, as on another host, and never registered.
+    let mut runner =
+        tokio::process::Command::new(hero_test_support::workspace_binary("osis_runner"))
+            .args(["--name", "by_hand", "--namespace", "test", "--db-path"])
+            .arg(sup.data_dir.path().join("by_hand_db"))
+            .env("HERO_REDIS_URL", sup.redis.url())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+    common::until("its first claim makes it known", || async {
+        sup.call("job.run", json!([USER, job.clone()])).await["result"] == json!({"success": "42"})
+    })
+    .await;
+    runner.kill().await.unwrap();
     sup.stop().await;
 }

@@ -8,7 +8,7 @@ use hero_supervisor_api::params::{
     self, ActorParams, FollowLogsParams, RegisterRunnerParams, RunnerLogsParams, RunnerNameParams,
     StopRunnerParams,
 };
-use hero_supervisor_api::runner::{RunnerInfo, RunnerKind, RunnerState};
+use hero_supervisor_api::runner::{self as wire, RunnerInfo, RunnerKind, RunnerState};
 use jsonrpsee::core::SubscriptionResult;
 use jsonrpsee::types::ErrorObjectOwned;
 use jsonrpsee::{PendingSubscriptionSink, SubscriptionMessage};
@@ -110,7 +110,12 @@ async fn register(supervisor: &Supervisor, p: RegisterRunnerParams) -> Result<Va
         registered_at: Utc::now(),
     };
     supervisor.store.register_runner(&record).await?;
-    tracing::info!(runner = %record.name, queue = %record.queue, access = access.as_str(), "runner registered");
+    tracing::info!(
+        runner = %record.name,
+        queue = %record.queue,
+        access = access.as_str(),
+        "runner registered"
+    );
     Ok(Value::String(p.name))
 }
 
@@ -149,6 +154,7 @@ async fn local_info(supervisor: &Supervisor, actor: &Actor) -> Result<RunnerInfo
         name: actor.config.id.clone(),
         queue: queue.clone(),
         kind: RunnerKind::Local,
+        access: wire_access(actor.config.access),
         status: local_state(status.state),
         pid: status.pid,
         process_manager: Some(match &actor.config.process_manager {
@@ -168,6 +174,7 @@ async fn remote_info(supervisor: &Supervisor, runner: &RunnerRecord) -> Result<R
         name: runner.name.clone(),
         queue: runner.queue.clone(),
         kind: RunnerKind::Remote,
+        access: wire_access(runner.access),
         status: remote_state(last_seen, Utc::now()),
         pid: None,
         process_manager: None,
@@ -176,6 +183,13 @@ async fn remote_info(supervisor: &Supervisor, runner: &RunnerRecord) -> Result<R
         last_exit: None,
         last_seen,
     })
+}
+
+fn wire_access(access: RunnerAccess) -> wire::RunnerAccess {
+    match access {
+        RunnerAccess::User => wire::RunnerAccess::User,
+        RunnerAccess::Admin => wire::RunnerAccess::Admin,
+    }
 }
 
 fn local_state(state: hero_process::ProcessState) -> RunnerState {
