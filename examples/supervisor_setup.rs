@@ -11,7 +11,7 @@
 use std::error::Error;
 
 use hero_supervisor::Config;
-use hero_supervisor::config::{ActorConfig, ProcessManagerKind};
+use hero_supervisor::config::{ActorConfig, ProcessManagerKind, RunnerAccess};
 use hero_supervisor_openrpc_client::{JobBuilder, SupervisorClient};
 
 #[tokio::main]
@@ -38,6 +38,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
         process_manager: ProcessManagerKind::Simple,
         concurrency: None,
         env: Default::default(),
+        access: RunnerAccess::User,
     }];
     config.check()?;
 

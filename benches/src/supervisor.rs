@@ -41,6 +41,9 @@ impl Supervisor {
         config.data_dir = Some(data_dir.to_owned());
         config.user_secrets = vec![SECRET.into()];
         config.actors.clear();
+        // The benchmark's runners are started beside the supervisor and may not have claimed
+        // yet when the first jobs are sent.
+        config.accept_unknown_runners = true;
         let listener = std::net::TcpListener::bind("127.0.0.1:0").context("binding 127.0.0.1:0")?;
         let url = format!("http://{}", listener.local_addr()?);
         let (stop, stopped) = oneshot::channel::<()>();

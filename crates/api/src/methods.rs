@@ -31,6 +31,8 @@ pub mod names {
     pub const JOB_DELETE: &str = "job.delete";
     /// `register_runner`
     pub const REGISTER_RUNNER: &str = "register_runner";
+    /// `unregister_runner`
+    pub const UNREGISTER_RUNNER: &str = "unregister_runner";
     /// `list_runners`
     pub const LIST_RUNNERS: &str = "list_runners";
     /// `start_runner`
@@ -238,6 +240,10 @@ const SECRET_CHANGE_PARAMS: &[Param] = &[
     },
 ];
 
+fn runner_access() -> Value {
+    serde_json::json!({"type": "string", "enum": ["user", "admin"]})
+}
+
 const RUNNER_ERRORS: &[i32] = &[INVALID_PARAMS, UNAUTHORIZED, NOT_FOUND, BACKEND_UNAVAILABLE];
 
 const USER_ERRORS: &[i32] = &[INVALID_PARAMS, UNAUTHORIZED, NOT_FOUND, BACKEND_UNAVAILABLE];
@@ -247,17 +253,27 @@ pub const ALL: &[Method] = &[
     Method {
         name: names::JOBS_CREATE,
         summary: "Store a job without queuing it.",
-        description: "Stores the job with status `created` and returns its id. A client-chosen \
-                      id that already exists is a conflict.",
+        description: "Stores the job with status `created`, owned by the secret, and returns \
+                      its id. A client-chosen id that already exists is a conflict. A runner \
+                      that takes admin jobs only refuses a user secret (unauthorized); a runner \
+                      nobody knows is not found, unless the server accepts unknown runners.",
         params: &[SECRET, JOB],
         result: ("job_id", string),
         access: Access::User,
-        errors: &[INVALID_PARAMS, UNAUTHORIZED, CONFLICT, BACKEND_UNAVAILABLE],
+        errors: &[
+            INVALID_PARAMS,
+            UNAUTHORIZED,
+            NOT_FOUND,
+            CONFLICT,
+            BACKEND_UNAVAILABLE,
+        ],
     },
     Method {
         name: names::JOBS_LIST,
         summary: "List every job with full details.",
-        description: "Returns every stored job, oldest first, each with its `status`.",
+        description: "Returns the jobs the secret may see, oldest first, each with its \
+                      `status`: with a user secret the jobs it created, with an admin secret \
+                      every job.",
         params: &[SECRET],
         result: ("jobs", schema_of::<Vec<hero_job::JobRecord>>),
         access: Access::User,
@@ -266,9 +282,10 @@ pub const ALL: &[Method] = &[
     Method {
         name: names::JOB_RUN,
         summary: "Run a job and return its result.",
-        description: "Stores and queues the job, then blocks until it is final or its timeout \
-                      passes. A job still unfinished at its timeout is ended as failed, so the \
-                      answer is always a final result. When as many calls already wait as the \
+        description: "Stores and queues the job, owned by the secret, then blocks until it is \
+                      final or its timeout passes. A job still unfinished at its timeout is \
+                      ended as failed, so the answer is always a final result. The runner is \
+                      checked as for `jobs.create`. When as many calls already wait as the \
                       server allows, answers -32009 at once and stores nothing.",
         params: &[SECRET, JOB],
         result: ("result", schema_of::<JobResult>),
@@ -286,7 +303,8 @@ pub const ALL: &[Method] = &[
         name: names::JOB_START,
         summary: "Queue a created job.",
         description: "Moves a `created` job onto its runner's queue. Starting a job twice is a \
-                      conflict.",
+                      conflict. A user secret reaches only the jobs it created; another's job \
+                      is not found. The runner is checked as for `jobs.create`.",
         params: &[SECRET, JOB_ID],
         result: ("null", null),
         access: Access::User,
@@ -332,7 +350,9 @@ pub const ALL: &[Method] = &[
         name: names::JOB_STOP,
         summary: "Stop a job.",
         description: "A created or queued job ends `stopped` at once; a running job is \
-                      interrupted by its runner and ends `stopped`; a final job is left as it is.",
+                      interrupted by its runner and ends `stopped`; a final job is left as it is. \
+                      A user secret reaches only the jobs it created; another's job is not \
+                      found.",
         params: &[SECRET, JOB_ID],
         result: ("null", null),
         access: Access::User,
@@ -341,7 +361,8 @@ pub const ALL: &[Method] = &[
     Method {
         name: names::JOB_DELETE,
         summary: "Delete a job and its result.",
-        description: "Removes the job, its result and its queue entry.",
+        description: "Removes the job, its result and its queue entry. A user secret reaches \
+                      only the jobs it created; another's job is not found.",
         params: &[SECRET, JOB_ID],
         result: ("null", null),
         access: Access::User,
@@ -352,7 +373,8 @@ pub const ALL: &[Method] = &[
         summary: "Register a runner started by hand, possibly on another host.",
         description: "Makes a runner known under `name`, taking jobs from `queue` (default: the \
                       name). It is tracked by its activity on the queue. A name already in use \
-                      is a conflict.",
+                      is a conflict. With `access` `admin`, only admin secrets may submit jobs \
+                      to its queue.",
         params: &[
             Param {
                 name: "secret",
@@ -372,15 +394,47 @@ pub const ALL: &[Method] = &[
                 required: false,
                 schema: string,
             },
+            Param {
+                name: "access",
+                summary: "The least secret level that may submit jobs to it: `user` (default) \
+                          or `admin`.",
+                required: false,
+                schema: runner_access,
+            },
         ],
         result: ("name", string),
         access: Access::Register,
         errors: &[INVALID_PARAMS, UNAUTHORIZED, CONFLICT, BACKEND_UNAVAILABLE],
     },
     Method {
+        name: names::UNREGISTER_RUNNER,
+        summary: "Remove a runner's registration.",
+        description: "Forgets the runner registered as `name`; its queue and jobs stay. A name \
+                      no runner is registered under is not found; a configured actor cannot be \
+                      unregistered (conflict).",
+        params: &[
+            ADMIN_SECRET,
+            Param {
+                name: "name",
+                summary: "The name the runner registered.",
+                required: true,
+                schema: string,
+            },
+        ],
+        result: ("null", null),
+        access: Access::Admin,
+        errors: &[
+            INVALID_PARAMS,
+            UNAUTHORIZED,
+            NOT_FOUND,
+            CONFLICT,
+            BACKEND_UNAVAILABLE,
+        ],
+    },
+    Method {
         name: names::LIST_RUNNERS,
         summary: "List local and remote runners with their state.",
-        description: "Every configured actor and every registered runner, with state, pid, \
+        description: "Every configured actor and every registered runner, with access, state, pid, \
                       process manager, queue length, restarts and last activity.",
         params: &[ADMIN_SECRET],
         result: ("runners", schema_of::<Vec<crate::runner::RunnerInfo>>),

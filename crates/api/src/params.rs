@@ -139,7 +139,7 @@ pub struct JobReadParams {
     pub secret: Option<Secret>,
 }
 
-/// `secret, name, queue?`: `register_runner`.
+/// `secret, name, queue?, access?`: `register_runner`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RegisterRunnerParams {
     /// The caller's secret.
@@ -150,6 +150,19 @@ pub struct RegisterRunnerParams {
     /// Its queue; default: the name.
     #[serde(default)]
     pub queue: Option<String>,
+    /// The least secret level that may submit jobs to it: `user` (default) or `admin`.
+    #[serde(default)]
+    pub access: Option<String>,
+}
+
+/// `secret, name`: `unregister_runner`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunnerNameParams {
+    /// The caller's secret.
+    #[serde(default)]
+    pub secret: Option<Secret>,
+    /// The registered runner's name.
+    pub name: String,
 }
 
 /// `secret, actor_id`: `start_runner`, `get_runner_status`.
@@ -315,7 +328,10 @@ mod tests {
                 ["admin_secret", "secret_type", "secret_value"] => {
                     parse::<SecretChangeParams>(m, map).is_ok()
                 }
-                ["secret", "name", "queue"] => parse::<RegisterRunnerParams>(m, map).is_ok(),
+                ["secret", "name", "queue", "access"] => {
+                    parse::<RegisterRunnerParams>(m, map).is_ok()
+                }
+                ["secret", "name"] => parse::<RunnerNameParams>(m, map).is_ok(),
                 ["secret", "actor_id"] => parse::<ActorParams>(m, map).is_ok(),
                 ["secret", "actor_id", "force"] => parse::<StopRunnerParams>(m, map).is_ok(),
                 ["secret", "actor_id", "lines", "follow"] => {

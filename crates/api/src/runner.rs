@@ -52,6 +52,17 @@ impl RunnerState {
     }
 }
 
+/// The least secret level that may submit jobs to a runner.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum RunnerAccess {
+    /// User and admin secrets.
+    #[default]
+    User,
+    /// Admin secrets only: a runner with system access.
+    Admin,
+}
+
 /// The answer of `get_runner_status`, and each entry of `list_runners`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct RunnerInfo {
@@ -61,6 +72,9 @@ pub struct RunnerInfo {
     pub queue: String,
     /// Local or remote.
     pub kind: RunnerKind,
+    /// Which secrets may submit jobs to it; `user` when a server does not say.
+    #[serde(default)]
+    pub access: RunnerAccess,
     /// Its state.
     pub status: RunnerState,
     /// The process id, for a local runner that is up.

@@ -8,8 +8,8 @@
 use hero_supervisor_api::methods::{self, Method};
 use hero_supervisor_api::params::{
     self, ActorParams, AdminSecretParams, FollowLogsParams, JobIdParams, JobParams, JobReadParams,
-    ParamsError, RegisterRunnerParams, RunnerLogsParams, SecretChangeParams, SecretParams,
-    StopRunnerParams,
+    ParamsError, RegisterRunnerParams, RunnerLogsParams, RunnerNameParams, SecretChangeParams,
+    SecretParams, StopRunnerParams,
 };
 use proptest::prelude::*;
 use serde_json::{Map, Value};
@@ -31,9 +31,10 @@ fn parse_declared(method: &'static Method, named: Map<String, Value>) -> Result<
         ["admin_secret", "secret_type", "secret_value"] => {
             params::parse::<SecretChangeParams>(method, named).map(drop)
         }
-        ["secret", "name", "queue"] => {
+        ["secret", "name", "queue", "access"] => {
             params::parse::<RegisterRunnerParams>(method, named).map(drop)
         }
+        ["secret", "name"] => params::parse::<RunnerNameParams>(method, named).map(drop),
         ["secret", "actor_id"] => params::parse::<ActorParams>(method, named).map(drop),
         ["secret", "actor_id", "force"] => {
             params::parse::<StopRunnerParams>(method, named).map(drop)

@@ -23,7 +23,6 @@
 //! assert_eq!(job.timeout, hero_job::DEFAULT_TIMEOUT_SECS);
 //! ```
 
-
 mod admin;
 mod client;
 mod error;

@@ -10,15 +10,29 @@ use crate::client::promise;
 #[wasm_bindgen]
 impl WasmSupervisorClient {
     /// Registers a runner started by hand under `name`, taking jobs from `queue` (default: the
-    /// name), and resolves to the name (`register_runner`).
+    /// name), open to `access` (`"user"`, the default, or `"admin"`), and resolves to the
+    /// name (`register_runner`).
     #[wasm_bindgen(unchecked_return_type = "Promise<string>")]
-    pub fn register_runner(&self, secret: String, name: String, queue: Option<String>) -> Promise {
+    pub fn register_runner(
+        &self,
+        secret: String,
+        name: String,
+        queue: Option<String>,
+        access: Option<String>,
+    ) -> Promise {
         let client = self.native();
         promise(async move {
             client
-                .register_runner(&secret, &name, queue.as_deref())
+                .register_runner(&secret, &name, queue.as_deref(), access.as_deref())
                 .await
         })
+    }
+
+    /// Removes the registration of the runner registered as `name` (`unregister_runner`).
+    #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
+    pub fn unregister_runner(&self, secret: String, name: String) -> Promise {
+        let client = self.native();
+        promise(async move { client.unregister_runner(&secret, &name).await })
     }
 
     /// Every local and remote runner with its state (`list_runners`).

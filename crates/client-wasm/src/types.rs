@@ -48,6 +48,7 @@ export interface RunnerInfo {
   name: string;
   queue: string;
   kind: "local" | "remote";
+  access: "user" | "admin";
   status: RunnerState;
   pid: number | null;
   process_manager: string | null;

@@ -35,7 +35,6 @@
 //! # }
 //! ```
 
-
 mod admin;
 mod client;
 mod error;
@@ -50,4 +49,4 @@ pub use error::ClientError;
 pub use hero_job::{Job, JobBuilder, JobResult, JobStatus, JobStatusInfo};
 pub use hero_supervisor_api::codes;
 pub use hero_supervisor_api::info::{BackendInfo, BackendStatus, Counts, SupervisorInfo};
-pub use hero_supervisor_api::runner::{RunnerInfo, RunnerKind, RunnerState};
+pub use hero_supervisor_api::runner::{RunnerAccess, RunnerInfo, RunnerKind, RunnerState};

@@ -9,23 +9,44 @@ use crate::{ClientError, SupervisorClient};
 
 impl SupervisorClient {
     /// Registers a runner started by hand under `name`, taking jobs from `queue` (default:
-    /// the name), and returns the name (`register_runner`).
+    /// the name), and returns the name (`register_runner`). `access` is the least secret
+    /// level that may submit jobs to it: `"user"` (the default) or `"admin"`.
     ///
     /// # Errors
     ///
     /// [`ClientError::Conflict`] when the name is taken, [`ClientError::Unauthorized`] for a
-    /// secret that is neither a register nor an admin secret.
+    /// secret that is neither a register nor an admin secret, [`ClientError::InvalidParams`]
+    /// for an unknown `access`.
     pub async fn register_runner(
         &self,
         secret: &str,
         name: &str,
         queue: Option<&str>,
+        access: Option<&str>,
     ) -> Result<String, ClientError> {
         self.call(
             names::REGISTER_RUNNER,
-            [text(secret), text(name), queue.map(|q| q.into())],
+            [
+                text(secret),
+                text(name),
+                queue.map(|q| q.into()),
+                access.map(|a| a.into()),
+            ],
         )
         .await
+    }
+
+    /// Removes the registration of the runner registered as `name` (`unregister_runner`);
+    /// its queue and jobs stay.
+    ///
+    /// # Errors
+    ///
+    /// [`ClientError::NotFound`] when no runner is registered under `name`,
+    /// [`ClientError::Conflict`] for a configured actor, [`ClientError::Unauthorized`] for a
+    /// secret that is not an admin secret.
+    pub async fn unregister_runner(&self, secret: &str, name: &str) -> Result<(), ClientError> {
+        self.call(names::UNREGISTER_RUNNER, [text(secret), text(name)])
+            .await
     }
 
     /// Every local and remote runner with its state (`list_runners`).

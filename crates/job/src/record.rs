@@ -26,6 +26,10 @@ pub struct JobRecord {
     /// The outcome, once final.
     #[serde(default, skip_serializing)]
     pub result: Option<JobResult>,
+    /// Who created the job: the SHA-256 (hex) of the creating secret, as the store keeps it;
+    /// `None` for jobs stored without one. Never serialized: answers must not carry it.
+    #[serde(skip)]
+    pub owner: Option<String>,
 }
 
 impl JobRecord {

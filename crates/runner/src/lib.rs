@@ -37,7 +37,6 @@
 //! }
 //! ```
 
-
 mod backoff;
 pub mod cli;
 mod config;

@@ -97,7 +97,9 @@ impl Harness {
             .timeout(timeout)
             .build()
             .expect("a valid job");
-        bounded(self.store.submit_job(&job)).await.expect("submit");
+        bounded(self.store.submit_job(&job, None))
+            .await
+            .expect("submit");
     }
 
     async fn final_record(&self, id: &str) -> JobRecord {

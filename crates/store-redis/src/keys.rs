@@ -16,7 +16,8 @@ impl Keys {
         }
     }
 
-    /// Hash holding one job: `job` (JSON), `runner`, `status`, timestamps, `result`, `worker`.
+    /// Hash holding one job: `job` (JSON), `runner`, `status`, timestamps, `result`, `worker`,
+    /// `owner` (SHA-256 hex of the secret that created it, when one did).
     pub(crate) fn job(&self, id: &str) -> String {
         format!("{}{id}", self.job_prefix())
     }
@@ -59,7 +60,7 @@ impl Keys {
         format!("{}seen", self.prefix)
     }
 
-    /// Hash of registered (remote) runner name → JSON `{"queue", "registered_at"}`.
+    /// Hash of registered (remote) runner name → JSON `{"queue", "access", "registered_at"}`.
     pub(crate) fn runners(&self) -> String {
         format!("{}runners", self.prefix)
     }

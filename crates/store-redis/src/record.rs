@@ -44,6 +44,7 @@ pub(crate) fn from_fields(
         started_at: time(&fields, "started_at").map_err(corrupt)?,
         completed_at: time(&fields, "completed_at").map_err(corrupt)?,
         result,
+        owner: fields.remove("owner"),
     }))
 }
 
@@ -52,6 +53,9 @@ pub(crate) fn runner(name: String, json: &str) -> Result<hero_store::RunnerRecor
     #[derive(serde::Deserialize)]
     struct Stored {
         queue: String,
+        // Registrations from before per-runner access are open to users, as they were.
+        #[serde(default)]
+        access: hero_store::RunnerAccess,
         registered_at: DateTime<Utc>,
     }
     let stored: Stored = serde_json::from_str(json).map_err(|e| Error::Corrupt {
@@ -61,6 +65,7 @@ pub(crate) fn runner(name: String, json: &str) -> Result<hero_store::RunnerRecor
     Ok(hero_store::RunnerRecord {
         name,
         queue: stored.queue,
+        access: stored.access,
         registered_at: stored.registered_at,
     })
 }

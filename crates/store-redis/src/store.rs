@@ -221,7 +221,7 @@ impl RedisStore {
         record.ok_or_else(|| Error::JobNotFound { id: id.to_owned() })
     }
 
-    async fn submit(&self, job: &Job, queue: bool) -> Result<()> {
+    async fn submit(&self, job: &Job, owner: Option<&str>, queue: bool) -> Result<()> {
         let json = serde_json::to_string(job).map_err(|e| Error::Corrupt {
             key: job.id.clone(),
             reason: e.to_string(),
@@ -242,6 +242,7 @@ impl RedisStore {
             .arg(if queue { "1" } else { "0" })
             .arg(job.timeout)
             .arg(job.retries)
+            .arg(owner.unwrap_or_default())
             .invoke_async(&mut self.conn())
             .await
             .map_err(|e| self.unavailable(e))?;
@@ -370,8 +371,8 @@ impl Drop for ForgetOnDrop<'_> {
 
 #[async_trait]
 impl Store for RedisStore {
-    async fn create_job(&self, job: &Job) -> Result<()> {
-        self.submit(job, false).await
+    async fn create_job(&self, job: &Job, owner: Option<&str>) -> Result<()> {
+        self.submit(job, owner, false).await
     }
 
     async fn start_job(&self, id: &str) -> Result<()> {
@@ -401,8 +402,8 @@ impl Store for RedisStore {
         }
     }
 
-    async fn submit_job(&self, job: &Job) -> Result<()> {
-        self.submit(job, true).await
+    async fn submit_job(&self, job: &Job, owner: Option<&str>) -> Result<()> {
+        self.submit(job, owner, true).await
     }
 
     async fn job(&self, id: &str) -> Result<JobRecord> {
@@ -512,7 +513,12 @@ impl Store for RedisStore {
         self.wait_until(events, id, Instant::now() + timeout).await
     }
 
-    async fn run_job(&self, job: &Job, timeout: Duration) -> Result<JobRecord> {
+    async fn run_job(
+        &self,
+        job: &Job,
+        owner: Option<&str>,
+        timeout: Duration,
+    ) -> Result<JobRecord> {
         let deadline = Instant::now() + timeout;
         let events = self.events().await?;
         let _forget = ForgetOnDrop {
@@ -522,7 +528,7 @@ impl Store for RedisStore {
         // Registered before the job exists, so its end cannot be missed and no read is
         // needed until it is announced.
         let woken = events.register(&job.id);
-        self.submit(job, true).await?;
+        self.submit(job, owner, true).await?;
         if tokio::time::timeout_at(deadline, woken).await.is_err() {
             return self.job(&job.id).await;
         }
@@ -612,6 +618,7 @@ impl Store for RedisStore {
     async fn register_runner(&self, runner: &RunnerRecord) -> Result<()> {
         let json = serde_json::json!({
             "queue": runner.queue,
+            "access": runner.access.as_str(),
             "registered_at": runner.registered_at,
         })
         .to_string();
@@ -640,6 +647,20 @@ impl Store for RedisStore {
             .collect::<Result<Vec<_>>>()?;
         runners.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(runners)
+    }
+
+    async fn unregister_runner(&self, name: &str) -> Result<()> {
+        let removed: u64 = self
+            .conn()
+            .hdel(self.keys().runners(), name)
+            .await
+            .map_err(|e| self.unavailable(e))?;
+        if removed == 0 {
+            return Err(Error::RunnerNotFound {
+                name: name.to_owned(),
+            });
+        }
+        Ok(())
     }
 
     async fn last_seen(&self, queue: &str) -> Result<Option<DateTime<Utc>>> {

@@ -46,7 +46,9 @@ async fn namespaces_do_not_see_each_other() {
         .runner("r")
         .build()
         .expect("valid job");
-    a.create_job(&job).await.expect("create in a");
-    b.create_job(&job).await.expect("the same id is free in b");
+    a.create_job(&job, None).await.expect("create in a");
+    b.create_job(&job, None)
+        .await
+        .expect("the same id is free in b");
     assert_eq!(a.list_jobs().await.expect("list").len(), 1);
 }

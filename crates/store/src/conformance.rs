@@ -45,6 +45,8 @@ pub async fn run_all(store: &dyn Store) {
     a_job_with_retries_is_requeued_when_its_worker_is_lost(store).await;
     a_job_running_past_its_timeout_fails_whatever_its_worker_does(store).await;
     a_lost_job_whose_stop_was_asked_ends_stopped(store).await;
+    a_job_keeps_its_owner_out_of_sight(store).await;
+    a_registration_keeps_its_access_until_unregistered(store).await;
 }
 
 fn fresh_job(queue: &str) -> Job {
@@ -84,7 +86,7 @@ async fn claim_now(store: &dyn Store, queue: &str, worker: &str) -> Option<Job> 
 /// `create_job` stores every field and the `created` status.
 pub async fn created_job_reads_back_unchanged(store: &dyn Store) {
     let job = fresh_job(&fresh_queue());
-    store.create_job(&job).await.expect("create");
+    store.create_job(&job, None).await.expect("create");
     let record = store.job(&job.id).await.expect("read back");
     assert_eq!(record.job, job, "stored job differs from the submitted one");
     assert_eq!(record.status, JobStatus::Created);
@@ -99,15 +101,15 @@ pub async fn created_job_reads_back_unchanged(store: &dyn Store) {
 /// A second job with a taken id is refused and the first is unchanged.
 pub async fn duplicate_id_is_a_conflict(store: &dyn Store) {
     let job = fresh_job(&fresh_queue());
-    store.create_job(&job).await.expect("create");
+    store.create_job(&job, None).await.expect("create");
     let mut twin = job.clone();
     twin.payload = "other".into();
     assert!(matches!(
-        store.create_job(&twin).await,
+        store.create_job(&twin, None).await,
         Err(Error::JobExists { .. })
     ));
     assert!(matches!(
-        store.submit_job(&twin).await,
+        store.submit_job(&twin, None).await,
         Err(Error::JobExists { .. })
     ));
     assert_eq!(
@@ -120,7 +122,7 @@ pub async fn duplicate_id_is_a_conflict(store: &dyn Store) {
 pub async fn start_queues_once(store: &dyn Store) {
     let queue = fresh_queue();
     let job = fresh_job(&queue);
-    store.create_job(&job).await.expect("create");
+    store.create_job(&job, None).await.expect("create");
     assert_eq!(store.queue_len(&queue).await.expect("len"), 0);
     store.start_job(&job.id).await.expect("start");
     assert_eq!(status_of(store, &job.id).await, JobStatus::Queued);
@@ -141,8 +143,8 @@ pub async fn claim_takes_the_oldest_job_and_marks_it_running(store: &dyn Store) 
     let queue = fresh_queue();
     let first = fresh_job(&queue);
     let second = fresh_job(&queue);
-    store.submit_job(&first).await.expect("submit");
-    store.submit_job(&second).await.expect("submit");
+    store.submit_job(&first, None).await.expect("submit");
+    store.submit_job(&second, None).await.expect("submit");
     let claimed = claim_now(store, &queue, "w1").await.expect("a job");
     assert_eq!(claimed.id, first.id);
     let record = store.job(&first.id).await.expect("read");
@@ -160,7 +162,7 @@ pub async fn a_batch_claim_takes_the_oldest_jobs_in_order(store: &dyn Store) {
     let queue = fresh_queue();
     let jobs: Vec<Job> = (0..4).map(|_| fresh_job(&queue)).collect();
     for job in &jobs {
-        store.submit_job(job).await.expect("submit");
+        store.submit_job(job, None).await.expect("submit");
     }
     store.stop_job(&jobs[1].id).await.expect("stop");
     let claimed = store
@@ -181,7 +183,7 @@ pub async fn a_batch_claim_takes_the_oldest_jobs_in_order(store: &dyn Store) {
 pub async fn finish_records_the_result_once(store: &dyn Store) {
     let queue = fresh_queue();
     let job = fresh_job(&queue);
-    store.submit_job(&job).await.expect("submit");
+    store.submit_job(&job, None).await.expect("submit");
     claim_now(store, &queue, "w1").await.expect("a job");
     let done = store
         .finish("w1", &job.id, Finish::completed("42"))
@@ -203,7 +205,7 @@ pub async fn finish_records_the_result_once(store: &dyn Store) {
 pub async fn wait_final_wakes_on_finish(store: &dyn Store) {
     let queue = fresh_queue();
     let job = fresh_job(&queue);
-    store.submit_job(&job).await.expect("submit");
+    store.submit_job(&job, None).await.expect("submit");
     let waiter = store.wait_final(&job.id, LONG_WAIT);
     let finisher = async {
         claim_now(store, &queue, "w1").await.expect("a job");
@@ -219,7 +221,7 @@ pub async fn wait_final_wakes_on_finish(store: &dyn Store) {
     let record = record.expect("wait");
     assert_eq!(record.result, Some(JobResult::success("done")));
     let unfinished = fresh_job(&queue);
-    store.create_job(&unfinished).await.expect("create");
+    store.create_job(&unfinished, None).await.expect("create");
     let record = store
         .wait_final(&unfinished.id, NO_WAIT)
         .await
@@ -235,7 +237,7 @@ pub async fn wait_final_wakes_on_finish(store: &dyn Store) {
 pub async fn stop_of_a_queued_job_takes_it_off_the_queue(store: &dyn Store) {
     let queue = fresh_queue();
     let job = fresh_job(&queue);
-    store.submit_job(&job).await.expect("submit");
+    store.submit_job(&job, None).await.expect("submit");
     assert_eq!(
         store.stop_job(&job.id).await.expect("stop"),
         StopOutcome::Stopped
@@ -253,7 +255,7 @@ pub async fn stop_of_a_queued_job_takes_it_off_the_queue(store: &dyn Store) {
 pub async fn stop_of_a_running_job_is_requested_through_the_heartbeat(store: &dyn Store) {
     let queue = fresh_queue();
     let job = fresh_job(&queue);
-    store.submit_job(&job).await.expect("submit");
+    store.submit_job(&job, None).await.expect("submit");
     let worker = format!("{queue}-w");
     claim_now(store, &queue, &worker).await.expect("a job");
     let running = [job.id.clone()];
@@ -281,7 +283,7 @@ pub async fn heartbeat_tells_a_worker_to_give_up_jobs_it_no_longer_holds(store: 
     let deleted = fresh_job(&queue);
     let kept = fresh_job(&queue);
     for job in [&ended, &deleted, &kept] {
-        store.submit_job(job).await.expect("submit");
+        store.submit_job(job, None).await.expect("submit");
     }
     let worker = format!("{queue}-w");
     for _ in 0..3 {
@@ -312,7 +314,7 @@ pub async fn heartbeat_tells_a_worker_to_give_up_jobs_it_no_longer_holds(store: 
 pub async fn ended_job_refuses_the_runners_late_report(store: &dyn Store) {
     let queue = fresh_queue();
     let job = fresh_job(&queue);
-    store.submit_job(&job).await.expect("submit");
+    store.submit_job(&job, None).await.expect("submit");
     claim_now(store, &queue, "w1").await.expect("a job");
     let ended = store
         .end_job(&job.id, Finish::failed("timed out"))
@@ -340,7 +342,7 @@ pub async fn ended_job_refuses_the_runners_late_report(store: &dyn Store) {
 pub async fn delete_removes_the_job_and_its_queue_entry(store: &dyn Store) {
     let queue = fresh_queue();
     let job = fresh_job(&queue);
-    store.submit_job(&job).await.expect("submit");
+    store.submit_job(&job, None).await.expect("submit");
     store.delete_job(&job.id).await.expect("delete");
     assert!(matches!(
         store.job(&job.id).await,
@@ -359,8 +361,8 @@ pub async fn list_includes_every_job(store: &dyn Store) {
     let queue = fresh_queue();
     let created = fresh_job(&queue);
     let queued = fresh_job(&queue);
-    store.create_job(&created).await.expect("create");
-    store.submit_job(&queued).await.expect("submit");
+    store.create_job(&created, None).await.expect("create");
+    store.submit_job(&queued, None).await.expect("submit");
     let listed = store.list_jobs().await.expect("list");
     for id in [&created.id, &queued.id] {
         assert!(
@@ -376,6 +378,7 @@ pub async fn runners_register_once_and_are_seen_when_they_claim(store: &dyn Stor
     let runner = crate::RunnerRecord {
         name: format!("{queue}-runner"),
         queue: queue.clone(),
+        access: crate::RunnerAccess::User,
         registered_at: Utc::now(),
     };
     store.register_runner(&runner).await.expect("register");
@@ -435,8 +438,8 @@ pub async fn job_counts_cover_every_status(store: &dyn Store) {
     let queue = fresh_queue();
     let created = fresh_job(&queue);
     let queued = fresh_job(&queue);
-    store.create_job(&created).await.expect("create");
-    store.submit_job(&queued).await.expect("submit");
+    store.create_job(&created, None).await.expect("create");
+    store.submit_job(&queued, None).await.expect("submit");
     let after = store.job_counts().await.expect("counts");
     let grew = |status: JobStatus| {
         after.get(&status).copied().unwrap_or(0) - before.get(&status).copied().unwrap_or(0)
@@ -449,7 +452,7 @@ pub async fn job_counts_cover_every_status(store: &dyn Store) {
 pub async fn a_job_whose_worker_lost_its_lease_fails_as_runner_lost(store: &dyn Store) {
     let queue = fresh_queue();
     let job = fresh_job(&queue);
-    store.submit_job(&job).await.expect("submit");
+    store.submit_job(&job, None).await.expect("submit");
     let worker = format!("{queue}-dying");
     claim_and_lose(store, &queue, &worker).await;
     reap_while(store, &job.id, JobStatus::Running).await;
@@ -497,7 +500,7 @@ pub async fn a_job_with_retries_is_requeued_when_its_worker_is_lost(store: &dyn 
     let queue = fresh_queue();
     let mut job = fresh_job(&queue);
     job.retries = 1;
-    store.submit_job(&job).await.expect("submit");
+    store.submit_job(&job, None).await.expect("submit");
     let first = format!("{queue}-first");
     claim_and_lose(store, &queue, &first).await;
     reap_while(store, &job.id, JobStatus::Running).await;
@@ -528,7 +531,7 @@ pub async fn a_job_running_past_its_timeout_fails_whatever_its_worker_does(store
     let queue = fresh_queue();
     let mut job = fresh_job(&queue);
     job.timeout = 1;
-    store.submit_job(&job).await.expect("submit");
+    store.submit_job(&job, None).await.expect("submit");
     let worker = format!("{queue}-stuck");
     let claimed = store
         .claim(&queue, &worker, LEASE, NO_WAIT, 1)
@@ -565,7 +568,7 @@ pub async fn a_lost_job_whose_stop_was_asked_ends_stopped(store: &dyn Store) {
     let queue = fresh_queue();
     let mut job = fresh_job(&queue);
     job.retries = 2;
-    store.submit_job(&job).await.expect("submit");
+    store.submit_job(&job, None).await.expect("submit");
     let worker = format!("{queue}-gone");
     claim_and_lose(store, &queue, &worker).await;
     assert_eq!(
@@ -574,4 +577,57 @@ pub async fn a_lost_job_whose_stop_was_asked_ends_stopped(store: &dyn Store) {
     );
     reap_while(store, &job.id, JobStatus::Running).await;
     assert_eq!(status_of(store, &job.id).await, JobStatus::Stopped);
+}
+
+/// A job's owner comes back with it, from a read and from the list, and never in its JSON.
+pub async fn a_job_keeps_its_owner_out_of_sight(store: &dyn Store) {
+    let queue = fresh_queue();
+    let owned = fresh_job(&queue);
+    let unowned = fresh_job(&queue);
+    let owner = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+    store.create_job(&owned, Some(owner)).await.expect("create");
+    store.submit_job(&unowned, None).await.expect("submit");
+    let record = store.job(&owned.id).await.expect("read");
+    assert_eq!(record.owner.as_deref(), Some(owner));
+    assert_eq!(store.job(&unowned.id).await.expect("read").owner, None);
+    let listed = store.list_jobs().await.expect("list");
+    let from_list = listed
+        .iter()
+        .find(|r| r.job.id == owned.id)
+        .expect("the owned job is listed");
+    assert_eq!(from_list.owner.as_deref(), Some(owner));
+    let json = serde_json::to_string(&record).expect("a record serializes");
+    assert!(!json.contains(owner), "the owner leaked into {json}");
+}
+
+/// A registration keeps the access it was given, and is gone once unregistered.
+pub async fn a_registration_keeps_its_access_until_unregistered(store: &dyn Store) {
+    let queue = fresh_queue();
+    let runner = crate::RunnerRecord {
+        name: format!("{queue}-system"),
+        queue: queue.clone(),
+        access: crate::RunnerAccess::Admin,
+        registered_at: Utc::now(),
+    };
+    store.register_runner(&runner).await.expect("register");
+    let listed = store.runners().await.expect("runners");
+    let found = listed
+        .iter()
+        .find(|r| r.name == runner.name)
+        .expect("the runner is listed");
+    assert_eq!(found.access, crate::RunnerAccess::Admin);
+    store
+        .unregister_runner(&runner.name)
+        .await
+        .expect("unregister");
+    let listed = store.runners().await.expect("runners");
+    assert!(listed.iter().all(|r| r.name != runner.name));
+    assert!(matches!(
+        store.unregister_runner(&runner.name).await,
+        Err(Error::RunnerNotFound { .. })
+    ));
+    store
+        .register_runner(&runner)
+        .await
+        .expect("the name is free again");
 }

@@ -22,6 +22,12 @@ pub enum Error {
         /// The name asked for.
         name: String,
     },
+    /// No runner is registered with this name.
+    #[error("runner `{name}` is not registered")]
+    RunnerNotFound {
+        /// The name asked for.
+        name: String,
+    },
     /// The job is not in a state that allows the operation.
     #[error("job `{id}` is {status}, so it cannot be {action}")]
     WrongState {

@@ -14,7 +14,7 @@ mod error;
 mod store;
 
 pub use error::Error;
-pub use store::{Finish, Reaped, RunnerRecord, StopOutcome, Store, TIMEOUT_GRACE};
+pub use store::{Finish, Reaped, RunnerAccess, RunnerRecord, StopOutcome, Store, TIMEOUT_GRACE};
 
 /// The result type of every store operation.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -51,8 +51,40 @@ pub struct RunnerRecord {
     pub name: String,
     /// The queue it takes jobs from.
     pub queue: String,
+    /// The least secret level that may submit jobs to it.
+    pub access: RunnerAccess,
     /// When it was registered.
     pub registered_at: DateTime<Utc>,
+}
+
+/// The least secret level that may submit jobs to a runner.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunnerAccess {
+    /// User and admin secrets. The default.
+    #[default]
+    User,
+    /// Admin secrets only: for runners with system access.
+    Admin,
+}
+
+impl RunnerAccess {
+    /// The wire and config name: `user` or `admin`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::User => "user",
+            Self::Admin => "admin",
+        }
+    }
+
+    /// The level named `text`, if it is one.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "user" => Some(Self::User),
+            "admin" => Some(Self::Admin),
+            _ => None,
+        }
+    }
 }
 
 /// What [`Store::stop_job`] did.
@@ -94,12 +126,15 @@ impl Reaped {
 /// Timestamps come from the caller's clock; ids are chosen by the caller.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
-    /// Stores `job` (its `id` set) with status `created`.
+    /// Stores `job` (its `id` set) with status `created`, owned by `owner`.
+    ///
+    /// `owner` is opaque to the store (the supervisor passes the SHA-256 of the creating
+    /// secret) and comes back as [`JobRecord::owner`]; `None` stores a job without one.
     ///
     /// # Errors
     ///
     /// [`Error::JobExists`](crate::Error::JobExists) when the id is taken.
-    async fn create_job(&self, job: &Job) -> Result<()>;
+    async fn create_job(&self, job: &Job, owner: Option<&str>) -> Result<()>;
 
     /// Moves a `created` job to `queued`, at the back of its runner's queue.
     ///
@@ -113,7 +148,7 @@ pub trait Store: Send + Sync + 'static {
     /// # Errors
     ///
     /// As [`create_job`](Self::create_job).
-    async fn submit_job(&self, job: &Job) -> Result<()>;
+    async fn submit_job(&self, job: &Job, owner: Option<&str>) -> Result<()>;
 
     /// Stores and queues `job` like [`submit_job`](Self::submit_job), then waits like
     /// [`wait_final`](Self::wait_final): `job.run` in one call, which a store may serve with
@@ -122,8 +157,13 @@ pub trait Store: Send + Sync + 'static {
     /// # Errors
     ///
     /// As `submit_job` and `wait_final`.
-    async fn run_job(&self, job: &Job, timeout: Duration) -> Result<JobRecord> {
-        self.submit_job(job).await?;
+    async fn run_job(
+        &self,
+        job: &Job,
+        owner: Option<&str>,
+        timeout: Duration,
+    ) -> Result<JobRecord> {
+        self.submit_job(job, owner).await?;
         self.wait_final(&job.id, timeout).await
     }
 
@@ -211,6 +251,13 @@ pub trait Store: Send + Sync + 'static {
     /// Every registered runner, by name.
     async fn runners(&self) -> Result<Vec<RunnerRecord>>;
 
+    /// Removes the registration of the runner named `name`; its queue and jobs stay.
+    ///
+    /// # Errors
+    ///
+    /// `RunnerNotFound` when no runner is registered under that name.
+    async fn unregister_runner(&self, name: &str) -> Result<()>;
+
     /// When a runner last claimed from `queue`, waited on it, or ran one of its jobs;
     /// `None` when never.
     async fn last_seen(&self, queue: &str) -> Result<Option<DateTime<Utc>>>;
@@ -223,7 +270,8 @@ pub trait Store: Send + Sync + 'static {
     async fn secret_grants(&self) -> Result<HashMap<String, String>>;
 
     /// Records `grant` for the secret hashed `hash`, and tells every process sharing the
-    /// store (see [`watch_secrets`](Self::watch_secrets)).
+    /// store (see [`watch_secrets`](Self::watch_secrets)). The telling may be lost (a
+    /// dropped connection): holders of a copy also reload it now and then.
     async fn put_secret_grant(&self, hash: &str, grant: &str) -> Result<()>;
 
     /// A counter that changes whenever secret grants may have changed, in this process or

@@ -2,7 +2,8 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{PoisonError, RwLock};
+use std::sync::{Mutex, PoisonError, RwLock};
+use std::time::{Duration, Instant};
 
 use hero_store::Store;
 use hero_supervisor_api::Secret;
@@ -49,6 +50,28 @@ enum Grant {
 /// The grant value that revokes a secret in the store.
 pub(crate) const REVOKED: &str = "revoked";
 
+/// The oldest a supervisor's copy of the store's grants may be when it decides a call.
+/// Changes are announced over pub/sub and apply from the next call; this bounds how long a
+/// lost announcement (a dropped subscription, a grant written by another tool) can leave a
+/// revoked secret working here.
+pub(crate) const GRANTS_MAX_AGE: Duration = Duration::from_secs(3);
+
+/// Who is calling: the level its secret grants, and the secret's hash, which is what owns
+/// the jobs it creates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Caller {
+    pub(crate) role: Role,
+    pub(crate) hash: String,
+}
+
+impl Caller {
+    /// True when this caller may see and manage a job owned by `owner`: admins every job,
+    /// others only their own.
+    pub(crate) fn owns(&self, owner: Option<&str>) -> bool {
+        self.role == Role::Admin || owner == Some(self.hash.as_str())
+    }
+}
+
 /// The secrets of each level: those of the config, and those granted or revoked at run time
 /// through the store (`add_secret`, `remove_secret`), which win over the config.
 pub(crate) struct Secrets {
@@ -61,6 +84,8 @@ pub(crate) struct Secrets {
     changes: watch::Receiver<u64>,
     /// The `changes` value `grants` was loaded at.
     loaded: AtomicU64,
+    /// When `grants` was last loaded, so it is reloaded once older than [`GRANTS_MAX_AGE`].
+    loaded_at: Mutex<Instant>,
 }
 
 impl Secrets {
@@ -80,16 +105,24 @@ impl Secrets {
             register: non_empty(register),
             grants: RwLock::default(),
             loaded: AtomicU64::new(generation),
+            loaded_at: Mutex::new(Instant::now()),
             changes,
         };
         secrets.reload(store).await?;
         Ok(secrets)
     }
 
-    /// Reloads the store's grants if any changed since the last load.
+    /// Reloads the store's grants if any changed since the last load, or if the last load
+    /// is older than [`GRANTS_MAX_AGE`].
     pub(crate) async fn refresh(&self, store: &dyn Store) -> Result<(), hero_store::Error> {
         let current = *self.changes.borrow();
-        if current == self.loaded.load(Ordering::Acquire) {
+        let fresh = self
+            .loaded_at
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .elapsed()
+            < GRANTS_MAX_AGE;
+        if current == self.loaded.load(Ordering::Acquire) && fresh {
             return Ok(());
         }
         self.reload(store).await?;
@@ -111,6 +144,10 @@ impl Secrets {
             })
             .collect();
         *self.grants.write().unwrap_or_else(PoisonError::into_inner) = grants;
+        *self
+            .loaded_at
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Instant::now();
         Ok(())
     }
 
@@ -174,7 +211,8 @@ pub(crate) fn hash(secret: &Secret) -> String {
         .collect()
 }
 
-/// Decides whether `secret` may call a method with `access`.
+/// Decides whether `secret` may call a method with `access`, and returns who calls when a
+/// secret was checked (`None` for methods open to anyone, or to job holders).
 ///
 /// `reads_need_secret` is the `require_secret_for_reads` switch for job-holder methods.
 ///
@@ -186,10 +224,10 @@ pub(crate) fn authorize(
     access: Access,
     secret: Option<&Secret>,
     reads_need_secret: bool,
-) -> Result<(), Error> {
+) -> Result<Option<Caller>, Error> {
     let allowed: &[Role] = match access {
-        Access::Anyone => return Ok(()),
-        Access::JobHolder if !reads_need_secret => return Ok(()),
+        Access::Anyone => return Ok(None),
+        Access::JobHolder if !reads_need_secret => return Ok(None),
         Access::JobHolder | Access::User => &[Role::User, Role::Admin],
         Access::Register => &[Role::Register, Role::Admin],
         Access::Admin => &[Role::Admin],
@@ -203,7 +241,10 @@ pub(crate) fn authorize(
         reason: "unknown secret",
     })?;
     if allowed.contains(&role) {
-        Ok(())
+        Ok(Some(Caller {
+            role,
+            hash: hash(secret),
+        }))
     } else {
         Err(Error::Unauthorized {
             reason: "this secret's level does not allow this method",
@@ -224,6 +265,7 @@ mod tests {
             grants: RwLock::default(),
             changes,
             loaded: AtomicU64::new(0),
+            loaded_at: Mutex::new(Instant::now()),
         }
     }
 

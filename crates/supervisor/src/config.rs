@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
+pub use hero_store::RunnerAccess;
 use hero_supervisor_api::Secret;
 use serde::Deserialize;
 
@@ -58,6 +59,12 @@ pub struct Config {
     /// given to `tmux -L`. Default: the user's default tmux server.
     #[serde(default)]
     pub tmux_socket: Option<String>,
+    /// When true, jobs may be submitted to runners nobody knows yet (not a configured actor,
+    /// not registered, never seen claiming); they wait on their queue for a runner that
+    /// appears later. Default false: such a submission is refused at once, naming the
+    /// runners that are known.
+    #[serde(default)]
+    pub accept_unknown_runners: bool,
     /// Size and connection limits of the API.
     #[serde(default)]
     pub limits: Limits,
@@ -150,6 +157,10 @@ pub struct ActorConfig {
     /// runner inherits the supervisor's environment either way.
     #[serde(default)]
     pub env: std::collections::BTreeMap<String, String>,
+    /// The least secret level that may submit jobs to this runner: `user` (the default) or
+    /// `admin`, for runners with system access such as `sal_runner`.
+    #[serde(default)]
+    pub access: RunnerAccess,
 }
 
 /// How an actor's process is run.
@@ -191,13 +202,23 @@ impl<'de> Deserialize<'de> for ProcessManagerKind {
 fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
+    use std::os::unix::fs::PermissionsExt;
     let mut file = std::fs::OpenOptions::new()
         .write(true)
         .create(true)
         .truncate(true)
         .mode(0o600)
         .open(path)?;
+    // `mode` applies only to a file this call creates; one that existed (empty) keeps its
+    // own, so it is narrowed before the secret is written into it.
+    file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
     file.write_all(contents.as_bytes())
+}
+
+/// True when users other than the owner (its group, or everyone) may read `path`.
+fn others_can_read(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).is_ok_and(|meta| meta.permissions().mode() & 0o044 != 0)
 }
 
 /// serde's `invalid type: string "VALUE", expected …` with the value left out.
@@ -302,6 +323,7 @@ impl Config {
             register_secrets_file: None,
             data_dir: None,
             require_secret_for_reads: false,
+            accept_unknown_runners: false,
             tmux_socket: None,
             limits: Limits::default(),
             cors_allowed_origins: Vec::new(),
@@ -315,6 +337,7 @@ impl Config {
                 process_manager: ProcessManagerKind::Simple,
                 concurrency: None,
                 env: Default::default(),
+                access: RunnerAccess::User,
             }],
         }
     }
@@ -330,10 +353,15 @@ impl Config {
             key: key.to_owned(),
             reason,
         };
-        if self.namespace.is_empty() || self.namespace.contains(char::is_whitespace) {
+        // `:` separates the namespace from the rest of every key, so `a:b` would share keys
+        // with namespace `a`.
+        if self.namespace.is_empty()
+            || self.namespace.contains(char::is_whitespace)
+            || self.namespace.contains(':')
+        {
             return Err(invalid(
                 "namespace",
-                "must be non-empty, without spaces".into(),
+                "must be non-empty, without spaces or `:`".into(),
             ));
         }
         let mut seen = std::collections::HashSet::new();
@@ -419,6 +447,12 @@ impl Config {
                         path: path.clone(),
                         source,
                     })?;
+                if others_can_read(path) {
+                    tracing::warn!(
+                        file = %path.display(),
+                        "secrets file is readable by other users; `chmod 600` it"
+                    );
+                }
                 list.extend(
                     text.lines()
                         .map(str::trim)
@@ -456,7 +490,20 @@ impl Config {
             source,
         };
         let kept = match std::fs::read_to_string(&path) {
-            Ok(text) => text.trim().to_owned(),
+            Ok(text) => {
+                // The file is ours: one loosened by hand (or by an older version) is
+                // tightened rather than left for other users to read.
+                if others_can_read(&path) {
+                    use std::os::unix::fs::PermissionsExt;
+                    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
+                        .map_err(io_error)?;
+                    tracing::warn!(
+                        file = %path.display(),
+                        "admin secret file was readable by other users; made it 0600"
+                    );
+                }
+                text.trim().to_owned()
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
             Err(e) => return Err(io_error(e)),
         };
@@ -592,6 +639,74 @@ process_manager = "tmux:osis_session"
         let mut configured = Config::default_local();
         configured.user_secrets = vec!["u".into()];
         assert_eq!(configured.ensure_admin_secret().unwrap(), None);
+    }
+
+    #[test]
+    fn a_loosened_admin_secret_file_is_made_private_again() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = Config::default_local();
+        config.data_dir = Some(dir.path().to_owned());
+        let path = config.ensure_admin_secret().unwrap().unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        assert!(others_can_read(&path));
+        let mut again = Config::default_local();
+        again.data_dir = config.data_dir.clone();
+        again.ensure_admin_secret().unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+
+    #[test]
+    fn a_secret_is_never_written_into_a_file_others_can_read() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("admin_secret");
+        std::fs::write(&path, "").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let mut config = Config::default_local();
+        config.data_dir = Some(dir.path().to_owned());
+        config.ensure_admin_secret().unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        assert!(!std::fs::read_to_string(&path).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_secrets_file_readable_by_others_is_noticed() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("admins");
+        std::fs::write(&file, "s3cret-admin\n").unwrap();
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o640)).unwrap();
+        assert!(others_can_read(&file));
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+        assert!(!others_can_read(&file));
+    }
+
+    #[test]
+    fn a_namespace_with_a_colon_is_refused_naming_the_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, "namespace = \"a:b\"\n").unwrap();
+        let err = Config::load(&path).unwrap_err().to_string();
+        assert!(err.contains("key `namespace`"), "{err}");
+        assert!(err.contains(':'), "{err}");
+    }
+
+    #[test]
+    fn actors_are_open_to_users_unless_marked_admin() {
+        let config = parse(
+            "[[actors]]\nid='o'\nname='o'\nbinary_path='/bin/sh'\n\
+             [[actors]]\nid='s'\nname='s'\nbinary_path='/bin/sh'\naccess='admin'",
+        )
+        .unwrap();
+        assert_eq!(config.actors[0].access, RunnerAccess::User);
+        assert_eq!(config.actors[1].access, RunnerAccess::Admin);
+        assert!(!config.accept_unknown_runners);
+        let err = parse("[[actors]]\nid='s'\nname='s'\nbinary_path='/bin/sh'\naccess='root'")
+            .unwrap_err();
+        assert!(err.contains("access"), "{err}");
     }
 
     #[test]

@@ -74,6 +74,23 @@ pub enum Error {
         /// What was wrong with the secret, never the secret itself.
         reason: &'static str,
     },
+    /// A secret below admin submitted a job to a runner that takes admin jobs only.
+    #[error("unauthorized: runner `{runner}` takes jobs from admin secrets only")]
+    RunnerNeedsAdmin {
+        /// The runner (queue) the job named.
+        runner: String,
+    },
+    /// A job named a runner nobody knows, and the supervisor does not accept those.
+    #[error(
+        "not found: no runner `{runner}` is configured, registered or seen; known runners: {}",
+        if known.is_empty() { "none".to_owned() } else { known.join(", ") }
+    )]
+    UnknownRunner {
+        /// The runner (queue) the job named.
+        runner: String,
+        /// The runners the caller may submit to.
+        known: Vec<String>,
+    },
     /// The params do not fit the method.
     #[error(transparent)]
     Params(#[from] ParamsError),
@@ -89,12 +106,26 @@ pub enum Error {
         /// What is wrong, never the secret.
         reason: &'static str,
     },
+    /// `register_runner` with an `access` that is not a level.
+    #[error("invalid params: access must be `user` or `admin`")]
+    BadAccess,
     /// `remove_secret` of a secret that does not grant that level.
     #[error("not found: no such secret of that type")]
     SecretNotFound,
-    /// `remove_secret` of the only admin secret left.
-    #[error("conflict: the last admin secret cannot be removed")]
-    LastAdminSecret,
+    /// `remove_secret` of the only admin secret left, or `add_secret` giving it a lesser level.
+    #[error("conflict: the last admin secret cannot be {action}; add another admin secret first")]
+    LastAdminSecret {
+        /// `removed` or `demoted`.
+        action: &'static str,
+    },
+    /// `unregister_runner` of a runner of the configuration.
+    #[error(
+        "conflict: runner `{name}` is a configured actor; remove it from the configuration instead"
+    )]
+    ConfiguredRunner {
+        /// The runner's name.
+        name: String,
+    },
     /// No local actor or registered runner has this name.
     #[error("not found: no runner with this name")]
     RunnerNotFound,
@@ -143,9 +174,12 @@ impl From<Error> for ErrorObjectOwned {
     fn from(error: Error) -> Self {
         use hero_store::Error as Store;
         let code = match &error {
-            Error::Unauthorized { .. } => codes::UNAUTHORIZED,
+            Error::Unauthorized { .. } | Error::RunnerNeedsAdmin { .. } => codes::UNAUTHORIZED,
+            Error::UnknownRunner { .. } => codes::NOT_FOUND,
             Error::Params(_) | Error::Job(_) => codes::INVALID_PARAMS,
-            Error::Store(Store::JobNotFound { .. }) => codes::NOT_FOUND,
+            Error::Store(Store::JobNotFound { .. } | Store::RunnerNotFound { .. }) => {
+                codes::NOT_FOUND
+            }
             Error::Store(
                 Store::JobExists { .. } | Store::WrongState { .. } | Store::RunnerExists { .. },
             ) => codes::CONFLICT,
@@ -155,8 +189,8 @@ impl From<Error> for ErrorObjectOwned {
             Error::TooManyWaits { .. } => codes::BUSY,
             Error::NotServed { .. } => codes::METHOD_NOT_FOUND,
             Error::RunnerNotFound | Error::SecretNotFound => codes::NOT_FOUND,
-            Error::BadSecret { .. } => codes::INVALID_PARAMS,
-            Error::LastAdminSecret => codes::CONFLICT,
+            Error::BadSecret { .. } | Error::BadAccess => codes::INVALID_PARAMS,
+            Error::LastAdminSecret { .. } | Error::ConfiguredRunner { .. } => codes::CONFLICT,
             Error::RemoteRunner { .. } => codes::CONFLICT,
             Error::Process(_) => codes::INTERNAL_ERROR,
         };
@@ -177,6 +211,9 @@ impl From<Error> for ErrorObjectOwned {
             }
             Error::Store(Store::WrongState { status, action, .. }) => {
                 format!("conflict: the job is {status}, so it cannot be {action}")
+            }
+            Error::Store(Store::RunnerNotFound { .. }) => {
+                "not found: no runner is registered with this name".to_owned()
             }
             Error::Store(Store::JobExists { .. }) => {
                 "conflict: a job with this id already exists".to_owned()

@@ -80,6 +80,7 @@ pub async fn start(config: Config, listener: std::net::TcpListener) -> Result<Ru
         store: Arc::new(store),
         secrets,
         require_secret_for_reads: config.require_secret_for_reads,
+        accept_unknown_runners: config.accept_unknown_runners,
         job_limits: hero_job::Limits {
             max_payload_bytes: config.limits.max_payload_bytes,
             ..hero_job::Limits::default()

@@ -14,6 +14,9 @@ pub(crate) struct Supervisor {
     pub(crate) secrets: Secrets,
     /// The `require_secret_for_reads` switch for `job.status` and `job.result`.
     pub(crate) require_secret_for_reads: bool,
+    /// The `accept_unknown_runners` switch: jobs for runners nobody knows wait instead of
+    /// being refused.
+    pub(crate) accept_unknown_runners: bool,
     pub(crate) job_limits: hero_job::Limits,
     /// Most log lines one call returns.
     pub(crate) max_log_lines: usize,

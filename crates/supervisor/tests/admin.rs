@@ -104,6 +104,69 @@ async fn the_last_admin_secret_cannot_be_removed() {
     sup.stop().await;
 }
 
+// Regression: issue 10 — `add_secret(admin, "user", <the only admin secret>)` demoted the
+// last admin, and every admin call was refused from then on.
+#[tokio::test]
+async fn the_last_admin_secret_cannot_be_demoted() {
+    let sup = common::TestSupervisor::start_with(|c| c.actors.clear()).await;
+    for lesser in ["user", "register"] {
+        let answer = sup.call("add_secret", json!([ADMIN, lesser, ADMIN])).await;
+        assert_eq!(
+            answer["error"]["code"],
+            i64::from(codes::CONFLICT),
+            "{answer}"
+        );
+        let message = answer["error"]["message"].as_str().unwrap();
+        assert!(message.contains("last admin"), "{message}");
+    }
+    let info = sup.call("get_supervisor_info", json!([ADMIN])).await;
+    assert!(info["result"].is_object(), "still an admin: {info}");
+    sup.call("add_secret", json!([ADMIN, "admin", "second-admin"]))
+        .await;
+    let answer = sup.call("add_secret", json!([ADMIN, "user", ADMIN])).await;
+    assert_eq!(answer["result"], Value::Null, "{answer}");
+    assert!(can_list(&sup, ADMIN).await, "now a user secret");
+    assert_eq!(
+        sup.error_code("get_supervisor_info", json!([ADMIN])).await,
+        i64::from(codes::UNAUTHORIZED)
+    );
+    sup.stop().await;
+}
+
+/// Writes a grant into the store the way `add_secret`/`remove_secret` do, but without the
+/// announcement, as when the pub/sub message is lost.
+fn grant_without_announcement(sup: &common::TestSupervisor, secret: &str, grant: &str) {
+    use sha2::Digest;
+    let hash: String = sha2::Sha256::digest(secret.as_bytes())
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect();
+    let () = redis::cmd("HSET")
+        .arg("test:v1:secrets")
+        .arg(hash)
+        .arg(grant)
+        .query(&mut sup.redis.connection())
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_revocation_reaches_every_supervisor_even_when_its_announcement_is_lost() {
+    let first = common::TestSupervisor::start_with(|c| c.actors.clear()).await;
+    let second = sharing(&first).await;
+    assert!(can_list(&first, USER).await);
+    assert!(can_list(&second, USER).await);
+    grant_without_announcement(&first, USER, "revoked");
+    // The grants a supervisor holds are at most 3 s old; a second more for the calls.
+    let within = std::time::Duration::from_secs(4);
+    for sup in [&first, &second] {
+        let refused =
+            hero_test_support::eventually(within, || async { !can_list(sup, USER).await }).await;
+        assert!(refused, "the revoked secret still works after {within:?}");
+    }
+    second.stop().await;
+    first.stop().await;
+}
+
 #[tokio::test]
 async fn secret_changes_are_checked() {
     let sup = common::TestSupervisor::start_with(|c| c.actors.clear()).await;
@@ -130,7 +193,7 @@ async fn supervisor_info_describes_backend_runners_and_jobs() {
     let sup = common::TestSupervisor::start().await;
     sup.call(
         "jobs.create",
-        json!([USER, {"payload": "1", "executor": "osis", "runner": "nobody"}]),
+        json!([USER, {"payload": "1", "executor": "osis", "runner": common::RUNNER}]),
     )
     .await;
     let info = sup.call("get_supervisor_info", json!([ADMIN])).await["result"].clone();

@@ -8,6 +8,7 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use hero_supervisor::Config;
+use hero_supervisor::config::RunnerAccess;
 
 fn example(name: &str) -> PathBuf {
     let path = hero_test_support::workspace_binary("examples").join(name);
@@ -66,7 +67,7 @@ async fn the_embedded_supervisor_example_runs() {
 }
 
 #[test]
-fn every_example_config_loads() {
+fn every_example_config_loads_and_keeps_sal_runners_for_admins() {
     let configs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/configs");
     let runner = hero_test_support::workspace_binary("osis_runner");
     let dir = tempfile::tempdir().unwrap();
@@ -76,13 +77,25 @@ fn every_example_config_loads() {
         if path.extension().is_none_or(|ext| ext != "toml") {
             continue;
         }
-        let text = std::fs::read_to_string(&path)
-            .unwrap()
+        let original = std::fs::read_to_string(&path).unwrap();
+        let text = original
             .replace("/path/to/osis_runner", &runner.display().to_string())
             .replace("/path/to/sal_runner", &runner.display().to_string());
         let copy = dir.path().join(path.file_name().unwrap());
         std::fs::write(&copy, text).unwrap();
         Config::load(&copy).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let as_shipped: Config = toml::from_str(&original).unwrap();
+        for actor in &as_shipped.actors {
+            if actor.binary_path.ends_with("sal_runner") {
+                assert_eq!(
+                    actor.access,
+                    RunnerAccess::Admin,
+                    "{}: actor {} runs sal_runner open to user secrets",
+                    path.display(),
+                    actor.id
+                );
+            }
+        }
         loaded += 1;
     }
     assert!(loaded >= 4, "only {loaded} example configs found");

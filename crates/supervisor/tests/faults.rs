@@ -450,6 +450,8 @@ async fn a_thousand_jobs_under_random_runner_kills_are_all_accounted_for() {
         config.redis_url = Some(redis.url());
         config.namespace = NAMESPACE.into();
         config.actors.clear();
+        // The test's runners start after the first jobs are sent.
+        config.accept_unknown_runners = true;
     };
     let supervisor = common::TestSupervisor::start_with(api_and_reaper).await;
     let second_reaper = common::TestSupervisor::start_with(api_and_reaper).await;

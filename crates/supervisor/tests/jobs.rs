@@ -139,7 +139,7 @@ async fn a_deleted_job_and_its_result_are_gone() {
 
 #[tokio::test]
 async fn stopping_a_queued_job_ends_it_stopped_and_it_never_runs() {
-    let sup = common::TestSupervisor::start().await;
+    let sup = common::TestSupervisor::start_with(|c| c.accept_unknown_runners = true).await;
     // No runner serves this queue, so the job stays queued.
     let queued = job("1").runner("nobody_home").build().unwrap();
     let id = bounded(sup.client.jobs_create(USER, queued)).await.unwrap();

@@ -255,7 +255,8 @@ async fn rpc_discover_describes_exactly_the_served_methods() {
 
 #[tokio::test]
 async fn every_error_code_of_the_contract_is_answered() {
-    let sup = common::TestSupervisor::start().await;
+    // Jobs for runners that never come, to see a wait time out.
+    let sup = common::TestSupervisor::start_with(|c| c.accept_unknown_runners = true).await;
     let code = |c: i32| i64::from(c);
     let parse = sup.raw("{not json".into()).await;
     assert_eq!(parse["error"]["code"], code(codes::PARSE_ERROR));

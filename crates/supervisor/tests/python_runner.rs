@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::Duration;
 
-use common::{TestSupervisor, USER, bounded, until};
+use common::{REGISTER, TestSupervisor, USER, bounded, until};
 use hero_supervisor_openrpc_client::{JobBuilder, JobResult, JobStatus};
 use hero_test_support::TIMEOUT;
 use nix::sys::signal::{Signal, kill};
@@ -95,6 +95,10 @@ fn require_python() {
 /// A supervisor starting no runner of its own, and the Python runner beside it.
 async fn start() -> (TestSupervisor, PythonRunner) {
     let sup = TestSupervisor::start_with(|c| c.actors.clear()).await;
+    // Registered as an operator would, so jobs are accepted before its first claim.
+    bounded(sup.client.register_runner(REGISTER, RUNNER, None, None))
+        .await
+        .unwrap();
     let runner = PythonRunner::start(&sup);
     (sup, runner)
 }

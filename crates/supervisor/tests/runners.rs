@@ -118,6 +118,65 @@ async fn runner_logs_return_the_last_lines() {
 }
 
 #[tokio::test]
+async fn an_unregistered_runner_is_forgotten_but_configured_actors_stay() {
+    let sup = common::TestSupervisor::start().await;
+    bounded(
+        sup.client
+            .register_runner(REGISTER, "remote_gone", None, None),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        sup.error_code("unregister_runner", json!([REGISTER, "remote_gone"]))
+            .await,
+        i64::from(codes::UNAUTHORIZED)
+    );
+    bounded(sup.client.unregister_runner(ADMIN, "remote_gone"))
+        .await
+        .unwrap();
+    let names: Vec<String> = bounded(sup.client.list_runners(ADMIN))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|runner| runner.name)
+        .collect();
+    assert_eq!(names, [common::RUNNER]);
+    assert_eq!(
+        sup.error_code("unregister_runner", json!([ADMIN, "remote_gone"]))
+            .await,
+        i64::from(codes::NOT_FOUND)
+    );
+    let answer = sup
+        .call(
+            "unregister_runner",
+            json!({"secret": ADMIN, "name": common::RUNNER}),
+        )
+        .await;
+    assert_eq!(
+        answer["error"]["code"],
+        i64::from(codes::CONFLICT),
+        "{answer}"
+    );
+    assert!(
+        answer["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("configured"),
+        "{answer}"
+    );
+    // Its jobs are refused again: the runner is unknown once more.
+    assert_eq!(
+        sup.error_code(
+            "jobs.create",
+            json!([USER, {"payload": "1", "executor": "osis", "runner": "remote_gone"}])
+        )
+        .await,
+        i64::from(codes::NOT_FOUND)
+    );
+    sup.stop().await;
+}
+
+#[tokio::test]
 async fn a_registered_runner_started_by_hand_is_listed_with_its_activity() {
     let sup = common::TestSupervisor::start_with(|c| c.actors.clear()).await;
     let answer = sup
@@ -234,7 +293,7 @@ async fn the_rust_client_reads_runner_records() {
     assert_eq!(one.name, RUNNER);
     let name = bounded(
         sup.client
-            .register_runner(REGISTER, "far_away", Some("far_queue")),
+            .register_runner(REGISTER, "far_away", Some("far_queue"), None),
     )
     .await
     .unwrap();

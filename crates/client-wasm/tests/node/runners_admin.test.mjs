@@ -57,6 +57,8 @@ test('register_runner registers a remote runner once', async () => {
   const queued = `remote_q_${Date.now()}`;
   assert.equal(await client.register_runner(admin, queued, 'some_queue'), queued);
   assert.equal((await client.get_runner_status(admin, queued)).queue, 'some_queue');
+  assert.equal(await client.unregister_runner(admin, queued), undefined);
+  await rejectsWith(client.unregister_runner(admin, queued), 'not_found', -32002);
 });
 
 test('add_secret grants at once and remove_secret revokes at once', async () => {

@@ -34,8 +34,10 @@ export async function shapes(client: WasmSupervisorClient, job: WasmJob): Promis
   const nothing: void = await client.job_start('s', 'id');
   await client.stop_runner('s', 'r');
   await client.register_runner('s', 'name');
+  await client.register_runner('s', 'name', undefined, 'admin');
+  const unregistered: void = await client.unregister_runner('s', 'name');
   const bounded: WasmSupervisorClient = client.with_timeout(1000).with_wait_timeout(5000);
-  console.log(output, final, jobs.length, pid, info.version, logs, nothing, bounded.url);
+  console.log(output, final, jobs.length, pid, info.version, logs, nothing, unregistered, bounded.url);
 }
 
 // Each line below must fail to compile: the declarations are precise, not `any`.

@@ -23,7 +23,6 @@
 //! assert_eq!(output, Ok("Hello\n42".to_string()));
 //! ```
 
-
 pub mod engine;
 mod error;
 pub mod executor;

@@ -27,7 +27,6 @@
 //! assert_eq!(output, Ok("hello\n".to_string()));
 //! ```
 
-
 mod command;
 mod env;
 mod error;

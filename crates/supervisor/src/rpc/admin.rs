@@ -27,6 +27,13 @@ pub(super) async fn call(
                 });
             }
             let hash = auth::hash(&p.secret_value);
+            let secrets = &supervisor.secrets;
+            if role != Role::Admin
+                && secrets.role_of(&p.secret_value) == Some(Role::Admin)
+                && secrets.admins_except(&hash) == 0
+            {
+                return Err(Error::LastAdminSecret { action: "demoted" });
+            }
             supervisor
                 .store
                 .put_secret_grant(&hash, role.as_str())
@@ -44,7 +51,7 @@ pub(super) async fn call(
             }
             let hash = auth::hash(&p.secret_value);
             if role == Role::Admin && secrets.admins_except(&hash) == 0 {
-                return Err(Error::LastAdminSecret);
+                return Err(Error::LastAdminSecret { action: "removed" });
             }
             supervisor.store.put_secret_grant(&hash, REVOKED).await?;
             tracing::info!(level = role.as_str(), "secret removed");

@@ -10,6 +10,8 @@ use hero_supervisor_api::methods::{Method, names};
 use hero_supervisor_api::params::{self, JobIdParams, JobParams, JobReadParams};
 use serde_json::{Map, Value};
 
+use super::access::{check_runner, owned_job, required};
+use crate::auth::Caller;
 use crate::error::Error;
 use crate::supervisor::Supervisor;
 
@@ -23,25 +25,32 @@ pub(super) async fn call(
     supervisor: &Supervisor,
     method: &'static Method,
     named: Map<String, Value>,
+    caller: Option<&Caller>,
 ) -> Result<Value, Error> {
     let store = supervisor.store.as_ref();
     match method.name {
         names::JOBS_CREATE => {
+            let caller = required(caller)?;
             let job = supervisor.accept(params::parse::<JobParams>(method, named)?.job)?;
-            store.create_job(&job).await?;
+            check_runner(supervisor, caller, &job.runner).await?;
+            store.create_job(&job, Some(&caller.hash)).await?;
             Ok(Value::String(job.id))
         }
         names::JOBS_LIST => {
-            let records = store.list_jobs().await?;
+            let caller = required(caller)?;
+            let mut records = store.list_jobs().await?;
+            records.retain(|record| caller.owns(record.owner.as_deref()));
             Ok(to_value(&records))
         }
         names::JOB_RUN => {
-            let given_id = params::parse::<JobParams>(method, named)?.job;
-            let chose_id = given_id.id.is_empty();
-            let job = supervisor.accept(given_id)?;
+            let caller = required(caller)?;
+            let given = params::parse::<JobParams>(method, named)?.job;
+            let chose_id = given.id.is_empty();
+            let job = supervisor.accept(given)?;
+            check_runner(supervisor, caller, &job.runner).await?;
             // Taken before the job is stored, so a refused call leaves nothing behind.
             let _waiting = supervisor.wait_permit()?;
-            let run = store.run_job(&job, job_wait(&job));
+            let run = store.run_job(&job, Some(&caller.hash), job_wait(&job));
             let Some(record) = supervisor.shutdown.run_until_cancelled(run).await else {
                 let id = chose_id.then(|| job.id.clone());
                 return Err(Error::ShuttingDown { id });
@@ -51,8 +60,11 @@ pub(super) async fn call(
             Ok(to_value(&result_of(&record)))
         }
         names::JOB_START => {
+            let caller = required(caller)?;
             let p: JobIdParams = params::parse(method, named)?;
             hero_job::validate_id("job_id", &p.job_id)?;
+            let record = owned_job(supervisor, caller, &p.job_id).await?;
+            check_runner(supervisor, caller, &record.job.runner).await?;
             store.start_job(&p.job_id).await?;
             Ok(Value::Null)
         }
@@ -88,8 +100,10 @@ pub(super) async fn call(
             Ok(to_value(&result_of(&record)))
         }
         names::JOB_STOP => {
+            let caller = required(caller)?;
             let p: JobIdParams = params::parse(method, named)?;
             hero_job::validate_id("job_id", &p.job_id)?;
+            owned_job(supervisor, caller, &p.job_id).await?;
             if store.stop_job(&p.job_id).await? == StopOutcome::Requested {
                 let record = store.wait_final(&p.job_id, STOP_GRACE).await?;
                 if !record.status.is_final() {
@@ -105,8 +119,10 @@ pub(super) async fn call(
             Ok(Value::Null)
         }
         names::JOB_DELETE => {
+            let caller = required(caller)?;
             let p: JobIdParams = params::parse(method, named)?;
             hero_job::validate_id("job_id", &p.job_id)?;
+            owned_job(supervisor, caller, &p.job_id).await?;
             store.delete_job(&p.job_id).await?;
             Ok(Value::Null)
         }

@@ -1,6 +1,7 @@
 //! The RPC module: every method of the API table registered with one handler that
 //! parses params, authorizes, and dispatches to its method group.
 
+mod access;
 mod admin;
 mod job;
 mod runner;
@@ -16,7 +17,7 @@ use jsonrpsee::types::ErrorObjectOwned;
 use serde_json::{Map, Value};
 use tracing::Instrument;
 
-use crate::auth;
+use crate::auth::{self, Caller};
 use crate::error::Error;
 use crate::supervisor::Supervisor;
 
@@ -46,11 +47,12 @@ pub(crate) fn module(supervisor: Arc<Supervisor>) -> RpcModule<Supervisor> {
 }
 
 /// Parses params and checks the secret: the gate every call, method or subscription, passes.
+/// Returns the params by name, and the caller when a secret was checked.
 pub(crate) async fn admit(
     supervisor: &Supervisor,
     method: &'static Method,
     raw: Option<&str>,
-) -> Result<Map<String, Value>, Error> {
+) -> Result<(Map<String, Value>, Option<Caller>), Error> {
     let named = params::named(method, raw)?;
     if method.access != Access::Anyone {
         // Grants changed by any supervisor sharing the store apply from the next call on.
@@ -59,8 +61,8 @@ pub(crate) async fn admit(
             .refresh(supervisor.store.as_ref())
             .await?;
     }
-    authorize(supervisor, method, &named)?;
-    Ok(named)
+    let caller = authorize(supervisor, method, &named)?;
+    Ok((named, caller))
 }
 
 async fn call(
@@ -68,11 +70,12 @@ async fn call(
     method: &'static Method,
     raw: Option<&str>,
 ) -> Result<Value, Error> {
-    let named = admit(supervisor, method, raw).await?;
+    let (named, caller) = admit(supervisor, method, raw).await?;
     let span = tracing::debug_span!("rpc", method = method.name);
     match method.name {
         names::RPC_DISCOVER => Ok(openrpc::document(env!("CARGO_PKG_VERSION"))),
         names::REGISTER_RUNNER
+        | names::UNREGISTER_RUNNER
         | names::LIST_RUNNERS
         | names::START_RUNNER
         | names::STOP_RUNNER
@@ -87,7 +90,11 @@ async fn call(
                 .instrument(span)
                 .await
         }
-        _ => job::call(supervisor, method, named).instrument(span).await,
+        _ => {
+            job::call(supervisor, method, named, caller.as_ref())
+                .instrument(span)
+                .await
+        }
     }
 }
 
@@ -97,7 +104,7 @@ fn authorize(
     supervisor: &Supervisor,
     method: &'static Method,
     named: &Map<String, Value>,
-) -> Result<(), Error> {
+) -> Result<Option<Caller>, Error> {
     let secret_param = method
         .params
         .iter()

@@ -2,12 +2,13 @@
 //! their registration and their activity on the store.
 
 use chrono::{DateTime, Utc};
-use hero_store::RunnerRecord;
+use hero_store::{RunnerAccess, RunnerRecord};
 use hero_supervisor_api::methods::{Method, names};
 use hero_supervisor_api::params::{
-    self, ActorParams, FollowLogsParams, RegisterRunnerParams, RunnerLogsParams, StopRunnerParams,
+    self, ActorParams, FollowLogsParams, RegisterRunnerParams, RunnerLogsParams, RunnerNameParams,
+    StopRunnerParams,
 };
-use hero_supervisor_api::runner::{RunnerInfo, RunnerKind, RunnerState};
+use hero_supervisor_api::runner::{self as wire, RunnerInfo, RunnerKind, RunnerState};
 use jsonrpsee::core::SubscriptionResult;
 use jsonrpsee::types::ErrorObjectOwned;
 use jsonrpsee::{PendingSubscriptionSink, SubscriptionMessage};
@@ -34,6 +35,16 @@ pub(super) async fn call(
         names::REGISTER_RUNNER => {
             let p: RegisterRunnerParams = params::parse(method, named)?;
             register(supervisor, p).await
+        }
+        names::UNREGISTER_RUNNER => {
+            let p: RunnerNameParams = params::parse(method, named)?;
+            hero_job::validate_id("name", &p.name)?;
+            if supervisor.registry.get(&p.name).is_some() {
+                return Err(Error::ConfiguredRunner { name: p.name });
+            }
+            supervisor.store.unregister_runner(&p.name).await?;
+            tracing::info!(runner = %p.name, "runner unregistered");
+            Ok(Value::Null)
         }
         names::LIST_RUNNERS => Ok(to_value(&all(supervisor).await?)),
         names::START_RUNNER => {
@@ -85,16 +96,26 @@ async fn register(supervisor: &Supervisor, p: RegisterRunnerParams) -> Result<Va
     hero_job::validate_id("name", &p.name)?;
     let queue = p.queue.unwrap_or_else(|| p.name.clone());
     hero_job::validate_id("queue", &queue)?;
+    let access = match p.access.as_deref() {
+        None => RunnerAccess::User,
+        Some(text) => RunnerAccess::parse(text).ok_or(Error::BadAccess)?,
+    };
     if supervisor.registry.get(&p.name).is_some() {
         return Err(hero_store::Error::RunnerExists { name: p.name }.into());
     }
     let record = RunnerRecord {
         name: p.name.clone(),
         queue,
+        access,
         registered_at: Utc::now(),
     };
     supervisor.store.register_runner(&record).await?;
-    tracing::info!(runner = %record.name, queue = %record.queue, "runner registered");
+    tracing::info!(
+        runner = %record.name,
+        queue = %record.queue,
+        access = access.as_str(),
+        "runner registered"
+    );
     Ok(Value::String(p.name))
 }
 
@@ -133,6 +154,7 @@ async fn local_info(supervisor: &Supervisor, actor: &Actor) -> Result<RunnerInfo
         name: actor.config.id.clone(),
         queue: queue.clone(),
         kind: RunnerKind::Local,
+        access: wire_access(actor.config.access),
         status: local_state(status.state),
         pid: status.pid,
         process_manager: Some(match &actor.config.process_manager {
@@ -152,6 +174,7 @@ async fn remote_info(supervisor: &Supervisor, runner: &RunnerRecord) -> Result<R
         name: runner.name.clone(),
         queue: runner.queue.clone(),
         kind: RunnerKind::Remote,
+        access: wire_access(runner.access),
         status: remote_state(last_seen, Utc::now()),
         pid: None,
         process_manager: None,
@@ -160,6 +183,13 @@ async fn remote_info(supervisor: &Supervisor, runner: &RunnerRecord) -> Result<R
         last_exit: None,
         last_seen,
     })
+}
+
+fn wire_access(access: RunnerAccess) -> wire::RunnerAccess {
+    match access {
+        RunnerAccess::User => wire::RunnerAccess::User,
+        RunnerAccess::Admin => wire::RunnerAccess::Admin,
+    }
 }
 
 fn local_state(state: hero_process::ProcessState) -> RunnerState {
@@ -222,7 +252,7 @@ pub(super) async fn follow_logs(
     let method = hero_supervisor_api::methods::find(names::RUNNER_LOGS_SUBSCRIBE)
         .expect("the subscription is declared");
     let admitted = async {
-        let named = super::admit(supervisor, method, raw).await?;
+        let (named, _) = super::admit(supervisor, method, raw).await?;
         let p: FollowLogsParams = params::parse(method, named)?;
         let actor = local(supervisor, &p.actor_id, "followed from here").await?;
         Ok::<_, Error>((

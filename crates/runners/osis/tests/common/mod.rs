@@ -162,7 +162,7 @@ pub(crate) fn job(
 /// Submits `job` for its runner to claim.
 pub(crate) async fn submit(store: &RedisStore, job: JobBuilder) -> Job {
     let job = job.build().expect("a valid job");
-    bounded("submit", store.submit_job(&job))
+    bounded("submit", store.submit_job(&job, None))
         .await
         .expect("submit");
     job
