@@ -83,6 +83,7 @@ pub async fn run_all(store: Arc<dyn Store>, faults: &dyn Faults) {
     ending_a_job_follows_its_allowed_transitions(store).await;
     a_moved_but_unmarked_id_returns_to_its_queue_while_its_worker_lives(store, faults).await;
     a_late_claim_does_not_mark_an_id_the_heartbeat_returned(store, faults).await;
+    a_refused_report_leaves_a_new_claim_of_its_id_alone(store, faults).await;
 }
 
 fn fresh_job(queue: &str) -> Job {
@@ -887,6 +888,36 @@ pub async fn a_late_claim_does_not_mark_an_id_the_heartbeat_returned(
         JobStatus::Failed,
         "the reaper found it in its lost worker's in-flight set"
     );
+}
+
+/// A deleted run's report, refused, does not disturb its worker's claim of a new job under
+/// the same id that is still being marked: the new job is claimed and runs.
+pub async fn a_refused_report_leaves_a_new_claim_of_its_id_alone(
+    store: &dyn Store,
+    faults: &dyn Faults,
+) {
+    let queue = fresh_queue();
+    let job = fresh_job(&queue);
+    let worker = format!("{queue}-w");
+    store.submit_job(&job).await.expect("submit");
+    let old = claim_now(store, &queue, &worker)
+        .await
+        .expect("a job")
+        .attempt();
+    store.delete_job(&job.id).await.expect("delete");
+    store.submit_job(&job).await.expect("the id is free again");
+    let Some(moved) = faults.move_without_marking(&queue, &worker).await else {
+        return;
+    };
+    let late = store
+        .finish(&worker, &old, Finish::completed("old"))
+        .await
+        .expect("finish");
+    assert!(!late, "the deleted run's report is refused");
+    let claimed = faults.mark_moved(&queue, &worker, &moved, LEASE, 1).await;
+    let ids: Vec<&str> = claimed.iter().map(|c| c.job.id.as_str()).collect();
+    assert_eq!(ids, [job.id.as_str()], "the new job is claimed");
+    assert_eq!(status_of(store, &job.id).await, JobStatus::Running);
 }
 
 /// A [`Store`] that checks every status change its operations make against
