@@ -13,11 +13,16 @@ use std::sync::Arc;
 use hero_job::Job;
 use hero_runner::{Executor, JobContext};
 
-/// Returns each job's payload unchanged, without doing any work.
+/// Returns each job's payload unchanged, without doing any work; runs jobs of executor
+/// `mock`.
 struct Echo;
 
 #[async_trait::async_trait]
 impl Executor for Echo {
+    fn name(&self) -> &str {
+        "mock"
+    }
+
     async fn execute(&self, job: &Job, _ctx: &JobContext) -> Result<String, String> {
         Ok(job.payload.clone())
     }

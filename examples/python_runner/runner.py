@@ -47,6 +47,8 @@ MAX_BATCH = 32
 MAX_OUTPUT_BYTES = 1 << 20
 DEFAULT_TIMEOUT_SECS = 60
 SHUTDOWN_MESSAGE = "runner shut down before the job finished"
+# The executor this runner is: a job naming another is refused unexecuted.
+EXECUTOR = "python"
 
 # What a payload may call besides `env` and `sleep`. Restricting builtins keeps honest
 # payloads from importing modules by accident; it does not stop a hostile one.
@@ -69,14 +71,19 @@ class Keys:
         self.prefix = f"{namespace}:v1:"
         self.job_prefix = f"{self.prefix}job:"
         self.workers = f"{self.prefix}workers"
+        self.attempts = f"{self.prefix}attempts"
         self.seen = f"{self.prefix}seen"
         self.events = f"{self.prefix}events"
 
     def job(self, job_id: str) -> str:
         return f"{self.job_prefix}{job_id}"
 
+    @property
+    def queue_prefix(self) -> str:
+        return f"{self.prefix}queue:"
+
     def queue(self, runner: str) -> str:
-        return f"{self.prefix}queue:{runner}"
+        return f"{self.queue_prefix}{runner}"
 
     def inflight(self, worker: str) -> str:
         return f"{self.prefix}inflight:{worker}"
@@ -101,8 +108,12 @@ class JobCancelled(Exception):
 class RunningJob:
     """One claimed job, and how its evaluation and its interruptions reach the job thread."""
 
-    def __init__(self, job: dict[str, Any]) -> None:
+    def __init__(self, attempt: int, job: dict[str, Any]) -> None:
         self.id: str = job["id"]
+        # This claim's token: every report and heartbeat of this run carries it, so a run of a
+        # deleted or requeued job never speaks for a later run of the same id.
+        self.attempt: int = int(attempt)
+        self.executor: str = job["executor"]
         self.payload: str = job["payload"]
         self.timeout: int = job.get("timeout") or DEFAULT_TIMEOUT_SECS
         self.env: dict[str, str] = job.get("env_vars") or {}
@@ -176,8 +187,8 @@ class Runner:
         self.finish_script = self.load_script("finish")
         # One slot per running job: at most `concurrency` run at once.
         self.slots = threading.BoundedSemaphore(concurrency)
-        # The running jobs by id, for the heartbeat; the condition wakes the drain.
-        self.running: dict[str, RunningJob] = {}
+        # The running jobs by (id, attempt), for the heartbeat; the condition wakes the drain.
+        self.running: dict[tuple[str, int], RunningJob] = {}
         self.changed = threading.Condition()
         # Set by SIGTERM/SIGINT: claim nothing more.
         self.stopping = threading.Event()
@@ -277,17 +288,17 @@ class Runner:
 
     def run_claim(self, moved: str, most: int) -> list[RunningJob]:
         k = self.keys
-        texts = self.claim_script(
-            keys=[k.queue(self.name), k.inflight(self.worker), k.workers, k.seen],
+        claimed = self.claim_script(
+            keys=[k.queue(self.name), k.inflight(self.worker), k.workers, k.seen, k.attempts],
             args=[
                 k.job_prefix, self.worker, LEASE_MS, now(), moved, most, self.name,
                 TIMEOUT_GRACE_MS,
             ],
         )
         jobs = []
-        for text in texts:
+        for attempt, text in claimed:
             try:
-                jobs.append(RunningJob(json.loads(text)))
+                jobs.append(RunningJob(attempt, json.loads(text)))
             except (ValueError, KeyError, TypeError) as error:
                 # Marked running but unreadable: left for the reaper, like a lost job.
                 log.error("claimed a job that cannot be read: %s", error)
@@ -298,18 +309,23 @@ class Runner:
     def start_job(self, job: RunningJob) -> None:
         # Registered before its thread starts, so the next heartbeat already covers it.
         with self.changed:
-            self.running[job.id] = job
+            self.running[(job.id, job.attempt)] = job
         threading.Thread(target=self.run_job, args=(job,), name=f"job-{job.id}").start()
 
     def run_job(self, job: RunningJob) -> None:
         try:
             started = time.monotonic()
-            status, result = capped(*self.execute(job))
+            if job.executor != EXECUTOR:
+                status, result = "failed", {
+                    "error": f"runner {self.name} runs executor {EXECUTOR}, not {job.executor}"
+                }
+            else:
+                status, result = capped(*self.execute(job))
             log.info("job %s %s in %.0f ms", job.id, status, (time.monotonic() - started) * 1000)
-            self.report(job.id, status, result)
+            self.report(job, status, result)
         finally:
             with self.changed:
-                del self.running[job.id]
+                del self.running[(job.id, job.attempt)]
                 self.changed.notify_all()
             self.slots.release()
 
@@ -344,17 +360,21 @@ class Runner:
             return "failed", {"error": SHUTDOWN_MESSAGE}
         return "failed", {"error": f"job timed out after {job.timeout}s"}
 
-    def report(self, job_id: str, status: str, result: dict) -> None:
-        """Reports with finish.lua, retrying while Redis is unreachable; a report for a job
+    def report(self, job: RunningJob, status: str, result: dict) -> None:
+        """Reports with finish.lua, retrying while Redis is unreachable; a report for a run
         this worker no longer holds changes nothing, so retrying is always safe."""
         k = self.keys
+        job_id = job.id
         backoff = Backoff()
         failing = False
         while True:
             try:
                 done = self.finish_script(
                     keys=[k.job(job_id), k.inflight(self.worker)],
-                    args=[job_id, self.worker, status, json.dumps(result), now(), k.events],
+                    args=[
+                        job_id, self.worker, status, json.dumps(result), now(), k.events,
+                        job.attempt,
+                    ],
                 )
             except (redis.ConnectionError, redis.TimeoutError) as error:
                 if not failing:
@@ -366,7 +386,7 @@ class Runner:
                 log.error("could not report job %s: %s", job_id, error)
                 return
             if done != 1:
-                log.debug("job %s was already ended elsewhere; outcome dropped", job_id)
+                log.debug("job %s: this run was ended elsewhere; outcome dropped", job_id)
             return
 
     # Heartbeat and shutdown.
@@ -377,11 +397,13 @@ class Runner:
         failing = False
         while True:
             with self.changed:
-                ids = list(self.running)
+                runs = [part for run in self.running for part in run]
             try:
-                give_up = self.heartbeat_script(
-                    keys=[k.workers, k.seen], args=[self.worker, LEASE_MS, k.job_prefix, *ids]
+                flat = self.heartbeat_script(
+                    keys=[k.workers, k.seen, k.inflight(self.worker)],
+                    args=[self.worker, LEASE_MS, k.job_prefix, k.queue_prefix, *runs],
                 )
+                give_up = [(flat[i], int(flat[i + 1])) for i in range(0, len(flat), 2)]
                 if failing:
                     log.info("heartbeat works again")
                     failing = False
@@ -392,9 +414,9 @@ class Runner:
                     failing = True
                 give_up = []
             with self.changed:
-                for job_id in give_up:
-                    if job := self.running.get(job_id):
-                        log.info("giving job %s up: stop requested, or ended elsewhere", job_id)
+                for run in give_up:
+                    if job := self.running.get(run):
+                        log.info("giving job %s up: stop requested, or ended elsewhere", run[0])
                         job.interrupt("stopped")
             if self.stop_heartbeat.wait(HEARTBEAT_SECS):
                 return

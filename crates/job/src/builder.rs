@@ -72,7 +72,8 @@ impl JobBuilder {
     }
 
     /// Times the job is requeued if its runner is lost while running it. Default: 0 (it fails
-    /// as "runner lost"). Only for jobs that are safe to run more than once.
+    /// as "runner lost"). Only for jobs that are safe to run more than once. A job whose
+    /// runner is lost twice fails whatever its retries.
     pub fn retries(mut self, retries: u32) -> Self {
         self.retries = retries;
         self

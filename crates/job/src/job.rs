@@ -50,7 +50,8 @@ pub struct Job {
     pub env_vars: BTreeMap<String, String>,
     /// Times the job goes back to its queue when its runner is lost while running it (the
     /// runner died or stopped renewing its lease). 0, the default, fails it as "runner lost":
-    /// a job that is not idempotent must not run twice unasked.
+    /// a job that is not idempotent must not run twice unasked. Whatever this says, a job
+    /// whose runner is lost twice while running it fails: it may be what kills its runner.
     #[serde(
         default,
         deserialize_with = "null_as_default",

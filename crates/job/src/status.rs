@@ -60,6 +60,13 @@ impl JobStatus {
     }
 
     /// True when a job in this state may move to `next`.
+    ///
+    /// The one statement of the job's life cycle: the stores follow it (the Redis store's
+    /// `end.lua` is given the statuses it allows, and the store conformance suite fails any
+    /// operation that makes another change). A `created` job may only be queued or stopped:
+    /// it never ran, so it cannot complete, fail or time out. A `queued` job may fail without
+    /// running (a caller's wait ran out); a `running` one may return to `queued` when its
+    /// runner is lost and it has retries left.
     pub fn can_become(self, next: JobStatus) -> bool {
         use JobStatus::*;
         matches!(

@@ -27,6 +27,11 @@ pub struct Policy {
     pub fast_crash: Duration,
     /// Fast crashes in a row after which the process is `failed` and no longer restarted.
     /// Default 5; 0 behaves as 1. An explicit start clears the count.
+    ///
+    /// Only exits with a status count (a process that gives up by itself: a bad config, an
+    /// unreachable backend). A process killed by a signal (out of memory, an abort, a
+    /// segfault) is restarted with the same backoff but never given up on: a runner's job can
+    /// bring its runner down that way, and the runner must go on serving other jobs.
     pub max_fast_crashes: u32,
     /// Time between SIGTERM and SIGKILL when stopping without force. Default 10 s.
     pub stop_grace: Duration,

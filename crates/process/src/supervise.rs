@@ -190,7 +190,8 @@ impl<L: Launcher> Supervise<L> {
             self.publish(state, None, Some(description));
             return Phase::Idle;
         }
-        match self.backoff.after_exit(ran_for, rand::random()) {
+        let killed = matches!(exit, Exit::Signal(_));
+        match self.backoff.after_exit(ran_for, killed, rand::random()) {
             Decision::Restart(delay) => {
                 tracing::info!(id = %self.id, ?delay, "restarting runner after backoff");
                 self.publish(ProcessState::Backoff, None, Some(description));

@@ -103,6 +103,29 @@ async fn repeated_fast_crashes_end_in_failed_and_leave_nothing_behind() {
     assert_gone(&read_pids(&pids, 3).await).await;
 }
 
+/// Issue 10: a process killed by a signal right after each start (as a runner is by a job
+/// that exhausts its memory) is restarted again and again, never left `failed`.
+#[tokio::test]
+async fn fast_deaths_by_signal_are_restarted_without_giving_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = Policy {
+        max_fast_crashes: 2,
+        ..fast_policy()
+    };
+    let runner = manager(spec(dir.path(), "r", "kill -KILL $$"), policy);
+    start(&runner).await;
+    let status = wait_for(&runner, |s| {
+        s.restarts >= 5 || s.state == ProcessState::Failed
+    })
+    .await;
+    assert_ne!(status.state, ProcessState::Failed, "{status:?}");
+    assert_eq!(
+        status.last_exit.as_deref(),
+        Some("killed by signal 9 (SIGKILL)")
+    );
+    stop(&runner, false).await;
+}
+
 #[tokio::test]
 async fn start_and_stop_are_idempotent() {
     let dir = tempfile::tempdir().unwrap();

@@ -9,7 +9,9 @@ use tokio_util::sync::{CancellationToken, WaitForCancellationFuture};
 
 /// The work a runner does: turns one job into its output or its error.
 ///
-/// Called concurrently for up to [`RunnerConfig::concurrency`](crate::RunnerConfig) jobs.
+/// Called concurrently for up to [`RunnerConfig::concurrency`](crate::RunnerConfig) jobs, and
+/// only for jobs whose `executor` field is [`name`](Self::name): the SDK refuses any other
+/// job with `{"error": "runner R runs executor E, not F"}` without calling `execute`.
 /// `Ok(output)` completes the job with `{"success": output}`, `Err(message)` fails it with
 /// `{"error": message}`.
 ///
@@ -21,6 +23,9 @@ use tokio_util::sync::{CancellationToken, WaitForCancellationFuture};
 /// blocking work must watch the token itself.
 #[async_trait]
 pub trait Executor: Send + Sync + 'static {
+    /// The executor this is, as jobs name it in their `executor` field, e.g. `osis`.
+    fn name(&self) -> &str;
+
     /// Runs `job` and returns its output, or an error message.
     async fn execute(&self, job: &Job, ctx: &JobContext) -> Result<String, String>;
 }

@@ -1,7 +1,7 @@
 //! The heartbeat loop: renews this worker's lease and delivers stop requests.
 //!
-//! One task per runner. Every `config.heartbeat` it calls [`Store::heartbeat`] with the ids
-//! of the jobs it runs and cancels those the store names — stopped, or ended or deleted by
+//! One task per runner. Every `config.heartbeat` it calls [`Store::heartbeat`] with the runs
+//! (job id and attempt token) it executes and cancels those the store names — stopped, or ended or deleted by
 //! someone else — so no job runs on unobserved for longer than one interval.
 
 use std::sync::Arc;
@@ -31,7 +31,7 @@ pub(crate) async fn run(
             () = stop.cancelled() => return,
             _ = ticks.tick() => {}
         }
-        let running = inflight.ids();
+        let running = inflight.attempts();
         let beat = tokio::select! {
             () = stop.cancelled() => return,
             beat = store.heartbeat(&worker, lease, &running) => beat,

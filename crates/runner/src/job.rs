@@ -1,14 +1,17 @@
 //! One claimed job: execute it under its timeout and cancellation token, then report.
 //!
 //! [`Worker::run_job`] is the body of each job task the claim loop spawns, inside a span
-//! carrying the job id (so the log lines here do not repeat it). The executor runs in a task
+//! carrying the job id and attempt (so the log lines here do not repeat them). A job of
+//! another executor than this runner's is refused unexecuted. Everything the task tells the
+//! store carries the claim's attempt token, so a run that outlives its job (deleted,
+//! requeued, ended elsewhere) can never speak for a later run of the same id. The executor runs in a task
 //! of its own, so a panic becomes a failed job instead of a lost one.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use hero_job::{Job, JobResult};
-use hero_store::{Finish, Store};
+use hero_store::{Attempt, Claimed, Finish, Store};
 use tokio::task::{JoinError, JoinHandle};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -29,6 +32,8 @@ const SHUTDOWN_MESSAGE: &str = "runner shut down before the job finished";
 /// What every job task of one runner shares.
 pub(crate) struct Worker {
     pub(crate) id: String,
+    /// The runner name (its queue), as jobs address it; named when refusing a job.
+    pub(crate) runner: String,
     pub(crate) store: Arc<dyn Store>,
     pub(crate) executor: Arc<dyn Executor>,
     /// Where the heartbeat finds each running job's token to deliver a stop.
@@ -45,11 +50,24 @@ enum Interrupted {
 }
 
 impl Worker {
-    /// Executes `job` and reports its outcome; never fails, logging what cannot be done.
-    pub(crate) async fn run_job(self: Arc<Self>, job: Job) {
-        let job = Arc::new(job);
+    /// Executes the claimed job and reports its outcome; never fails, logging what cannot be
+    /// done.
+    pub(crate) async fn run_job(self: Arc<Self>, claim: Claimed) {
+        let attempt = claim.attempt();
+        let job = Arc::new(claim.job);
+        if job.executor != self.executor.name() {
+            let refusal = format!(
+                "runner {} runs executor {}, not {}",
+                self.runner,
+                self.executor.name(),
+                job.executor
+            );
+            tracing::warn!(executor = %job.executor, "job refused: {refusal}");
+            self.report(&attempt, Finish::failed(refusal)).await;
+            return;
+        }
         let token = self.abort.child_token();
-        self.inflight.insert(&job.id, token.clone());
+        self.inflight.insert(attempt.clone(), token.clone());
         let ctx = JobContext::new(job.id.clone(), token);
         tracing::debug!(timeout = job.timeout, "job started");
         let started = Instant::now();
@@ -59,8 +77,8 @@ impl Worker {
             elapsed_ms = started.elapsed().as_millis(),
             "job ended"
         );
-        self.report(&job.id, finish).await;
-        self.inflight.remove(&job.id);
+        self.report(&attempt, finish).await;
+        self.inflight.remove(&attempt);
     }
 
     async fn execute(&self, job: &Arc<Job>, ctx: JobContext) -> Finish {
@@ -96,17 +114,19 @@ impl Worker {
     }
 
     /// Reports `finish`, retrying while the store is unavailable, until the store accepts
-    /// the report or refuses it because the job was ended elsewhere. Retrying is always safe:
-    /// the store takes a report only from the worker that holds the job, and only once.
-    async fn report(&self, id: &str, finish: Finish) {
+    /// the report or refuses it because the run was ended elsewhere. Retrying is always safe:
+    /// the store takes a report only for the attempt the worker holds, and only once.
+    async fn report(&self, attempt: &Attempt, finish: Finish) {
         let finish = cap_output(finish);
         let mut backoff = Backoff::store();
         let mut failing = false;
         loop {
-            match self.store.finish(&self.id, id, finish.clone()).await {
+            match self.store.finish(&self.id, attempt, finish.clone()).await {
                 Ok(true) => return,
                 Ok(false) => {
-                    tracing::debug!("job was already ended elsewhere; outcome dropped");
+                    tracing::debug!(
+                        "this run was ended elsewhere, requeued or deleted; outcome dropped"
+                    );
                     return;
                 }
                 Err(error) if error.is_retryable() => {

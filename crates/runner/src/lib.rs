@@ -2,8 +2,8 @@
 //!
 //! A runner claims jobs from its queue in a [`Store`](hero_store::Store), runs up to
 //! [`RunnerConfig::concurrency`] of them at once, interrupts each at its timeout or on
-//! `job.stop`, reports every outcome (retrying while the store is away), and shuts down
-//! gracefully.
+//! `job.stop`, reports every outcome (retrying while the store is away), refuses jobs of
+//! another executor, and shuts down gracefully.
 //!
 //! - `executor`: [`Executor`], the trait a runner implements, and [`JobContext`].
 //! - `config`: [`RunnerConfig`], with every default documented.
@@ -27,6 +27,10 @@
 //!
 //! #[async_trait::async_trait]
 //! impl Executor for Echo {
+//!     fn name(&self) -> &str {
+//!         "echo"
+//!     }
+//!
 //!     async fn execute(&self, job: &Job, _ctx: &JobContext) -> Result<String, String> {
 //!         Ok(job.payload.clone())
 //!     }

@@ -8,7 +8,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use hero_store::Store;
+use hero_store::{Claimed, Store};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -60,6 +60,7 @@ async fn serve(
 ) {
     let worker = Arc::new(Worker {
         id: config.worker.clone(),
+        runner: config.queue.clone(),
         store: store.clone(),
         executor,
         inflight: InFlight::default(),
@@ -140,8 +141,8 @@ async fn claim_loop(
             Ok(claimed) => {
                 backoff.reset();
                 // Unused slots are released when `slots` drops.
-                for (job, permit) in claimed.into_iter().zip(slots.drain(..)) {
-                    spawn_job(worker, jobs, job, permit);
+                for (claim, permit) in claimed.into_iter().zip(slots.drain(..)) {
+                    spawn_job(worker, jobs, claim, permit);
                 }
             }
             Err(error) if !shutting_down => {
@@ -163,14 +164,14 @@ async fn claim_loop(
 fn spawn_job(
     worker: &Arc<Worker>,
     jobs: &TaskTracker,
-    job: hero_job::Job,
+    claim: Claimed,
     permit: OwnedSemaphorePermit,
 ) {
-    let span = tracing::info_span!("job", id = %job.id);
+    let span = tracing::info_span!("job", id = %claim.job.id, attempt = claim.token);
     let worker = worker.clone();
     jobs.spawn(
         async move {
-            worker.run_job(job).await;
+            worker.run_job(claim).await;
             drop(permit);
         }
         .instrument(span),

@@ -25,6 +25,10 @@ struct TestExecutor {
 
 #[async_trait]
 impl Executor for TestExecutor {
+    fn name(&self) -> &str {
+        "test"
+    }
+
     async fn execute(&self, job: &Job, ctx: &JobContext) -> Result<String, String> {
         if let Some(text) = job.payload.strip_prefix("echo:") {
             return Ok(text.to_owned());
@@ -266,4 +270,30 @@ fn any_client_blocked(redis: &RedisServer) -> bool {
     clients
         .lines()
         .any(|client| client.split(' ').any(|field| field == "flags=b"))
+}
+
+#[tokio::test]
+async fn a_job_of_another_executor_is_refused_unexecuted() {
+    let mut harness = Harness::start(|_| {}).await;
+    let job = JobBuilder::new()
+        .id("foreign")
+        .payload("panic")
+        .executor("osis")
+        .runner(QUEUE)
+        .build()
+        .expect("a valid job");
+    bounded(harness.store.submit_job(&job, None))
+        .await
+        .expect("submit");
+    let record = harness.final_record("foreign").await;
+    assert_eq!(record.status, JobStatus::Failed);
+    assert_eq!(
+        error_of(&record),
+        format!("runner {QUEUE} runs executor test, not osis")
+    );
+    assert!(
+        harness.started.try_recv().is_err(),
+        "the executor never saw the job"
+    );
+    harness.shut_down().await;
 }

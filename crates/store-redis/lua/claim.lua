@@ -1,12 +1,17 @@
 -- Takes up to ARGV[6] jobs for a worker: moves their ids from the queue into the worker's
--- in-flight list, marks them running, and renews the worker's lease. With ARGV[5] set, that
--- id was already moved there by BLMOVE and only its marking is left.
+-- in-flight list, marks them running under a new attempt token, and renews the worker's
+-- lease. With ARGV[5] set, that id was already moved there by BLMOVE and only its marking is
+-- left; it is marked only if it is still in the worker's in-flight list (a heartbeat may have
+-- returned it to its queue meanwhile, and another claim may hold it now).
 -- Also records that the queue has a live runner (the queue's last-seen time), and on each
 -- claimed job its deadline (Redis ms: now + its timeout + a grace) for the reaper's backstop.
--- KEYS: queue, worker's in-flight list, workers lease index, queues' last-seen hash
+-- KEYS: queue, worker's in-flight list, workers lease index, queues' last-seen hash,
+--       attempt counter
 -- ARGV: job key prefix, worker, lease (ms), now (RFC 3339), id already moved or "", most jobs,
 --       queue name, timeout grace (ms; 5000 when absent, for runners written before it)
--- Returns the claimed jobs' JSON, oldest first; empty when the queue held no claimable job.
+-- Returns {attempt token, job JSON} per claimed job, oldest first; empty when the queue held
+-- no claimable job. The token is unique across the namespace: every report, heartbeat and
+-- stop check of this run carries it.
 local t = redis.call('TIME')
 local now_ms = t[1] * 1000 + math.floor(t[2] / 1000)
 redis.call('ZADD', KEYS[3], now_ms + tonumber(ARGV[3]), ARGV[2])
@@ -18,15 +23,16 @@ local function take(id)
   if state[1] == 'queued' then
     -- A job stored before timeouts were copied into the hash gets the largest timeout.
     local deadline = now_ms + tonumber(state[2] or '86400') * 1000 + tonumber(ARGV[8] or '5000')
-    redis.call('HSET', key, 'status', 'running', 'worker', ARGV[2],
+    local attempt = redis.call('INCR', KEYS[5])
+    redis.call('HSET', key, 'status', 'running', 'worker', ARGV[2], 'attempt', attempt,
       'started_at', ARGV[4], 'updated_at', ARGV[4], 'deadline', deadline)
-    table.insert(jobs, redis.call('HGET', key, 'job'))
+    table.insert(jobs, {attempt, redis.call('HGET', key, 'job')})
   else
     -- Stopped or deleted while queued: drop the stale entry.
     redis.call('LREM', KEYS[2], 1, id)
   end
 end
-if ARGV[5] ~= '' then
+if ARGV[5] ~= '' and redis.call('LPOS', KEYS[2], ARGV[5]) then
   take(ARGV[5])
 end
 local most = tonumber(ARGV[6])

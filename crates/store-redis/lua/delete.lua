@@ -1,13 +1,17 @@
--- Deletes a job, its result and its queue entry, and wakes its waiters.
+-- Deletes a job, its result and its queue or in-flight entry, and wakes its waiters.
+-- A run still executing is not reported into a job created later under the same id: reports
+-- carry the attempt token, which a new job never shares (see finish.lua).
 -- KEYS: job hash, jobs index
--- ARGV: id, events channel, queue key prefix
+-- ARGV: id, events channel, queue key prefix, in-flight key prefix
 -- Returns 1, or 0 when the job does not exist.
-local status = redis.call('HGET', KEYS[1], 'status')
-if not status then
+local state = redis.call('HMGET', KEYS[1], 'status', 'runner', 'worker')
+if not state[1] then
   return 0
 end
-if status == 'queued' then
-  redis.call('LREM', ARGV[3] .. redis.call('HGET', KEYS[1], 'runner'), 1, ARGV[1])
+if state[1] == 'queued' then
+  redis.call('LREM', ARGV[3] .. state[2], 1, ARGV[1])
+elseif state[1] == 'running' then
+  redis.call('LREM', ARGV[4] .. state[3], 1, ARGV[1])
 end
 redis.call('DEL', KEYS[1])
 redis.call('ZREM', KEYS[2], ARGV[1])

@@ -1,13 +1,21 @@
--- Ends a job that is not final yet (timeout, forced stop); a final job is left as it is.
+-- Ends a job (timeout, forced stop) when its status may become the asked one; any other job,
+-- a final one included, is left as it is. The statuses it may end from are the caller's
+-- (JobStatus::can_become in crates/job/src/status.rs), so the rule lives in one place.
 -- KEYS: job hash
 -- ARGV: id, status, result json, now (RFC 3339), events channel, queue key prefix,
---       in-flight key prefix
+--       in-flight key prefix, then each status the job may end from
 -- Returns 1, or 0 when the job does not exist.
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status then
   return 0
 end
-if status == 'created' or status == 'queued' or status == 'running' then
+local allowed = false
+for i = 8, #ARGV do
+  if ARGV[i] == status then
+    allowed = true
+  end
+end
+if allowed then
   if status == 'queued' then
     redis.call('LREM', ARGV[6] .. redis.call('HGET', KEYS[1], 'runner'), 1, ARGV[1])
   elseif status == 'running' then

@@ -1,12 +1,15 @@
--- Records a worker's report on a job it holds, and announces the job's end.
+-- Records a worker's report on a run it holds, and announces the job's end.
 -- KEYS: job hash, worker's in-flight list
--- ARGV: id, worker, status, result json, now (RFC 3339), events channel
--- Returns 1, or 0 when the worker no longer holds the job (nothing changes).
-redis.call('LREM', KEYS[2], 1, ARGV[1])
-if redis.call('HGET', KEYS[1], 'status') ~= 'running'
-    or redis.call('HGET', KEYS[1], 'worker') ~= ARGV[2] then
+-- ARGV: id, worker, status, result json, now (RFC 3339), events channel, attempt token
+-- Returns 1, or 0 when the worker no longer holds that attempt: the job was ended, requeued or
+-- deleted, even if its id was reused since. Then nothing changes, not even the in-flight
+-- list: an entry of the same id there belongs to a newer run, or to a claim of a new job
+-- under that id still being marked, and whoever ended the old run removed its entry.
+local state = redis.call('HMGET', KEYS[1], 'status', 'worker', 'attempt')
+if state[1] ~= 'running' or state[2] ~= ARGV[2] or state[3] ~= ARGV[7] then
   return 0
 end
+redis.call('LREM', KEYS[2], 1, ARGV[1])
 redis.call('HSET', KEYS[1], 'status', ARGV[3], 'result', ARGV[4],
   'completed_at', ARGV[5], 'updated_at', ARGV[5])
 redis.call('HDEL', KEYS[1], 'stop')

@@ -1,6 +1,8 @@
 -- Ends the jobs of workers whose lease expired, and the running jobs past their deadline.
 -- A running job a lost worker held goes back to its queue's taking end while it has retries
--- left, and fails ("runner lost") otherwise; an id a worker moved off its queue but never
+-- left, and fails ("runner lost") otherwise; a job whose runner was lost ARGV[10] times while
+-- running it fails whatever its retries ("runner lost N times"): it may be what kills its
+-- runner. Its `losses` field counts them. An id a worker moved off its queue but never
 -- marked goes back to the queue. A job still running past its deadline (claim time + timeout
 -- + a grace, set by claim.lua) fails ("timed out"), whatever its runner does: the backstop for
 -- runners that do not enforce timeouts. Only the in-flight lists are scanned, so the cost is
@@ -9,7 +11,8 @@
 -- jobs still in the state that made them due are changed.
 -- KEYS: workers lease index
 -- ARGV: in-flight key prefix, job key prefix, queue key prefix, now (RFC 3339),
---       runner-lost result json, events channel, timed-out result json, stopped result json
+--       runner-lost result json, events channel, timed-out result json, stopped result json,
+--       lost-too-often result json, most losses
 -- A lost job whose stop was asked ends `stopped`: the caller's wish, and what it waits for.
 -- Returns {failed, requeued, timed out}.
 local t = redis.call('TIME')
@@ -28,17 +31,22 @@ for _, worker in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now_ms, 'LI
   for _, id in ipairs(redis.call('LRANGE', inflight, 0, -1)) do
     local key = ARGV[2] .. id
     local state = redis.call('HMGET', key, 'status', 'worker', 'runner', 'retries', 'requeues',
-      'stop')
+      'stop', 'losses')
     if state[1] == 'running' and state[2] == worker then
       local retries = tonumber(state[4] or '0') or 0
       local requeues = tonumber(state[5] or '0') or 0
+      local losses = (tonumber(state[7] or '0') or 0) + 1
+      redis.call('HSET', key, 'losses', losses)
       if state[6] == '1' then
         finish(key, id, 'stopped', ARGV[8])
+        failed = failed + 1
+      elseif losses >= tonumber(ARGV[10]) then
+        finish(key, id, 'failed', ARGV[9])
         failed = failed + 1
       elseif requeues < retries then
         redis.call('HSET', key, 'status', 'queued', 'updated_at', ARGV[4],
           'requeues', requeues + 1)
-        redis.call('HDEL', key, 'worker', 'started_at', 'deadline')
+        redis.call('HDEL', key, 'worker', 'attempt', 'started_at', 'deadline')
         redis.call('RPUSH', ARGV[3] .. state[3], id)
         requeued = requeued + 1
       else

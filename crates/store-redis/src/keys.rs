@@ -17,6 +17,7 @@ impl Keys {
     }
 
     /// Hash holding one job: `job` (JSON), `runner`, `status`, timestamps, `result`, `worker`,
+    /// `attempt` (the token of the claim running it), `losses`.
     /// `owner` (SHA-256 hex of the secret that created it, when one did).
     pub(crate) fn job(&self, id: &str) -> String {
         format!("{}{id}", self.job_prefix())
@@ -47,6 +48,12 @@ impl Keys {
 
     pub(crate) fn inflight_prefix(&self) -> String {
         format!("{}inflight:", self.prefix)
+    }
+
+    /// Counter drawing each claim's attempt token: never reset, so no token repeats, even for
+    /// a job id reused after a delete.
+    pub(crate) fn attempts(&self) -> String {
+        format!("{}attempts", self.prefix)
     }
 
     /// Sorted set of workers, scored by their lease deadline in Redis milliseconds.
@@ -92,5 +99,6 @@ mod tests {
         assert_eq!(keys.events(), "hero:v1:events");
         assert_eq!(keys.seen(), "hero:v1:seen");
         assert_eq!(keys.runners(), "hero:v1:runners");
+        assert_eq!(keys.attempts(), "hero:v1:attempts");
     }
 }

@@ -7,7 +7,10 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, SecondsFormat, Utc};
 use hero_job::{Job, JobRecord, JobStatus};
-use hero_store::{Error, Finish, Reaped, Result, RunnerRecord, StopOutcome, Store, TIMEOUT_GRACE};
+use hero_store::{
+    Attempt, Claimed, Error, Finish, MAX_RUNNER_LOSSES, Reaped, Result, RunnerRecord, StopOutcome,
+    Store, TIMEOUT_GRACE,
+};
 use redis::AsyncCommands;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig, MultiplexedConnection};
 use tokio::sync::OnceCell;
@@ -275,9 +278,9 @@ impl RedisStore {
         lease: Duration,
         moved: &str,
         most: usize,
-    ) -> Result<Vec<Job>> {
+    ) -> Result<Vec<Claimed>> {
         let keys = self.keys();
-        let jsons: Vec<String> = self
+        let claimed: Vec<(u64, String)> = self
             .inner
             .scripts
             .claim
@@ -285,6 +288,7 @@ impl RedisStore {
             .key(keys.inflight(worker))
             .key(keys.workers())
             .key(keys.seen())
+            .key(keys.attempts())
             .arg(keys.job_prefix())
             .arg(worker)
             .arg(millis(lease))
@@ -296,13 +300,14 @@ impl RedisStore {
             .invoke_async(&mut self.conn())
             .await
             .map_err(|e| self.unavailable(e))?;
-        jsons
+        claimed
             .iter()
-            .map(|json| {
-                serde_json::from_str(json).map_err(|e| Error::Corrupt {
+            .map(|(token, json)| {
+                let job = serde_json::from_str(json).map_err(|e| Error::Corrupt {
                     key: queue.to_owned(),
                     reason: format!("claimed job json: {e}"),
-                })
+                })?;
+                Ok(Claimed { job, token: *token })
             })
             .collect()
     }
@@ -448,6 +453,7 @@ impl Store for RedisStore {
             .arg(id)
             .arg(keys.events())
             .arg(keys.queue_prefix())
+            .arg(keys.inflight_prefix())
             .invoke_async(&mut self.conn())
             .await
             .map_err(|e| self.unavailable(e))?;
@@ -487,6 +493,11 @@ impl Store for RedisStore {
             key: id.to_owned(),
             reason: e.to_string(),
         })?;
+        let from: Vec<&str> = JobStatus::ALL
+            .into_iter()
+            .filter(|status| status.can_become(finish.status))
+            .map(JobStatus::as_str)
+            .collect();
         let _existed: i64 = self
             .inner
             .scripts
@@ -499,6 +510,7 @@ impl Store for RedisStore {
             .arg(keys.events())
             .arg(keys.queue_prefix())
             .arg(keys.inflight_prefix())
+            .arg(from)
             .invoke_async(&mut self.conn())
             .await
             .map_err(|e| self.unavailable(e))?;
@@ -542,7 +554,7 @@ impl Store for RedisStore {
         lease: Duration,
         wait: Duration,
         most: usize,
-    ) -> Result<Vec<Job>> {
+    ) -> Result<Vec<Claimed>> {
         let jobs = self.claim_marked(queue, worker, lease, "", most).await?;
         if !jobs.is_empty() {
             return Ok(jobs);
@@ -567,24 +579,33 @@ impl Store for RedisStore {
         &self,
         worker: &str,
         lease: Duration,
-        running: &[String],
-    ) -> Result<Vec<String>> {
+        running: &[Attempt],
+    ) -> Result<Vec<Attempt>> {
         let keys = self.keys();
-        self.inner
-            .scripts
-            .heartbeat
+        let mut script = self.inner.scripts.heartbeat.prepare_invoke();
+        script
             .key(keys.workers())
             .key(keys.seen())
+            .key(keys.inflight(worker))
             .arg(worker)
             .arg(millis(lease))
             .arg(keys.job_prefix())
-            .arg(running)
+            .arg(keys.queue_prefix());
+        for attempt in running {
+            script.arg(&attempt.id).arg(attempt.token);
+        }
+        let flat: Vec<(String, u64)> = script
             .invoke_async(&mut self.conn())
             .await
-            .map_err(|e| self.unavailable(e))
+            .map_err(|e| self.unavailable(e))?;
+        Ok(flat
+            .into_iter()
+            .map(|(id, token)| Attempt { id, token })
+            .collect())
     }
 
-    async fn finish(&self, worker: &str, id: &str, finish: Finish) -> Result<bool> {
+    async fn finish(&self, worker: &str, attempt: &Attempt, finish: Finish) -> Result<bool> {
+        let id = attempt.id.as_str();
         let keys = self.keys();
         let result = serde_json::to_string(&finish.result).map_err(|e| Error::Corrupt {
             key: id.to_owned(),
@@ -602,6 +623,7 @@ impl Store for RedisStore {
             .arg(result)
             .arg(now())
             .arg(keys.events())
+            .arg(attempt.token)
             .invoke_async(&mut self.conn())
             .await
             .map_err(|e| self.unavailable(e))?;
@@ -742,6 +764,16 @@ impl Store for RedisStore {
             .arg(keys.events())
             .arg(timed_out)
             .arg(serde_json::json!({"error": "job stopped"}).to_string())
+            .arg(
+                serde_json::json!({
+                    "error": format!(
+                        "runner lost {MAX_RUNNER_LOSSES} times while running this job; \
+                         it is not run again, whatever its retries"
+                    )
+                })
+                .to_string(),
+            )
+            .arg(MAX_RUNNER_LOSSES)
             .invoke_async(&mut self.conn())
             .await
             .map_err(|e| self.unavailable(e))?;

@@ -1,21 +1,92 @@
 //! The Redis store against the shared store conformance suite, on a private redis-server.
 
-use hero_store::Store;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hero_store::conformance::Faults;
+use hero_store::{Claimed, Store};
 use hero_store_redis::RedisStore;
 use hero_test_support::RedisServer;
+
+const NAMESPACE: &str = "conformance";
 
 #[tokio::test]
 async fn redis_store_passes_the_conformance_suite() {
     let redis = RedisServer::start();
-    let store = RedisStore::connect(&redis.url(), "conformance")
+    let store = RedisStore::connect(&redis.url(), NAMESPACE)
         .await
         .expect("connect");
+    let faults = SplitClaims {
+        conn: redis::Client::open(redis.url())
+            .expect("url")
+            .get_multiplexed_async_connection()
+            .await
+            .expect("connect"),
+    };
     tokio::time::timeout(
         hero_test_support::TIMEOUT,
-        hero_store::conformance::run_all(&store),
+        hero_store::conformance::run_all(Arc::new(store), &faults),
     )
     .await
     .expect("the suite finishes in time");
+}
+
+/// Cuts a claim in two as a lost reply does: the `BLMOVE` the store waits with, and
+/// `claim.lua` run later, or never. Keys as `docs/runner-protocol.md` lays them out.
+struct SplitClaims {
+    conn: redis::aio::MultiplexedConnection,
+}
+
+fn key(rest: &str) -> String {
+    format!("{NAMESPACE}:v1:{rest}")
+}
+
+#[async_trait::async_trait]
+impl Faults for SplitClaims {
+    async fn move_without_marking(&self, queue: &str, worker: &str) -> Option<String> {
+        redis::cmd("LMOVE")
+            .arg(key(&format!("queue:{queue}")))
+            .arg(key(&format!("inflight:{worker}")))
+            .arg("RIGHT")
+            .arg("LEFT")
+            .query_async(&mut self.conn.clone())
+            .await
+            .expect("lmove")
+    }
+
+    async fn mark_moved(
+        &self,
+        queue: &str,
+        worker: &str,
+        moved: &str,
+        lease: Duration,
+        most: usize,
+    ) -> Vec<Claimed> {
+        let claimed: Vec<(u64, String)> = redis::Script::new(include_str!("../lua/claim.lua"))
+            .key(key(&format!("queue:{queue}")))
+            .key(key(&format!("inflight:{worker}")))
+            .key(key("workers"))
+            .key(key("seen"))
+            .key(key("attempts"))
+            .arg(key("job:"))
+            .arg(worker)
+            .arg(u64::try_from(lease.as_millis()).expect("a short lease"))
+            .arg(chrono::Utc::now().to_rfc3339())
+            .arg(moved)
+            .arg(most)
+            .arg(queue)
+            .arg(5000)
+            .invoke_async(&mut self.conn.clone())
+            .await
+            .expect("claim.lua");
+        claimed
+            .into_iter()
+            .map(|(token, json)| Claimed {
+                job: serde_json::from_str(&json).expect("job json"),
+                token,
+            })
+            .collect()
+    }
 }
 
 #[tokio::test]

@@ -1,30 +1,61 @@
 //! Behaviour every [`Store`] must show, as checks a store's own tests run.
 //!
 //! Each check uses fresh ids and queue names, so the checks can share one store instance.
-//! A failed check panics with a message saying what was expected.
+//! A failed check panics with a message saying what was expected. Every check runs through
+//! [`Audited`], which fails on any change of a job's status that
+//! [`JobStatus::can_become`] forbids: the store's scripts and the job's life cycle cannot
+//! drift apart.
 //!
 //! ```ignore
 //! #[tokio::test]
 //! async fn redis_store_conforms() {
 //!     let store = my_store().await;
-//!     hero_store::conformance::run_all(&store).await;
+//!     hero_store::conformance::run_all(Arc::new(store.clone()), &MyFaults(store)).await;
 //! }
 //! ```
 
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::Utc;
-use hero_job::{Job, JobResult, JobStatus};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use hero_job::{Job, JobRecord, JobResult, JobStatus};
 
-use crate::{Error, Finish, StopOutcome, Store};
+use crate::{Attempt, Claimed, Error, Finish, Reaped, RunnerRecord, StopOutcome, Store};
 
 const LEASE: Duration = Duration::from_secs(30);
 const NO_WAIT: Duration = Duration::from_millis(50);
 /// Long enough that only a wake-up, not a poll, can end the wait in time.
 const LONG_WAIT: Duration = Duration::from_secs(30);
 
-/// Runs every check in turn.
-pub async fn run_all(store: &dyn Store) {
+/// Faults a store's own test injects that the [`Store`] trait cannot express: a claim cut in
+/// two, as when the reply of its second step is lost.
+#[async_trait]
+pub trait Faults: Send + Sync {
+    /// The first half of a claim whose second half never runs: moves the oldest id of `queue`
+    /// into `worker`'s in-flight set without marking the job running (with Redis: `BLMOVE`
+    /// without `claim.lua`). `None` when the queue is empty or the store has no such split.
+    async fn move_without_marking(&self, queue: &str, worker: &str) -> Option<String>;
+
+    /// The second half of such a claim, arriving late: marks `moved` running for `worker` if
+    /// it is still in the worker's in-flight set, then claims up to `most` jobs in all from
+    /// `queue` as [`Store::claim`] does, with lease `lease`.
+    async fn mark_moved(
+        &self,
+        queue: &str,
+        worker: &str,
+        moved: &str,
+        lease: Duration,
+        most: usize,
+    ) -> Vec<Claimed>;
+}
+
+/// Runs every check in turn, each through [`Audited`].
+pub async fn run_all(store: Arc<dyn Store>, faults: &dyn Faults) {
+    let audited = Audited::new(store);
+    let store: &dyn Store = &audited;
     created_job_reads_back_unchanged(store).await;
     duplicate_id_is_a_conflict(store).await;
     start_queues_once(store).await;
@@ -47,6 +78,14 @@ pub async fn run_all(store: &dyn Store) {
     a_lost_job_whose_stop_was_asked_ends_stopped(store).await;
     a_job_keeps_its_owner_out_of_sight(store).await;
     a_registration_keeps_its_access_until_unregistered(store).await;
+    a_report_of_an_older_attempt_after_a_requeue_is_refused(store).await;
+    a_reused_id_never_gets_the_deleted_jobs_report(store).await;
+    a_stop_is_confirmed_only_by_the_run_it_reached(store).await;
+    a_job_that_loses_its_runner_twice_fails_whatever_its_retries(store).await;
+    ending_a_job_follows_its_allowed_transitions(store).await;
+    a_moved_but_unmarked_id_returns_to_its_queue_while_its_worker_lives(store, faults).await;
+    a_late_claim_does_not_mark_an_id_the_heartbeat_returned(store, faults).await;
+    a_refused_report_leaves_a_new_claim_of_its_id_alone(store, faults).await;
 }
 
 fn fresh_job(queue: &str) -> Job {
@@ -74,7 +113,7 @@ async fn status_of(store: &dyn Store, id: &str) -> JobStatus {
     store.job(id).await.expect("job exists").status
 }
 
-async fn claim_now(store: &dyn Store, queue: &str, worker: &str) -> Option<Job> {
+async fn claim_now(store: &dyn Store, queue: &str, worker: &str) -> Option<Claimed> {
     let mut jobs = store
         .claim(queue, worker, LEASE, NO_WAIT, 1)
         .await
@@ -146,12 +185,12 @@ pub async fn claim_takes_the_oldest_job_and_marks_it_running(store: &dyn Store) 
     store.submit_job(&first, None).await.expect("submit");
     store.submit_job(&second, None).await.expect("submit");
     let claimed = claim_now(store, &queue, "w1").await.expect("a job");
-    assert_eq!(claimed.id, first.id);
+    assert_eq!(claimed.job.id, first.id);
     let record = store.job(&first.id).await.expect("read");
     assert_eq!(record.status, JobStatus::Running);
     assert!(record.started_at.is_some());
     assert_eq!(
-        claim_now(store, &queue, "w1").await.map(|j| j.id),
+        claim_now(store, &queue, "w1").await.map(|c| c.job.id),
         Some(second.id)
     );
     assert_eq!(claim_now(store, &queue, "w1").await, None);
@@ -169,14 +208,18 @@ pub async fn a_batch_claim_takes_the_oldest_jobs_in_order(store: &dyn Store) {
         .claim(&queue, "w1", LEASE, NO_WAIT, 2)
         .await
         .expect("claim");
-    let ids: Vec<&str> = claimed.iter().map(|j| j.id.as_str()).collect();
+    let ids: Vec<&str> = claimed.iter().map(|c| c.job.id.as_str()).collect();
+    assert_ne!(
+        claimed[0].token, claimed[1].token,
+        "each claim has its own token"
+    );
     assert_eq!(ids, [jobs[0].id.as_str(), jobs[2].id.as_str()]);
     let rest = store
         .claim(&queue, "w1", LEASE, LONG_WAIT, 10)
         .await
         .expect("claim");
     assert_eq!(rest.len(), 1, "one job was left");
-    assert_eq!(rest[0].id, jobs[3].id);
+    assert_eq!(rest[0].job.id, jobs[3].id);
 }
 
 /// The first report is final; a second one changes nothing.
@@ -184,14 +227,17 @@ pub async fn finish_records_the_result_once(store: &dyn Store) {
     let queue = fresh_queue();
     let job = fresh_job(&queue);
     store.submit_job(&job, None).await.expect("submit");
-    claim_now(store, &queue, "w1").await.expect("a job");
+    let attempt = claim_now(store, &queue, "w1")
+        .await
+        .expect("a job")
+        .attempt();
     let done = store
-        .finish("w1", &job.id, Finish::completed("42"))
+        .finish("w1", &attempt, Finish::completed("42"))
         .await
         .expect("finish");
     assert!(done);
     let again = store
-        .finish("w1", &job.id, Finish::failed("late"))
+        .finish("w1", &attempt, Finish::failed("late"))
         .await
         .expect("finish");
     assert!(!again, "a second report must be refused");
@@ -208,9 +254,12 @@ pub async fn wait_final_wakes_on_finish(store: &dyn Store) {
     store.submit_job(&job, None).await.expect("submit");
     let waiter = store.wait_final(&job.id, LONG_WAIT);
     let finisher = async {
-        claim_now(store, &queue, "w1").await.expect("a job");
+        let attempt = claim_now(store, &queue, "w1")
+            .await
+            .expect("a job")
+            .attempt();
         store
-            .finish("w1", &job.id, Finish::completed("done"))
+            .finish("w1", &attempt, Finish::completed("done"))
             .await
             .expect("finish");
     };
@@ -257,8 +306,11 @@ pub async fn stop_of_a_running_job_is_requested_through_the_heartbeat(store: &dy
     let job = fresh_job(&queue);
     store.submit_job(&job, None).await.expect("submit");
     let worker = format!("{queue}-w");
-    claim_now(store, &queue, &worker).await.expect("a job");
-    let running = [job.id.clone()];
+    let attempt = claim_now(store, &queue, &worker)
+        .await
+        .expect("a job")
+        .attempt();
+    let running = [attempt.clone()];
     let beat = store.heartbeat(&worker, LEASE, &running).await;
     assert!(beat.expect("beat").is_empty());
     assert_eq!(
@@ -267,9 +319,9 @@ pub async fn stop_of_a_running_job_is_requested_through_the_heartbeat(store: &dy
     );
     assert_eq!(status_of(store, &job.id).await, JobStatus::Running);
     let beat = store.heartbeat(&worker, LEASE, &running).await;
-    assert_eq!(beat.expect("beat"), vec![job.id.clone()]);
+    assert_eq!(beat.expect("beat"), vec![attempt.clone()]);
     let stopped = store
-        .finish(&worker, &job.id, Finish::stopped("stopped"))
+        .finish(&worker, &attempt, Finish::stopped("stopped"))
         .await;
     assert!(stopped.expect("finish"));
     assert_eq!(status_of(store, &job.id).await, JobStatus::Stopped);
@@ -286,28 +338,37 @@ pub async fn heartbeat_tells_a_worker_to_give_up_jobs_it_no_longer_holds(store: 
         store.submit_job(job, None).await.expect("submit");
     }
     let worker = format!("{queue}-w");
+    let mut running = Vec::new();
     for _ in 0..3 {
-        claim_now(store, &queue, &worker).await.expect("a job");
+        running.push(
+            claim_now(store, &queue, &worker)
+                .await
+                .expect("a job")
+                .attempt(),
+        );
     }
     store
         .end_job(&ended.id, Finish::failed("timed out"))
         .await
         .expect("end");
     store.delete_job(&deleted.id).await.expect("delete");
-    let running = [ended.id.clone(), deleted.id.clone(), kept.id.clone()];
-    let mut give_up = store
+    let mut give_up: Vec<String> = store
         .heartbeat(&worker, LEASE, &running)
         .await
-        .expect("beat");
+        .expect("beat")
+        .into_iter()
+        .map(|attempt| attempt.id)
+        .collect();
     give_up.sort();
     let mut expected = vec![ended.id.clone(), deleted.id.clone()];
     expected.sort();
     assert_eq!(give_up, expected);
+    let kept = running[2].clone();
     let other = store
-        .heartbeat("someone-else", LEASE, std::slice::from_ref(&kept.id))
+        .heartbeat("someone-else", LEASE, std::slice::from_ref(&kept))
         .await
         .expect("beat");
-    assert_eq!(other, vec![kept.id.clone()], "a job held by another worker");
+    assert_eq!(other, vec![kept], "a job held by another worker");
 }
 
 /// `end_job` wins over a runner that reports afterwards.
@@ -315,14 +376,17 @@ pub async fn ended_job_refuses_the_runners_late_report(store: &dyn Store) {
     let queue = fresh_queue();
     let job = fresh_job(&queue);
     store.submit_job(&job, None).await.expect("submit");
-    claim_now(store, &queue, "w1").await.expect("a job");
+    let attempt = claim_now(store, &queue, "w1")
+        .await
+        .expect("a job")
+        .attempt();
     let ended = store
         .end_job(&job.id, Finish::failed("timed out"))
         .await
         .expect("end");
     assert_eq!(ended.status, JobStatus::Failed);
     let late = store
-        .finish("w1", &job.id, Finish::completed("late"))
+        .finish("w1", &attempt, Finish::completed("late"))
         .await
         .expect("finish");
     assert!(!late);
@@ -454,7 +518,7 @@ pub async fn a_job_whose_worker_lost_its_lease_fails_as_runner_lost(store: &dyn 
     let job = fresh_job(&queue);
     store.submit_job(&job, None).await.expect("submit");
     let worker = format!("{queue}-dying");
-    claim_and_lose(store, &queue, &worker).await;
+    let attempt = claim_and_lose(store, &queue, &worker).await.attempt();
     reap_while(store, &job.id, JobStatus::Running).await;
     let record = store.job(&job.id).await.expect("read");
     assert_eq!(record.status, JobStatus::Failed);
@@ -464,15 +528,15 @@ pub async fn a_job_whose_worker_lost_its_lease_fails_as_runner_lost(store: &dyn 
         record.result
     );
     let late = store
-        .finish(&worker, &job.id, Finish::completed("late"))
+        .finish(&worker, &attempt, Finish::completed("late"))
         .await
         .expect("finish");
     assert!(!late, "a reaped job refuses its worker's late report");
 }
 
 /// Claims the one job queued on `queue` for `worker` with a lease that expires at once, as if
-/// the worker died right after claiming it; returns the job.
-async fn claim_and_lose(store: &dyn Store, queue: &str, worker: &str) -> Job {
+/// the worker died right after claiming it; returns the claim.
+async fn claim_and_lose(store: &dyn Store, queue: &str, worker: &str) -> Claimed {
     let mut claimed = store
         .claim(queue, worker, Duration::from_millis(1), NO_WAIT, 1)
         .await
@@ -502,15 +566,15 @@ pub async fn a_job_with_retries_is_requeued_when_its_worker_is_lost(store: &dyn 
     job.retries = 1;
     store.submit_job(&job, None).await.expect("submit");
     let first = format!("{queue}-first");
-    claim_and_lose(store, &queue, &first).await;
+    let lost = claim_and_lose(store, &queue, &first).await.attempt();
     reap_while(store, &job.id, JobStatus::Running).await;
     assert_eq!(status_of(store, &job.id).await, JobStatus::Queued);
 
     let second = format!("{queue}-second");
     let again = claim_and_lose(store, &queue, &second).await;
-    assert_eq!(again, job, "the requeued job is claimed again");
+    assert_eq!(again.job, job, "the requeued job is claimed again");
     let late = store
-        .finish(&first, &job.id, Finish::completed("late"))
+        .finish(&first, &lost, Finish::completed("late"))
         .await
         .expect("finish");
     assert!(!late, "the lost worker's late report is refused");
@@ -533,16 +597,17 @@ pub async fn a_job_running_past_its_timeout_fails_whatever_its_worker_does(store
     job.timeout = 1;
     store.submit_job(&job, None).await.expect("submit");
     let worker = format!("{queue}-stuck");
-    let claimed = store
+    let mut claimed = store
         .claim(&queue, &worker, LEASE, NO_WAIT, 1)
         .await
         .expect("claim");
     assert_eq!(claimed.len(), 1);
+    let attempt = claimed.remove(0).attempt();
     let deadline = tokio::time::Instant::now() + LONG_WAIT;
     while status_of(store, &job.id).await == JobStatus::Running {
         assert!(tokio::time::Instant::now() < deadline, "never timed out");
         store
-            .heartbeat(&worker, LEASE, std::slice::from_ref(&job.id))
+            .heartbeat(&worker, LEASE, std::slice::from_ref(&attempt))
             .await
             .expect("heartbeat");
         store.reap_expired().await.expect("reap");
@@ -556,10 +621,10 @@ pub async fn a_job_running_past_its_timeout_fails_whatever_its_worker_does(store
         record.result
     );
     let give_up = store
-        .heartbeat(&worker, LEASE, std::slice::from_ref(&job.id))
+        .heartbeat(&worker, LEASE, std::slice::from_ref(&attempt))
         .await
         .expect("heartbeat");
-    assert_eq!(give_up, vec![job.id.clone()]);
+    assert_eq!(give_up, vec![attempt]);
 }
 
 /// A job asked to stop whose worker is then lost ends `stopped`, as asked, even with retries
@@ -630,4 +695,455 @@ pub async fn a_registration_keeps_its_access_until_unregistered(store: &dyn Stor
         .register_runner(&runner)
         .await
         .expect("the name is free again");
+}
+
+/// A worker whose lease lapsed and whose job was requeued may come back: its report and
+/// heartbeat of the old attempt are refused, even when the same worker claimed the job again.
+pub async fn a_report_of_an_older_attempt_after_a_requeue_is_refused(store: &dyn Store) {
+    let queue = fresh_queue();
+    let mut job = fresh_job(&queue);
+    job.retries = 1;
+    store.submit_job(&job, None).await.expect("submit");
+    let worker = format!("{queue}-returning");
+    let old = claim_and_lose(store, &queue, &worker).await.attempt();
+    reap_while(store, &job.id, JobStatus::Running).await;
+    assert_eq!(status_of(store, &job.id).await, JobStatus::Queued);
+    let new = claim_now(store, &queue, &worker)
+        .await
+        .expect("the requeued job")
+        .attempt();
+    assert_ne!(old.token, new.token, "a new claim gets a new token");
+
+    let beat = store
+        .heartbeat(&worker, LEASE, &[old.clone(), new.clone()])
+        .await
+        .expect("beat");
+    assert_eq!(beat, vec![old.clone()], "only the old attempt is given up");
+    let late = store
+        .finish(&worker, &old, Finish::completed("old"))
+        .await
+        .expect("finish");
+    assert!(!late, "the old attempt's report is refused");
+    assert_eq!(status_of(store, &job.id).await, JobStatus::Running);
+    let done = store
+        .finish(&worker, &new, Finish::completed("new"))
+        .await
+        .expect("finish");
+    assert!(done, "the current attempt's report is taken");
+    let record = store.job(&job.id).await.expect("read");
+    assert_eq!(record.result, Some(JobResult::success("new")));
+}
+
+/// A job deleted while running and created again under the same id never takes the old
+/// run's report, heartbeat or give-up, even from the worker that now runs the new job.
+pub async fn a_reused_id_never_gets_the_deleted_jobs_report(store: &dyn Store) {
+    let queue = fresh_queue();
+    let job = fresh_job(&queue);
+    let worker = format!("{queue}-w");
+    store.submit_job(&job, None).await.expect("submit");
+    let old = claim_now(store, &queue, &worker)
+        .await
+        .expect("a job")
+        .attempt();
+    store.delete_job(&job.id).await.expect("delete");
+    let mut again = fresh_job(&queue);
+    again.id = job.id.clone();
+    again.payload = "new".into();
+    store
+        .submit_job(&again, None)
+        .await
+        .expect("the id is free again");
+    let new = claim_now(store, &queue, &worker)
+        .await
+        .expect("the new job")
+        .attempt();
+    assert_ne!(
+        old.token, new.token,
+        "tokens never repeat, even for a reused id"
+    );
+
+    let beat = store
+        .heartbeat(&worker, LEASE, &[old.clone(), new.clone()])
+        .await
+        .expect("beat");
+    assert_eq!(
+        beat,
+        vec![old.clone()],
+        "only the deleted job's run is given up"
+    );
+    let late = store
+        .finish(&worker, &old, Finish::completed("old"))
+        .await
+        .expect("finish");
+    assert!(!late, "the deleted job's report is refused");
+    assert_eq!(status_of(store, &job.id).await, JobStatus::Running);
+    let done = store
+        .finish(&worker, &new, Finish::completed("new"))
+        .await
+        .expect("finish");
+    assert!(done);
+    let record = store.job(&job.id).await.expect("read");
+    assert_eq!(record.result, Some(JobResult::success("new")));
+}
+
+/// A stop asked of a running job is confirmed by the run it reached, never by an older run
+/// of the same job that comes back.
+pub async fn a_stop_is_confirmed_only_by_the_run_it_reached(store: &dyn Store) {
+    let queue = fresh_queue();
+    let mut job = fresh_job(&queue);
+    job.retries = 1;
+    store.submit_job(&job, None).await.expect("submit");
+    let worker = format!("{queue}-w");
+    let old = claim_and_lose(store, &queue, &worker).await.attempt();
+    reap_while(store, &job.id, JobStatus::Running).await;
+    let new = claim_now(store, &queue, &worker)
+        .await
+        .expect("the requeued job")
+        .attempt();
+    assert_eq!(
+        store.stop_job(&job.id).await.expect("stop"),
+        StopOutcome::Requested
+    );
+    let beat = store
+        .heartbeat(&worker, LEASE, &[old.clone(), new.clone()])
+        .await
+        .expect("beat");
+    assert_eq!(beat.len(), 2, "both runs give up: {beat:?}");
+    let late = store
+        .finish(&worker, &old, Finish::stopped("old run"))
+        .await
+        .expect("finish");
+    assert!(!late, "the old run cannot confirm the stop");
+    assert_eq!(status_of(store, &job.id).await, JobStatus::Running);
+    let confirmed = store
+        .finish(&worker, &new, Finish::stopped("job stopped"))
+        .await
+        .expect("finish");
+    assert!(confirmed);
+    assert_eq!(status_of(store, &job.id).await, JobStatus::Stopped);
+    let after = store
+        .finish(&worker, &new, Finish::completed("late"))
+        .await
+        .expect("finish");
+    assert!(!after, "a report after the stop is refused");
+}
+
+/// A job whose runner is lost twice while running it fails, though its retries would allow
+/// more: it may be what kills its runner.
+pub async fn a_job_that_loses_its_runner_twice_fails_whatever_its_retries(store: &dyn Store) {
+    let queue = fresh_queue();
+    let mut job = fresh_job(&queue);
+    job.retries = 5;
+    store.submit_job(&job, None).await.expect("submit");
+    for loss in 1..=crate::MAX_RUNNER_LOSSES {
+        let worker = format!("{queue}-killed-{loss}");
+        claim_and_lose(store, &queue, &worker).await;
+        reap_while(store, &job.id, JobStatus::Running).await;
+    }
+    let record = store.job(&job.id).await.expect("read");
+    assert_eq!(record.status, JobStatus::Failed, "retries do not save it");
+    assert!(
+        matches!(&record.result, Some(JobResult::Error { error })
+            if error.contains(&format!("runner lost {} times", crate::MAX_RUNNER_LOSSES))),
+        "{:?}",
+        record.result
+    );
+    assert_eq!(store.queue_len(&queue).await.expect("len"), 0);
+}
+
+/// `end_job` changes a job only along [`JobStatus::can_become`]: a created job cannot fail
+/// (it never started), but may be stopped; a queued job may fail.
+pub async fn ending_a_job_follows_its_allowed_transitions(store: &dyn Store) {
+    let queue = fresh_queue();
+    let created = fresh_job(&queue);
+    store.create_job(&created, None).await.expect("create");
+    let record = store
+        .end_job(&created.id, Finish::failed("timed out"))
+        .await
+        .expect("end");
+    assert_eq!(
+        record.status,
+        JobStatus::Created,
+        "created cannot become failed"
+    );
+    let record = store
+        .end_job(&created.id, Finish::stopped("stopped"))
+        .await
+        .expect("end");
+    assert_eq!(record.status, JobStatus::Stopped);
+    let queued = fresh_job(&queue);
+    store.submit_job(&queued, None).await.expect("submit");
+    let record = store
+        .end_job(&queued.id, Finish::failed("timed out"))
+        .await
+        .expect("end");
+    assert_eq!(record.status, JobStatus::Failed);
+    assert_eq!(store.queue_len(&queue).await.expect("len"), 0);
+}
+
+/// An id a claim moved to its worker but never marked running (the claim's reply was lost)
+/// returns to its queue at the worker's next heartbeat, though the worker stays alive, and
+/// another worker runs it.
+pub async fn a_moved_but_unmarked_id_returns_to_its_queue_while_its_worker_lives(
+    store: &dyn Store,
+    faults: &dyn Faults,
+) {
+    let queue = fresh_queue();
+    let job = fresh_job(&queue);
+    store.submit_job(&job, None).await.expect("submit");
+    let worker = format!("{queue}-lossy");
+    let Some(moved) = faults.move_without_marking(&queue, &worker).await else {
+        return;
+    };
+    assert_eq!(moved, job.id);
+    assert_eq!(status_of(store, &job.id).await, JobStatus::Queued);
+    assert_eq!(store.queue_len(&queue).await.expect("len"), 0);
+    let beat = store.heartbeat(&worker, LEASE, &[]).await.expect("beat");
+    assert!(beat.is_empty(), "{beat:?}");
+    assert_eq!(
+        store.queue_len(&queue).await.expect("len"),
+        1,
+        "the heartbeat returns the id to its queue"
+    );
+    let other = claim_now(store, &queue, &format!("{queue}-other"))
+        .await
+        .expect("the returned job is claimable");
+    assert_eq!(other.job.id, job.id);
+    assert_eq!(status_of(store, &job.id).await, JobStatus::Running);
+}
+
+/// The late second half of a claim does not mark an id its worker's heartbeat already
+/// returned to the queue: the job is claimed once, and held in one in-flight entry, so the
+/// reaper still finds it when that worker is lost.
+pub async fn a_late_claim_does_not_mark_an_id_the_heartbeat_returned(
+    store: &dyn Store,
+    faults: &dyn Faults,
+) {
+    let queue = fresh_queue();
+    let job = fresh_job(&queue);
+    store.submit_job(&job, None).await.expect("submit");
+    let worker = format!("{queue}-slow");
+    let Some(moved) = faults.move_without_marking(&queue, &worker).await else {
+        return;
+    };
+    store.heartbeat(&worker, LEASE, &[]).await.expect("beat");
+    assert_eq!(store.queue_len(&queue).await.expect("len"), 1);
+    let claimed = faults
+        .mark_moved(&queue, &worker, &moved, Duration::from_millis(1), 1)
+        .await;
+    let ids: Vec<&str> = claimed.iter().map(|c| c.job.id.as_str()).collect();
+    assert_eq!(ids, [job.id.as_str()], "claimed once, from the queue");
+    assert_eq!(
+        store.queue_len(&queue).await.expect("len"),
+        0,
+        "the id left its queue once"
+    );
+    reap_while(store, &job.id, JobStatus::Running).await;
+    assert_eq!(
+        status_of(store, &job.id).await,
+        JobStatus::Failed,
+        "the reaper found it in its lost worker's in-flight set"
+    );
+}
+
+/// A deleted run's report, refused, does not disturb its worker's claim of a new job under
+/// the same id that is still being marked: the new job is claimed and runs.
+pub async fn a_refused_report_leaves_a_new_claim_of_its_id_alone(
+    store: &dyn Store,
+    faults: &dyn Faults,
+) {
+    let queue = fresh_queue();
+    let job = fresh_job(&queue);
+    let worker = format!("{queue}-w");
+    store.submit_job(&job, None).await.expect("submit");
+    let old = claim_now(store, &queue, &worker)
+        .await
+        .expect("a job")
+        .attempt();
+    store.delete_job(&job.id).await.expect("delete");
+    store
+        .submit_job(&job, None)
+        .await
+        .expect("the id is free again");
+    let Some(moved) = faults.move_without_marking(&queue, &worker).await else {
+        return;
+    };
+    let late = store
+        .finish(&worker, &old, Finish::completed("old"))
+        .await
+        .expect("finish");
+    assert!(!late, "the deleted run's report is refused");
+    let claimed = faults.mark_moved(&queue, &worker, &moved, LEASE, 1).await;
+    let ids: Vec<&str> = claimed.iter().map(|c| c.job.id.as_str()).collect();
+    assert_eq!(ids, [job.id.as_str()], "the new job is claimed");
+    assert_eq!(status_of(store, &job.id).await, JobStatus::Running);
+}
+
+/// A [`Store`] that checks every status change its operations make against
+/// [`JobStatus::can_become`], and panics on a forbidden one.
+///
+/// It compares the statuses of every job before and after each operation that may change
+/// one, so the checks must not run operations concurrently with each other.
+/// `run_job` is passed through unchecked: it waits for the job's end, which other operations
+/// bring about meanwhile.
+pub struct Audited {
+    inner: Arc<dyn Store>,
+}
+
+impl Audited {
+    /// Wraps `inner`.
+    pub fn new(inner: Arc<dyn Store>) -> Self {
+        Self { inner }
+    }
+
+    async fn statuses(&self) -> HashMap<String, JobStatus> {
+        self.inner
+            .list_jobs()
+            .await
+            .expect("list jobs for the audit")
+            .into_iter()
+            .map(|record| (record.job.id, record.status))
+            .collect()
+    }
+
+    /// Runs `operation` and checks every status change it made.
+    async fn audit<T>(&self, name: &str, operation: impl Future<Output = T>) -> T {
+        let before = self.statuses().await;
+        let output = operation.await;
+        for (id, after) in self.statuses().await {
+            match before.get(&id) {
+                Some(&was) => assert!(
+                    was == after || was.can_become(after),
+                    "`{name}` moved job {id} from {was} to {after}, which \
+                     JobStatus::can_become forbids"
+                ),
+                None => assert!(
+                    matches!(after, JobStatus::Created | JobStatus::Queued),
+                    "`{name}` made job {id} appear as {after}"
+                ),
+            }
+        }
+        output
+    }
+}
+
+#[async_trait]
+impl Store for Audited {
+    async fn create_job(&self, job: &Job, owner: Option<&str>) -> crate::Result<()> {
+        self.audit("create_job", self.inner.create_job(job, owner))
+            .await
+    }
+
+    async fn start_job(&self, id: &str) -> crate::Result<()> {
+        self.audit("start_job", self.inner.start_job(id)).await
+    }
+
+    async fn submit_job(&self, job: &Job, owner: Option<&str>) -> crate::Result<()> {
+        self.audit("submit_job", self.inner.submit_job(job, owner))
+            .await
+    }
+
+    async fn run_job(
+        &self,
+        job: &Job,
+        owner: Option<&str>,
+        timeout: Duration,
+    ) -> crate::Result<JobRecord> {
+        self.inner.run_job(job, owner, timeout).await
+    }
+
+    async fn job(&self, id: &str) -> crate::Result<JobRecord> {
+        self.inner.job(id).await
+    }
+
+    async fn list_jobs(&self) -> crate::Result<Vec<JobRecord>> {
+        self.inner.list_jobs().await
+    }
+
+    async fn delete_job(&self, id: &str) -> crate::Result<()> {
+        self.audit("delete_job", self.inner.delete_job(id)).await
+    }
+
+    async fn stop_job(&self, id: &str) -> crate::Result<StopOutcome> {
+        self.audit("stop_job", self.inner.stop_job(id)).await
+    }
+
+    async fn end_job(&self, id: &str, finish: Finish) -> crate::Result<JobRecord> {
+        self.audit("end_job", self.inner.end_job(id, finish)).await
+    }
+
+    async fn wait_final(&self, id: &str, timeout: Duration) -> crate::Result<JobRecord> {
+        self.inner.wait_final(id, timeout).await
+    }
+
+    async fn claim(
+        &self,
+        queue: &str,
+        worker: &str,
+        lease: Duration,
+        wait: Duration,
+        most: usize,
+    ) -> crate::Result<Vec<Claimed>> {
+        let claim = self.inner.claim(queue, worker, lease, wait, most);
+        self.audit("claim", claim).await
+    }
+
+    async fn heartbeat(
+        &self,
+        worker: &str,
+        lease: Duration,
+        running: &[Attempt],
+    ) -> crate::Result<Vec<Attempt>> {
+        let beat = self.inner.heartbeat(worker, lease, running);
+        self.audit("heartbeat", beat).await
+    }
+
+    async fn finish(&self, worker: &str, attempt: &Attempt, finish: Finish) -> crate::Result<bool> {
+        let report = self.inner.finish(worker, attempt, finish);
+        self.audit("finish", report).await
+    }
+
+    async fn register_runner(&self, runner: &RunnerRecord) -> crate::Result<()> {
+        self.inner.register_runner(runner).await
+    }
+
+    async fn unregister_runner(&self, name: &str) -> crate::Result<()> {
+        self.inner.unregister_runner(name).await
+    }
+
+    async fn runners(&self) -> crate::Result<Vec<RunnerRecord>> {
+        self.inner.runners().await
+    }
+
+    async fn last_seen(&self, queue: &str) -> crate::Result<Option<DateTime<Utc>>> {
+        self.inner.last_seen(queue).await
+    }
+
+    async fn job_counts(&self) -> crate::Result<HashMap<JobStatus, u64>> {
+        self.inner.job_counts().await
+    }
+
+    async fn secret_grants(&self) -> crate::Result<HashMap<String, String>> {
+        self.inner.secret_grants().await
+    }
+
+    async fn put_secret_grant(&self, hash: &str, grant: &str) -> crate::Result<()> {
+        self.inner.put_secret_grant(hash, grant).await
+    }
+
+    async fn watch_secrets(&self) -> crate::Result<tokio::sync::watch::Receiver<u64>> {
+        self.inner.watch_secrets().await
+    }
+
+    async fn reap_expired(&self) -> crate::Result<Reaped> {
+        self.audit("reap_expired", self.inner.reap_expired()).await
+    }
+
+    async fn queue_len(&self, queue: &str) -> crate::Result<u64> {
+        self.inner.queue_len(queue).await
+    }
+
+    async fn health(&self) -> crate::Result<()> {
+        self.inner.health().await
+    }
 }

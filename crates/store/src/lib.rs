@@ -6,15 +6,18 @@
 //!
 //! A job's life through a store: [`Store::create_job`] (`created`) → [`Store::start_job`]
 //! (`queued`, on its runner's queue) → [`Store::claim`] by a worker (`running`, in the
-//! worker's in-flight set, kept alive by [`Store::heartbeat`]) → [`Store::finish`] (final,
-//! waiters woken).
+//! worker's in-flight set, with an attempt token, kept alive by [`Store::heartbeat`]) →
+//! [`Store::finish`] of that attempt (final, waiters woken).
 
 pub mod conformance;
 mod error;
 mod store;
 
 pub use error::Error;
-pub use store::{Finish, Reaped, RunnerAccess, RunnerRecord, StopOutcome, Store, TIMEOUT_GRACE};
+pub use store::{
+    Attempt, Claimed, Finish, MAX_RUNNER_LOSSES, Reaped, RunnerAccess, RunnerRecord, StopOutcome,
+    Store, TIMEOUT_GRACE,
+};
 
 /// The result type of every store operation.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -87,6 +87,38 @@ impl RunnerAccess {
     }
 }
 
+/// One run of a job: its id and the token of the claim that started the run.
+///
+/// Every claim draws a token no other claim in the store ever had, so a report, heartbeat or
+/// stop check carrying an older token (a run that was requeued, stopped, or whose job was
+/// deleted and its id reused) is told apart from the current run and ignored.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Attempt {
+    /// The job's id.
+    pub id: String,
+    /// The claim's token: unique across the store, never reused.
+    pub token: u64,
+}
+
+/// A job a worker claimed, with the token of this claim.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claimed {
+    /// The job as submitted.
+    pub job: Job,
+    /// This claim's token; every later word about this run carries it.
+    pub token: u64,
+}
+
+impl Claimed {
+    /// The run this claim started.
+    pub fn attempt(&self) -> Attempt {
+        Attempt {
+            id: self.job.id.clone(),
+            token: self.token,
+        }
+    }
+}
+
 /// What [`Store::stop_job`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StopOutcome {
@@ -97,6 +129,11 @@ pub enum StopOutcome {
     /// The job was already final and is left as it was.
     AlreadyFinal,
 }
+
+/// Times a job may lose its runner while running before it is failed, whatever its
+/// [`Job::retries`] allow: a job that kills its runner (out of memory, abort) would otherwise
+/// take it down again on every retry.
+pub const MAX_RUNNER_LOSSES: u32 = 2;
 
 /// How long past its timeout a running job may go before the reaper fails it: room for its
 /// runner to interrupt it and report, so the backstop only catches runners that do not.
@@ -191,10 +228,12 @@ pub trait Store: Send + Sync + 'static {
     /// `JobNotFound`.
     async fn stop_job(&self, id: &str) -> Result<StopOutcome>;
 
-    /// Ends the job with `finish` unless it is already final, and returns its final record.
+    /// Ends a queued or running job with `finish` (`failed` or `stopped`), and returns its
+    /// record as it then is.
     ///
-    /// A later report by the runner that held the job is refused, so the first final state
-    /// stands.
+    /// A job already final, or only `created` (it was never started, so nothing of it runs),
+    /// is left as it is. A later report by the runner that held the job is refused, so the
+    /// first final state stands.
     ///
     /// # Errors
     ///
@@ -213,9 +252,10 @@ pub trait Store: Send + Sync + 'static {
     /// Takes up to `most` of the oldest jobs on `queue` for `worker`, oldest first, waiting
     /// up to `wait` for the first one.
     ///
-    /// The jobs move into the worker's in-flight set and become `running`; the worker's
-    /// lease is renewed for `lease`. Empty when no job came in time. Taking several jobs in
-    /// one step lets a busy worker claim a batch for the cost of one.
+    /// The jobs move into the worker's in-flight set and become `running`, each with a new
+    /// attempt token; the worker's lease is renewed for `lease`. Empty when no job came in
+    /// time. Taking several jobs in one step lets a busy worker claim a batch for the cost of
+    /// one.
     async fn claim(
         &self,
         queue: &str,
@@ -223,23 +263,28 @@ pub trait Store: Send + Sync + 'static {
         lease: Duration,
         wait: Duration,
         most: usize,
-    ) -> Result<Vec<Job>>;
+    ) -> Result<Vec<Claimed>>;
 
-    /// Renews `worker`'s lease for `lease`, and returns the ids among `running` (the jobs
+    /// Renews `worker`'s lease for `lease`, and returns the runs among `running` (the ones
     /// the worker is executing) that it should give up: their stop was requested, or the
-    /// worker no longer holds them (ended by someone else, or deleted).
+    /// worker no longer holds that attempt (ended by someone else, requeued, or the job
+    /// deleted, even if its id was reused since).
+    ///
+    /// Ids the worker took off its queue but never marked running (a claim whose second
+    /// half was lost) go back to the front of their queue.
     async fn heartbeat(
         &self,
         worker: &str,
         lease: Duration,
-        running: &[String],
-    ) -> Result<Vec<String>>;
+        running: &[Attempt],
+    ) -> Result<Vec<Attempt>>;
 
-    /// Records how a job held by `worker` ended, and wakes its waiters.
+    /// Records how the run `attempt` held by `worker` ended, and wakes its waiters.
     ///
-    /// Returns `false`, changing nothing, when `worker` no longer holds the job: it was
-    /// deleted, or ended by someone else (stop, timeout, lost lease) first.
-    async fn finish(&self, worker: &str, id: &str, finish: Finish) -> Result<bool>;
+    /// Returns `false`, changing nothing, when `worker` no longer holds that attempt: the
+    /// job was deleted (even if its id was reused since), requeued, or ended by someone else
+    /// (stop, timeout, lost lease) first.
+    async fn finish(&self, worker: &str, attempt: &Attempt, finish: Finish) -> Result<bool>;
 
     /// Registers a runner started by hand under `runner.name`.
     ///
@@ -280,7 +325,8 @@ pub trait Store: Send + Sync + 'static {
 
     /// Ends the jobs of workers whose lease expired: a running job goes back to its queue
     /// while it has retries left ([`Job::retries`]) and fails with "runner lost" otherwise
-    /// (ends `stopped` when a stop was asked);
+    /// (ends `stopped` when a stop was asked); a job that lost its runner
+    /// [`MAX_RUNNER_LOSSES`] times fails whatever its retries;
     /// ids they took but never marked return to their queue. Also fails, as timed out, any
     /// job still running [`TIMEOUT_GRACE`] after its timeout, whatever its runner does.
     /// Safe to call from several processes at once.

@@ -293,6 +293,62 @@ async fn a_job_with_retries_outlives_its_runner_and_job_run_returns_its_result()
     assert_eq!(requeues, Some(1), "it ran a second time, after one requeue");
 }
 
+/// Issue 10: a job that kills its runner (SIGKILL here, as the kernel's OOM killer sends) is
+/// failed the second time, whatever its retries, and the runner is restarted each time and
+/// serves the next job.
+#[tokio::test]
+async fn a_job_that_kills_its_runner_twice_fails_and_the_runner_lives_on() {
+    let redis = RedisServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let supervisor = SupervisorProcess::start(&redis, dir.path(), &short_leases()).await;
+    let id = uuid::Uuid::new_v4().to_string();
+    let job = job("sleep(20); \"survived\"")
+        .id(&id)
+        .retries(5)
+        .build()
+        .unwrap();
+    let waiting = {
+        let client = supervisor.client.clone();
+        tokio::spawn(async move { client.job_run(USER, job).await })
+    };
+    let key = format!("{NAMESPACE}:v1:job:{id}");
+    for losses in 0..2 {
+        until("the job runs again on a live runner", || async {
+            let (status, lost): (Option<String>, Option<u32>) = redis::cmd("HMGET")
+                .arg(&key)
+                .arg("status")
+                .arg("losses")
+                .query(&mut redis.connection())
+                .unwrap();
+            status.as_deref() == Some("running") && lost.unwrap_or(0) == losses
+        })
+        .await;
+        kill(supervisor.runner_pid().await, Signal::SIGKILL).unwrap();
+    }
+
+    let result = bounded(waiting).await.unwrap().unwrap();
+    assert!(
+        matches!(&result, JobResult::Error { error } if error.contains("runner lost 2 times")),
+        "{result:?}"
+    );
+    let done = bounded(
+        supervisor
+            .client
+            .job_run(USER, self::job("1 + 1").build().unwrap()),
+    )
+    .await
+    .unwrap();
+    assert_eq!(done, JobResult::success("2"), "the restarted runner serves");
+    let status = bounded(supervisor.client.get_runner_status(ADMIN, RUNNER))
+        .await
+        .unwrap();
+    assert_eq!(
+        status.status,
+        hero_supervisor_openrpc_client::RunnerState::Running,
+        "{status:?}"
+    );
+}
+
 #[tokio::test]
 async fn sigterm_lets_the_running_job_finish_and_stops_the_runners() {
     let redis = RedisServer::start();

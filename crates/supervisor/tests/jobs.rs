@@ -316,3 +316,60 @@ async fn a_job_whose_runner_is_killed_ends_failed_as_runner_lost() {
     assert_eq!(next.unwrap(), JobResult::success("5"));
     sup.stop().await;
 }
+
+/// Issue 10: a job id reused after `job.delete` while its first job was still running gets
+/// its own result; the deleted run's report is refused, though it finishes first.
+#[tokio::test]
+async fn a_reused_job_id_gets_its_own_result_never_the_deleted_runs() {
+    let sup = common::TestSupervisor::start().await;
+    let old = job("sleep(2); \"old\"").id("dup").build().unwrap();
+    bounded(sup.client.jobs_create(USER, old)).await.unwrap();
+    bounded(sup.client.job_start(USER, "dup")).await.unwrap();
+    common::until("the first dup runs", || async {
+        sup.client
+            .job_status("dup")
+            .await
+            .is_ok_and(|s| s.status == JobStatus::Running)
+    })
+    .await;
+    bounded(sup.client.job_delete(USER, "dup")).await.unwrap();
+
+    let new = job("sleep(5); \"new\"").id("dup").build().unwrap();
+    let started = std::time::Instant::now();
+    let result = bounded(sup.client.job_run(USER, new)).await.unwrap();
+    assert_eq!(result, JobResult::success("new"));
+    assert!(
+        started.elapsed() >= std::time::Duration::from_secs(5),
+        "the answer came after {:?}, before the new job could end",
+        started.elapsed()
+    );
+    let result = bounded(sup.client.job_result("dup")).await.unwrap();
+    assert_eq!(result, JobResult::success("new"), "the old run never lands");
+    sup.stop().await;
+}
+
+/// Issue 10: a runner never executes a job of another executor; it fails it naming both.
+#[tokio::test]
+async fn a_runner_refuses_a_job_of_another_executor_naming_both() {
+    let sup = common::TestSupervisor::start_with(|config| {
+        let mut sal = config.actors[0].clone();
+        sal.id = "sal_runner_1".into();
+        sal.name = "sal_runner_1".into();
+        sal.binary_path = hero_test_support::workspace_binary("sal_runner");
+        config.actors.push(sal);
+    })
+    .await;
+    let marker = sup.data_dir.path().join("ran");
+    let payload = format!("write_file({:?}, \"x\"); \"ran\"", marker.display());
+    let foreign = job(&payload).runner("sal_runner_1").build().unwrap();
+    let result = bounded(sup.client.job_run(USER, foreign)).await.unwrap();
+    assert_eq!(
+        result,
+        JobResult::error("runner sal_runner_1 runs executor sal, not osis")
+    );
+    assert!(!marker.exists(), "the payload never ran");
+    let own = common::job("print(\"osis\")").build().unwrap();
+    let result = bounded(sup.client.job_run(USER, own)).await.unwrap();
+    assert_eq!(result, JobResult::success("osis"), "osis jobs still run");
+    sup.stop().await;
+}

@@ -207,3 +207,24 @@ async fn sigterm_lets_the_running_job_finish_then_the_runner_exits_cleanly() {
     assert_eq!(result, JobResult::success("done"));
     sup.stop().await;
 }
+
+#[tokio::test]
+async fn a_python_runner_never_reports_a_deleted_run_into_a_job_reusing_its_id() {
+    let (sup, runner) = start().await;
+    let id = start_running(&sup, job("sleep(2) or 'old'").id("dup")).await;
+    bounded(sup.client.job_delete(USER, &id)).await.unwrap();
+    let result = run(&sup, job("sleep(3) or 'new'").id("dup")).await;
+    assert_eq!(result, JobResult::success("new"), "{}", runner.log());
+    stop(sup, runner).await;
+}
+
+#[tokio::test]
+async fn a_python_runner_refuses_a_job_of_another_executor() {
+    let (sup, runner) = start().await;
+    let result = run(&sup, job("6 * 7").executor("osis")).await;
+    assert_eq!(
+        result,
+        JobResult::error(format!("runner {RUNNER} runs executor python, not osis"))
+    );
+    stop(sup, runner).await;
+}

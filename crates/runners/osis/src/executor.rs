@@ -31,6 +31,10 @@ impl OsisExecutor {
 
 #[async_trait]
 impl Executor for OsisExecutor {
+    fn name(&self) -> &str {
+        "osis"
+    }
+
     async fn execute(&self, job: &Job, ctx: &JobContext) -> Result<String, String> {
         let store = self.store.clone();
         let limits = self.limits;

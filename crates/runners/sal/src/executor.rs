@@ -24,6 +24,10 @@ impl SalExecutor {
 
 #[async_trait]
 impl Executor for SalExecutor {
+    fn name(&self) -> &str {
+        "sal"
+    }
+
     async fn execute(&self, job: &Job, ctx: &JobContext) -> Result<String, String> {
         let limits = self.limits;
         let job = job.clone();

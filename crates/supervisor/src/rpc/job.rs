@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use hero_job::{Job, JobRecord, JobResult};
-use hero_store::{Finish, StopOutcome};
+use hero_store::{Finish, MAX_RUNNER_LOSSES, StopOutcome};
 use hero_supervisor_api::methods::{Method, names};
 use hero_supervisor_api::params::{self, JobIdParams, JobParams, JobReadParams};
 use serde_json::{Map, Value};
@@ -135,12 +135,14 @@ pub(super) async fn call(
 const LOSS_DETECTION: Duration = Duration::from_secs(20);
 
 /// How long a caller waits for `job` to end: its timeout plus the runner's time to report,
-/// and as much again, plus the time to notice a lost runner, for each retry it allows.
+/// and as much again, plus the time to notice a lost runner, for each retry it can get (its
+/// `retries`, but no more than the store allows a job whose runner keeps being lost).
 fn job_wait(job: &Job) -> Duration {
     // Saturating: the job read back from the store is not validated again.
     let attempt = Duration::from_secs(job.timeout).saturating_add(REPORT_GRACE);
     let retry = attempt.saturating_add(LOSS_DETECTION);
-    attempt.saturating_add(retry.saturating_mul(job.retries))
+    let retries = job.retries.min(MAX_RUNNER_LOSSES - 1);
+    attempt.saturating_add(retry.saturating_mul(retries))
 }
 
 /// Ends a job that did not finish within its wait as failed, so the caller gets a final
@@ -178,5 +180,30 @@ impl Supervisor {
         job.created_at = now;
         job.updated_at = now;
         Ok(job)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job_with(timeout: u64, retries: u32) -> Job {
+        hero_job::JobBuilder::new()
+            .payload("1")
+            .executor("osis")
+            .runner("r")
+            .timeout(timeout)
+            .retries(retries)
+            .build()
+            .expect("a valid job")
+    }
+
+    #[test]
+    fn a_wait_covers_one_retry_at_most_since_a_second_loss_fails_the_job() {
+        let once = job_wait(&job_with(10, 0));
+        assert_eq!(once, Duration::from_secs(15));
+        let twice = job_wait(&job_with(10, 1));
+        assert_eq!(twice, Duration::from_secs(15 + 15 + 20));
+        assert_eq!(job_wait(&job_with(10, 10)), twice);
     }
 }
