@@ -61,6 +61,33 @@ async fn the_client_example_covers_every_method() {
 }
 
 #[tokio::test]
+async fn the_mock_runner_example_serves_jobs_as_an_actor() {
+    let sup = common::TestSupervisor::start_with(|c| {
+        let mut actor = c.actors[0].clone();
+        actor.id = "mock".into();
+        actor.name = "mock".into();
+        actor.binary_path = example("mock_runner");
+        c.actors = vec![actor];
+    })
+    .await;
+    let job = hero_supervisor_openrpc_client::JobBuilder::new()
+        .payload("echoed as it is")
+        .executor("mock")
+        .runner("mock")
+        .timeout(20)
+        .build()
+        .unwrap();
+    let result = common::bounded(sup.client.job_run(common::USER, job))
+        .await
+        .unwrap();
+    assert_eq!(
+        result,
+        hero_supervisor_openrpc_client::JobResult::success("echoed as it is")
+    );
+    sup.stop().await;
+}
+
+#[tokio::test]
 async fn the_embedded_supervisor_example_runs() {
     let redis = hero_test_support::RedisServer::start();
     run_example(&example("supervisor_setup"), &[("REDIS_URL", &redis.url())]).await;
