@@ -40,4 +40,4 @@ pub use executor::OsisExecutor;
 pub use interrupt::Interrupt;
 pub use json::{from_json, to_json};
 pub use limits::Limits;
-pub use store::{FILE_NAME, KvStore, MAX_KEY_BYTES, MAX_VALUE_BYTES};
+pub use store::{DEFAULT_MAX_CONTEXT_BYTES, FILE_NAME, KvStore, MAX_KEY_BYTES, MAX_VALUE_BYTES};
