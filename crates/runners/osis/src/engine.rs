@@ -8,11 +8,13 @@
 //! through [`Script::engine_mut`] before [`Script::run`]; [`run`] is the plain case.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use rhai::module_resolvers::DummyModuleResolver;
 use rhai::{Dynamic, Engine, EvalAltResult, LexError, Map, Scope, Token};
 
+use crate::depth::{self, DepthCheck};
 use crate::interrupt::{Interrupt, register_sleep};
 use crate::json;
 use crate::limits::Limits;
@@ -37,6 +39,8 @@ pub struct Script {
     output: Output,
     interrupt: Interrupt,
     limits: Limits,
+    /// Shared with the engine's hooks; `run` adds one for scripts that use `this`.
+    depth: Arc<DepthCheck>,
 }
 
 impl std::fmt::Debug for Script {
@@ -70,7 +74,8 @@ impl Script {
         let mut engine = Engine::new_raw();
         engine.register_global_module(standard_library());
         engine.set_module_resolver(DummyModuleResolver::new());
-        limits.apply(&mut engine);
+        let depth = Arc::new(DepthCheck::new(limits.max_data_depth));
+        limits.apply(&mut engine, depth.clone());
 
         let output = Output::new(job_id, limits.max_output_bytes);
         let print_output = output.clone();
@@ -96,6 +101,7 @@ impl Script {
             output,
             interrupt: interrupt.clone(),
             limits: *limits,
+            depth,
         }
     }
 
@@ -131,9 +137,16 @@ impl Script {
             env.get(name).cloned().unwrap_or(Dynamic::UNIT)
         });
 
+        let ast = self
+            .engine
+            .compile_with_scope(&scope, payload)
+            .map_err(|error| self.failure(&error.into()))?;
+        if depth::uses_this(&ast) {
+            depth::watch_this(&mut self.engine, self.depth.clone());
+        }
         let value = self
             .engine
-            .eval_with_scope::<Dynamic>(&mut scope, payload)
+            .eval_ast_with_scope::<Dynamic>(&mut scope, &ast)
             .map_err(|error| self.failure(&error))?;
         // The last statement may have printed past the cap with no operation after it.
         if self.output.is_over_limit() {

@@ -3,7 +3,8 @@
 //!
 //! - [`engine`]: [`Script`](engine::Script), one script run on the sandboxed engine (output,
 //!   `sleep`, `ENV`/`env`, JSON helpers), and [`ScriptError`](engine::ScriptError).
-//! - `limits`: [`Limits`] on operations, sizes, nesting and output, with clear errors.
+//! - `limits`: [`Limits`] on operations, sizes, nesting and output, with clear errors;
+//!   `depth` checks the nesting of data, which Rhai does not bound.
 //! - `interrupt`: [`Interrupt`], which ends a running script, and `sleep`.
 //! - `output`: the printed lines, capped and logged with the job id.
 //! - `json`: [`to_json`] and [`from_json`], for scripts and for stored values.
@@ -25,6 +26,7 @@
 
 #![warn(missing_docs)]
 
+mod depth;
 pub mod engine;
 mod error;
 pub mod executor;

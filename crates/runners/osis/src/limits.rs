@@ -4,9 +4,12 @@
 //! binaries use `OSIS` and `SAL`); the engine applies them to Rhai and [`Limits::explain`]
 //! turns Rhai's limit errors into messages that name the limit.
 
-use rhai::{Dynamic, Engine, EvalAltResult, ParseErrorType, Position};
+use std::sync::Arc;
+
+use rhai::{Engine, EvalAltResult, ParseErrorType, Position};
 
 use crate::Error;
+use crate::depth::{DATA_DEPTH, DepthCheck};
 
 /// The bounds on one script run; every field must be at least 1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,8 +102,9 @@ impl Limits {
         Ok(limits)
     }
 
-    /// Sets the operation, size, call-depth and expression-depth limits on `engine`.
-    pub(crate) fn apply(&self, engine: &mut Engine) {
+    /// Sets the operation, size, call-depth and expression-depth limits on `engine`, and
+    /// has it check the depth of data with `depth`.
+    pub(crate) fn apply(&self, engine: &mut Engine, depth: Arc<DepthCheck>) {
         engine
             .set_max_operations(self.max_operations)
             .set_max_string_size(self.max_string_bytes)
@@ -111,26 +115,25 @@ impl Limits {
         // Rhai checks a map's size when the map is passed on, but not when `m[key] = value`
         // adds an entry to a variable; checking a map variable each time it is used bounds
         // that growth. Maps nested in a variable are still checked only when passed on.
-        //
-        // Rhai bounds no nesting of data. Data only grows deeper a bounded number of levels
-        // at a time (one expression, or one chain of calls), and each step reads the value
-        // it wraps from a variable: checking the depth of every variable read stops the
-        // growth just past the limit, before anything recurses through it.
-        let (max_map_len, max_data_depth) = (self.max_map_len, self.max_data_depth);
+        let max_map_len = self.max_map_len;
+        // Rhai bounds no nesting of data: see `depth`.
         // Rhai flags `on_var` as `deprecated` only to say the API is volatile; it is not
         // deprecated, and a change would show up as a compile error here.
         #[allow(deprecated)]
         engine.on_var(move |name, _, context| {
-            let Some(value) = context.scope().get(name) else {
-                return Ok(None);
-            };
             let too_large = |what: &str| {
                 Err(EvalAltResult::ErrorDataTooLarge(what.into(), Position::NONE).into())
             };
-            if value.as_map_ref().is_ok_and(|map| map.len() > max_map_len) {
+            let value = context.scope().get(name);
+            if value
+                .and_then(|value| value.as_map_ref().ok().map(|map| map.len()))
+                .is_some_and(|len| len > max_map_len)
+            {
                 return too_large("Size of object map");
             }
-            if is_deeper_than(value, max_data_depth) {
+            let ops = context.global_runtime_state().num_operations();
+            let mut read = value.into_iter().chain(context.this_ptr());
+            if read.any(|value| depth.is_too_deep(value, ops)) {
                 return too_large(DATA_DEPTH);
             }
             Ok(None)
@@ -213,24 +216,9 @@ impl Limits {
     }
 }
 
-/// What a [`EvalAltResult::ErrorDataTooLarge`] names when data is nested too deep.
-const DATA_DEPTH: &str = "Depth of data";
-
 /// What a [`EvalAltResult::ErrorDataTooLarge`] names when a context's store is full; the
 /// `kv` functions raise it, so a script cannot catch it, as no other limit can be caught.
 pub(crate) const KV_BYTES: &str = "Size of key-value store";
-
-/// Whether `value` holds arrays or maps nested more than `max` levels deep. Stops at the
-/// first branch past `max`, so it recurses at most `max + 1` levels.
-fn is_deeper_than(value: &Dynamic, max: usize) -> bool {
-    if let Ok(array) = value.as_array_ref() {
-        return max == 0 || array.iter().any(|item| is_deeper_than(item, max - 1));
-    }
-    if let Ok(map) = value.as_map_ref() {
-        return max == 0 || map.values().any(|item| is_deeper_than(item, max - 1));
-    }
-    false
-}
 
 /// Limits above the address space are as good as none.
 fn to_usize(n: u64) -> usize {

@@ -154,9 +154,32 @@ fn data_depth_is_limited_for_maps_pushes_and_nested_assignments() {
         "let a = [[]]; loop { a[0] = [a[0]]; }",
         "fn wrap(x) { [x] } let a = []; loop { a = wrap(a); }",
         "let a = []; loop { try { a = [a]; } catch {} }",
+        // A method grows `this` without reading a variable.
+        "fn grow() { loop { this = [this]; } } let a = []; a.grow();",
+        "fn grow() { loop { this = #{ x: this }; } } let m = #{}; m.grow();",
+        "fn grow() { loop { this[0] = [this[0]]; } } let a = [[]]; a.grow();",
     ] {
         assert_starts_with(&failure(limits, payload), expected);
     }
+}
+
+#[test]
+fn reading_a_large_array_in_a_loop_stays_fast() {
+    // The depth of a value found shallow is trusted for a while, and only the items a push
+    // adds are walked: without that, this loop walked all 30 000 items at each step.
+    let started = std::time::Instant::now();
+    let payload = "let a = []; for i in 0..30000 { a.push(i); } \
+                   let s = 0; for i in 0..30000 { s += a[i]; } s";
+    let script = Script::new("limits-test", &Limits::default(), &Interrupt::new());
+    assert_eq!(
+        script.run(payload, &BTreeMap::new()),
+        Ok("449985000".to_owned())
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(20),
+        "took {:?}",
+        started.elapsed()
+    );
 }
 
 #[test]
