@@ -7,16 +7,15 @@
 //! has `this` checked at every step ([`watch_this`]), through Rhai's debugger interface:
 //! slower, as Rhai then copies the arguments of every call, but only for those scripts.
 //!
-//! A walk costs the value's size,
-//! so a value found shallow is trusted, by address and length, for a number of operations
-//! that grows with its size (at most [`MAX_TRUST_OPS`]): reading a large array in a loop
-//! stays cheap, and data overshoots the limit by at most that many levels before the check
-//! fails the script, still far from anything that could exhaust the script thread's stack.
+//! A walk costs the value's size, so a value found shallow is trusted, by address and
+//! length, for a number of operations that grows with its size (at most [`MAX_TRUST_OPS`]),
+//! and an array that only grew has only its new items walked: reading or filling a large
+//! array in a loop stays cheap. Data then overshoots the limit by at most about that many
+//! levels before the check fails the script, far from what could exhaust the script
+//! thread's stack (some 100 000 levels).
 
 use std::collections::HashMap;
-use std::sync::{Mutex, PoisonError};
-
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use rhai::debugger::DebuggerCommand;
 use rhai::{AST, ASTNode, Array, Dynamic, Engine, EvalAltResult, Expr, Map, Stmt};

@@ -115,8 +115,8 @@ impl Limits {
         // Rhai checks a map's size when the map is passed on, but not when `m[key] = value`
         // adds an entry to a variable; checking a map variable each time it is used bounds
         // that growth. Maps nested in a variable are still checked only when passed on.
+        // Rhai bounds no nesting of data: `depth` checks every value read, `this` included.
         let max_map_len = self.max_map_len;
-        // Rhai bounds no nesting of data: see `depth`.
         // Rhai flags `on_var` as `deprecated` only to say the API is volatile; it is not
         // deprecated, and a change would show up as a compile error here.
         #[allow(deprecated)]
