@@ -16,8 +16,8 @@ pub enum Backend {
     ///
     /// The session is created if missing, with a placeholder window `hero` that keeps it alive
     /// between runs. The window's output is piped into the same log file as `Simple`'s. Its
-    /// environment is the tmux server's plus the spec's, and a window named like the process
-    /// left by an earlier run is killed and replaced.
+    /// environment is the spec's, as for `Simple`, never the tmux server's; and a window named
+    /// like the process left by an earlier run is killed and replaced.
     Tmux {
         /// The session.
         session: String,

@@ -50,6 +50,17 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// An environment variable's name is not one a shell could set.
+    #[error(
+        "the environment variable `{name}` of `{id}` has an invalid name: \
+         expected letters, digits and `_`, not starting with a digit"
+    )]
+    EnvName {
+        /// The process's id.
+        id: String,
+        /// The name.
+        name: String,
+    },
     /// The task that manages the process has ended, so the request cannot be carried out.
     #[error("the manager of `{id}` is gone")]
     Gone {

@@ -9,7 +9,8 @@
 //! - [`ProcessStatus`], [`ProcessState`] (`status.rs`): what a process is doing.
 //! - Logs (`logs.rs`, `lines.rs`, `rotate.rs`): output cut into lines, written to a rotating
 //!   file, kept in an in-memory tail and sent to followers.
-//! - [`ProcessSpec`] (`spec.rs`): what to run; [`Error`] (`error.rs`): what went wrong.
+//! - [`ProcessSpec`] (`spec.rs`): what to run, with a clean environment; [`Error`]
+//!   (`error.rs`): what went wrong.
 //!
 //! ```
 //! # async fn example() -> Result<(), Box<dyn std::error::Error>> {
@@ -56,5 +57,5 @@ pub use error::Error;
 pub use manager::ProcessManager;
 pub use policy::Policy;
 pub use simple::SimpleProcess;
-pub use spec::ProcessSpec;
+pub use spec::{INHERITED_ENV, ProcessSpec};
 pub use status::{ProcessState, ProcessStatus};

@@ -1,7 +1,9 @@
 //! A log file that rotates by size: `<log>` → `<log>.1` → … → `<log>.N`, the oldest dropped.
+//! Every file is readable and writable by its owner only: runners log what their jobs print.
 
-use std::fs::{File, OpenOptions};
+use std::fs::{File, OpenOptions, Permissions};
 use std::io::{self, Write};
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 /// An append-only file kept under a size cap by rotation.
@@ -86,9 +88,18 @@ impl RotatingFile {
     }
 }
 
+/// Opens `path` for appending with mode 0600, also when an earlier version created it wider.
 fn append(path: &Path) -> io::Result<File> {
-    OpenOptions::new().create(true).append(true).open(path)
+    let file = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(OWNER_ONLY)
+        .open(path)?;
+    file.set_permissions(Permissions::from_mode(OWNER_ONLY))?;
+    Ok(file)
 }
+
+const OWNER_ONLY: u32 = 0o600;
 
 /// `<path>.<n>`.
 fn numbered(path: &Path, n: usize) -> PathBuf {
@@ -143,6 +154,32 @@ mod tests {
         assert_eq!(read(&path), "b\n");
         assert_eq!(read(&numbered(&path, 1)), "longer\n");
         assert_eq!(read(&numbered(&path, 2)), "a\n");
+    }
+
+    fn mode(path: &Path) -> u32 {
+        std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+    }
+
+    #[test]
+    fn log_files_and_rotated_files_are_readable_by_their_owner_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.log");
+        let mut file = RotatingFile::open(&path, 10, 2).unwrap();
+        file.write_lines(["l001", "l002", "l003", "l004", "l005"])
+            .unwrap();
+        for path in [path.clone(), numbered(&path, 1), numbered(&path, 2)] {
+            assert_eq!(mode(&path), 0o600, "{}", path.display());
+        }
+    }
+
+    #[test]
+    fn a_log_file_left_readable_by_others_is_made_private() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.log");
+        std::fs::write(&path, "old\n").unwrap();
+        std::fs::set_permissions(&path, Permissions::from_mode(0o644)).unwrap();
+        RotatingFile::open(&path, 10, 2).unwrap();
+        assert_eq!(mode(&path), 0o600);
     }
 
     #[test]

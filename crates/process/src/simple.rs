@@ -61,6 +61,7 @@ impl SimpleProcess {
             program: spec.program.clone(),
             source,
         };
+        let env = spec.environment()?;
         // One pipe for both streams keeps their lines in the order they were written.
         let (reader, writer) = std::io::pipe().map_err(spawn_error)?;
         let writer_for_stderr = writer.try_clone().map_err(spawn_error)?;
@@ -70,7 +71,8 @@ impl SimpleProcess {
         // closes it.
         let child = Command::new(&spec.program)
             .args(&spec.args)
-            .envs(spec.env.iter().map(|(k, v)| (k, v)))
+            .env_clear()
+            .envs(env)
             .stdin(std::process::Stdio::null())
             .stdout(writer)
             .stderr(writer_for_stderr)

@@ -1,7 +1,9 @@
-//! What to run.
+//! What to run, and the environment it runs in.
 
 use std::fmt;
 use std::path::PathBuf;
+
+use crate::Error;
 
 /// A process to start: its program, arguments, environment and log file.
 ///
@@ -15,10 +17,49 @@ pub struct ProcessSpec {
     pub program: PathBuf,
     /// Its arguments.
     pub args: Vec<String>,
-    /// Extra environment variables, on top of the supervisor's own.
+    /// The process's environment. Besides these, it gets only the [`INHERITED_ENV`]
+    /// variables of this process that `env` does not set: nothing else of this process's
+    /// environment, which may hold credentials, reaches it, whatever the backend.
     pub env: Vec<(String, String)>,
     /// File that receives stdout and stderr, appended to.
     pub log_path: PathBuf,
+}
+
+/// The variables a process takes from this process's environment when they are set: neutral
+/// settings it may need to run at all, never credentials.
+pub const INHERITED_ENV: [&str; 4] = ["PATH", "HOME", "LANG", "TZ"];
+
+impl ProcessSpec {
+    /// The whole environment the process starts with: the [`INHERITED_ENV`] variables this
+    /// process has and `env` does not set, then `env`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::EnvName`] for a name in `env` that is not letters, digits and `_`, not
+    /// starting with a digit: the `tmux` backend sets variables through a shell.
+    pub(crate) fn environment(&self) -> Result<Vec<(String, String)>, Error> {
+        if let Some((name, _)) = self.env.iter().find(|(name, _)| !is_env_name(name)) {
+            return Err(Error::EnvName {
+                id: self.id.clone(),
+                name: name.clone(),
+            });
+        }
+        let sets = |name: &str| self.env.iter().any(|(set, _)| set == name);
+        let inherited = INHERITED_ENV
+            .iter()
+            .filter(|name| !sets(name))
+            .filter_map(|name| Some(((*name).to_owned(), std::env::var(name).ok()?)));
+        Ok(inherited.chain(self.env.iter().cloned()).collect())
+    }
+}
+
+/// Whether `name` is a variable name a POSIX shell accepts.
+fn is_env_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|first| first.is_ascii_alphabetic() || first == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 impl fmt::Debug for ProcessSpec {
@@ -37,6 +78,51 @@ impl fmt::Debug for ProcessSpec {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_environment_holds_the_neutral_variables_and_the_specs_only() {
+        let spec = ProcessSpec {
+            id: "r".into(),
+            program: "/bin/true".into(),
+            args: vec![],
+            env: vec![
+                ("HOME".into(), "/home/runner".into()),
+                ("K".into(), "v".into()),
+            ],
+            log_path: "/tmp/r.log".into(),
+        };
+        let env = spec.environment().expect("valid names");
+        let names: Vec<&str> = env.iter().map(|(name, _)| name.as_str()).collect();
+        assert!(
+            names
+                .iter()
+                .all(|name| ["PATH", "HOME", "LANG", "TZ", "K"].contains(name))
+        );
+        assert!(names.contains(&"PATH"), "the test process has a PATH");
+        let home: Vec<&str> = env
+            .iter()
+            .filter(|(name, _)| name == "HOME")
+            .map(|(_, value)| value.as_str())
+            .collect();
+        assert_eq!(home, ["/home/runner"], "the spec's value wins");
+    }
+
+    #[test]
+    fn a_name_no_shell_accepts_is_refused() {
+        for bad in ["", "1A", "A-B", "A=B", "A B", "A\nB"] {
+            let spec = ProcessSpec {
+                id: "r".into(),
+                program: "/bin/true".into(),
+                args: vec![],
+                env: vec![(bad.into(), "v".into())],
+                log_path: "/tmp/r.log".into(),
+            };
+            assert!(
+                matches!(spec.environment(), Err(Error::EnvName { .. })),
+                "{bad:?}"
+            );
+        }
+    }
 
     #[test]
     fn debug_output_hides_environment_values() {

@@ -4,11 +4,14 @@
 //! The FIFO is opened read-write by the manager, so it never reports end of output between
 //! runs and a window's `cat` never blocks opening it. If the manager dies, that `cat` gets
 //! SIGPIPE and the runner keeps running in its window, visible to `tmux attach`.
+//!
+//! The window's program gets the spec's environment only, never the tmux server's: each
+//! launch writes it to a file beside the FIFO, which the window reads and removes.
 
 mod command;
 mod window;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use nix::sys::signal::{Signal, killpg};
 use nix::sys::stat::Mode;
@@ -35,14 +38,17 @@ pub(crate) struct TmuxLauncher {
     logs: Logs,
     /// Created at the first launch and kept for the launcher's life.
     output: Option<OutputPipe>,
+    /// Numbers each launch's environment file.
+    launches: u64,
 }
 
 /// The FIFO windows write to, and the task reading it into the logs.
 #[derive(Debug)]
 struct OutputPipe {
     path: PathBuf,
-    /// A private directory (mode 0700), so that nobody else can open the FIFO.
-    _dir: tempfile::TempDir,
+    /// A private directory (mode 0700), so that nobody else can open the FIFO or read the
+    /// environment files.
+    dir: tempfile::TempDir,
     /// The FIFO never ends, so its reader runs until the launcher is dropped.
     _pump: AbortOnDropHandle<()>,
 }
@@ -60,10 +66,11 @@ impl TmuxLauncher {
             session,
             logs,
             output: None,
+            launches: 0,
         }
     }
 
-    fn output(&mut self) -> Result<&Path, Error> {
+    fn output(&mut self) -> Result<&OutputPipe, Error> {
         let output = match self.output.take() {
             Some(output) => output,
             None => OutputPipe::open(&self.spec.id, &self.logs).map_err(|source| Error::Pipe {
@@ -71,7 +78,31 @@ impl TmuxLauncher {
                 source,
             })?,
         };
-        Ok(&self.output.insert(output).path)
+        Ok(self.output.insert(output))
+    }
+
+    /// Writes the environment of the next launch to a new file (mode 0600) in the private
+    /// directory.
+    fn env_file(&mut self) -> Result<PathBuf, Error> {
+        let text = window::env_file_text(&self.spec.environment()?);
+        self.launches += 1;
+        let name = format!("env-{}", self.launches);
+        let path = self.output()?.dir.path().join(name);
+        let write = || -> std::io::Result<()> {
+            use std::io::Write;
+            use std::os::unix::fs::OpenOptionsExt;
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&path)?
+                .write_all(text.as_bytes())
+        };
+        write().map_err(|source| Error::Pipe {
+            id: self.spec.id.clone(),
+            source,
+        })?;
+        Ok(path)
     }
 
     fn error(&self, command: &'static str) -> impl FnOnce(std::io::Error) -> Error + use<'_> {
@@ -150,10 +181,17 @@ impl Launcher for TmuxLauncher {
     type Process = TmuxWindow;
 
     async fn launch(&mut self) -> Result<TmuxWindow, Error> {
-        let fifo = self.output()?.to_owned();
+        let fifo = self.output()?.path.clone();
         self.ensure_session().await?;
         self.remove_stale_windows().await?;
-        TmuxWindow::open(&self.tmux, &self.session, &self.spec, &fifo).await
+        let env_file = self.env_file()?;
+        let window = TmuxWindow::open(&self.tmux, &self.session, &self.spec, &fifo, &env_file);
+        let window = window.await;
+        if window.is_err() {
+            // The window never read it; a missing file is what we want.
+            let _ = std::fs::remove_file(&env_file);
+        }
+        window
     }
 }
 
@@ -169,7 +207,7 @@ impl OutputPipe {
         let pump = tokio::spawn(pump(receiver, logs.clone()).instrument(span));
         Ok(Self {
             path,
-            _dir: dir,
+            dir,
             _pump: AbortOnDropHandle::new(pump),
         })
     }

@@ -4,7 +4,10 @@ mod common;
 
 use std::time::Duration;
 
-use common::{assert_gone, fast_policy, kill, log_path, read_pids, spec, wait_for};
+use common::{
+    assert_clean, assert_gone, fast_policy, kill, log_path, read_pids, sleeper, spec,
+    started_environment, wait_for,
+};
 use hero_process::{Backend, Policy, ProcessManager, ProcessState};
 use hero_test_support::TIMEOUT;
 use nix::sys::signal::Signal;
@@ -266,4 +269,36 @@ async fn a_graceful_stop_lets_the_runner_exit_on_sigterm() {
         Some("exited with status 0")
     );
     assert_eq!(next_line(&mut lines).await, "bye");
+}
+
+#[tokio::test]
+async fn the_process_gets_a_clean_environment_not_this_processs() {
+    let dir = tempfile::tempdir().unwrap();
+    let runner = manager(sleeper(dir.path(), "clean"), fast_policy());
+    start(&runner).await;
+    let pid = runner.status().pid.unwrap().try_into().unwrap();
+    assert_clean(&started_environment(pid).await);
+    stop(&runner, false).await;
+    assert_gone(&[pid]).await;
+}
+
+#[tokio::test]
+async fn log_files_are_readable_by_their_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let runner = manager(
+        spec(dir.path(), "private", "echo hi; exec sleep 300"),
+        fast_policy(),
+    );
+    let mut lines = runner.subscribe_logs();
+    start(&runner).await;
+    assert_eq!(next_line(&mut lines).await, "hi");
+    let mode = std::fs::metadata(log_path(dir.path(), "private"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+    let pid = runner.status().pid.unwrap().try_into().unwrap();
+    stop(&runner, false).await;
+    assert_gone(&[pid]).await;
 }

@@ -2,7 +2,10 @@
 
 mod common;
 
-use common::{TmuxServer, assert_gone, fast_policy, kill, log_path, read_pids, spec, wait_for};
+use common::{
+    TmuxServer, assert_clean, assert_gone, fast_policy, kill, log_path, read_pids, sleeper, spec,
+    started_environment, wait_for,
+};
 use hero_process::{Backend, Policy, ProcessManager, ProcessSpec, ProcessState};
 use hero_test_support::{TIMEOUT, eventually};
 use nix::sys::signal::Signal;
@@ -207,5 +210,56 @@ async fn secrets_in_the_environment_reach_the_runner_but_not_argv() {
     assert_gone(&[pid]).await;
     let gone = eventually(TIMEOUT, || async { window_names(&server) == ["hero"] }).await;
     assert!(gone);
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_window_gets_a_clean_environment_not_the_tmux_servers() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TmuxServer::new();
+    // The server starts from this test's environment, and tmux adds TMUX, TERM and more.
+    let runner = manager(&server, sleeper(dir.path(), "clean"), fast_policy());
+    start(&runner).await;
+    let pid = runner.status().pid.unwrap().try_into().unwrap();
+    assert_clean(&started_environment(pid).await);
+    stop(&runner).await;
+    assert_gone(&[pid]).await;
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn newlines_and_semicolons_in_values_never_run_another_tmux_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TmuxServer::new();
+    let marker = |n: u32| dir.path().join(format!("injected-{n}"));
+    let arg = format!("a'\nrun-shell 'touch {}'\n;", marker(1).display());
+    let value = format!("b\nrun-shell \"touch {}\" ;\n'", marker(2).display());
+    let out = dir.path().join("out");
+    let script = r#"printf '%s' "$1" > "$0.arg"; printf '%s' "$V" > "$0.env"; exec sleep 300"#;
+    let mut spec = spec(dir.path(), "inj;", script);
+    spec.args.extend([out.display().to_string(), arg.clone()]);
+    spec.env.push(("V".into(), value.clone()));
+    let runner = manager(&server, spec, fast_policy());
+    start(&runner).await;
+
+    let read = |suffix: &str| std::fs::read_to_string(dir.path().join(format!("out.{suffix}")));
+    let written = eventually(TIMEOUT, || async {
+        read("arg").is_ok_and(|text| text == arg) && read("env").is_ok_and(|text| text == value)
+    })
+    .await;
+    assert!(
+        written,
+        "the values arrive whole: {:?} {:?}",
+        read("arg"),
+        read("env")
+    );
+    assert!(
+        !marker(1).exists() && !marker(2).exists(),
+        "no tmux command was injected"
+    );
+    assert_eq!(window_names(&server), ["hero", "inj;"]);
+    let pid = runner.status().pid.unwrap().try_into().unwrap();
+    stop(&runner).await;
+    assert_gone(&[pid]).await;
     server.shutdown().await;
 }

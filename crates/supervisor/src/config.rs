@@ -153,14 +153,65 @@ pub struct ActorConfig {
     /// own (4 for the reference runners).
     #[serde(default)]
     pub concurrency: Option<u32>,
-    /// Extra environment for the runner, e.g. `OSIS_MAX_OPERATIONS`. Default: none; the
-    /// runner inherits the supervisor's environment either way.
+    /// Environment of the runner, e.g. `OSIS_MAX_OPERATIONS`, besides `PATH`, `HOME`, `LANG`
+    /// and `TZ` (from the supervisor's environment) and what the supervisor passes it
+    /// (`HERO_REDIS_URL`, `HERO_SUPERVISOR_PID`, `RUST_LOG`); nothing else of the
+    /// supervisor's environment reaches it. Names are letters, digits and `_`; no value may
+    /// hold a control character. Default: none.
     #[serde(default)]
     pub env: std::collections::BTreeMap<String, String>,
     /// The least secret level that may submit jobs to this runner: `user` (the default) or
     /// `admin`, for runners with system access such as `sal_runner`.
     #[serde(default)]
     pub access: RunnerAccess,
+}
+
+impl ActorConfig {
+    /// Refuses what could change the meaning of a command the actor is started with (a tmux
+    /// script, a shell line): control characters anywhere, and `env` names no shell accepts.
+    /// `key` is the actor's, e.g. `actors.osis_runner_1`.
+    fn check_text(&self, key: &str) -> Result<(), ConfigError> {
+        let path = |path: &Option<PathBuf>| path.as_ref().map(|path| path.display().to_string());
+        let fields = [
+            ("binary_path", Some(self.binary_path.display().to_string())),
+            ("db_path", path(&self.db_path)),
+            ("redis_url", self.redis_url.clone()),
+        ];
+        for (field, value) in fields {
+            refuse_control_characters(&format!("{key}.{field}"), &value.unwrap_or_default())?;
+        }
+        for (name, value) in &self.env {
+            let env_key = format!("{key}.env.{name}");
+            let mut chars = name.chars();
+            let well_formed = chars
+                .next()
+                .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
+            if !well_formed {
+                return Err(ConfigError::Invalid {
+                    key: format!("{key}.env"),
+                    reason: format!(
+                        "{name:?} is not a variable name: letters, digits and `_`, not \
+                         starting with a digit"
+                    ),
+                });
+            }
+            refuse_control_characters(&env_key, value)?;
+        }
+        Ok(())
+    }
+}
+
+/// A value with a newline or another control character is refused, naming `key` but never
+/// the value, which may hold a password.
+fn refuse_control_characters(key: &str, value: &str) -> Result<(), ConfigError> {
+    if value.contains(char::is_control) {
+        return Err(ConfigError::Invalid {
+            key: key.to_owned(),
+            reason: "must not contain control characters such as newlines".into(),
+        });
+    }
+    Ok(())
 }
 
 /// How an actor's process is run.
@@ -382,12 +433,21 @@ impl Config {
             if !seen.insert(actor.id.clone()) {
                 return Err(invalid(&key, "two actors share this id".into()));
             }
+            actor.check_text(&key)?;
             if !actor.binary_path.is_file() {
                 return Err(invalid(
                     &format!("{key}.binary_path"),
                     format!("`{}` is not an existing file", actor.binary_path.display()),
                 ));
             }
+        }
+        let top_level = [
+            ("namespace", Some(self.namespace.as_str())),
+            ("redis_url", self.redis_url.as_deref()),
+            ("tmux_socket", self.tmux_socket.as_deref()),
+        ];
+        for (key, value) in top_level {
+            refuse_control_characters(key, value.unwrap_or_default())?;
         }
         if let Some(tls) = &self.tls {
             crate::tls::server_config(tls)?;
@@ -613,6 +673,37 @@ process_manager = "tmux:osis_session"
             parse("[[actors]]\nid='a'\nname='a'\nbinary_path='/bin/sh'\nprocess_manager='docker'")
                 .unwrap_err();
         assert!(err.contains("tmux:SESSION"), "{err}");
+    }
+
+    #[test]
+    fn control_characters_in_values_bound_for_a_runners_command_are_refused() {
+        let binary = std::env::current_exe().unwrap();
+        let actor = format!(
+            "[[actors]]\nid='a'\nname='a'\nbinary_path='{}'\n",
+            binary.display()
+        );
+        for (toml, key) in [
+            ("env = { K = \"v\\nrun-shell x\" }", "actors.a.env.K"),
+            ("env = { K = \"tab\\there\" }", "actors.a.env.K"),
+            ("db_path = \"/tmp/d\\r\"", "actors.a.db_path"),
+            ("redis_url = \"redis://h\\n\"", "actors.a.redis_url"),
+        ] {
+            let config = parse(&format!("{actor}{toml}")).unwrap();
+            let err = config.check().unwrap_err().to_string();
+            assert!(err.contains(key), "{toml}: {err}");
+            assert!(err.contains("control characters"), "{toml}: {err}");
+        }
+        let socket = parse("tmux_socket = \"s\\n\"").unwrap();
+        let err = socket.check().unwrap_err().to_string();
+        assert!(err.contains("tmux_socket"), "{err}");
+        let bad_name = parse(&format!("{actor}env = {{ \"A-B\" = \"v\" }}")).unwrap();
+        let err = bad_name.check().unwrap_err().to_string();
+        assert!(
+            err.contains("actors.a.env") && err.contains("\"A-B\""),
+            "{err}"
+        );
+        let fine = parse(&format!("{actor}env = {{ OSIS_MAX_DATA_DEPTH = \"32\" }}")).unwrap();
+        fine.check().unwrap();
     }
 
     #[test]

@@ -123,6 +123,11 @@ fn spec(config: &Config, actor: &ActorConfig, data_dir: &Path) -> ProcessSpec {
             std::process::id().to_string(),
         ),
     ];
+    // The runner logs at the supervisor's level; nothing else of the supervisor's environment,
+    // which may hold secrets, reaches it.
+    if let Ok(filter) = std::env::var("RUST_LOG") {
+        env.push(("RUST_LOG".to_owned(), filter));
+    }
     env.extend(actor.env.iter().map(|(k, v)| (k.clone(), v.clone())));
     ProcessSpec {
         id: actor.id.clone(),

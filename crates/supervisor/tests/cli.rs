@@ -23,6 +23,16 @@ fn run_with(config: &str) -> (bool, String) {
 /// once it printed its first line (where it listens), and that line. Its stdout is closed
 /// then, as when an operator pipes it into `head -1`: the supervisor must serve on.
 fn serve(config: &str, dir: &std::path::Path, level: &str) -> (std::process::Child, String) {
+    serve_with_env(config, dir, level, &[])
+}
+
+/// As [`serve`], with `env` added to the supervisor's environment.
+fn serve_with_env(
+    config: &str,
+    dir: &std::path::Path,
+    level: &str,
+    env: &[(&str, &str)],
+) -> (std::process::Child, String) {
     let path = dir.join("config.toml");
     std::fs::write(&path, config).unwrap();
     let mut child = Command::new(SUPERVISOR)
@@ -30,6 +40,7 @@ fn serve(config: &str, dir: &std::path::Path, level: &str) -> (std::process::Chi
         .arg(&path)
         .env("HERO_SUPERVISOR_DATA_DIR", dir)
         .env("RUST_LOG", level)
+        .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -257,4 +268,130 @@ async fn no_secret_reaches_a_log_an_error_or_a_response() {
             "{secret} reached a response: {answers}"
         );
     }
+}
+
+/// The environment `pid` was started with: `NAME=VALUE` entries.
+fn environ(pid: u64) -> Vec<String> {
+    let raw = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
+    raw.split(|&byte| byte == 0)
+        .filter(|entry| !entry.is_empty())
+        .map(|entry| String::from_utf8_lossy(entry).into_owned())
+        .collect()
+}
+
+/// Issue 10: runners saw the supervisor's own environment variables, secrets included, and
+/// their log files were readable by everyone.
+#[tokio::test]
+async fn runners_of_both_process_managers_get_a_clean_environment_and_private_logs() {
+    use std::os::unix::fs::PermissionsExt;
+    let redis = RedisServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let port = hero_test_support::free_port();
+    let socket = format!("hero-test-env-{}", std::process::id());
+    let runner = hero_test_support::workspace_binary("osis_runner");
+    let config = format!(
+        r#"redis_url = "{redis}"
+port = {port}
+admin_secrets = ["admin-secret-123"]
+tmux_socket = "{socket}"
+[[actors]]
+id = "plain"
+name = "plain"
+binary_path = "{runner}"
+env = {{ OSIS_MAX_OPERATIONS = "1000000" }}
+[[actors]]
+id = "windowed"
+name = "windowed"
+binary_path = "{runner}"
+process_manager = "tmux:hero_env_test"
+env = {{ OSIS_MAX_OPERATIONS = "1000000" }}
+"#,
+        redis = redis.url(),
+        runner = runner.display(),
+    );
+    let env = [
+        ("HERO_TEST_UNUSUAL", "leaked-if-seen"),
+        ("HERO_USER_SECRETS", "user-secret-from-env"),
+    ];
+    let (mut child, first) = serve_with_env(&config, dir.path(), "info", &env);
+    assert!(first.contains(&port.to_string()), "{first}");
+
+    let http = reqwest::Client::new();
+    let url = format!("http://127.0.0.1:{port}");
+    let pid_of = async |actor: &str| {
+        let body = serde_json::json!({"jsonrpc": "2.0", "id": 1,
+            "method": "get_runner_status", "params": ["admin-secret-123", actor]});
+        let answer: serde_json::Value = common::bounded(http.post(&url).json(&body).send())
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        answer["result"]["pid"].as_u64()
+    };
+    for actor in ["plain", "windowed"] {
+        // A tmux window execs twice before it is the runner: wait for the runner's own.
+        common::until("the runner runs with its environment", || async {
+            let pid = pid_of(actor).await;
+            pid.is_some_and(|pid| {
+                environ(pid)
+                    .iter()
+                    .any(|entry| entry.starts_with("HERO_REDIS_URL="))
+            })
+        })
+        .await;
+        let pid = pid_of(actor).await.expect("a running runner has a pid");
+        let seen = environ(pid);
+        let names: Vec<&str> = seen
+            .iter()
+            .filter_map(|entry| entry.split_once('=').map(|(name, _)| name))
+            .collect();
+        let allowed = [
+            "PATH",
+            "HOME",
+            "LANG",
+            "TZ",
+            "RUST_LOG",
+            "HERO_REDIS_URL",
+            "HERO_SUPERVISOR_PID",
+            "OSIS_MAX_OPERATIONS",
+        ];
+        let extra: Vec<&&str> = names
+            .iter()
+            .filter(|name| !allowed.contains(name))
+            .collect();
+        assert!(extra.is_empty(), "{actor} has {extra:?}");
+        assert!(names.contains(&"OSIS_MAX_OPERATIONS"), "{actor}: {names:?}");
+        let log = dir.path().join("logs").join(format!("{actor}.log"));
+        let mode = std::fs::metadata(&log).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "{}", log.display());
+    }
+
+    let status = terminate(&mut child).await;
+    // The test's private tmux server goes with it; failing to end it leaves no job behind.
+    let _ = Command::new("tmux")
+        .args(["-L", &socket, "kill-server"])
+        .output();
+    assert!(status.success(), "{status}");
+}
+
+#[test]
+fn a_newline_in_a_tmux_bound_value_is_refused_naming_the_key() {
+    let runner = hero_test_support::workspace_binary("osis_runner");
+    let config = format!(
+        "[[actors]]\nid = \"osis_runner_1\"\nname = \"osis_runner_1\"\n\
+         binary_path = \"{}\"\nprocess_manager = \"tmux:s\"\n\
+         env = {{ GREETING = \"hi\\nrun-shell 'touch /tmp/x'\" }}\n",
+        runner.display()
+    );
+    let (ok, stderr) = run_with(&config);
+    assert!(!ok);
+    assert_one_clear_line(
+        &stderr,
+        &["actors.osis_runner_1.env.GREETING", "control characters"],
+    );
+    assert!(
+        !stderr.contains("run-shell"),
+        "the value is not repeated: {stderr}"
+    );
 }

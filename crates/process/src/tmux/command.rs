@@ -45,7 +45,7 @@ impl Tmux {
             command.args(["-L", socket]);
         }
         command
-            .args(args)
+            .args(args.iter().map(|arg| argument(arg).into_owned()))
             .stdin(if input.is_some() {
                 Stdio::piped()
             } else {
@@ -72,7 +72,18 @@ impl Tmux {
     }
 }
 
+/// `arg` as tmux reads it back: tmux ends a command at an argument ending in `;` (as in
+/// `tmux new-window \; kill-server`) unless the `;` is escaped, so a value such as a session
+/// name `a;` would cut the command short and run the arguments after it as another.
+fn argument(arg: &str) -> std::borrow::Cow<'_, str> {
+    match arg.strip_suffix(';') {
+        Some(head) => format!("{head}\\;").into(),
+        None => arg.into(),
+    }
+}
+
 /// Quotes `text` as one word for both tmux's command parser and `sh`: `'…'`, `'` as `'\''`.
+/// Inside the quotes, tmux and `sh` take every character as it is, newlines included.
 pub(crate) fn quote(text: &str) -> String {
     format!("'{}'", text.replace('\'', r"'\''"))
 }
@@ -90,6 +101,13 @@ mod tests {
     fn quoting_survives_single_quotes() {
         assert_eq!(quote("it's"), r"'it'\''s'");
         assert_eq!(quote(""), "''");
+    }
+
+    #[test]
+    fn a_trailing_semicolon_is_escaped_for_tmux() {
+        assert_eq!(argument("a;"), r"a\;");
+        assert_eq!(argument(r"a\;"), r"a\\;");
+        assert_eq!(argument("a;b"), "a;b");
     }
 
     #[test]

@@ -51,7 +51,9 @@ pub(crate) struct TmuxWindow {
 }
 
 impl TmuxWindow {
-    /// Opens a window named `spec.id` in `session` running the spec, its output piped to `fifo`.
+    /// Opens a window named `spec.id` in `session` running the spec, its output piped to
+    /// `fifo`, its environment read from `env_file` (see [`env_file_text`]), which the
+    /// window's shell removes once read.
     ///
     /// The window first runs a placeholder, so that `remain-on-exit` and the output pipe are
     /// in place before the program starts: neither its exit status nor its first lines can be
@@ -61,6 +63,7 @@ impl TmuxWindow {
         session: &str,
         spec: &ProcessSpec,
         fifo: &Path,
+        env_file: &Path,
     ) -> Result<Self, Error> {
         let error = |command| {
             move |source| Error::Tmux {
@@ -76,7 +79,9 @@ impl TmuxWindow {
         args.extend(PLACEHOLDER);
         let window = tmux.run(&args).await.map_err(error("new-window"))?;
         let window = window.trim().to_owned();
-        let started = tmux.script(&respawn_script(&window, spec, fifo)).await;
+        let started = tmux
+            .script(&respawn_script(&window, spec, fifo, env_file))
+            .await;
         let pane_pid = started.and_then(|out| {
             out.trim()
                 .parse::<i32>()
@@ -215,27 +220,40 @@ impl Drop for TmuxWindow {
     }
 }
 
+/// What the pane runs before the program: with nothing of the tmux server's environment
+/// (`env -i`), a shell sets the variables of the file `$1`, removes the file and becomes the
+/// program. The shell's own `PWD` is dropped, so the program sees the spec's environment only.
+const LOADER: &str = r#"unset PWD; . "$1" && rm -f -- "$1" && shift && exec "$@""#;
+
 /// Keeps the pane after its process exits, pipes its output to `fifo`, then replaces the
 /// placeholder with the program and prints the new pane pid.
-fn respawn_script(window: &str, spec: &ProcessSpec, fifo: &Path) -> String {
+///
+/// Tmux would give the program its server's environment, plus what `respawn-pane -e` adds:
+/// instead, the program starts through [`LOADER`] with `env_file`, which holds its whole
+/// environment, so no value passes through tmux and none shows in a process list.
+fn respawn_script(window: &str, spec: &ProcessSpec, fifo: &Path, env_file: &Path) -> String {
     let pipe = format!("exec cat >> {}", quote(&fifo.display().to_string()));
     let mut respawn = format!("respawn-pane -k -t {window}");
     if let Ok(dir) = std::env::current_dir() {
         respawn += &format!(" -c {}", quote(&literal(&dir.display().to_string())));
     }
-    for (name, value) in &spec.env {
-        respawn += &format!(" -e {}", quote(&format!("{name}={value}")));
-    }
     respawn += " --";
+    let env_file = env_file.display().to_string();
     let program = spec.program.display().to_string();
-    if spec.args.is_empty() {
-        // Tmux runs a lone argument through `sh -c`: `exec` keeps the program the pane's
-        // process and stops the shell from splitting its path.
-        respawn += &format!(" {}", quote(&format!("exec {}", quote(&program))));
-    } else {
-        for word in std::iter::once(&program).chain(&spec.args) {
-            respawn += &format!(" {}", quote(word));
-        }
+    let words = [
+        "/usr/bin/env",
+        "-i",
+        "/bin/sh",
+        "-c",
+        LOADER,
+        "sh",
+        &env_file,
+    ]
+    .into_iter()
+    .chain(std::iter::once(program.as_str()))
+    .chain(spec.args.iter().map(String::as_str));
+    for word in words {
+        respawn += &format!(" {}", quote(word));
     }
     [
         format!("set-option -w -t {window} remain-on-exit on"),
@@ -244,6 +262,13 @@ fn respawn_script(window: &str, spec: &ProcessSpec, fifo: &Path) -> String {
         format!("display-message -p -t {window} '#{{pane_pid}}'"),
     ]
     .join("\n")
+}
+
+/// The text of an environment file for [`LOADER`]: one `export NAME='value'` a line.
+pub(super) fn env_file_text(env: &[(String, String)]) -> String {
+    env.iter()
+        .map(|(name, value)| format!("export {name}={}\n", quote(value)))
+        .collect()
 }
 
 /// Reads `PANE_DEAD STATUS SIGNAL`, where tmux leaves the last two empty when unknown.
@@ -273,6 +298,18 @@ mod tests {
     }
 
     #[test]
+    fn the_env_file_quotes_every_value_for_sh() {
+        let env = [
+            ("A".to_owned(), "it's".to_owned()),
+            ("B".to_owned(), "two\nlines; $x".to_owned()),
+        ];
+        assert_eq!(
+            env_file_text(&env),
+            "export A='it'\\''s'\nexport B='two\nlines; $x'\n"
+        );
+    }
+
+    #[test]
     fn the_script_quotes_every_word() {
         let spec = ProcessSpec {
             id: "a.1".into(),
@@ -281,11 +318,17 @@ mod tests {
             env: vec![("K".into(), "v#1".into())],
             log_path: "/tmp/a.log".into(),
         };
-        let script = respawn_script("@7", &spec, Path::new("/tmp/x/pipe"));
+        let script = respawn_script(
+            "@7",
+            &spec,
+            Path::new("/tmp/x/pipe"),
+            Path::new("/tmp/x/env"),
+        );
         assert!(
-            script.contains(r" -e 'K=v#1' -- '/bin/my prog' 'it'\''s'"),
+            script.contains(r" 'sh' '/tmp/x/env' '/bin/my prog' 'it'\''s'"),
             "{script}"
         );
+        assert!(!script.contains("v#1"), "values stay out of tmux: {script}");
         assert!(script.contains(r"pipe-pane -t @7 'exec cat >> '\''/tmp/x/pipe'\'''"));
     }
 }

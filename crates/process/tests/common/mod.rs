@@ -156,3 +156,51 @@ impl Drop for TmuxServer {
         }
     }
 }
+
+/// A process running `sleep 300` directly, so that its `/proc/PID/environ` is exactly the
+/// environment it was started with; its spec sets `GREETING`.
+pub(crate) fn sleeper(dir: &Path, id: &str) -> ProcessSpec {
+    ProcessSpec {
+        program: "/bin/sleep".into(),
+        args: vec!["300".into()],
+        ..spec(dir, id, "")
+    }
+}
+
+/// The environment `pid` was started with, once it holds the spec's `GREETING` (a pid may
+/// exec on its way to the program, as in a tmux window).
+pub(crate) async fn started_environment(pid: i32) -> Vec<(String, String)> {
+    let read = || {
+        let raw = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
+        raw.split(|&byte| byte == 0)
+            .filter(|entry| !entry.is_empty())
+            .filter_map(|entry| {
+                let entry = String::from_utf8_lossy(entry);
+                let (name, value) = entry.split_once('=')?;
+                Some((name.to_owned(), value.to_owned()))
+            })
+            .collect::<Vec<_>>()
+    };
+    let has_greeting = |env: &[(String, String)]| env.iter().any(|(name, _)| name == "GREETING");
+    let ready = eventually(TIMEOUT, || async { has_greeting(&read()) }).await;
+    assert!(ready, "the program never started: {:?}", read());
+    read()
+}
+
+/// Asserts that `env` holds the neutral variables and the spec's `GREETING` only, and that
+/// this test's process has more, so that the check means something.
+pub(crate) fn assert_clean(env: &[(String, String)]) {
+    let allowed = ["PATH", "HOME", "LANG", "TZ", "GREETING"];
+    let extra: Vec<&str> = env
+        .iter()
+        .map(|(name, _)| name.as_str())
+        .filter(|name| !allowed.contains(name))
+        .collect();
+    assert!(extra.is_empty(), "unexpected variables: {extra:?}");
+    assert!(
+        std::env::var_os("CARGO_MANIFEST_DIR").is_some(),
+        "cargo sets it for tests"
+    );
+    let greeting = env.iter().find(|(name, _)| name == "GREETING");
+    assert_eq!(greeting.map(|(_, value)| value.as_str()), Some("hello"));
+}

@@ -3,14 +3,18 @@
 //!
 //! The engine has no file, process or network access; it applies the [`Limits`], captures
 //! `print`, logs `debug`, offers `sleep`, `to_json`/`from_json` and the job's variables
-//! (`ENV`, `env(name)`), and ends at the [`Interrupt`]. Another runner adds its functions
+//! (`ENV`, `env(name)`), reads single-quoted text of more than one character as a string,
+//! and ends at the [`Interrupt`]. Another runner adds its functions
 //! through [`Script::engine_mut`] before [`Script::run`]; [`run`] is the plain case.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use rhai::module_resolvers::DummyModuleResolver;
-use rhai::{Dynamic, Engine, EvalAltResult, Map, Scope};
+use rhai::{Dynamic, Engine, EvalAltResult, LexError, Map, Scope, Token};
 
+use crate::depth::{self, DepthCheck};
 use crate::interrupt::{Interrupt, register_sleep};
 use crate::json;
 use crate::limits::Limits;
@@ -35,6 +39,8 @@ pub struct Script {
     output: Output,
     interrupt: Interrupt,
     limits: Limits,
+    /// Shared with the engine's hooks; `run` adds one for scripts that use `this`.
+    depth: Arc<DepthCheck>,
 }
 
 impl std::fmt::Debug for Script {
@@ -68,7 +74,8 @@ impl Script {
         let mut engine = Engine::new_raw();
         engine.register_global_module(standard_library());
         engine.set_module_resolver(DummyModuleResolver::new());
-        limits.apply(&mut engine);
+        let depth = Arc::new(DepthCheck::new(limits.max_data_depth));
+        limits.apply(&mut engine, depth.clone());
 
         let output = Output::new(job_id, limits.max_output_bytes);
         let print_output = output.clone();
@@ -88,11 +95,13 @@ impl Script {
         });
         register_sleep(&mut engine, interrupt);
         json::register(&mut engine);
+        read_single_quoted_text_as_strings(&mut engine);
         Self {
             engine,
             output,
             interrupt: interrupt.clone(),
             limits: *limits,
+            depth,
         }
     }
 
@@ -128,9 +137,16 @@ impl Script {
             env.get(name).cloned().unwrap_or(Dynamic::UNIT)
         });
 
+        let ast = self
+            .engine
+            .compile_with_scope(&scope, payload)
+            .map_err(|error| self.failure(&error.into()))?;
+        if depth::uses_this(&ast) {
+            depth::watch_this(&mut self.engine, self.depth.clone());
+        }
         let value = self
             .engine
-            .eval_with_scope::<Dynamic>(&mut scope, payload)
+            .eval_ast_with_scope::<Dynamic>(&mut scope, &ast)
             .map_err(|error| self.failure(&error))?;
         // The last statement may have printed past the cap with no operation after it.
         if self.output.is_over_limit() {
@@ -165,6 +181,37 @@ impl Script {
             self.output.max_bytes()
         ))
     }
+}
+
+/// Makes `'Hello World'` a string, as in most scripting languages, where Rhai would refuse
+/// it: a single-quoted literal is a character in Rhai, so text of exactly one character
+/// stays one (and `''` stays an error).
+///
+/// Rhai's tokenizer has already read such a literal whole, escapes and all, before it
+/// refuses it as a malformed character, so the string is exactly what the same text
+/// between double quotes would give; quotes inside strings and comments never reach here.
+fn read_single_quoted_text_as_strings(engine: &mut Engine) {
+    // The tokenizer decides whether `+` or `-` is unary from the token before it, which it
+    // saw as an error, not a value: after a string made here, they are binary.
+    let after_string = AtomicBool::new(false);
+    // Rhai flags `on_parse_token` as `deprecated` only to say the API is volatile; it is
+    // not deprecated, and a change would show up as a compile error here.
+    #[allow(deprecated)]
+    engine.on_parse_token(move |token, _, _| {
+        let follows_string = after_string.swap(false, Ordering::Relaxed);
+        match token {
+            Token::LexError(error) => match *error {
+                LexError::MalformedChar(text) if !text.is_empty() => {
+                    after_string.store(true, Ordering::Relaxed);
+                    Token::StringConstant(Box::new(text.into()))
+                }
+                error => Token::LexError(Box::new(error)),
+            },
+            Token::UnaryPlus if follows_string => Token::Plus,
+            Token::UnaryMinus if follows_string => Token::Minus,
+            token => token,
+        }
+    });
 }
 
 /// Runs `payload` with the default [`Limits`] and nothing registered beyond the sandbox:
@@ -351,6 +398,69 @@ mod tests {
                 "script printed more than the limit of 1000 bytes".to_owned()
             ))
         );
+    }
+
+    #[test]
+    fn single_quoted_text_is_a_string() {
+        assert_eq!(
+            run_script("print('Hello World')"),
+            Ok("Hello World".to_string())
+        );
+        assert_eq!(
+            run_script("let s = 'ab'; type_of(s) + ' ' + s.len()"),
+            Ok("string 2".to_string())
+        );
+        assert_eq!(
+            run_script("let x = 'ab' + 'cd' + 1 - 'x'; x + ('ab' +'c')"),
+            Ok("abcd1abc".to_string())
+        );
+    }
+
+    #[test]
+    fn a_single_quoted_character_is_still_a_character() {
+        assert_eq!(
+            run_script("let c = 'a'; type_of(c) + type_of('\\n') + type_of('é')"),
+            Ok("charcharchar".to_string())
+        );
+        assert_eq!(
+            run_script("let n = 1; 'ab' + -n + 'c' + 'd' - 'd'"),
+            Ok("ab-1c".to_string())
+        );
+        let message = failure_message(run_script("''"));
+        assert!(message.contains("Invalid character"), "{message}");
+    }
+
+    #[test]
+    fn single_quoted_strings_take_the_same_escapes_as_double_quoted_ones() {
+        assert_eq!(
+            run_script(r#"'tab\there' == "tab\there""#),
+            Ok("true".to_string())
+        );
+        assert_eq!(
+            run_script(r#"'it\'s' + '\x41\u00e9' + 'say "hi"'"#),
+            Ok("it'sAésay \"hi\"".to_string())
+        );
+    }
+
+    #[test]
+    fn quotes_inside_strings_and_comments_are_left_alone() {
+        let payload = r#"
+            // it's a comment with 'quotes'
+            /* and 'another' one */
+            let a = "don't 'touch' me";
+            let b = `it's ${"raw"}`;
+            a + "|" + b
+        "#;
+        assert_eq!(
+            run_script(payload),
+            Ok("don't 'touch' me|it's raw".to_string())
+        );
+    }
+
+    #[test]
+    fn an_unterminated_single_quoted_string_is_still_a_syntax_error() {
+        let message = failure_message(run_script("print('Hello)"));
+        assert!(message.contains("Syntax error"), "{message}");
     }
 
     #[test]

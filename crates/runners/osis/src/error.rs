@@ -58,6 +58,12 @@ pub enum Error {
         /// The limit.
         max: usize,
     },
+    /// A write would take a context's entries past the store's quota per context.
+    #[error("the context's entries would exceed the limit of {max} bytes")]
+    ContextFull {
+        /// The quota, in bytes of keys and values.
+        max: usize,
+    },
     /// A listing matched more keys than a script array may hold.
     #[error("more than {max} keys start with `{prefix}`")]
     TooManyKeys {

@@ -23,8 +23,10 @@ pub struct OsisExecutor {
 }
 
 impl OsisExecutor {
-    /// An executor whose scripts use `store` and are bounded by `limits`.
+    /// An executor whose scripts use `store` and are bounded by `limits`, the store's quota
+    /// per context included.
     pub fn new(store: KvStore, limits: Limits) -> Self {
+        let store = store.with_max_context_bytes(limits.max_kv_bytes);
         Self { store, limits }
     }
 }

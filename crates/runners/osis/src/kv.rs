@@ -3,9 +3,10 @@
 //!
 //! Values are any data (see `json`), kept as JSON, so `kv_get` returns what `kv_set` stored.
 
-use rhai::{Array, Dynamic, Engine, EvalAltResult};
+use rhai::{Array, Dynamic, Engine, EvalAltResult, Position};
 
 use crate::json;
+use crate::limits::KV_BYTES;
 use crate::store::KvStore;
 
 /// Registers the `kv_*` functions on `engine`, all reading and writing only `context_id`'s
@@ -45,7 +46,13 @@ impl Kv {
     fn set(&self, key: &str, value: &Dynamic) -> ScriptResult<()> {
         let fail = |error: crate::Error| error.in_function("kv_set");
         let text = json::to_json(value).map_err(fail)?;
-        self.store.set(&self.context, key, &text).map_err(fail)
+        match self.store.set(&self.context, key, &text) {
+            // A limit, like the others: the script cannot catch it (see `limits`).
+            Err(crate::Error::ContextFull { .. }) => {
+                Err(EvalAltResult::ErrorDataTooLarge(KV_BYTES.into(), Position::NONE).into())
+            }
+            result => result.map_err(fail),
+        }
     }
 
     fn get(&self, key: &str) -> ScriptResult<Dynamic> {

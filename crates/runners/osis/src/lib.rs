@@ -3,7 +3,8 @@
 //!
 //! - [`engine`]: [`Script`](engine::Script), one script run on the sandboxed engine (output,
 //!   `sleep`, `ENV`/`env`, JSON helpers), and [`ScriptError`](engine::ScriptError).
-//! - `limits`: [`Limits`] on operations, sizes, nesting and output, with clear errors.
+//! - `limits`: [`Limits`] on operations, sizes, nesting and output, with clear errors;
+//!   `depth` checks the nesting of data, which Rhai does not bound.
 //! - `interrupt`: [`Interrupt`], which ends a running script, and `sleep`.
 //! - `output`: the printed lines, capped and logged with the job id.
 //! - `json`: [`to_json`] and [`from_json`], for scripts and for stored values.
@@ -23,6 +24,7 @@
 //! assert_eq!(output, Ok("Hello\n42".to_string()));
 //! ```
 
+mod depth;
 pub mod engine;
 mod error;
 pub mod executor;
@@ -38,4 +40,4 @@ pub use executor::OsisExecutor;
 pub use interrupt::Interrupt;
 pub use json::{from_json, to_json};
 pub use limits::Limits;
-pub use store::{FILE_NAME, KvStore, MAX_KEY_BYTES, MAX_VALUE_BYTES};
+pub use store::{DEFAULT_MAX_CONTEXT_BYTES, FILE_NAME, KvStore, MAX_KEY_BYTES, MAX_VALUE_BYTES};

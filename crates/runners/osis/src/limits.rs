@@ -1,12 +1,15 @@
-//! [`Limits`]: how much one script may compute, allocate, nest and print.
+//! [`Limits`]: how much one script may compute, allocate, nest, print and store.
 //!
 //! [`Limits::from_env`] reads them from `{PREFIX}_MAX_…` environment variables (the runner
 //! binaries use `OSIS` and `SAL`); the engine applies them to Rhai and [`Limits::explain`]
 //! turns Rhai's limit errors into messages that name the limit.
 
+use std::sync::Arc;
+
 use rhai::{Engine, EvalAltResult, ParseErrorType, Position};
 
 use crate::Error;
+use crate::depth::{DATA_DEPTH, DepthCheck};
 
 /// The bounds on one script run; every field must be at least 1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,6 +30,13 @@ pub struct Limits {
     pub max_expr_depth: usize,
     /// Most bytes a script may print, one newline per line included. Default: 1 MiB.
     pub max_output_bytes: usize,
+    /// Deepest nesting of data: arrays and object maps inside each other (`[]` is 1 level,
+    /// `[[]]` 2). Default: 64. Deeper data would make every copy, comparison, print and
+    /// drop of it recurse that deep, and building it costs time quadratic in its depth.
+    pub max_data_depth: usize,
+    /// Most bytes one context may keep in the key-value store, keys and values (as JSON)
+    /// together. Default: 64 MiB. Only the `osis` runner has a store.
+    pub max_kv_bytes: usize,
 }
 
 impl Default for Limits {
@@ -39,6 +49,8 @@ impl Default for Limits {
             max_call_depth: 64,
             max_expr_depth: 64,
             max_output_bytes: 1 << 20,
+            max_data_depth: 64,
+            max_kv_bytes: crate::store::DEFAULT_MAX_CONTEXT_BYTES,
         }
     }
 }
@@ -47,7 +59,7 @@ impl Default for Limits {
 type SetLimit = fn(&mut Limits, u64);
 
 /// Each limit's environment variable, after the prefix, and how it sets the limit.
-const VARS: [(&str, SetLimit); 7] = [
+const VARS: [(&str, SetLimit); 9] = [
     ("MAX_OPERATIONS", |l, n| l.max_operations = n),
     ("MAX_STRING_BYTES", |l, n| l.max_string_bytes = to_usize(n)),
     ("MAX_ARRAY_LEN", |l, n| l.max_array_len = to_usize(n)),
@@ -55,12 +67,15 @@ const VARS: [(&str, SetLimit); 7] = [
     ("MAX_CALL_DEPTH", |l, n| l.max_call_depth = to_usize(n)),
     ("MAX_EXPR_DEPTH", |l, n| l.max_expr_depth = to_usize(n)),
     ("MAX_OUTPUT_BYTES", |l, n| l.max_output_bytes = to_usize(n)),
+    ("MAX_DATA_DEPTH", |l, n| l.max_data_depth = to_usize(n)),
+    ("MAX_KV_BYTES", |l, n| l.max_kv_bytes = to_usize(n)),
 ];
 
 impl Limits {
     /// The defaults, overridden by the variables `{prefix}_MAX_OPERATIONS`,
     /// `_MAX_STRING_BYTES`, `_MAX_ARRAY_LEN`, `_MAX_MAP_LEN`, `_MAX_CALL_DEPTH`,
-    /// `_MAX_EXPR_DEPTH` and `_MAX_OUTPUT_BYTES` of this process's environment.
+    /// `_MAX_EXPR_DEPTH`, `_MAX_OUTPUT_BYTES`, `_MAX_DATA_DEPTH` and `_MAX_KV_BYTES` of this
+    /// process's environment.
     ///
     /// # Errors
     ///
@@ -87,8 +102,9 @@ impl Limits {
         Ok(limits)
     }
 
-    /// Sets the operation, size, call-depth and expression-depth limits on `engine`.
-    pub(crate) fn apply(&self, engine: &mut Engine) {
+    /// Sets the operation, size, call-depth and expression-depth limits on `engine`, and
+    /// has it check the depth of data with `depth`.
+    pub(crate) fn apply(&self, engine: &mut Engine, depth: Arc<DepthCheck>) {
         engine
             .set_max_operations(self.max_operations)
             .set_max_string_size(self.max_string_bytes)
@@ -99,23 +115,28 @@ impl Limits {
         // Rhai checks a map's size when the map is passed on, but not when `m[key] = value`
         // adds an entry to a variable; checking a map variable each time it is used bounds
         // that growth. Maps nested in a variable are still checked only when passed on.
+        // Rhai bounds no nesting of data: `depth` checks every value read, `this` included.
         let max_map_len = self.max_map_len;
         // Rhai flags `on_var` as `deprecated` only to say the API is volatile; it is not
         // deprecated, and a change would show up as a compile error here.
         #[allow(deprecated)]
         engine.on_var(move |name, _, context| {
-            let map_len = context
-                .scope()
-                .get(name)
-                .and_then(|value| value.as_map_ref().ok().map(|map| map.len()));
-            match map_len {
-                Some(len) if len > max_map_len => Err(EvalAltResult::ErrorDataTooLarge(
-                    "Size of object map".into(),
-                    Position::NONE,
-                )
-                .into()),
-                _ => Ok(None),
+            let too_large = |what: &str| {
+                Err(EvalAltResult::ErrorDataTooLarge(what.into(), Position::NONE).into())
+            };
+            let value = context.scope().get(name);
+            if value
+                .and_then(|value| value.as_map_ref().ok().map(|map| map.len()))
+                .is_some_and(|len| len > max_map_len)
+            {
+                return too_large("Size of object map");
             }
+            let ops = context.global_runtime_state().num_operations();
+            let mut read = value.into_iter().chain(context.this_ptr());
+            if read.any(|value| depth.is_too_deep(value, ops)) {
+                return too_large(DATA_DEPTH);
+            }
+            Ok(None)
         });
     }
 
@@ -170,6 +191,18 @@ impl Limits {
 
     /// `what` is how Rhai names the value that grew too large, e.g. "Length of string".
     fn explain_size(&self, what: &str) -> Option<String> {
+        if what == DATA_DEPTH {
+            return Some(format!(
+                "data exceeded the limit of {} levels of nesting (arrays and maps)",
+                self.max_data_depth
+            ));
+        }
+        if what == KV_BYTES {
+            return Some(format!(
+                "the key-value store of the job's context exceeded the limit of {} bytes",
+                self.max_kv_bytes
+            ));
+        }
         let (noun, max, unit) = if what.contains("string") {
             ("a string", self.max_string_bytes, "bytes")
         } else if what.contains("array") {
@@ -182,6 +215,10 @@ impl Limits {
         Some(format!("{noun} exceeded the limit of {max} {unit}"))
     }
 }
+
+/// What a [`EvalAltResult::ErrorDataTooLarge`] names when a context's store is full; the
+/// `kv` functions raise it, so a script cannot catch it, as no other limit can be caught.
+pub(crate) const KV_BYTES: &str = "Size of key-value store";
 
 /// Limits above the address space are as good as none.
 fn to_usize(n: u64) -> usize {
@@ -217,6 +254,8 @@ mod tests {
             ("OSIS_MAX_CALL_DEPTH", "5"),
             ("OSIS_MAX_EXPR_DEPTH", " 6 "),
             ("OSIS_MAX_OUTPUT_BYTES", "7"),
+            ("OSIS_MAX_DATA_DEPTH", "8"),
+            ("OSIS_MAX_KV_BYTES", "9"),
             ("SAL_MAX_OPERATIONS", "99"),
         ])
         .expect("every value is valid");
@@ -228,6 +267,8 @@ mod tests {
             max_call_depth: 5,
             max_expr_depth: 6,
             max_output_bytes: 7,
+            max_data_depth: 8,
+            max_kv_bytes: 9,
         };
         assert_eq!(limits, expected);
     }

@@ -1,13 +1,14 @@
 //! [`KvStore`]: the scripts' persistent key-value store, one redb file per runner process.
 //!
 //! Entries live in one table keyed by `(context_id, key)`, so a lookup or listing in one
-//! context can never reach another's entries. Values are JSON text (see `json`); the
-//! script functions over this store are in `kv`.
+//! context can never reach another's entries. A second table keeps each context's size,
+//! updated in the same transaction as its entries, so a quota holds without a scan. Values
+//! are JSON text (see `json`); the script functions over this store are in `kv`.
 
 use std::path::Path;
 use std::sync::Arc;
 
-use redb::{Database, TableDefinition};
+use redb::{Database, ReadableTable, TableDefinition};
 
 use crate::Error;
 use crate::error::store;
@@ -21,7 +22,14 @@ pub const MAX_KEY_BYTES: usize = 1024;
 /// Largest value, in bytes of JSON text.
 pub const MAX_VALUE_BYTES: usize = 1 << 20;
 
+/// Default of [`KvStore::with_max_context_bytes`]: 64 MiB.
+pub const DEFAULT_MAX_CONTEXT_BYTES: usize = 64 << 20;
+
 const ENTRIES: TableDefinition<(&str, &str), &str> = TableDefinition::new("entries");
+
+/// Bytes of keys and values per context. A context missing here (a store written before
+/// sizes were kept) is measured on its first write.
+const SIZES: TableDefinition<&str, u64> = TableDefinition::new("context_sizes");
 
 /// The store of one runner, shared by all its jobs; clones share the open database.
 ///
@@ -32,11 +40,14 @@ pub struct KvStore {
     /// redb allows one open handle per file, so every job shares this one; it serialises
     /// write transactions itself.
     db: Arc<Database>,
+    max_context_bytes: usize,
 }
 
 impl std::fmt::Debug for KvStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("KvStore").finish_non_exhaustive()
+        f.debug_struct("KvStore")
+            .field("max_context_bytes", &self.max_context_bytes)
+            .finish_non_exhaustive()
     }
 }
 
@@ -60,8 +71,24 @@ impl KvStore {
         created
             .open_table(ENTRIES)
             .map_err(|error| open_error(error.into()))?;
+        created
+            .open_table(SIZES)
+            .map_err(|error| open_error(error.into()))?;
         created.commit().map_err(|error| open_error(error.into()))?;
-        Ok(Self { db: Arc::new(db) })
+        Ok(Self {
+            db: Arc::new(db),
+            max_context_bytes: DEFAULT_MAX_CONTEXT_BYTES,
+        })
+    }
+
+    /// The same store, with each context holding at most `max` bytes of keys and values
+    /// (JSON text) together; default [`DEFAULT_MAX_CONTEXT_BYTES`]. A write that would take a
+    /// context past it fails with [`Error::ContextFull`] and changes nothing; writes that
+    /// shrink a context are always allowed.
+    #[must_use]
+    pub fn with_max_context_bytes(mut self, max: usize) -> Self {
+        self.max_context_bytes = max;
+        self
     }
 
     /// As [`open`](Self::open), but while another process holds the file, tries again every
@@ -110,7 +137,7 @@ impl KvStore {
     ///
     /// # Errors
     ///
-    /// A bad key, [`Error::ValueTooLarge`] or [`Error::Store`].
+    /// A bad key, [`Error::ValueTooLarge`], [`Error::ContextFull`] or [`Error::Store`].
     pub fn set(&self, context: &str, key: &str, value: &str) -> Result<(), Error> {
         check_key(key)?;
         if value.len() > MAX_VALUE_BYTES {
@@ -121,11 +148,22 @@ impl KvStore {
             });
         }
         let write = self.db.begin_write().map_err(store)?;
-        write
-            .open_table(ENTRIES)
-            .map_err(store)?
-            .insert((context, key), value)
-            .map_err(store)?;
+        {
+            let mut entries = write.open_table(ENTRIES).map_err(store)?;
+            let mut sizes = write.open_table(SIZES).map_err(store)?;
+            let size = context_size(&entries, &sizes, context)?;
+            let old = entries.get((context, key)).map_err(store)?;
+            let old = old.map_or(0, |old| entry_bytes(key, old.value()));
+            let new = size.saturating_sub(old) + entry_bytes(key, value);
+            if new > size && new > to_u64(self.max_context_bytes) {
+                // Dropping the transaction uncommitted leaves the store as it was.
+                return Err(Error::ContextFull {
+                    max: self.max_context_bytes,
+                });
+            }
+            entries.insert((context, key), value).map_err(store)?;
+            sizes.insert(context, new).map_err(store)?;
+        }
         write.commit().map_err(store)
     }
 
@@ -137,14 +175,36 @@ impl KvStore {
     pub fn delete(&self, context: &str, key: &str) -> Result<bool, Error> {
         check_key(key)?;
         let write = self.db.begin_write().map_err(store)?;
-        let existed = write
-            .open_table(ENTRIES)
-            .map_err(store)?
-            .remove((context, key))
-            .map_err(store)?
-            .is_some();
+        let existed = {
+            let mut entries = write.open_table(ENTRIES).map_err(store)?;
+            let mut sizes = write.open_table(SIZES).map_err(store)?;
+            let size = context_size(&entries, &sizes, context)?;
+            let removed = entries.remove((context, key)).map_err(store)?;
+            let removed = removed.map(|old| entry_bytes(key, old.value()));
+            if let Some(bytes) = removed {
+                sizes
+                    .insert(context, size.saturating_sub(bytes))
+                    .map_err(store)?;
+            }
+            removed.is_some()
+        };
         write.commit().map_err(store)?;
         Ok(existed)
+    }
+
+    /// Bytes of keys and values `context` holds.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Store`].
+    pub fn context_bytes(&self, context: &str) -> Result<u64, Error> {
+        let read = self.db.begin_read().map_err(store)?;
+        let sizes = read.open_table(SIZES).map_err(store)?;
+        if let Some(size) = sizes.get(context).map_err(store)? {
+            return Ok(size.value());
+        }
+        let entries = read.open_table(ENTRIES).map_err(store)?;
+        measure(&entries, context)
     }
 
     /// The keys of `context` that start with `prefix`, in byte order.
@@ -177,6 +237,44 @@ impl KvStore {
         }
         Ok(keys)
     }
+}
+
+/// The size `context` is recorded at, or measured when it was never recorded.
+fn context_size(
+    entries: &redb::Table<'_, (&str, &str), &str>,
+    sizes: &redb::Table<'_, &str, u64>,
+    context: &str,
+) -> Result<u64, Error> {
+    match sizes.get(context).map_err(store)? {
+        Some(size) => Ok(size.value()),
+        None => measure(entries, context),
+    }
+}
+
+/// Adds up the entries of `context`, one pass over its keys.
+fn measure(
+    entries: &impl ReadableTable<(&'static str, &'static str), &'static str>,
+    context: &str,
+) -> Result<u64, Error> {
+    let mut size = 0;
+    // Keys sort by context, then key, so a context's entries are one contiguous run.
+    for entry in entries.range((context, "")..).map_err(store)? {
+        let (entry_key, value) = entry.map_err(store)?;
+        let (entry_context, key) = entry_key.value();
+        if entry_context != context {
+            break;
+        }
+        size += entry_bytes(key, value.value());
+    }
+    Ok(size)
+}
+
+fn entry_bytes(key: &str, value: &str) -> u64 {
+    to_u64(key.len()) + to_u64(value.len())
+}
+
+fn to_u64(n: usize) -> u64 {
+    u64::try_from(n).unwrap_or(u64::MAX)
 }
 
 fn check_key(key: &str) -> Result<(), Error> {
@@ -283,6 +381,36 @@ mod tests {
             store.set("c", "k", &large_value),
             Err(Error::ValueTooLarge { .. })
         ));
+    }
+
+    #[test]
+    fn a_context_is_bounded_by_its_quota_and_others_are_not() {
+        let (_dir, store) = open();
+        let store = store.with_max_context_bytes(20);
+        store.set("a", "k1", "0123456789").expect("12 bytes fit");
+        assert!(matches!(
+            store.set("a", "k2", "0123456789"),
+            Err(Error::ContextFull { max: 20 })
+        ));
+        assert_eq!(store.get("a", "k2").expect("get"), None, "nothing written");
+        assert_eq!(store.context_bytes("a").expect("size"), 12);
+        store.set("b", "k2", "0123456789").expect("another context");
+        store
+            .set("a", "k1", "012")
+            .expect("a smaller value replaces the old");
+        store.set("a", "k2", "0123").expect("room was freed");
+        assert_eq!(store.context_bytes("a").expect("size"), 11);
+        assert!(store.delete("a", "k1").expect("delete"));
+        assert_eq!(store.context_bytes("a").expect("size"), 6);
+    }
+
+    #[test]
+    fn a_write_that_shrinks_an_overfull_context_is_allowed() {
+        let (_dir, store) = open();
+        store.set("a", "k", &"v".repeat(100)).expect("no quota yet");
+        let store = store.with_max_context_bytes(10);
+        store.set("a", "k", "v").expect("shrinks the context");
+        assert_eq!(store.context_bytes("a").expect("size"), 2);
     }
 
     #[test]

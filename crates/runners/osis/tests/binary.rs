@@ -182,3 +182,70 @@ async fn a_bad_limit_or_a_missing_db_path_stops_start_up_with_one_line() {
         "{log}"
     );
 }
+
+#[tokio::test]
+async fn an_exceeded_limit_fails_only_its_job_at_once_and_the_runner_keeps_running() {
+    let redis = RedisServer::start();
+    let db = tempfile::tempdir().expect("a temporary directory");
+    let mut runner = RunnerProcess::start(BINARY, QUEUE, &redis, db.path(), |command| {
+        command.env("OSIS_MAX_KV_BYTES", "1000");
+    });
+    let store = connect(&redis).await;
+
+    // A neighbour that runs through every failure below.
+    let neighbour = r#"kv_set("n", 1); sleep(2); "neighbour done""#;
+    submit(&store, osis("neighbour", neighbour, 30).context_id("ctx")).await;
+    wait_running(&store, "neighbour").await;
+
+    let nesting = "let a = []; for i in 0..100000 { a = [a]; } a";
+    let large_map = r#"let s = "x"; s.pad(5000000, "x");
+        let m = #{}; for i in 0..300 { m[`k${i}`] = s; } m.len()"#;
+    let quota = r#"let v = "x"; v.pad(600, "x"); kv_set("a", v);
+        try { kv_set("b", v) } catch { print("caught") }"#;
+    for (id, payload, expected) in [
+        (
+            "nesting",
+            nesting,
+            "data exceeded the limit of 64 levels of nesting",
+        ),
+        (
+            "large-map",
+            large_map,
+            "a string exceeded the limit of 10485760 bytes",
+        ),
+        (
+            "quota",
+            quota,
+            "the key-value store of the job's context exceeded the limit of 1000 bytes",
+        ),
+    ] {
+        // Each limit fails well before the job's own timeout.
+        let failed = run_job(&store, osis(id, payload, 600).context_id("ctx")).await;
+        assert_eq!(failed.status, JobStatus::Failed, "{failed:?}");
+        assert!(error_of(&failed).starts_with(expected), "{failed:?}");
+    }
+
+    // The failed write took no room: the context still has its other 600 bytes.
+    let room = r#"kv_exists("b") + " " + kv_get("a").len()"#;
+    let room = run_job(&store, osis("room", room, 10).context_id("ctx")).await;
+    assert_eq!(output_of(&room), "false 600");
+    let other = r#"let v = "y"; v.pad(900, "y"); kv_set("c", v); "stored""#;
+    let other = run_job(&store, osis("other", other, 10).context_id("other-ctx")).await;
+    assert_eq!(output_of(&other), "stored", "the quota is per context");
+
+    let neighbour = wait_final(&store, "neighbour").await;
+    assert_eq!(output_of(&neighbour), "neighbour done");
+    assert!(runner.is_running());
+    runner.terminate().await;
+}
+
+#[tokio::test]
+async fn the_seeds_single_quoted_hello_world_runs() {
+    let redis = RedisServer::start();
+    let db = tempfile::tempdir().expect("a temporary directory");
+    let _runner = RunnerProcess::start(BINARY, QUEUE, &redis, db.path(), |_| {});
+    let store = connect(&redis).await;
+
+    let hello = run_job(&store, osis("hello", "print('Hello World')", 10)).await;
+    assert_eq!(hello.result, Some(JobResult::success("Hello World")));
+}
