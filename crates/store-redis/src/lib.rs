@@ -1,8 +1,17 @@
 //! The Redis store of Hero Supervisor.
 //!
+//! - `connection`: [`RedisStore`] itself: connecting, the health check, the shared
+//!   connections, and [`redact_url`] for errors and logs.
+//! - `store`: the [`hero_store::Store`] implementation, one delegation per method into the
+//!   files below.
+//! - `jobs`: creating, starting, reading, listing, deleting, stopping and ending jobs.
+//! - `waits`: waiting for a job's end (`wait_final`, `run_job`) on the events subscription.
+//! - `claims`: claims with leases and attempt tokens, heartbeats, finishing, reaping.
+//! - `runners`: registered runners, when a queue was last seen, queue lengths.
+//! - `secrets`: secret grants and watching them change.
+//! - `counts`: jobs counted by status.
+//! - `scripts`: one Lua script per atomic operation (`lua/`), loaded once.
 //! - `keys`: the versioned key layout, one function per key.
-//! - `store`: [`RedisStore`], implementing [`hero_store::Store`] with one Lua script per
-//!   atomic operation (`lua/`).
 //! - `events`: the end-of-job subscription that wakes waiters without polling.
 //! - `record`: reading a job hash back into a [`hero_job::JobRecord`].
 //!
@@ -17,9 +26,17 @@
 //! # }
 //! ```
 
+mod claims;
+mod connection;
+mod counts;
 mod events;
+mod jobs;
 mod keys;
 mod record;
+mod runners;
+mod scripts;
+mod secrets;
 mod store;
+mod waits;
 
-pub use store::{RedisStore, redact_url};
+pub use connection::{RedisStore, redact_url};

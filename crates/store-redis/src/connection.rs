@@ -1,0 +1,163 @@
+//! The connection to Redis: [`RedisStore`] and what every operation shares (the
+//! connections, the key layout, the loaded scripts), connecting, the health check, and
+//! how a Redis failure becomes [`Error::Unavailable`] without leaking a password.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use hero_store::{Error, Result};
+use redis::aio::{ConnectionManager, ConnectionManagerConfig, MultiplexedConnection};
+use tokio::sync::OnceCell;
+
+use crate::events::Events;
+use crate::keys::Keys;
+use crate::scripts::Scripts;
+
+/// How long connecting and each ordinary command may take before the store reports
+/// the backend unavailable.
+pub(crate) const COMMAND_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A [`Store`](hero_store::Store) keeping everything in Redis under `{namespace}:v1:`.
+///
+/// Cloning is cheap and shares connections. Several processes may use one Redis at once:
+/// no state lives outside it.
+#[derive(Clone)]
+pub struct RedisStore {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) client: redis::Client,
+    /// Shared, reconnecting connection for every non-blocking command.
+    pub(crate) conn: ConnectionManager,
+    /// `BLMOVE` blocks its connection, so waiting claims get one of their own; the mutex
+    /// lets one claimer wait at a time while the others queue behind it.
+    pub(crate) blocking: tokio::sync::Mutex<Option<MultiplexedConnection>>,
+    /// End-of-job subscription, opened by the first waiter.
+    pub(crate) events: OnceCell<Arc<Events>>,
+    /// The subscription task, aborted when the store is dropped.
+    pub(crate) listener: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
+    pub(crate) keys: Keys,
+    pub(crate) scripts: Scripts,
+    pub(crate) safe_url: String,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        if let Some(task) = self
+            .listener
+            .get_mut()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+        {
+            task.abort();
+        }
+    }
+}
+
+impl std::fmt::Debug for RedisStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisStore")
+            .field("url", &self.inner.safe_url)
+            .finish_non_exhaustive()
+    }
+}
+
+/// `url` with any password replaced by `***`, fit for logs and errors.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    match rest.rsplit_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split_once(':').map_or("", |(user, _)| user);
+            format!("{scheme}://{user}:***@{host}")
+        }
+        None => url.to_owned(),
+    }
+}
+
+impl RedisStore {
+    /// Connects to the Redis at `url` and checks that it answers.
+    ///
+    /// # Errors
+    ///
+    /// `Unavailable` when the URL is malformed or Redis does not answer in time; the message
+    /// names the URL without its password.
+    pub async fn connect(url: &str, namespace: &str) -> Result<Self> {
+        let safe_url = redact_url(url);
+        let unavailable = |e: redis::RedisError| Error::Unavailable {
+            reason: format!("redis at {safe_url}: {e}"),
+        };
+        let client = redis::Client::open(url).map_err(unavailable)?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(COMMAND_TIMEOUT))
+            .set_response_timeout(Some(COMMAND_TIMEOUT))
+            .set_number_of_retries(2);
+        let conn = tokio::time::timeout(
+            COMMAND_TIMEOUT,
+            ConnectionManager::new_with_config(client.clone(), config),
+        )
+        .await
+        .map_err(|_| Error::Unavailable {
+            reason: format!("redis at {safe_url}: no answer within {COMMAND_TIMEOUT:?}"),
+        })?
+        .map_err(unavailable)?;
+        let store = Self {
+            inner: Arc::new(Inner {
+                client,
+                conn,
+                blocking: tokio::sync::Mutex::new(None),
+                events: OnceCell::new(),
+                listener: std::sync::Mutex::new(None),
+                keys: Keys::new(namespace),
+                scripts: Scripts::load(),
+                safe_url,
+            }),
+        };
+        store.health().await?;
+        Ok(store)
+    }
+
+    pub(crate) fn conn(&self) -> ConnectionManager {
+        self.inner.conn.clone()
+    }
+
+    pub(crate) fn keys(&self) -> &Keys {
+        &self.inner.keys
+    }
+
+    pub(crate) fn unavailable(&self, e: redis::RedisError) -> Error {
+        Error::Unavailable {
+            reason: format!("redis at {}: {e}", self.inner.safe_url),
+        }
+    }
+
+    pub(crate) async fn health(&self) -> Result<()> {
+        let pong: String = redis::cmd("PING")
+            .query_async(&mut self.conn())
+            .await
+            .map_err(|e| self.unavailable(e))?;
+        if pong != "PONG" {
+            return Err(Error::Unavailable {
+                reason: format!("redis at {}: unexpected PING answer", self.inner.safe_url),
+            });
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_never_leave_the_url_redactor() {
+        assert_eq!(
+            redact_url("redis://user:hunter2@host:6379/0"),
+            "redis://user:***@host:6379/0"
+        );
+        assert_eq!(redact_url("redis://:hunter2@host"), "redis://:***@host");
+        assert_eq!(redact_url("redis://host:6379"), "redis://host:6379");
+    }
+}

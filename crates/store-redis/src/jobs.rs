@@ -1,0 +1,193 @@
+//! Jobs as records: creating, starting and submitting them, reading and listing them,
+//! deleting, stopping and ending them.
+
+use std::collections::HashMap;
+
+use chrono::SecondsFormat;
+use hero_job::{Job, JobRecord, JobStatus};
+use hero_store::{Error, Finish, Result, StopOutcome};
+use redis::AsyncCommands;
+
+use crate::connection::RedisStore;
+use crate::record;
+use crate::scripts::now;
+
+/// Jobs read per pipeline when listing.
+const LIST_CHUNK: usize = 1000;
+
+impl RedisStore {
+    async fn fields(&self, id: &str) -> Result<HashMap<String, String>> {
+        self.conn()
+            .hgetall(self.keys().job(id))
+            .await
+            .map_err(|e| self.unavailable(e))
+    }
+
+    fn require(id: &str, record: Option<JobRecord>) -> Result<JobRecord> {
+        record.ok_or_else(|| Error::JobNotFound { id: id.to_owned() })
+    }
+
+    pub(crate) async fn submit(&self, job: &Job, owner: Option<&str>, queue: bool) -> Result<()> {
+        let json = serde_json::to_string(job).map_err(|e| Error::Corrupt {
+            key: job.id.clone(),
+            reason: e.to_string(),
+        })?;
+        let keys = self.keys();
+        let created: i64 = self
+            .inner
+            .scripts
+            .submit
+            .key(keys.job(&job.id))
+            .key(keys.jobs())
+            .key(keys.queue(&job.runner))
+            .arg(&job.id)
+            .arg(json)
+            .arg(&job.runner)
+            .arg(job.created_at.to_rfc3339_opts(SecondsFormat::AutoSi, true))
+            .arg(job.created_at.timestamp_millis())
+            .arg(if queue { "1" } else { "0" })
+            .arg(job.timeout)
+            .arg(job.retries)
+            .arg(owner.unwrap_or_default())
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(|e| self.unavailable(e))?;
+        if created == 0 {
+            return Err(Error::JobExists { id: job.id.clone() });
+        }
+        Ok(())
+    }
+
+    pub(crate) async fn start_job(&self, id: &str) -> Result<()> {
+        let keys = self.keys();
+        let outcome: String = self
+            .inner
+            .scripts
+            .start
+            .key(keys.job(id))
+            .arg(id)
+            .arg(now())
+            .arg(keys.queue_prefix())
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(|e| self.unavailable(e))?;
+        match outcome.as_str() {
+            "ok" => Ok(()),
+            "missing" => Err(Error::JobNotFound { id: id.to_owned() }),
+            status => Err(Error::WrongState {
+                id: id.to_owned(),
+                status: status.parse().map_err(|e| Error::Corrupt {
+                    key: id.to_owned(),
+                    reason: format!("{e}"),
+                })?,
+                action: "started",
+            }),
+        }
+    }
+
+    pub(crate) async fn job(&self, id: &str) -> Result<JobRecord> {
+        let fields = self.fields(id).await?;
+        Self::require(id, record::from_fields(id, fields)?)
+    }
+
+    pub(crate) async fn list_jobs(&self) -> Result<Vec<JobRecord>> {
+        let mut conn = self.conn();
+        let ids: Vec<String> = conn
+            .zrange(self.keys().jobs(), 0, -1)
+            .await
+            .map_err(|e| self.unavailable(e))?;
+        let mut records = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(LIST_CHUNK) {
+            let mut pipe = redis::pipe();
+            for id in chunk {
+                pipe.hgetall(self.keys().job(id));
+            }
+            let hashes: Vec<HashMap<String, String>> = pipe
+                .query_async(&mut conn)
+                .await
+                .map_err(|e| self.unavailable(e))?;
+            for (id, fields) in chunk.iter().zip(hashes) {
+                // A job deleted between the two reads is simply no longer listed.
+                if let Some(record) = record::from_fields(id, fields)? {
+                    records.push(record);
+                }
+            }
+        }
+        Ok(records)
+    }
+
+    pub(crate) async fn delete_job(&self, id: &str) -> Result<()> {
+        let keys = self.keys();
+        let deleted: i64 = self
+            .inner
+            .scripts
+            .delete
+            .key(keys.job(id))
+            .key(keys.jobs())
+            .arg(id)
+            .arg(keys.events())
+            .arg(keys.queue_prefix())
+            .arg(keys.inflight_prefix())
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(|e| self.unavailable(e))?;
+        if deleted == 0 {
+            return Err(Error::JobNotFound { id: id.to_owned() });
+        }
+        Ok(())
+    }
+
+    pub(crate) async fn stop_job(&self, id: &str) -> Result<StopOutcome> {
+        let keys = self.keys();
+        let result = serde_json::json!({"error": "job stopped"}).to_string();
+        let outcome: String = self
+            .inner
+            .scripts
+            .stop
+            .key(keys.job(id))
+            .arg(id)
+            .arg(result)
+            .arg(now())
+            .arg(keys.events())
+            .arg(keys.queue_prefix())
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(|e| self.unavailable(e))?;
+        match outcome.as_str() {
+            "stopped" => Ok(StopOutcome::Stopped),
+            "requested" => Ok(StopOutcome::Requested),
+            "final" => Ok(StopOutcome::AlreadyFinal),
+            _ => Err(Error::JobNotFound { id: id.to_owned() }),
+        }
+    }
+
+    pub(crate) async fn end_job(&self, id: &str, finish: Finish) -> Result<JobRecord> {
+        let keys = self.keys();
+        let result = serde_json::to_string(&finish.result).map_err(|e| Error::Corrupt {
+            key: id.to_owned(),
+            reason: e.to_string(),
+        })?;
+        let from: Vec<&str> = JobStatus::ALL
+            .into_iter()
+            .filter(|status| status.can_become(finish.status))
+            .map(JobStatus::as_str)
+            .collect();
+        let _existed: i64 = self
+            .inner
+            .scripts
+            .end
+            .key(keys.job(id))
+            .arg(id)
+            .arg(finish.status.as_str())
+            .arg(result)
+            .arg(now())
+            .arg(keys.events())
+            .arg(keys.queue_prefix())
+            .arg(keys.inflight_prefix())
+            .arg(from)
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(|e| self.unavailable(e))?;
+        self.job(id).await
+    }
+}

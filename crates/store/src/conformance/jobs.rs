@@ -1,0 +1,222 @@
+//! Checks on jobs as records: creating, starting, reading, listing, waiting for, stopping,
+//! deleting, ending and counting them.
+
+use hero_job::{JobResult, JobStatus};
+
+use super::{LEASE, LONG_WAIT, NO_WAIT, claim_now, fresh_job, fresh_queue, status_of};
+use crate::{Error, Finish, StopOutcome, Store};
+
+/// `create_job` stores every field and the `created` status.
+pub async fn created_job_reads_back_unchanged(store: &dyn Store) {
+    let job = fresh_job(&fresh_queue());
+    store.create_job(&job, None).await.expect("create");
+    let record = store.job(&job.id).await.expect("read back");
+    assert_eq!(record.job, job, "stored job differs from the submitted one");
+    assert_eq!(record.status, JobStatus::Created);
+    assert_eq!(record.started_at, None);
+    assert_eq!(record.result, None);
+    assert!(matches!(
+        store.job("no-such-job").await,
+        Err(Error::JobNotFound { .. })
+    ));
+}
+
+/// A second job with a taken id is refused and the first is unchanged.
+pub async fn duplicate_id_is_a_conflict(store: &dyn Store) {
+    let job = fresh_job(&fresh_queue());
+    store.create_job(&job, None).await.expect("create");
+    let mut twin = job.clone();
+    twin.payload = "other".into();
+    assert!(matches!(
+        store.create_job(&twin, None).await,
+        Err(Error::JobExists { .. })
+    ));
+    assert!(matches!(
+        store.submit_job(&twin, None).await,
+        Err(Error::JobExists { .. })
+    ));
+    assert_eq!(
+        store.job(&job.id).await.expect("read").job.payload,
+        "40 + 2"
+    );
+}
+
+/// `start_job` queues a created job; starting it again is refused.
+pub async fn start_queues_once(store: &dyn Store) {
+    let queue = fresh_queue();
+    let job = fresh_job(&queue);
+    store.create_job(&job, None).await.expect("create");
+    assert_eq!(store.queue_len(&queue).await.expect("len"), 0);
+    store.start_job(&job.id).await.expect("start");
+    assert_eq!(status_of(store, &job.id).await, JobStatus::Queued);
+    assert_eq!(store.queue_len(&queue).await.expect("len"), 1);
+    assert!(matches!(
+        store.start_job(&job.id).await,
+        Err(Error::WrongState { .. })
+    ));
+    assert!(matches!(
+        store.start_job("no-such-job").await,
+        Err(Error::JobNotFound { .. })
+    ));
+    assert_eq!(store.queue_len(&queue).await.expect("len"), 1);
+}
+
+/// A waiter wakes when the job ends, long before its timeout.
+pub async fn wait_final_wakes_on_finish(store: &dyn Store) {
+    let queue = fresh_queue();
+    let job = fresh_job(&queue);
+    store.submit_job(&job, None).await.expect("submit");
+    let waiter = store.wait_final(&job.id, LONG_WAIT);
+    let finisher = async {
+        let attempt = claim_now(store, &queue, "w1")
+            .await
+            .expect("a job")
+            .attempt();
+        store
+            .finish("w1", &attempt, Finish::completed("done"))
+            .await
+            .expect("finish");
+    };
+    let (record, ()) =
+        tokio::time::timeout(LONG_WAIT / 3, async { tokio::join!(waiter, finisher) })
+            .await
+            .expect("the waiter must wake on finish, not at its timeout");
+    let record = record.expect("wait");
+    assert_eq!(record.result, Some(JobResult::success("done")));
+    let unfinished = fresh_job(&queue);
+    store.create_job(&unfinished, None).await.expect("create");
+    let record = store
+        .wait_final(&unfinished.id, NO_WAIT)
+        .await
+        .expect("wait");
+    assert_eq!(
+        record.status,
+        JobStatus::Created,
+        "timeout returns the job as it is"
+    );
+}
+
+/// Stopping a queued job removes it from its queue; stopping a final job changes nothing.
+pub async fn stop_of_a_queued_job_takes_it_off_the_queue(store: &dyn Store) {
+    let queue = fresh_queue();
+    let job = fresh_job(&queue);
+    store.submit_job(&job, None).await.expect("submit");
+    assert_eq!(
+        store.stop_job(&job.id).await.expect("stop"),
+        StopOutcome::Stopped
+    );
+    assert_eq!(status_of(store, &job.id).await, JobStatus::Stopped);
+    assert_eq!(claim_now(store, &queue, "w1").await, None);
+    assert_eq!(
+        store.stop_job(&job.id).await.expect("stop"),
+        StopOutcome::AlreadyFinal
+    );
+    assert_eq!(status_of(store, &job.id).await, JobStatus::Stopped);
+}
+
+/// A running job's stop reaches its worker through the heartbeat.
+pub async fn stop_of_a_running_job_is_requested_through_the_heartbeat(store: &dyn Store) {
+    let queue = fresh_queue();
+    let job = fresh_job(&queue);
+    store.submit_job(&job, None).await.expect("submit");
+    let worker = format!("{queue}-w");
+    let attempt = claim_now(store, &queue, &worker)
+        .await
+        .expect("a job")
+        .attempt();
+    let running = [attempt.clone()];
+    let beat = store.heartbeat(&worker, LEASE, &running).await;
+    assert!(beat.expect("beat").is_empty());
+    assert_eq!(
+        store.stop_job(&job.id).await.expect("stop"),
+        StopOutcome::Requested
+    );
+    assert_eq!(status_of(store, &job.id).await, JobStatus::Running);
+    let beat = store.heartbeat(&worker, LEASE, &running).await;
+    assert_eq!(beat.expect("beat"), vec![attempt.clone()]);
+    let stopped = store
+        .finish(&worker, &attempt, Finish::stopped("stopped"))
+        .await;
+    assert!(stopped.expect("finish"));
+    assert_eq!(status_of(store, &job.id).await, JobStatus::Stopped);
+}
+
+/// Deleting a queued job removes it and its queue entry.
+pub async fn delete_removes_the_job_and_its_queue_entry(store: &dyn Store) {
+    let queue = fresh_queue();
+    let job = fresh_job(&queue);
+    store.submit_job(&job, None).await.expect("submit");
+    store.delete_job(&job.id).await.expect("delete");
+    assert!(matches!(
+        store.job(&job.id).await,
+        Err(Error::JobNotFound { .. })
+    ));
+    assert_eq!(store.queue_len(&queue).await.expect("len"), 0);
+    assert_eq!(claim_now(store, &queue, "w1").await, None);
+    assert!(matches!(
+        store.delete_job(&job.id).await,
+        Err(Error::JobNotFound { .. })
+    ));
+}
+
+/// `list_jobs` returns created, queued and finished jobs alike.
+pub async fn list_includes_every_job(store: &dyn Store) {
+    let queue = fresh_queue();
+    let created = fresh_job(&queue);
+    let queued = fresh_job(&queue);
+    store.create_job(&created, None).await.expect("create");
+    store.submit_job(&queued, None).await.expect("submit");
+    let listed = store.list_jobs().await.expect("list");
+    for id in [&created.id, &queued.id] {
+        assert!(
+            listed.iter().any(|record| &record.job.id == id),
+            "job {id} missing from the list"
+        );
+    }
+}
+
+/// Counts include every job by its status.
+pub async fn job_counts_cover_every_status(store: &dyn Store) {
+    let before = store.job_counts().await.expect("counts");
+    let queue = fresh_queue();
+    let created = fresh_job(&queue);
+    let queued = fresh_job(&queue);
+    store.create_job(&created, None).await.expect("create");
+    store.submit_job(&queued, None).await.expect("submit");
+    let after = store.job_counts().await.expect("counts");
+    let grew = |status: JobStatus| {
+        after.get(&status).copied().unwrap_or(0) - before.get(&status).copied().unwrap_or(0)
+    };
+    assert_eq!(grew(JobStatus::Created), 1);
+    assert_eq!(grew(JobStatus::Queued), 1);
+}
+
+/// `end_job` changes a job only along [`JobStatus::can_become`]: a created job cannot fail
+/// (it never started), but may be stopped; a queued job may fail.
+pub async fn ending_a_job_follows_its_allowed_transitions(store: &dyn Store) {
+    let queue = fresh_queue();
+    let created = fresh_job(&queue);
+    store.create_job(&created, None).await.expect("create");
+    let record = store
+        .end_job(&created.id, Finish::failed("timed out"))
+        .await
+        .expect("end");
+    assert_eq!(
+        record.status,
+        JobStatus::Created,
+        "created cannot become failed"
+    );
+    let record = store
+        .end_job(&created.id, Finish::stopped("stopped"))
+        .await
+        .expect("end");
+    assert_eq!(record.status, JobStatus::Stopped);
+    let queued = fresh_job(&queue);
+    store.submit_job(&queued, None).await.expect("submit");
+    let record = store
+        .end_job(&queued.id, Finish::failed("timed out"))
+        .await
+        .expect("end");
+    assert_eq!(record.status, JobStatus::Failed);
+    assert_eq!(store.queue_len(&queue).await.expect("len"), 0);
+}

@@ -1,0 +1,191 @@
+//! Behaviour every [`Store`] must show, as checks a store's own tests run.
+//!
+//! Each check uses fresh ids and queue names, so the checks can share one store instance.
+//! A failed check panics with a message saying what was expected. Every check runs through
+//! [`Audited`], which fails on any change of a job's status that
+//! [`JobStatus::can_become`] forbids: the store's scripts and the job's life cycle cannot
+//! drift apart.
+//!
+//! The checks are grouped by concept: `jobs`, `claims`, `fencing` (attempt tokens and claims
+//! cut in two), `reaper`, `runners` and `secrets`; `audited` holds [`Audited`].
+//!
+//! ```ignore
+//! #[tokio::test]
+//! async fn redis_store_conforms() {
+//!     let store = my_store().await;
+//!     hero_store::conformance::run_all(Arc::new(store.clone()), &MyFaults(store)).await;
+//! }
+//! ```
+
+mod audited;
+mod claims;
+mod fencing;
+mod jobs;
+mod reaper;
+mod runners;
+mod secrets;
+
+pub use audited::Audited;
+pub use claims::{
+    a_batch_claim_takes_the_oldest_jobs_in_order, claim_takes_the_oldest_job_and_marks_it_running,
+    ended_job_refuses_the_runners_late_report, finish_records_the_result_once,
+    heartbeat_tells_a_worker_to_give_up_jobs_it_no_longer_holds,
+};
+pub use fencing::{
+    a_late_claim_does_not_mark_an_id_the_heartbeat_returned,
+    a_moved_but_unmarked_id_returns_to_its_queue_while_its_worker_lives,
+    a_refused_report_leaves_a_new_claim_of_its_id_alone,
+    a_report_of_an_older_attempt_after_a_requeue_is_refused,
+    a_reused_id_never_gets_the_deleted_jobs_report, a_stop_is_confirmed_only_by_the_run_it_reached,
+};
+pub use jobs::{
+    created_job_reads_back_unchanged, delete_removes_the_job_and_its_queue_entry,
+    duplicate_id_is_a_conflict, ending_a_job_follows_its_allowed_transitions,
+    job_counts_cover_every_status, list_includes_every_job, start_queues_once,
+    stop_of_a_queued_job_takes_it_off_the_queue,
+    stop_of_a_running_job_is_requested_through_the_heartbeat, wait_final_wakes_on_finish,
+};
+pub use reaper::{
+    a_job_running_past_its_timeout_fails_whatever_its_worker_does,
+    a_job_that_loses_its_runner_twice_fails_whatever_its_retries,
+    a_job_whose_worker_lost_its_lease_fails_as_runner_lost,
+    a_job_with_retries_is_requeued_when_its_worker_is_lost,
+    a_lost_job_whose_stop_was_asked_ends_stopped,
+};
+pub use runners::{
+    a_registration_keeps_its_access_until_unregistered,
+    runners_register_once_and_are_seen_when_they_claim,
+};
+pub use secrets::{
+    a_job_keeps_its_owner_out_of_sight, secret_grants_persist_and_announce_themselves,
+};
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::Utc;
+use hero_job::{Job, JobStatus};
+
+use crate::{Claimed, Store};
+
+const LEASE: Duration = Duration::from_secs(30);
+const NO_WAIT: Duration = Duration::from_millis(50);
+/// Long enough that only a wake-up, not a poll, can end the wait in time.
+const LONG_WAIT: Duration = Duration::from_secs(30);
+
+/// Faults a store's own test injects that the [`Store`] trait cannot express: a claim cut in
+/// two, as when the reply of its second step is lost.
+#[async_trait]
+pub trait Faults: Send + Sync {
+    /// The first half of a claim whose second half never runs: moves the oldest id of `queue`
+    /// into `worker`'s in-flight set without marking the job running (with Redis: `BLMOVE`
+    /// without `claim.lua`). `None` when the queue is empty or the store has no such split.
+    async fn move_without_marking(&self, queue: &str, worker: &str) -> Option<String>;
+
+    /// The second half of such a claim, arriving late: marks `moved` running for `worker` if
+    /// it is still in the worker's in-flight set, then claims up to `most` jobs in all from
+    /// `queue` as [`Store::claim`] does, with lease `lease`.
+    async fn mark_moved(
+        &self,
+        queue: &str,
+        worker: &str,
+        moved: &str,
+        lease: Duration,
+        most: usize,
+    ) -> Vec<Claimed>;
+}
+
+/// Runs every check in turn, each through [`Audited`].
+pub async fn run_all(store: Arc<dyn Store>, faults: &dyn Faults) {
+    let audited = Audited::new(store);
+    let store: &dyn Store = &audited;
+    created_job_reads_back_unchanged(store).await;
+    duplicate_id_is_a_conflict(store).await;
+    start_queues_once(store).await;
+    claim_takes_the_oldest_job_and_marks_it_running(store).await;
+    a_batch_claim_takes_the_oldest_jobs_in_order(store).await;
+    finish_records_the_result_once(store).await;
+    wait_final_wakes_on_finish(store).await;
+    stop_of_a_queued_job_takes_it_off_the_queue(store).await;
+    stop_of_a_running_job_is_requested_through_the_heartbeat(store).await;
+    ended_job_refuses_the_runners_late_report(store).await;
+    heartbeat_tells_a_worker_to_give_up_jobs_it_no_longer_holds(store).await;
+    delete_removes_the_job_and_its_queue_entry(store).await;
+    list_includes_every_job(store).await;
+    runners_register_once_and_are_seen_when_they_claim(store).await;
+    secret_grants_persist_and_announce_themselves(store).await;
+    job_counts_cover_every_status(store).await;
+    a_job_whose_worker_lost_its_lease_fails_as_runner_lost(store).await;
+    a_job_with_retries_is_requeued_when_its_worker_is_lost(store).await;
+    a_job_running_past_its_timeout_fails_whatever_its_worker_does(store).await;
+    a_lost_job_whose_stop_was_asked_ends_stopped(store).await;
+    a_job_keeps_its_owner_out_of_sight(store).await;
+    a_registration_keeps_its_access_until_unregistered(store).await;
+    a_report_of_an_older_attempt_after_a_requeue_is_refused(store).await;
+    a_reused_id_never_gets_the_deleted_jobs_report(store).await;
+    a_stop_is_confirmed_only_by_the_run_it_reached(store).await;
+    a_job_that_loses_its_runner_twice_fails_whatever_its_retries(store).await;
+    ending_a_job_follows_its_allowed_transitions(store).await;
+    a_moved_but_unmarked_id_returns_to_its_queue_while_its_worker_lives(store, faults).await;
+    a_late_claim_does_not_mark_an_id_the_heartbeat_returned(store, faults).await;
+    a_refused_report_leaves_a_new_claim_of_its_id_alone(store, faults).await;
+}
+
+fn fresh_job(queue: &str) -> Job {
+    let now = Utc::now();
+    Job {
+        id: uuid::Uuid::new_v4().to_string(),
+        caller_id: "conformance".into(),
+        context_id: "ctx".into(),
+        payload: "40 + 2".into(),
+        executor: "osis".into(),
+        runner: queue.into(),
+        timeout: 60,
+        env_vars: [("K".to_owned(), "v".to_owned())].into(),
+        retries: 0,
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+fn fresh_queue() -> String {
+    format!("conformance-{}", uuid::Uuid::new_v4().simple())
+}
+
+async fn status_of(store: &dyn Store, id: &str) -> JobStatus {
+    store.job(id).await.expect("job exists").status
+}
+
+async fn claim_now(store: &dyn Store, queue: &str, worker: &str) -> Option<Claimed> {
+    let mut jobs = store
+        .claim(queue, worker, LEASE, NO_WAIT, 1)
+        .await
+        .expect("claim answers");
+    assert!(jobs.len() <= 1, "a claim of one returned {}", jobs.len());
+    jobs.pop()
+}
+
+/// Claims the one job queued on `queue` for `worker` with a lease that expires at once, as if
+/// the worker died right after claiming it; returns the claim.
+async fn claim_and_lose(store: &dyn Store, queue: &str, worker: &str) -> Claimed {
+    let mut claimed = store
+        .claim(queue, worker, Duration::from_millis(1), NO_WAIT, 1)
+        .await
+        .expect("claim");
+    assert_eq!(claimed.len(), 1, "one job was queued");
+    claimed.remove(0)
+}
+
+/// Reaps until `id` leaves `status`, or panics after [`LONG_WAIT`].
+async fn reap_while(store: &dyn Store, id: &str, status: JobStatus) {
+    let deadline = tokio::time::Instant::now() + LONG_WAIT;
+    while status_of(store, id).await == status {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the job stayed {status:?}: never reaped"
+        );
+        store.reap_expired().await.expect("reap");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

@@ -1,0 +1,59 @@
+//! Checks on who may do what: secret grants persisted and announced, job owners kept
+//! with the job and out of its JSON.
+
+use super::{LONG_WAIT, fresh_job, fresh_queue};
+use crate::Store;
+
+/// A grant is stored under its hash and announced to watchers.
+pub async fn secret_grants_persist_and_announce_themselves(store: &dyn Store) {
+    let mut watch = store.watch_secrets().await.expect("watch");
+    let hash = format!("{:064}", uuid::Uuid::new_v4().as_u128());
+    store.put_secret_grant(&hash, "user").await.expect("grant");
+    assert_eq!(
+        store
+            .secret_grants()
+            .await
+            .expect("grants")
+            .get(&hash)
+            .map(String::as_str),
+        Some("user")
+    );
+    tokio::time::timeout(LONG_WAIT / 3, watch.changed())
+        .await
+        .expect("a grant is announced")
+        .expect("the watch stays open");
+    store
+        .put_secret_grant(&hash, "revoked")
+        .await
+        .expect("revoke");
+    assert_eq!(
+        store
+            .secret_grants()
+            .await
+            .expect("grants")
+            .get(&hash)
+            .map(String::as_str),
+        Some("revoked")
+    );
+}
+
+/// A job's owner comes back with it, from a read and from the list, and never in its JSON.
+pub async fn a_job_keeps_its_owner_out_of_sight(store: &dyn Store) {
+    let queue = fresh_queue();
+    let owned = fresh_job(&queue);
+    let unowned = fresh_job(&queue);
+    let owner = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+    store.create_job(&owned, Some(owner)).await.expect("create");
+    store.submit_job(&unowned, None).await.expect("submit");
+    let record = store.job(&owned.id).await.expect("read");
+    assert_eq!(record.owner.as_deref(), Some(owner));
+    assert_eq!(store.job(&unowned.id).await.expect("read").owner, None);
+    let listed = store.list_jobs().await.expect("list");
+    let from_list = listed
+        .iter()
+        .find(|r| r.job.id == owned.id)
+        .expect("the owned job is listed");
+    assert_eq!(from_list.owner.as_deref(), Some(owner));
+    let json = serde_json::to_string(&record).expect("a record serializes");
+    assert!(!json.contains(owner), "the owner leaked into {json}");
+}
