@@ -16,6 +16,7 @@ pub(crate) struct Scripts {
     pub(crate) delete: redis::Script,
     pub(crate) counts: redis::Script,
     pub(crate) reap: redis::Script,
+    pub(crate) grant: redis::Script,
 }
 
 impl Scripts {
@@ -31,6 +32,7 @@ impl Scripts {
             delete: redis::Script::new(include_str!("../lua/delete.lua")),
             counts: redis::Script::new(include_str!("../lua/counts.lua")),
             reap: redis::Script::new(include_str!("../lua/reap.lua")),
+            grant: redis::Script::new(include_str!("../lua/grant.lua")),
         }
     }
 }

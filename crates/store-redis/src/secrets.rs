@@ -16,18 +16,27 @@ impl RedisStore {
             .map_err(|e| self.unavailable(e))
     }
 
-    pub(crate) async fn put_secret_grant(&self, hash: &str, grant: &str) -> Result<()> {
+    pub(crate) async fn put_secret_grant(
+        &self,
+        hash: &str,
+        grant: &str,
+        config_admins: &[String],
+    ) -> Result<bool> {
         let keys = self.keys();
-        let () = redis::pipe()
-            .atomic()
-            .hset(keys.secrets(), hash, grant)
-            .ignore()
-            .publish(keys.events(), crate::events::SECRETS_CHANGED)
-            .ignore()
-            .query_async(&mut self.conn())
+        let mut invocation = self.inner.scripts.grant.key(keys.secrets());
+        invocation
+            .arg(hash)
+            .arg(grant)
+            .arg(keys.events())
+            .arg(crate::events::SECRETS_CHANGED);
+        for admin in config_admins {
+            invocation.arg(admin);
+        }
+        let recorded: u8 = invocation
+            .invoke_async(&mut self.conn())
             .await
             .map_err(|e| self.unavailable(e))?;
-        Ok(())
+        Ok(recorded == 1)
     }
 
     pub(crate) async fn watch_secrets(&self) -> Result<tokio::sync::watch::Receiver<u64>> {

@@ -109,8 +109,13 @@ impl Store for RedisStore {
         self.secret_grants().await
     }
 
-    async fn put_secret_grant(&self, hash: &str, grant: &str) -> Result<()> {
-        self.put_secret_grant(hash, grant).await
+    async fn put_secret_grant(
+        &self,
+        hash: &str,
+        grant: &str,
+        config_admins: &[String],
+    ) -> Result<bool> {
+        self.put_secret_grant(hash, grant, config_admins).await
     }
 
     async fn watch_secrets(&self) -> Result<tokio::sync::watch::Receiver<u64>> {

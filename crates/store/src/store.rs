@@ -317,7 +317,17 @@ pub trait Store: Send + Sync + 'static {
     /// Records `grant` for the secret hashed `hash`, and tells every process sharing the
     /// store (see [`watch_secrets`](Self::watch_secrets)). The telling may be lost (a
     /// dropped connection): holders of a copy also reload it now and then.
-    async fn put_secret_grant(&self, hash: &str, grant: &str) -> Result<()>;
+    ///
+    /// Returns `false`, changing nothing, when the secret is the last admin and the grant
+    /// would make it something else: the admins are `config_admins` (hashes of the caller's
+    /// configured admin secrets) that no grant overrides, plus every secret granted `admin`,
+    /// counted and changed in one atomic step.
+    async fn put_secret_grant(
+        &self,
+        hash: &str,
+        grant: &str,
+        config_admins: &[String],
+    ) -> Result<bool>;
 
     /// A counter that changes whenever secret grants may have changed, in this process or
     /// any other sharing the store, so holders of a copy know to reload it.

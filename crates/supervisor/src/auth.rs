@@ -56,6 +56,9 @@ pub(crate) const REVOKED: &str = "revoked";
 /// revoked secret working here.
 pub(crate) const GRANTS_MAX_AGE: Duration = Duration::from_secs(3);
 
+/// How soon a store that could not be read for grants is asked again.
+const RELOAD_RETRY: Duration = Duration::from_secs(1);
+
 /// Who is calling: the level its secret grants, and the secret's hash, which is what owns
 /// the jobs it creates.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -114,7 +117,11 @@ impl Secrets {
 
     /// Reloads the store's grants if any changed since the last load, or if the last load
     /// is older than [`GRANTS_MAX_AGE`].
-    pub(crate) async fn refresh(&self, store: &dyn Store) -> Result<(), hero_store::Error> {
+    ///
+    /// A store that cannot be read leaves the grants last loaded in force, revocations
+    /// included, and is asked again after [`RELOAD_RETRY`]: the calls that need no store (an
+    /// admin's runner methods on local actors) keep working through an outage.
+    pub(crate) async fn refresh(&self, store: &dyn Store) {
         let current = *self.changes.borrow();
         let fresh = self
             .loaded_at
@@ -123,11 +130,24 @@ impl Secrets {
             .elapsed()
             < GRANTS_MAX_AGE;
         if current == self.loaded.load(Ordering::Acquire) && fresh {
-            return Ok(());
+            return;
         }
-        self.reload(store).await?;
-        self.loaded.store(current, Ordering::Release);
-        Ok(())
+        match self.reload(store).await {
+            Ok(()) => self.loaded.store(current, Ordering::Release),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot reload secret grants; the last ones loaded stay in force");
+                // Marked as loaded long enough ago to be asked again after RELOAD_RETRY, so
+                // calls during an outage do not each wait for the store to time out.
+                let retry_at = Instant::now()
+                    .checked_sub(GRANTS_MAX_AGE.saturating_sub(RELOAD_RETRY))
+                    .unwrap_or_else(Instant::now);
+                *self
+                    .loaded_at
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner) = retry_at;
+                self.loaded.store(current, Ordering::Release);
+            }
+        }
     }
 
     async fn reload(&self, store: &dyn Store) -> Result<(), hero_store::Error> {
@@ -182,23 +202,9 @@ impl Secrets {
         role
     }
 
-    /// How many distinct admin secrets work now, leaving out the one hashed `except`.
-    pub(crate) fn admins_except(&self, except: &str) -> usize {
-        let grants = self.grants.read().unwrap_or_else(PoisonError::into_inner);
-        let mut admins: std::collections::HashSet<String> = self
-            .admin
-            .iter()
-            .map(hash)
-            .filter(|h| !grants.contains_key(h))
-            .collect();
-        admins.extend(
-            grants
-                .iter()
-                .filter(|(_, grant)| **grant == Grant::Role(Role::Admin))
-                .map(|(h, _)| h.clone()),
-        );
-        admins.remove(except);
-        admins.len()
+    /// The hashes of the config's admin secrets, for the store's last-admin check.
+    pub(crate) fn config_admins(&self) -> Vec<String> {
+        self.admin.iter().map(hash).collect()
     }
 }
 
@@ -311,7 +317,6 @@ mod tests {
         ]);
         assert_eq!(secrets.role_of(&"admin".into()), None);
         assert_eq!(secrets.role_of(&"new".into()), Some(Role::User));
-        assert_eq!(secrets.admins_except(""), 0);
     }
 
     #[test]

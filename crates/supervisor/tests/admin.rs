@@ -156,8 +156,9 @@ async fn a_revocation_reaches_every_supervisor_even_when_its_announcement_is_los
     assert!(can_list(&first, USER).await);
     assert!(can_list(&second, USER).await);
     grant_without_announcement(&first, USER, "revoked");
-    // The grants a supervisor holds are at most 3 s old; a second more for the calls.
-    let within = std::time::Duration::from_secs(4);
+    // The grants a supervisor holds are at most 3 s old; the rest is room for a busy machine,
+    // and still fails a supervisor that only learns of changes by announcement.
+    let within = std::time::Duration::from_secs(10);
     for sup in [&first, &second] {
         let refused =
             hero_test_support::eventually(within, || async { !can_list(sup, USER).await }).await;

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{ADMIN, REGISTER, USER, bounded};
+use common::{ADMIN, REGISTER, RUNNER, USER, bounded};
 use hero_supervisor_api::{codes, methods};
 use serde_json::{Value, json};
 
@@ -328,6 +328,20 @@ async fn a_lost_redis_is_backend_unavailable_within_bounded_time() {
     let health = sup.health().await.expect("health still answers 200");
     assert_eq!(health["status"], "degraded");
     assert_eq!(health["backend"]["status"], "unavailable");
+    // Secrets are still checked against the grants last loaded, so an admin can still
+    // manage the local runners, which need no store, however long the outage lasts.
+    for _ in 0..2 {
+        let stopped = sup.call("stop_runner", json!([ADMIN, RUNNER])).await;
+        assert_eq!(stopped["result"], Value::Null, "{stopped}");
+        let wrong = sup
+            .call("stop_runner", json!(["not-a-secret", RUNNER]))
+            .await;
+        assert_eq!(
+            wrong["error"]["code"],
+            i64::from(codes::UNAUTHORIZED),
+            "{wrong}"
+        );
+    }
     sup.stop().await;
 }
 

@@ -160,8 +160,15 @@ impl Store for Audited {
         self.inner.secret_grants().await
     }
 
-    async fn put_secret_grant(&self, hash: &str, grant: &str) -> crate::Result<()> {
-        self.inner.put_secret_grant(hash, grant).await
+    async fn put_secret_grant(
+        &self,
+        hash: &str,
+        grant: &str,
+        config_admins: &[String],
+    ) -> crate::Result<bool> {
+        self.inner
+            .put_secret_grant(hash, grant, config_admins)
+            .await
     }
 
     async fn watch_secrets(&self) -> crate::Result<tokio::sync::watch::Receiver<u64>> {

@@ -58,6 +58,7 @@ pub use runners::{
 };
 pub use secrets::{
     a_job_keeps_its_owner_out_of_sight, secret_grants_persist_and_announce_themselves,
+    the_last_admin_secret_keeps_its_level,
 };
 
 use std::sync::Arc;
@@ -115,6 +116,7 @@ pub async fn run_all(store: Arc<dyn Store>, faults: &dyn Faults) {
     list_includes_every_job(store).await;
     runners_register_once_and_are_seen_when_they_claim(store).await;
     secret_grants_persist_and_announce_themselves(store).await;
+    the_last_admin_secret_keeps_its_level(store).await;
     job_counts_cover_every_status(store).await;
     a_job_whose_worker_lost_its_lease_fails_as_runner_lost(store).await;
     a_job_with_retries_is_requeued_when_its_worker_is_lost(store).await;

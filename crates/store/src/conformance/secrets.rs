@@ -8,7 +8,8 @@ use crate::Store;
 pub async fn secret_grants_persist_and_announce_themselves(store: &dyn Store) {
     let mut watch = store.watch_secrets().await.expect("watch");
     let hash = format!("{:064}", uuid::Uuid::new_v4().as_u128());
-    store.put_secret_grant(&hash, "user").await.expect("grant");
+    let granted = store.put_secret_grant(&hash, "user", &[]).await;
+    assert!(granted.expect("grant"), "a user grant needs no admin check");
     assert_eq!(
         store
             .secret_grants()
@@ -23,7 +24,7 @@ pub async fn secret_grants_persist_and_announce_themselves(store: &dyn Store) {
         .expect("a grant is announced")
         .expect("the watch stays open");
     store
-        .put_secret_grant(&hash, "revoked")
+        .put_secret_grant(&hash, "revoked", &[])
         .await
         .expect("revoke");
     assert_eq!(
@@ -56,4 +57,42 @@ pub async fn a_job_keeps_its_owner_out_of_sight(store: &dyn Store) {
     assert_eq!(from_list.owner.as_deref(), Some(owner));
     let json = serde_json::to_string(&record).expect("a record serializes");
     assert!(!json.contains(owner), "the owner leaked into {json}");
+}
+
+/// The last admin secret cannot lose its level, and the count and the change are one step:
+/// two admins revoking each other at once leave one of them.
+pub async fn the_last_admin_secret_keeps_its_level(store: &dyn Store) {
+    let fresh = || format!("{:064x}", uuid::Uuid::new_v4().as_u128());
+    let (configured, granted) = (fresh(), fresh());
+    let config_admins = [configured.clone()];
+    let put = |hash: String, grant: &'static str, admins: Vec<String>| async move {
+        store
+            .put_secret_grant(&hash, grant, &admins)
+            .await
+            .expect("grant")
+    };
+    assert!(put(granted.clone(), "admin", vec![]).await);
+    assert!(
+        put(granted.clone(), "revoked", config_admins.to_vec()).await,
+        "the configured admin remains"
+    );
+    assert!(
+        !put(configured.clone(), "user", config_admins.to_vec()).await,
+        "the configured admin is the last one"
+    );
+    let grants = store.secret_grants().await.expect("grants");
+    assert_eq!(
+        grants.get(&configured),
+        None,
+        "a refused change changes nothing"
+    );
+
+    let (first, second) = (fresh(), fresh());
+    assert!(put(first.clone(), "admin", vec![]).await);
+    assert!(put(second.clone(), "admin", vec![]).await);
+    let (a, b) = tokio::join!(
+        put(first.clone(), "revoked", vec![]),
+        put(second.clone(), "revoked", vec![])
+    );
+    assert!(a ^ b, "exactly one revocation goes through: {a} {b}");
 }

@@ -27,17 +27,14 @@ pub(super) async fn call(
                 });
             }
             let hash = auth::hash(&p.secret_value);
-            let secrets = &supervisor.secrets;
-            if role != Role::Admin
-                && secrets.role_of(&p.secret_value) == Some(Role::Admin)
-                && secrets.admins_except(&hash) == 0
+            let config_admins = supervisor.secrets.config_admins();
+            let store = supervisor.store.as_ref();
+            if !store
+                .put_secret_grant(&hash, role.as_str(), &config_admins)
+                .await?
             {
                 return Err(Error::LastAdminSecret { action: "demoted" });
             }
-            supervisor
-                .store
-                .put_secret_grant(&hash, role.as_str())
-                .await?;
             tracing::info!(level = role.as_str(), "secret added");
             Ok(Value::Null)
         }
@@ -45,15 +42,19 @@ pub(super) async fn call(
             let p: SecretChangeParams = params::parse(method, named)?;
             let role = role(&p.secret_type)?;
             let secrets = &supervisor.secrets;
-            secrets.refresh(supervisor.store.as_ref()).await?;
+            secrets.refresh(supervisor.store.as_ref()).await;
             if secrets.role_of(&p.secret_value) != Some(role) {
                 return Err(Error::SecretNotFound);
             }
             let hash = auth::hash(&p.secret_value);
-            if role == Role::Admin && secrets.admins_except(&hash) == 0 {
+            let config_admins = secrets.config_admins();
+            let store = supervisor.store.as_ref();
+            if !store
+                .put_secret_grant(&hash, REVOKED, &config_admins)
+                .await?
+            {
                 return Err(Error::LastAdminSecret { action: "removed" });
             }
-            supervisor.store.put_secret_grant(&hash, REVOKED).await?;
             tracing::info!(level = role.as_str(), "secret removed");
             Ok(Value::Null)
         }
