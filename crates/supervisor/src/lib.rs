@@ -1,10 +1,14 @@
 //! Hero Supervisor: serves the JSON-RPC API, keeps jobs in a store, and runs the runners.
 //!
-//! - `config`: the TOML configuration and its defaults.
+//! - `config`: the TOML configuration, its defaults, its checks and where secrets come from.
 //! - `server`: HTTP + WebSocket JSON-RPC server, `/health`, size and connection limits.
+//! - `wire`: makes JSON-RPC ids and notifications standard before the RPC library reads them.
 //! - `tls`: the optional TLS certificate and the accept loop that serves over it.
-//! - `rpc`: one handler per method group, behind one authorization gate (`auth`).
-//! - `supervisor`: the state every call shares.
+//! - `rpc`: one handler per method group (`job`, `runner`, `admin`), behind one gate that
+//!   parses params and checks the secret; `rpc/access.rs` decides who may use a runner and
+//!   who owns a job.
+//! - `auth`: the three secret levels, run-time grants, and the one function that decides.
+//! - `supervisor`: the state every call shares, and the permits of waiting calls.
 //! - `registry`: the actor processes this supervisor starts and stops.
 //! - `reaper`: ends the jobs of runners that stopped renewing their lease.
 //! - `error`: errors, and their one mapping onto JSON-RPC error codes.
