@@ -200,7 +200,9 @@ async fn stop_ends_a_running_job_as_stopped() {
     harness.submit("long", "wait", 600).await;
     assert_eq!(harness.next_started().await, "long");
 
-    let outcome = bounded(harness.store.stop_job("long")).await.expect("stop");
+    let outcome = bounded(harness.store.stop_job("long", None))
+        .await
+        .expect("stop");
     assert_eq!(outcome, StopOutcome::Requested);
     let record = harness.final_record("long").await;
     assert_eq!(record.status, JobStatus::Stopped);

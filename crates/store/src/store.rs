@@ -175,10 +175,15 @@ pub trait Store: Send + Sync + 'static {
 
     /// Moves a `created` job to `queued`, at the back of its runner's queue.
     ///
+    /// With `owner` set, only a job owned by it is started (see [`JobRecord::owner`]); `None`
+    /// starts any. The check and the change are one step, so a job deleted and created again
+    /// under the same id by someone else in between is never touched.
+    ///
     /// # Errors
     ///
-    /// `JobNotFound`, or `WrongState` when the job was already started.
-    async fn start_job(&self, id: &str) -> Result<()>;
+    /// `JobNotFound`, also when the job has another owner, or `WrongState` when the job was
+    /// already started.
+    async fn start_job(&self, id: &str, owner: Option<&str>) -> Result<()>;
 
     /// Stores `job` and queues it in one step: `create_job` and `start_job` together.
     ///
@@ -216,17 +221,21 @@ pub trait Store: Send + Sync + 'static {
 
     /// Removes the job, its result and its queue entry.
     ///
+    /// `owner` as for [`start_job`](Self::start_job): checked in the same step.
+    ///
     /// # Errors
     ///
-    /// `JobNotFound`.
-    async fn delete_job(&self, id: &str) -> Result<()>;
+    /// `JobNotFound`, also when the job has another owner.
+    async fn delete_job(&self, id: &str, owner: Option<&str>) -> Result<()>;
 
     /// Stops a job: see [`StopOutcome`] for each case.
     ///
+    /// `owner` as for [`start_job`](Self::start_job): checked in the same step.
+    ///
     /// # Errors
     ///
-    /// `JobNotFound`.
-    async fn stop_job(&self, id: &str) -> Result<StopOutcome>;
+    /// `JobNotFound`, also when the job has another owner.
+    async fn stop_job(&self, id: &str, owner: Option<&str>) -> Result<StopOutcome>;
 
     /// Ends a queued or running job with `finish` (`failed` or `stopped`), and returns its
     /// record as it then is.
