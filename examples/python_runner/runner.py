@@ -296,13 +296,30 @@ class Runner:
             ],
         )
         jobs = []
-        for attempt, text in claimed:
+        for attempt, text, job_id in claimed:
             try:
                 jobs.append(RunningJob(attempt, json.loads(text)))
             except (ValueError, KeyError, TypeError) as error:
-                # Marked running but unreadable: left for the reaper, like a lost job.
-                log.error("claimed a job that cannot be read: %s", error)
+                # Marked running but unreadable: failed under its own attempt, so the rest of
+                # the batch runs and nothing sits marked running with nobody on it.
+                log.error("claimed job %s cannot be read: %s", job_id, error)
+                self.fail_unreadable(job_id, attempt, f"the job cannot be read: {error}")
         return jobs
+
+    def fail_unreadable(self, job_id: str, attempt: int, message: str) -> None:
+        """Reports a claimed job it cannot read as failed; should the report be lost, the
+        heartbeat takes the run back a lease later, as it does any run it does not list."""
+        k = self.keys
+        try:
+            self.finish_script(
+                keys=[k.job(job_id), k.inflight(self.worker)],
+                args=[
+                    job_id, self.worker, "failed", json.dumps({"error": message}), now(),
+                    k.events, attempt,
+                ],
+            )
+        except redis.RedisError as error:
+            log.warning("could not fail unreadable job %s: %s", job_id, error)
 
     # Running.
 
@@ -401,7 +418,7 @@ class Runner:
             try:
                 flat = self.heartbeat_script(
                     keys=[k.workers, k.seen, k.inflight(self.worker)],
-                    args=[self.worker, LEASE_MS, k.job_prefix, k.queue_prefix, *runs],
+                    args=[self.worker, LEASE_MS, k.job_prefix, k.queue_prefix, now(), *runs],
                 )
                 give_up = [(flat[i], int(flat[i + 1])) for i in range(0, len(flat), 2)]
                 if failing:

@@ -1,8 +1,10 @@
 //! The heartbeat loop: renews this worker's lease and delivers stop requests.
 //!
 //! One task per runner. Every `config.heartbeat` it calls [`Store::heartbeat`] with the runs
-//! (job id and attempt token) it executes and cancels those the store names — stopped, or ended or deleted by
-//! someone else — so no job runs on unobserved for longer than one interval.
+//! (job id and attempt token) it holds and cancels those the store names — stopped, or ended
+//! or deleted by someone else — so no job runs on unobserved for longer than one interval.
+//! A run is held from its claim until its report is accepted (see `Worker::run_job`): the
+//! store takes back, a lease after their claim, the runs a heartbeat does not list.
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -55,6 +55,10 @@ impl Worker {
     pub(crate) async fn run_job(self: Arc<Self>, claim: Claimed) {
         let attempt = claim.attempt();
         let job = Arc::new(claim.job);
+        // Held, and so listed by every heartbeat, until its report is accepted: the store
+        // takes back a run its worker's heartbeats do not list once its claim is a lease old.
+        let token = self.abort.child_token();
+        self.inflight.insert(attempt.clone(), token.clone());
         if job.executor != self.executor.name() {
             let refusal = format!(
                 "runner {} runs executor {}, not {}",
@@ -64,10 +68,9 @@ impl Worker {
             );
             tracing::warn!(executor = %job.executor, "job refused: {refusal}");
             self.report(&attempt, Finish::failed(refusal)).await;
+            self.inflight.remove(&attempt);
             return;
         }
-        let token = self.abort.child_token();
-        self.inflight.insert(attempt.clone(), token.clone());
         let ctx = JobContext::new(job.id.clone(), token);
         tracing::debug!(timeout = job.timeout, "job started");
         let started = Instant::now();

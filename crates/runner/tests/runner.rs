@@ -1,13 +1,17 @@
 //! The runner SDK against a private Redis through the real `RedisStore`, with an in-test
 //! executor whose behaviour each job's payload picks.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use hero_job::{Job, JobBuilder, JobRecord, JobResult, JobStatus};
 use hero_runner::{Error, Executor, JobContext, RunnerConfig};
-use hero_store::{StopOutcome, Store};
+use hero_store::{Attempt, Claimed, Finish, Reaped, RunnerRecord, StopOutcome, Store};
 use hero_store_redis::RedisStore;
 use hero_test_support::{RedisServer, TIMEOUT, eventually};
 use tokio::sync::{Barrier, mpsc, oneshot};
@@ -66,10 +70,18 @@ struct Harness {
 
 impl Harness {
     async fn start(tune: impl FnOnce(&mut RunnerConfig)) -> Self {
+        Self::start_with(tune, |store| store).await
+    }
+
+    /// As [`start`](Self::start), with the runner's store passed through `wrap` first.
+    async fn start_with(
+        tune: impl FnOnce(&mut RunnerConfig),
+        wrap: impl FnOnce(Arc<dyn Store>) -> Arc<dyn Store>,
+    ) -> Self {
         let redis = RedisServer::start();
         let store: Arc<dyn Store> = Arc::new(connect(&redis).await);
         // The runner gets a store of its own, so that it is gone once `run` returns.
-        let runner_store: Arc<dyn Store> = Arc::new(connect(&redis).await);
+        let runner_store = wrap(Arc::new(connect(&redis).await));
         let (started_tx, started) = mpsc::unbounded_channel();
         let executor = Arc::new(TestExecutor {
             started: started_tx,
@@ -200,7 +212,9 @@ async fn stop_ends_a_running_job_as_stopped() {
     harness.submit("long", "wait", 600).await;
     assert_eq!(harness.next_started().await, "long");
 
-    let outcome = bounded(harness.store.stop_job("long")).await.expect("stop");
+    let outcome = bounded(harness.store.stop_job("long", None))
+        .await
+        .expect("stop");
     assert_eq!(outcome, StopOutcome::Requested);
     let record = harness.final_record("long").await;
     assert_eq!(record.status, JobStatus::Stopped);
@@ -294,6 +308,160 @@ async fn a_job_of_another_executor_is_refused_unexecuted() {
     assert!(
         harness.started.try_recv().is_err(),
         "the executor never saw the job"
+    );
+    harness.shut_down().await;
+}
+
+/// The runner's store, on which every report is refused as unavailable for `hold` after the
+/// first one, as during a Redis outage that spares the heartbeat; it counts the jobs claimed.
+struct LateReports {
+    inner: Arc<dyn Store>,
+    hold: Duration,
+    first_report: std::sync::Mutex<Option<tokio::time::Instant>>,
+    claimed: Arc<AtomicUsize>,
+}
+
+#[async_trait]
+impl Store for LateReports {
+    async fn create_job(&self, job: &Job, owner: Option<&str>) -> hero_store::Result<()> {
+        self.inner.create_job(job, owner).await
+    }
+    async fn start_job(&self, id: &str, owner: Option<&str>) -> hero_store::Result<()> {
+        self.inner.start_job(id, owner).await
+    }
+    async fn submit_job(&self, job: &Job, owner: Option<&str>) -> hero_store::Result<()> {
+        self.inner.submit_job(job, owner).await
+    }
+    async fn job(&self, id: &str) -> hero_store::Result<JobRecord> {
+        self.inner.job(id).await
+    }
+    async fn list_jobs(&self) -> hero_store::Result<Vec<JobRecord>> {
+        self.inner.list_jobs().await
+    }
+    async fn delete_job(&self, id: &str, owner: Option<&str>) -> hero_store::Result<()> {
+        self.inner.delete_job(id, owner).await
+    }
+    async fn stop_job(&self, id: &str, owner: Option<&str>) -> hero_store::Result<StopOutcome> {
+        self.inner.stop_job(id, owner).await
+    }
+    async fn end_job(&self, id: &str, finish: Finish) -> hero_store::Result<JobRecord> {
+        self.inner.end_job(id, finish).await
+    }
+    async fn wait_final(&self, id: &str, timeout: Duration) -> hero_store::Result<JobRecord> {
+        self.inner.wait_final(id, timeout).await
+    }
+    async fn claim(
+        &self,
+        queue: &str,
+        worker: &str,
+        lease: Duration,
+        wait: Duration,
+        most: usize,
+    ) -> hero_store::Result<Vec<Claimed>> {
+        let claimed = self.inner.claim(queue, worker, lease, wait, most).await?;
+        self.claimed.fetch_add(claimed.len(), Ordering::SeqCst);
+        Ok(claimed)
+    }
+    async fn heartbeat(
+        &self,
+        worker: &str,
+        lease: Duration,
+        running: &[Attempt],
+    ) -> hero_store::Result<Vec<Attempt>> {
+        self.inner.heartbeat(worker, lease, running).await
+    }
+    async fn finish(
+        &self,
+        worker: &str,
+        attempt: &Attempt,
+        finish: Finish,
+    ) -> hero_store::Result<bool> {
+        let first = *self
+            .first_report
+            .lock()
+            .expect("not poisoned")
+            .get_or_insert_with(tokio::time::Instant::now);
+        if first.elapsed() < self.hold {
+            return Err(hero_store::Error::Unavailable {
+                reason: "reports held back by the test".into(),
+            });
+        }
+        self.inner.finish(worker, attempt, finish).await
+    }
+    async fn register_runner(&self, runner: &RunnerRecord) -> hero_store::Result<()> {
+        self.inner.register_runner(runner).await
+    }
+    async fn runners(&self) -> hero_store::Result<Vec<RunnerRecord>> {
+        self.inner.runners().await
+    }
+    async fn unregister_runner(&self, name: &str) -> hero_store::Result<()> {
+        self.inner.unregister_runner(name).await
+    }
+    async fn last_seen(&self, queue: &str) -> hero_store::Result<Option<DateTime<Utc>>> {
+        self.inner.last_seen(queue).await
+    }
+    async fn job_counts(&self) -> hero_store::Result<HashMap<JobStatus, u64>> {
+        self.inner.job_counts().await
+    }
+    async fn secret_grants(&self) -> hero_store::Result<HashMap<String, String>> {
+        self.inner.secret_grants().await
+    }
+    async fn put_secret_grant(
+        &self,
+        hash: &str,
+        grant: &str,
+        config_admins: &[String],
+    ) -> hero_store::Result<bool> {
+        self.inner
+            .put_secret_grant(hash, grant, config_admins)
+            .await
+    }
+    async fn watch_secrets(&self) -> hero_store::Result<tokio::sync::watch::Receiver<u64>> {
+        self.inner.watch_secrets().await
+    }
+    async fn reap_expired(&self) -> hero_store::Result<Reaped> {
+        self.inner.reap_expired().await
+    }
+    async fn queue_len(&self, queue: &str) -> hero_store::Result<u64> {
+        self.inner.queue_len(queue).await
+    }
+    async fn health(&self) -> hero_store::Result<()> {
+        self.inner.health().await
+    }
+}
+
+/// A run whose execution ended but whose report is retried for several leases stays listed
+/// in the runner's heartbeats, so the store never takes it back: it is claimed once, and its
+/// result lands when the store accepts reports again.
+#[tokio::test]
+async fn a_finished_job_whose_report_is_retried_stays_held_and_runs_once() {
+    let lease = Duration::from_millis(300);
+    let claimed = Arc::new(AtomicUsize::new(0));
+    let counter = claimed.clone();
+    let mut harness = Harness::start_with(
+        |config| {
+            config.lease = lease;
+            config.heartbeat = Duration::from_millis(50);
+            config.claim_wait = Duration::from_millis(100);
+        },
+        |inner| {
+            Arc::new(LateReports {
+                inner,
+                hold: lease * 5,
+                first_report: std::sync::Mutex::new(None),
+                claimed: counter,
+            })
+        },
+    )
+    .await;
+    harness.submit("held", "echo:once", 60).await;
+    let record = harness.final_record("held").await;
+    assert_eq!(record.status, JobStatus::Completed);
+    assert_eq!(record.result, Some(JobResult::success("once")));
+    assert_eq!(
+        claimed.load(Ordering::SeqCst),
+        1,
+        "the run waiting to report was taken back and claimed again"
     );
     harness.shut_down().await;
 }

@@ -3,33 +3,47 @@
 -- lease. With ARGV[5] set, that id was already moved there by BLMOVE and only its marking is
 -- left; it is marked only if it is still in the worker's in-flight list (a heartbeat may have
 -- returned it to its queue meanwhile, and another claim may hold it now).
+-- Only a queued job of this queue's runner is marked: an id moved here whose job was deleted
+-- and created again under that id for another runner is dropped from the in-flight list (the
+-- new job's own queue holds it), and put back on that runner's queue if it is not there.
 -- Also records that the queue has a live runner (the queue's last-seen time), and on each
--- claimed job its deadline (Redis ms: now + its timeout + a grace) for the reaper's backstop.
+-- claimed job its deadline (Redis ms: now + its timeout + a grace) for the reaper's backstop
+-- and its claim time (Redis ms), after which a heartbeat that does not list the run takes it
+-- back (see heartbeat.lua).
 -- KEYS: queue, worker's in-flight list, workers lease index, queues' last-seen hash,
 --       attempt counter
 -- ARGV: job key prefix, worker, lease (ms), now (RFC 3339), id already moved or "", most jobs,
 --       queue name, timeout grace (ms; 5000 when absent, for runners written before it)
--- Returns {attempt token, job JSON} per claimed job, oldest first; empty when the queue held
--- no claimable job. The token is unique across the namespace: every report, heartbeat and
--- stop check of this run carries it.
+-- The queue key is the queue key prefix followed by the queue name.
+-- Returns {attempt token, job JSON, id} per claimed job, oldest first; empty when the queue
+-- held no claimable job. The token is unique across the namespace: every report, heartbeat
+-- and stop check of this run carries it. The id is there so that a job whose JSON cannot be
+-- read can still be reported failed under its token.
 local t = redis.call('TIME')
 local now_ms = t[1] * 1000 + math.floor(t[2] / 1000)
 redis.call('ZADD', KEYS[3], now_ms + tonumber(ARGV[3]), ARGV[2])
 redis.call('HSET', KEYS[4], ARGV[7], now_ms)
+local queue_prefix = string.sub(KEYS[1], 1, #KEYS[1] - #ARGV[7])
 local jobs = {}
 local function take(id)
   local key = ARGV[1] .. id
-  local state = redis.call('HMGET', key, 'status', 'timeout')
-  if state[1] == 'queued' then
+  local state = redis.call('HMGET', key, 'status', 'timeout', 'runner')
+  if state[1] == 'queued' and state[3] == ARGV[7] then
     -- A job stored before timeouts were copied into the hash gets the largest timeout.
     local deadline = now_ms + tonumber(state[2] or '86400') * 1000 + tonumber(ARGV[8] or '5000')
     local attempt = redis.call('INCR', KEYS[5])
     redis.call('HSET', key, 'status', 'running', 'worker', ARGV[2], 'attempt', attempt,
-      'started_at', ARGV[4], 'updated_at', ARGV[4], 'deadline', deadline)
-    table.insert(jobs, {attempt, redis.call('HGET', key, 'job')})
+      'started_at', ARGV[4], 'updated_at', ARGV[4], 'deadline', deadline, 'claimed_ms', now_ms)
+    table.insert(jobs, {attempt, redis.call('HGET', key, 'job'), id})
   else
-    -- Stopped or deleted while queued: drop the stale entry.
+    -- Stopped or deleted while queued, or now a job of another runner: drop the stale entry.
     redis.call('LREM', KEYS[2], 1, id)
+    if state[1] == 'queued' then
+      local queue = queue_prefix .. state[3]
+      if not redis.call('LPOS', queue, id) then
+        redis.call('RPUSH', queue, id)
+      end
+    end
   end
 end
 if ARGV[5] ~= '' and redis.call('LPOS', KEYS[2], ARGV[5]) then

@@ -2,10 +2,11 @@
 -- A run still executing is not reported into a job created later under the same id: reports
 -- carry the attempt token, which a new job never shares (see finish.lua).
 -- KEYS: job hash, jobs index
--- ARGV: id, events channel, queue key prefix, in-flight key prefix
--- Returns 1, or 0 when the job does not exist.
-local state = redis.call('HMGET', KEYS[1], 'status', 'runner', 'worker')
-if not state[1] then
+-- ARGV: id, events channel, queue key prefix, in-flight key prefix, expected owner ("" for
+--       any)
+-- Returns 1, or 0 when the job does not exist or has another owner than the expected one.
+local state = redis.call('HMGET', KEYS[1], 'status', 'runner', 'worker', 'owner')
+if not state[1] or (ARGV[5] ~= '' and state[4] ~= ARGV[5]) then
   return 0
 end
 if state[1] == 'queued' then

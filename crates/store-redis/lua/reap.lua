@@ -46,14 +46,15 @@ for _, worker in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now_ms, 'LI
       elseif requeues < retries then
         redis.call('HSET', key, 'status', 'queued', 'updated_at', ARGV[4],
           'requeues', requeues + 1)
-        redis.call('HDEL', key, 'worker', 'attempt', 'started_at', 'deadline')
+        redis.call('HDEL', key, 'worker', 'attempt', 'started_at', 'deadline', 'claimed_ms')
         redis.call('RPUSH', ARGV[3] .. state[3], id)
         requeued = requeued + 1
       else
         finish(key, id, 'failed', ARGV[5])
         failed = failed + 1
       end
-    elseif state[1] == 'queued' then
+    elseif state[1] == 'queued' and not redis.call('LPOS', ARGV[3] .. state[3], id) then
+      -- Its own runner's queue, which may hold it already if its job was created again.
       redis.call('RPUSH', ARGV[3] .. state[3], id)
     end
   end

@@ -1,9 +1,11 @@
 -- Stops a job: a created or queued one at once, a running one by flagging it for its worker.
 -- KEYS: job hash
--- ARGV: id, result json, now (RFC 3339), events channel, queue key prefix
--- Returns "stopped", "requested", "final" or "missing".
-local status = redis.call('HGET', KEYS[1], 'status')
-if not status then
+-- ARGV: id, result json, now (RFC 3339), events channel, queue key prefix,
+--       expected owner ("" for any)
+-- Returns "stopped", "requested", "final" or "missing" (also when the job has another owner
+-- than the expected one).
+local status, owner = unpack(redis.call('HMGET', KEYS[1], 'status', 'owner'))
+if not status or (ARGV[6] ~= '' and owner ~= ARGV[6]) then
   return 'missing'
 end
 if status == 'running' then

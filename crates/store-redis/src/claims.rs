@@ -51,7 +51,7 @@ impl RedisStore {
         most: usize,
     ) -> Result<Vec<Claimed>> {
         let keys = self.keys();
-        let claimed: Vec<(u64, String)> = self
+        let claimed: Vec<(u64, String, String)> = self
             .inner
             .scripts
             .claim
@@ -71,16 +71,24 @@ impl RedisStore {
             .invoke_async(&mut self.conn())
             .await
             .map_err(|e| self.unavailable(e))?;
-        claimed
-            .iter()
-            .map(|(token, json)| {
-                let job = serde_json::from_str(json).map_err(|e| Error::Corrupt {
-                    key: queue.to_owned(),
-                    reason: format!("claimed job json: {e}"),
-                })?;
-                Ok(Claimed { job, token: *token })
-            })
-            .collect()
+        let mut jobs = Vec::with_capacity(claimed.len());
+        for (token, json, id) in claimed {
+            match serde_json::from_str(&json) {
+                Ok(job) => jobs.push(Claimed { job, token }),
+                // One unreadable job must not cost the batch: the others are marked running
+                // and would sit unexecuted until taken back. It is failed under its own token
+                // instead; should that report be lost, the worker's heartbeat takes the run
+                // back, as it does any run it is not told of.
+                Err(e) => {
+                    let attempt = Attempt { id, token };
+                    let failed = Finish::failed(format!("the job cannot be read: {e}"));
+                    if let Err(error) = self.finish(worker, &attempt, failed).await {
+                        tracing::warn!(id = %attempt.id, %error, "could not fail an unreadable job");
+                    }
+                }
+            }
+        }
+        Ok(jobs)
     }
 
     /// Waits on the queue with `BLMOVE`; returns the id it moved into the in-flight list.
@@ -147,7 +155,8 @@ impl RedisStore {
             .arg(worker)
             .arg(millis(lease))
             .arg(keys.job_prefix())
-            .arg(keys.queue_prefix());
+            .arg(keys.queue_prefix())
+            .arg(now());
         for attempt in running {
             script.arg(&attempt.id).arg(attempt.token);
         }

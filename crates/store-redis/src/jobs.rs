@@ -58,7 +58,7 @@ impl RedisStore {
         Ok(())
     }
 
-    pub(crate) async fn start_job(&self, id: &str) -> Result<()> {
+    pub(crate) async fn start_job(&self, id: &str, owner: Option<&str>) -> Result<()> {
         let keys = self.keys();
         let outcome: String = self
             .inner
@@ -68,6 +68,7 @@ impl RedisStore {
             .arg(id)
             .arg(now())
             .arg(keys.queue_prefix())
+            .arg(owner.unwrap_or_default())
             .invoke_async(&mut self.conn())
             .await
             .map_err(|e| self.unavailable(e))?;
@@ -116,7 +117,7 @@ impl RedisStore {
         Ok(records)
     }
 
-    pub(crate) async fn delete_job(&self, id: &str) -> Result<()> {
+    pub(crate) async fn delete_job(&self, id: &str, owner: Option<&str>) -> Result<()> {
         let keys = self.keys();
         let deleted: i64 = self
             .inner
@@ -128,6 +129,7 @@ impl RedisStore {
             .arg(keys.events())
             .arg(keys.queue_prefix())
             .arg(keys.inflight_prefix())
+            .arg(owner.unwrap_or_default())
             .invoke_async(&mut self.conn())
             .await
             .map_err(|e| self.unavailable(e))?;
@@ -137,7 +139,7 @@ impl RedisStore {
         Ok(())
     }
 
-    pub(crate) async fn stop_job(&self, id: &str) -> Result<StopOutcome> {
+    pub(crate) async fn stop_job(&self, id: &str, owner: Option<&str>) -> Result<StopOutcome> {
         let keys = self.keys();
         let result = serde_json::json!({"error": "job stopped"}).to_string();
         let outcome: String = self
@@ -150,6 +152,7 @@ impl RedisStore {
             .arg(now())
             .arg(keys.events())
             .arg(keys.queue_prefix())
+            .arg(owner.unwrap_or_default())
             .invoke_async(&mut self.conn())
             .await
             .map_err(|e| self.unavailable(e))?;

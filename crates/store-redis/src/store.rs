@@ -20,8 +20,8 @@ impl Store for RedisStore {
         self.submit(job, owner, false).await
     }
 
-    async fn start_job(&self, id: &str) -> Result<()> {
-        self.start_job(id).await
+    async fn start_job(&self, id: &str, owner: Option<&str>) -> Result<()> {
+        self.start_job(id, owner).await
     }
 
     async fn submit_job(&self, job: &Job, owner: Option<&str>) -> Result<()> {
@@ -45,12 +45,12 @@ impl Store for RedisStore {
         self.list_jobs().await
     }
 
-    async fn delete_job(&self, id: &str) -> Result<()> {
-        self.delete_job(id).await
+    async fn delete_job(&self, id: &str, owner: Option<&str>) -> Result<()> {
+        self.delete_job(id, owner).await
     }
 
-    async fn stop_job(&self, id: &str) -> Result<StopOutcome> {
-        self.stop_job(id).await
+    async fn stop_job(&self, id: &str, owner: Option<&str>) -> Result<StopOutcome> {
+        self.stop_job(id, owner).await
     }
 
     async fn end_job(&self, id: &str, finish: Finish) -> Result<JobRecord> {

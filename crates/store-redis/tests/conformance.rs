@@ -62,30 +62,42 @@ impl Faults for SplitClaims {
         lease: Duration,
         most: usize,
     ) -> Vec<Claimed> {
-        let claimed: Vec<(u64, String)> = redis::Script::new(include_str!("../lua/claim.lua"))
-            .key(key(&format!("queue:{queue}")))
-            .key(key(&format!("inflight:{worker}")))
-            .key(key("workers"))
-            .key(key("seen"))
-            .key(key("attempts"))
-            .arg(key("job:"))
-            .arg(worker)
-            .arg(u64::try_from(lease.as_millis()).expect("a short lease"))
-            .arg(chrono::Utc::now().to_rfc3339())
-            .arg(moved)
-            .arg(most)
-            .arg(queue)
-            .arg(5000)
-            .invoke_async(&mut self.conn.clone())
-            .await
-            .expect("claim.lua");
+        let claimed: Vec<(u64, String, String)> =
+            redis::Script::new(include_str!("../lua/claim.lua"))
+                .key(key(&format!("queue:{queue}")))
+                .key(key(&format!("inflight:{worker}")))
+                .key(key("workers"))
+                .key(key("seen"))
+                .key(key("attempts"))
+                .arg(key("job:"))
+                .arg(worker)
+                .arg(u64::try_from(lease.as_millis()).expect("a short lease"))
+                .arg(chrono::Utc::now().to_rfc3339())
+                .arg(moved)
+                .arg(most)
+                .arg(queue)
+                .arg(5000)
+                .invoke_async(&mut self.conn.clone())
+                .await
+                .expect("claim.lua");
         claimed
             .into_iter()
-            .map(|(token, json)| Claimed {
+            .map(|(token, json, _id)| Claimed {
                 job: serde_json::from_str(&json).expect("job json"),
                 token,
             })
             .collect()
+    }
+
+    async fn corrupt_job(&self, id: &str) -> bool {
+        let () = redis::cmd("HSET")
+            .arg(key(&format!("job:{id}")))
+            .arg("job")
+            .arg("{not json")
+            .query_async(&mut self.conn.clone())
+            .await
+            .expect("hset");
+        true
     }
 }
 

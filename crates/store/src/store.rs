@@ -175,10 +175,15 @@ pub trait Store: Send + Sync + 'static {
 
     /// Moves a `created` job to `queued`, at the back of its runner's queue.
     ///
+    /// With `owner` set, only a job owned by it is started (see [`JobRecord::owner`]); `None`
+    /// starts any. The check and the change are one step, so a job deleted and created again
+    /// under the same id by someone else in between is never touched.
+    ///
     /// # Errors
     ///
-    /// `JobNotFound`, or `WrongState` when the job was already started.
-    async fn start_job(&self, id: &str) -> Result<()>;
+    /// `JobNotFound`, also when the job has another owner, or `WrongState` when the job was
+    /// already started.
+    async fn start_job(&self, id: &str, owner: Option<&str>) -> Result<()>;
 
     /// Stores `job` and queues it in one step: `create_job` and `start_job` together.
     ///
@@ -216,17 +221,21 @@ pub trait Store: Send + Sync + 'static {
 
     /// Removes the job, its result and its queue entry.
     ///
+    /// `owner` as for [`start_job`](Self::start_job): checked in the same step.
+    ///
     /// # Errors
     ///
-    /// `JobNotFound`.
-    async fn delete_job(&self, id: &str) -> Result<()>;
+    /// `JobNotFound`, also when the job has another owner.
+    async fn delete_job(&self, id: &str, owner: Option<&str>) -> Result<()>;
 
     /// Stops a job: see [`StopOutcome`] for each case.
     ///
+    /// `owner` as for [`start_job`](Self::start_job): checked in the same step.
+    ///
     /// # Errors
     ///
-    /// `JobNotFound`.
-    async fn stop_job(&self, id: &str) -> Result<StopOutcome>;
+    /// `JobNotFound`, also when the job has another owner.
+    async fn stop_job(&self, id: &str, owner: Option<&str>) -> Result<StopOutcome>;
 
     /// Ends a queued or running job with `finish` (`failed` or `stopped`), and returns its
     /// record as it then is.
@@ -255,7 +264,8 @@ pub trait Store: Send + Sync + 'static {
     /// The jobs move into the worker's in-flight set and become `running`, each with a new
     /// attempt token; the worker's lease is renewed for `lease`. Empty when no job came in
     /// time. Taking several jobs in one step lets a busy worker claim a batch for the cost of
-    /// one.
+    /// one. Only jobs whose runner is `queue` are taken; a job whose stored form cannot be
+    /// read is reported failed under its own attempt and left out.
     async fn claim(
         &self,
         queue: &str,
@@ -265,13 +275,16 @@ pub trait Store: Send + Sync + 'static {
         most: usize,
     ) -> Result<Vec<Claimed>>;
 
-    /// Renews `worker`'s lease for `lease`, and returns the runs among `running` (the ones
-    /// the worker is executing) that it should give up: their stop was requested, or the
-    /// worker no longer holds that attempt (ended by someone else, requeued, or the job
-    /// deleted, even if its id was reused since).
+    /// Renews `worker`'s lease for `lease`, and returns the runs among `running` that it
+    /// should give up: their stop was requested, or the worker no longer holds that attempt
+    /// (ended by someone else, requeued, or the job deleted, even if its id was reused since).
     ///
-    /// Ids the worker took off its queue but never marked running (a claim whose second
-    /// half was lost) go back to the front of their queue.
+    /// `running` must list every run the worker holds: each one executing, and each one
+    /// finished whose report is not yet accepted. A run held under this worker that it does
+    /// not list and that was claimed more than `lease` ago was claimed by a claim whose reply
+    /// never reached it: it goes back to the front of its queue, `queued`, without counting
+    /// as a lost runner. Ids the worker took off its queue but never marked running (a claim
+    /// whose second half was lost) go back to the front of their own runner's queue.
     async fn heartbeat(
         &self,
         worker: &str,

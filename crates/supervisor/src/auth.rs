@@ -73,6 +73,12 @@ impl Caller {
     pub(crate) fn owns(&self, owner: Option<&str>) -> bool {
         self.role == Role::Admin || owner == Some(self.hash.as_str())
     }
+
+    /// The owner a job must have for this caller to manage it, for the store to check in the
+    /// same step as the change: `None` for an admin (any job), the caller's own hash otherwise.
+    pub(crate) fn required_owner(&self) -> Option<&str> {
+        (self.role != Role::Admin).then_some(self.hash.as_str())
+    }
 }
 
 /// The secrets of each level: those of the config, and those granted or revoked at run time

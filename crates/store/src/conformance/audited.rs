@@ -67,8 +67,9 @@ impl Store for Audited {
             .await
     }
 
-    async fn start_job(&self, id: &str) -> crate::Result<()> {
-        self.audit("start_job", self.inner.start_job(id)).await
+    async fn start_job(&self, id: &str, owner: Option<&str>) -> crate::Result<()> {
+        self.audit("start_job", self.inner.start_job(id, owner))
+            .await
     }
 
     async fn submit_job(&self, job: &Job, owner: Option<&str>) -> crate::Result<()> {
@@ -93,12 +94,13 @@ impl Store for Audited {
         self.inner.list_jobs().await
     }
 
-    async fn delete_job(&self, id: &str) -> crate::Result<()> {
-        self.audit("delete_job", self.inner.delete_job(id)).await
+    async fn delete_job(&self, id: &str, owner: Option<&str>) -> crate::Result<()> {
+        self.audit("delete_job", self.inner.delete_job(id, owner))
+            .await
     }
 
-    async fn stop_job(&self, id: &str) -> crate::Result<StopOutcome> {
-        self.audit("stop_job", self.inner.stop_job(id)).await
+    async fn stop_job(&self, id: &str, owner: Option<&str>) -> crate::Result<StopOutcome> {
+        self.audit("stop_job", self.inner.stop_job(id, owner)).await
     }
 
     async fn end_job(&self, id: &str, finish: Finish) -> crate::Result<JobRecord> {

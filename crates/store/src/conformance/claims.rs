@@ -32,7 +32,7 @@ pub async fn a_batch_claim_takes_the_oldest_jobs_in_order(store: &dyn Store) {
     for job in &jobs {
         store.submit_job(job, None).await.expect("submit");
     }
-    store.stop_job(&jobs[1].id).await.expect("stop");
+    store.stop_job(&jobs[1].id, None).await.expect("stop");
     let claimed = store
         .claim(&queue, "w1", LEASE, NO_WAIT, 2)
         .await
@@ -100,7 +100,7 @@ pub async fn heartbeat_tells_a_worker_to_give_up_jobs_it_no_longer_holds(store: 
         .end_job(&ended.id, Finish::failed("timed out"))
         .await
         .expect("end");
-    store.delete_job(&deleted.id).await.expect("delete");
+    store.delete_job(&deleted.id, None).await.expect("delete");
     let mut give_up: Vec<String> = store
         .heartbeat(&worker, LEASE, &running)
         .await

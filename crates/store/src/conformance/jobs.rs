@@ -47,15 +47,15 @@ pub async fn start_queues_once(store: &dyn Store) {
     let job = fresh_job(&queue);
     store.create_job(&job, None).await.expect("create");
     assert_eq!(store.queue_len(&queue).await.expect("len"), 0);
-    store.start_job(&job.id).await.expect("start");
+    store.start_job(&job.id, None).await.expect("start");
     assert_eq!(status_of(store, &job.id).await, JobStatus::Queued);
     assert_eq!(store.queue_len(&queue).await.expect("len"), 1);
     assert!(matches!(
-        store.start_job(&job.id).await,
+        store.start_job(&job.id, None).await,
         Err(Error::WrongState { .. })
     ));
     assert!(matches!(
-        store.start_job("no-such-job").await,
+        store.start_job("no-such-job", None).await,
         Err(Error::JobNotFound { .. })
     ));
     assert_eq!(store.queue_len(&queue).await.expect("len"), 1);
@@ -102,13 +102,13 @@ pub async fn stop_of_a_queued_job_takes_it_off_the_queue(store: &dyn Store) {
     let job = fresh_job(&queue);
     store.submit_job(&job, None).await.expect("submit");
     assert_eq!(
-        store.stop_job(&job.id).await.expect("stop"),
+        store.stop_job(&job.id, None).await.expect("stop"),
         StopOutcome::Stopped
     );
     assert_eq!(status_of(store, &job.id).await, JobStatus::Stopped);
     assert_eq!(claim_now(store, &queue, "w1").await, None);
     assert_eq!(
-        store.stop_job(&job.id).await.expect("stop"),
+        store.stop_job(&job.id, None).await.expect("stop"),
         StopOutcome::AlreadyFinal
     );
     assert_eq!(status_of(store, &job.id).await, JobStatus::Stopped);
@@ -128,7 +128,7 @@ pub async fn stop_of_a_running_job_is_requested_through_the_heartbeat(store: &dy
     let beat = store.heartbeat(&worker, LEASE, &running).await;
     assert!(beat.expect("beat").is_empty());
     assert_eq!(
-        store.stop_job(&job.id).await.expect("stop"),
+        store.stop_job(&job.id, None).await.expect("stop"),
         StopOutcome::Requested
     );
     assert_eq!(status_of(store, &job.id).await, JobStatus::Running);
@@ -146,7 +146,7 @@ pub async fn delete_removes_the_job_and_its_queue_entry(store: &dyn Store) {
     let queue = fresh_queue();
     let job = fresh_job(&queue);
     store.submit_job(&job, None).await.expect("submit");
-    store.delete_job(&job.id).await.expect("delete");
+    store.delete_job(&job.id, None).await.expect("delete");
     assert!(matches!(
         store.job(&job.id).await,
         Err(Error::JobNotFound { .. })
@@ -154,7 +154,7 @@ pub async fn delete_removes_the_job_and_its_queue_entry(store: &dyn Store) {
     assert_eq!(store.queue_len(&queue).await.expect("len"), 0);
     assert_eq!(claim_now(store, &queue, "w1").await, None);
     assert!(matches!(
-        store.delete_job(&job.id).await,
+        store.delete_job(&job.id, None).await,
         Err(Error::JobNotFound { .. })
     ));
 }

@@ -32,11 +32,15 @@ pub use claims::{
     heartbeat_tells_a_worker_to_give_up_jobs_it_no_longer_holds,
 };
 pub use fencing::{
+    a_claim_never_marks_a_job_created_again_for_another_runner,
     a_late_claim_does_not_mark_an_id_the_heartbeat_returned,
     a_moved_but_unmarked_id_returns_to_its_queue_while_its_worker_lives,
     a_refused_report_leaves_a_new_claim_of_its_id_alone,
     a_report_of_an_older_attempt_after_a_requeue_is_refused,
-    a_reused_id_never_gets_the_deleted_jobs_report, a_stop_is_confirmed_only_by_the_run_it_reached,
+    a_reused_id_never_gets_the_deleted_jobs_report,
+    a_run_whose_claim_reply_was_lost_returns_to_its_queue_after_a_lease,
+    a_stop_is_confirmed_only_by_the_run_it_reached,
+    an_unreadable_job_fails_alone_and_the_rest_of_its_batch_runs,
 };
 pub use jobs::{
     created_job_reads_back_unchanged, delete_removes_the_job_and_its_queue_entry,
@@ -57,8 +61,9 @@ pub use runners::{
     runners_register_once_and_are_seen_when_they_claim,
 };
 pub use secrets::{
-    a_job_keeps_its_owner_out_of_sight, secret_grants_persist_and_announce_themselves,
-    the_last_admin_secret_keeps_its_level,
+    a_job_keeps_its_owner_out_of_sight,
+    another_owners_start_stop_or_delete_is_not_found_and_changes_nothing,
+    secret_grants_persist_and_announce_themselves, the_last_admin_secret_keeps_its_level,
 };
 
 use std::sync::Arc;
@@ -76,7 +81,7 @@ const NO_WAIT: Duration = Duration::from_millis(50);
 const LONG_WAIT: Duration = Duration::from_secs(30);
 
 /// Faults a store's own test injects that the [`Store`] trait cannot express: a claim cut in
-/// two, as when the reply of its second step is lost.
+/// two, as when the reply of its second step is lost, and a damaged job record.
 #[async_trait]
 pub trait Faults: Send + Sync {
     /// The first half of a claim whose second half never runs: moves the oldest id of `queue`
@@ -95,10 +100,16 @@ pub trait Faults: Send + Sync {
         lease: Duration,
         most: usize,
     ) -> Vec<Claimed>;
+
+    /// Makes the stored form of job `id` unreadable, as a damaged record would be. `false`
+    /// when the store cannot.
+    async fn corrupt_job(&self, id: &str) -> bool;
 }
 
-/// Runs every check in turn, each through [`Audited`].
+/// Runs every check in turn, each through [`Audited`] but the one that damages a job record
+/// (the audit reads every job).
 pub async fn run_all(store: Arc<dyn Store>, faults: &dyn Faults) {
+    an_unreadable_job_fails_alone_and_the_rest_of_its_batch_runs(&*store, faults).await;
     let audited = Audited::new(store);
     let store: &dyn Store = &audited;
     created_job_reads_back_unchanged(store).await;
@@ -132,6 +143,9 @@ pub async fn run_all(store: Arc<dyn Store>, faults: &dyn Faults) {
     a_moved_but_unmarked_id_returns_to_its_queue_while_its_worker_lives(store, faults).await;
     a_late_claim_does_not_mark_an_id_the_heartbeat_returned(store, faults).await;
     a_refused_report_leaves_a_new_claim_of_its_id_alone(store, faults).await;
+    a_claim_never_marks_a_job_created_again_for_another_runner(store, faults).await;
+    a_run_whose_claim_reply_was_lost_returns_to_its_queue_after_a_lease(store).await;
+    another_owners_start_stop_or_delete_is_not_found_and_changes_nothing(store).await;
 }
 
 fn fresh_job(queue: &str) -> Job {

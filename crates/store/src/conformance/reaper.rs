@@ -111,7 +111,7 @@ pub async fn a_lost_job_whose_stop_was_asked_ends_stopped(store: &dyn Store) {
     let worker = format!("{queue}-gone");
     claim_and_lose(store, &queue, &worker).await;
     assert_eq!(
-        store.stop_job(&job.id).await.expect("stop"),
+        store.stop_job(&job.id, None).await.expect("stop"),
         StopOutcome::Requested
     );
     reap_while(store, &job.id, JobStatus::Running).await;

@@ -1,8 +1,10 @@
 //! Checks on who may do what: secret grants persisted and announced, job owners kept
-//! with the job and out of its JSON.
+//! with the job and out of its JSON, and checked in the same step as a change.
 
-use super::{LONG_WAIT, fresh_job, fresh_queue};
-use crate::Store;
+use hero_job::JobStatus;
+
+use super::{LONG_WAIT, fresh_job, fresh_queue, status_of};
+use crate::{Error, StopOutcome, Store};
 
 /// A grant is stored under its hash and announced to watchers.
 pub async fn secret_grants_persist_and_announce_themselves(store: &dyn Store) {
@@ -95,4 +97,69 @@ pub async fn the_last_admin_secret_keeps_its_level(store: &dyn Store) {
         put(second.clone(), "revoked", vec![])
     );
     assert!(a ^ b, "exactly one revocation goes through: {a} {b}");
+}
+
+/// Starting, stopping or deleting a job on behalf of another owner is refused as not found
+/// and changes nothing, in the same step as the check: a job deleted and created again under
+/// its id by someone else is never touched by the first owner. No owner given means any job.
+pub async fn another_owners_start_stop_or_delete_is_not_found_and_changes_nothing(
+    store: &dyn Store,
+) {
+    let queue = fresh_queue();
+    let mine = "1111111111111111111111111111111111111111111111111111111111111111";
+    let theirs = "2222222222222222222222222222222222222222222222222222222222222222";
+    let created = fresh_job(&queue);
+    let queued = fresh_job(&queue);
+    store
+        .create_job(&created, Some(theirs))
+        .await
+        .expect("create");
+    store
+        .submit_job(&queued, Some(theirs))
+        .await
+        .expect("submit");
+    let unowned = fresh_job(&queue);
+    store.create_job(&unowned, None).await.expect("create");
+
+    let not_found = |result: crate::Result<()>, what: &str| {
+        assert!(
+            matches!(result, Err(Error::JobNotFound { .. })),
+            "{what}: {result:?}"
+        );
+    };
+    not_found(store.start_job(&created.id, Some(mine)).await, "start");
+    not_found(
+        store.start_job(&unowned.id, Some(mine)).await,
+        "start unowned",
+    );
+    not_found(
+        store.stop_job(&queued.id, Some(mine)).await.map(drop),
+        "stop",
+    );
+    not_found(store.delete_job(&queued.id, Some(mine)).await, "delete");
+    not_found(store.delete_job(&created.id, Some(mine)).await, "delete");
+    assert_eq!(status_of(store, &created.id).await, JobStatus::Created);
+    assert_eq!(status_of(store, &queued.id).await, JobStatus::Queued);
+    assert_eq!(status_of(store, &unowned.id).await, JobStatus::Created);
+    assert_eq!(store.queue_len(&queue).await.expect("len"), 1);
+
+    store
+        .start_job(&created.id, Some(theirs))
+        .await
+        .expect("the owner starts it");
+    assert_eq!(
+        store
+            .stop_job(&created.id, Some(theirs))
+            .await
+            .expect("the owner stops it"),
+        StopOutcome::Stopped
+    );
+    store
+        .delete_job(&queued.id, None)
+        .await
+        .expect("no owner given: any job");
+    store
+        .start_job(&unowned.id, None)
+        .await
+        .expect("no owner given: any job");
 }

@@ -63,9 +63,11 @@ pub(super) async fn call(
             let caller = required(caller)?;
             let p: JobIdParams = params::parse(method, named)?;
             hero_job::validate_id("job_id", &p.job_id)?;
+            // Read for the runner's access check; the ownership is checked again by the store
+            // in the same step as the start.
             let record = owned_job(supervisor, caller, &p.job_id).await?;
             check_runner(supervisor, caller, &record.job.runner).await?;
-            store.start_job(&p.job_id).await?;
+            store.start_job(&p.job_id, caller.required_owner()).await?;
             Ok(Value::Null)
         }
         names::JOB_STATUS => {
@@ -103,8 +105,7 @@ pub(super) async fn call(
             let caller = required(caller)?;
             let p: JobIdParams = params::parse(method, named)?;
             hero_job::validate_id("job_id", &p.job_id)?;
-            owned_job(supervisor, caller, &p.job_id).await?;
-            if store.stop_job(&p.job_id).await? == StopOutcome::Requested {
+            if store.stop_job(&p.job_id, caller.required_owner()).await? == StopOutcome::Requested {
                 let record = store.wait_final(&p.job_id, STOP_GRACE).await?;
                 if !record.status.is_final() {
                     tracing::warn!(job = %p.job_id, "runner did not confirm the stop; ending the job");
@@ -122,8 +123,7 @@ pub(super) async fn call(
             let caller = required(caller)?;
             let p: JobIdParams = params::parse(method, named)?;
             hero_job::validate_id("job_id", &p.job_id)?;
-            owned_job(supervisor, caller, &p.job_id).await?;
-            store.delete_job(&p.job_id).await?;
+            store.delete_job(&p.job_id, caller.required_owner()).await?;
             Ok(Value::Null)
         }
         other => Err(Error::NotServed { method: other }),

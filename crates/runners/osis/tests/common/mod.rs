@@ -185,7 +185,9 @@ pub(crate) async fn run_job(store: &RedisStore, job: JobBuilder) -> JobRecord {
 
 /// Asks job `id` to stop.
 pub(crate) async fn stop(store: &RedisStore, id: &str) {
-    bounded("stop", store.stop_job(id)).await.expect("stop");
+    bounded("stop", store.stop_job(id, None))
+        .await
+        .expect("stop");
 }
 
 /// Waits until job `id` is running.
