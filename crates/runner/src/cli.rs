@@ -1,8 +1,9 @@
 //! Binary support: the command line every runner accepts and a whole `main` around [`run`].
 //!
 //! The supervisor starts a runner as `BINARY --id ID --name NAME --db-path PATH --redis-url
-//! URL --namespace NS --access LEVEL`; [`RunnerArgs`] accepts exactly these flags. A runner binary is
-//! [`run_main`] with a closure that builds its [`Executor`]. Only this module uses `anyhow`.
+//! URL --namespace NS --access LEVEL`; [`RunnerArgs`] accepts exactly these flags. A runner
+//! binary is [`run_main`] with a closure that builds its [`Executor`]. Only this module uses
+//! `anyhow`.
 
 use std::future::Future;
 use std::io::IsTerminal;

@@ -3,10 +3,10 @@
 //! [`Worker::run_job`] is the body of each job task the claim loop spawns, inside a span
 //! carrying the job id and attempt (so the log lines here do not repeat them). A job of
 //! another executor than this runner's, or below this runner's access level, is refused
-//! unexecuted. Everything the task tells the
-//! store carries the claim's attempt token, so a run that outlives its job (deleted,
-//! requeued, ended elsewhere) can never speak for a later run of the same id. The executor runs in a task
-//! of its own, so a panic becomes a failed job instead of a lost one.
+//! unexecuted. Everything the task tells the store carries the claim's attempt token, so a run
+//! that outlives its job (deleted, requeued, ended elsewhere) can never speak for a later run
+//! of the same id. The executor runs in a task of its own, so a panic becomes a failed job
+//! instead of a lost one.
 
 use std::sync::Arc;
 use std::time::Duration;
