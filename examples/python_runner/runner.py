@@ -49,6 +49,10 @@ DEFAULT_TIMEOUT_SECS = 60
 SHUTDOWN_MESSAGE = "runner shut down before the job finished"
 # The executor this runner is: a job naming another is refused unexecuted.
 EXECUTOR = "python"
+# Secret levels, least trusted first. A job's `level` is the level of the secret that
+# submitted it (set by the supervisor; absent on older jobs, which count as "user"); a runner
+# whose access is "admin" refuses a job of a lower level unexecuted.
+LEVELS = ("user", "admin")
 
 # What a payload may call besides `env` and `sleep`. Restricting builtins keeps honest
 # payloads from importing modules by accident; it does not stop a hostile one.
@@ -114,6 +118,8 @@ class RunningJob:
         # deleted or requeued job never speaks for a later run of the same id.
         self.attempt: int = int(attempt)
         self.executor: str = job["executor"]
+        level = job.get("level") or "user"
+        self.level: str = level if level in LEVELS else "user"
         self.payload: str = job["payload"]
         self.timeout: int = job.get("timeout") or DEFAULT_TIMEOUT_SECS
         self.env: dict[str, str] = job.get("env_vars") or {}
@@ -168,8 +174,11 @@ def redact_url(url: str) -> str:
 class Runner:
     """Claims jobs from one queue as one worker, runs them in threads, reports them."""
 
-    def __init__(self, name: str, redis_url: str, namespace: str, concurrency: int) -> None:
+    def __init__(
+        self, name: str, redis_url: str, namespace: str, concurrency: int, access: str = "user"
+    ) -> None:
         self.name = name
+        self.access = access
         self.worker = f"{name}-{uuid.uuid4().hex}"
         self.keys = Keys(namespace)
         self.redis = redis.Redis.from_url(
@@ -332,10 +341,10 @@ class Runner:
     def run_job(self, job: RunningJob) -> None:
         try:
             started = time.monotonic()
-            if job.executor != EXECUTOR:
-                status, result = "failed", {
-                    "error": f"runner {self.name} runs executor {EXECUTOR}, not {job.executor}"
-                }
+            refusal = self.refusal(job)
+            if refusal:
+                log.warning("job %s refused: %s", job.id, refusal)
+                status, result = "failed", {"error": refusal}
             else:
                 status, result = capped(*self.execute(job))
             log.info("job %s %s in %.0f ms", job.id, status, (time.monotonic() - started) * 1000)
@@ -345,6 +354,17 @@ class Runner:
                 del self.running[(job.id, job.attempt)]
                 self.changed.notify_all()
             self.slots.release()
+
+    def refusal(self, job: RunningJob) -> str | None:
+        """Why this runner must not execute `job`, if it must not."""
+        if job.executor != EXECUTOR:
+            return f"runner {self.name} runs executor {EXECUTOR}, not {job.executor}"
+        if LEVELS.index(job.level) < LEVELS.index(self.access):
+            return (
+                f"runner {self.name} runs jobs of {self.access} secrets only; "
+                f"this job was submitted with a {job.level} secret"
+            )
+        return None
 
     def execute(self, job: RunningJob) -> tuple[str, dict]:
         """Evaluates the payload in a thread of its own, under the job's timeout.
@@ -468,6 +488,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument("--namespace", default="hero", help="the key prefix in Redis (default: hero)")
     parser.add_argument("--concurrency", type=positive, default=1, help="most jobs at once (default: 1)")
+    parser.add_argument(
+        "--access",
+        choices=LEVELS,
+        default=os.environ.get("HERO_RUNNER_ACCESS", "user"),
+        help="the least secret level whose jobs run here; at admin, users' jobs are refused "
+        "(default: $HERO_RUNNER_ACCESS, else user)",
+    )
     return parser.parse_args(argv)
 
 
@@ -486,11 +513,11 @@ def main(argv: list[str]) -> int:
         stream=sys.stderr,
     )
     log.info(
-        "runner starting: id %s, name %s, redis %s, namespace %s",
-        args.id or "-", args.name, redact_url(args.redis_url), args.namespace,
+        "runner starting: id %s, name %s, redis %s, namespace %s, access %s",
+        args.id or "-", args.name, redact_url(args.redis_url), args.namespace, args.access,
     )
     try:
-        runner = Runner(args.name, args.redis_url, args.namespace, args.concurrency)
+        runner = Runner(args.name, args.redis_url, args.namespace, args.concurrency, args.access)
     except (OSError, ValueError) as error:
         log.error("cannot start: %s", error)
         return 1

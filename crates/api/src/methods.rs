@@ -272,8 +272,9 @@ pub const ALL: &[Method] = &[
         name: names::JOBS_LIST,
         summary: "List every job with full details.",
         description: "Returns the jobs the secret may see, oldest first, each with its \
-                      `status`: with a user secret the jobs it created, with an admin secret \
-                      every job.",
+                      `status` and `level` (the level of the secret that submitted it, \
+                      `user` or `admin`): with a user secret the jobs it created, with an \
+                      admin secret every job.",
         params: &[SECRET],
         result: ("jobs", schema_of::<Vec<hero_job::JobRecord>>),
         access: Access::User,

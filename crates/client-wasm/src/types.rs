@@ -20,6 +20,8 @@ export interface Job {
   timeout: number;
   /** Present when the job allows requeues after a lost runner. */
   retries?: number;
+  /** The level of the secret that submitted the job, set by the supervisor. */
+  level: "user" | "admin";
   env_vars: Record<string, string>;
   created_at: string;
   updated_at: string;

@@ -127,7 +127,8 @@ impl SupervisorClient {
             .await
     }
 
-    /// Every stored job, oldest first (`jobs.list`).
+    /// Every stored job, oldest first (`jobs.list`). Each job's `level` is the level of the
+    /// secret that submitted it, as the supervisor recorded it.
     ///
     /// # Errors
     ///

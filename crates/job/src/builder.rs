@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use chrono::Utc;
 
-use crate::{DEFAULT_TIMEOUT_SECS, Error, Job, Limits};
+use crate::{DEFAULT_TIMEOUT_SECS, Error, Job, Level, Limits};
 
 /// Builds a [`Job`] field by field; [`build`](Self::build) validates it.
 ///
@@ -20,6 +20,7 @@ pub struct JobBuilder {
     runner: String,
     timeout: Option<u64>,
     retries: u32,
+    level: Level,
     env_vars: BTreeMap<String, String>,
 }
 
@@ -79,6 +80,14 @@ impl JobBuilder {
         self
     }
 
+    /// The level of the secret submitting the job. Default: `user`. The supervisor overwrites
+    /// it with the level of the secret that calls it, so this matters only to code that writes
+    /// jobs into a store directly, as the supervisor does (runner tests, for one).
+    pub fn level(mut self, level: Level) -> Self {
+        self.level = level;
+        self
+    }
+
     /// Adds one environment variable for the job.
     pub fn env_var(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.env_vars.insert(name.into(), value.into());
@@ -108,6 +117,7 @@ impl JobBuilder {
             timeout: self.timeout.unwrap_or(DEFAULT_TIMEOUT_SECS),
             env_vars: self.env_vars,
             retries: self.retries,
+            level: self.level,
             created_at: now,
             updated_at: now,
         };

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::Error;
+use crate::{Error, Level};
 
 /// Timeout, in seconds, of a job submitted without one.
 pub const DEFAULT_TIMEOUT_SECS: u64 = 60;
@@ -59,6 +59,11 @@ pub struct Job {
     )]
     #[schemars(range(max = 10))]
     pub retries: u32,
+    /// The level of the secret that submitted the job. The supervisor sets it, overwriting
+    /// whatever the client sent; a job stored without one counts as `user`. A runner whose
+    /// access is `admin` refuses a job whose level is not `admin`.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub level: Level,
     /// When the job was stored; set by the supervisor.
     #[serde(default = "Utc::now")]
     pub created_at: DateTime<Utc>,
@@ -332,6 +337,21 @@ mod tests {
             job.validate(&Limits::default()),
             Err(Error::BadRetries { got: 11, max: 10 })
         ));
+    }
+
+    #[test]
+    fn a_job_stored_without_a_level_counts_as_a_users() {
+        assert_eq!(job().level, Level::User);
+        let admin: Job = serde_json::from_value(serde_json::json!({
+            "payload": "1", "executor": "osis", "runner": "r", "level": "admin"
+        }))
+        .unwrap();
+        assert_eq!(admin.level, Level::Admin);
+        assert_eq!(serde_json::to_value(&admin).unwrap()["level"], "admin");
+        let unknown = serde_json::from_value::<Job>(serde_json::json!({
+            "payload": "1", "executor": "osis", "runner": "r", "level": "root"
+        }));
+        assert!(unknown.is_err(), "a level is user or admin");
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! - [`JobResult`]: the outcome of a finished job.
 //! - [`JobStatusInfo`]: the status answer with its timestamps.
 //! - [`JobRecord`]: a stored job with its state, as stores return it.
+//! - [`Level`]: the secret level that submitted a job, or that a runner requires.
 //!
 //! ```
 //! use hero_job::{JobBuilder, JobStatus};
@@ -25,6 +26,7 @@
 mod builder;
 mod error;
 mod job;
+mod level;
 mod record;
 mod result;
 mod status;
@@ -32,6 +34,7 @@ mod status;
 pub use builder::JobBuilder;
 pub use error::Error;
 pub use job::{DEFAULT_TIMEOUT_SECS, Job, Limits, MAX_RETRIES, MAX_TIMEOUT_SECS, validate_id};
+pub use level::Level;
 pub use record::JobRecord;
 pub use result::JobResult;
 pub use status::{JobStatus, JobStatusInfo, UnknownStatus};

@@ -1,8 +1,9 @@
 //! Binary support: the command line every runner accepts and a whole `main` around [`run`].
 //!
 //! The supervisor starts a runner as `BINARY --id ID --name NAME --db-path PATH --redis-url
-//! URL --namespace NS`; [`RunnerArgs`] accepts exactly these flags. A runner binary is
-//! [`run_main`] with a closure that builds its [`Executor`]. Only this module uses `anyhow`.
+//! URL --namespace NS --access LEVEL`; [`RunnerArgs`] accepts exactly these flags. A runner
+//! binary is [`run_main`] with a closure that builds its [`Executor`]. Only this module uses
+//! `anyhow`.
 
 use std::future::Future;
 use std::io::IsTerminal;
@@ -13,6 +14,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
+use hero_job::Level;
 use hero_store_redis::{RedisStore, redact_url};
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::time::Instant;
@@ -59,6 +61,11 @@ pub struct RunnerArgs {
     /// Most jobs executed at once.
     #[arg(long, default_value_t = 4)]
     pub concurrency: usize,
+    /// The least secret level whose jobs this runner executes (`user` or `admin`); at `admin`
+    /// a job submitted with a user secret is refused unexecuted. Default: the executor's
+    /// own (`admin` for `sal`, `user` for the others).
+    #[arg(long, env = "HERO_RUNNER_ACCESS")]
+    pub access: Option<Level>,
     /// Milliseconds the store keeps this runner's claims without a heartbeat; past it, the
     /// supervisor's reaper treats the runner as lost.
     #[arg(long, env = "HERO_RUNNER_LEASE_MS", default_value_t = 15_000)]
@@ -77,6 +84,7 @@ impl std::fmt::Debug for RunnerArgs {
             .field("redis_url", &redact_url(&self.redis_url))
             .field("namespace", &self.namespace)
             .field("concurrency", &self.concurrency)
+            .field("access", &self.access)
             .field("lease_ms", &self.lease_ms)
             .field("heartbeat_ms", &self.heartbeat_ms)
             .finish()
@@ -135,9 +143,11 @@ pub async fn main_with(executor: Arc<dyn Executor>, args: RunnerArgs) -> anyhow:
     let shutdown = shutdown_signal()?;
     tokio::pin!(shutdown);
     let safe_url = redact_url(&args.redis_url);
+    let access = args.access.unwrap_or_else(|| executor.default_access());
     tracing::info!(
         id = args.id.as_deref().unwrap_or("-"),
         name = %args.name,
+        access = %access,
         redis = %safe_url,
         namespace = %args.namespace,
         "runner starting"
@@ -148,6 +158,7 @@ pub async fn main_with(executor: Arc<dyn Executor>, args: RunnerArgs) -> anyhow:
     };
     let config = RunnerConfig {
         concurrency: args.concurrency,
+        access,
         lease: Duration::from_millis(args.lease_ms),
         heartbeat: Duration::from_millis(args.heartbeat_ms),
         ..RunnerConfig::new(&args.name)
@@ -261,7 +272,16 @@ mod tests {
         assert_eq!(args.db_path, Some(PathBuf::from("/tmp/db")));
         assert_eq!(args.namespace, "ns");
         assert_eq!(args.concurrency, 4);
+        assert_eq!(args.access, None, "no flag leaves the executor's default");
         assert!(!format!("{args:?}").contains("secret"));
+    }
+
+    #[test]
+    fn access_takes_a_level_and_nothing_else() {
+        let args = RunnerArgs::try_parse_from(["sal_runner", "--name", "s", "--access", "user"])
+            .expect("a level parses");
+        assert_eq!(args.access, Some(Level::User));
+        assert!(RunnerArgs::try_parse_from(["r", "--name", "s", "--access", "root"]).is_err());
     }
 
     #[test]

@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use hero_job::Level;
+
 use crate::Error;
 
 /// How a runner claims, runs and reports jobs.
@@ -16,6 +18,11 @@ pub struct RunnerConfig {
     pub worker: String,
     /// Most jobs executed at once. Default: 4. Must be at least 1.
     pub concurrency: usize,
+    /// The least secret level whose jobs this runner executes: at `admin`, a job submitted
+    /// with a user secret (its `level` is not `admin`) is refused unexecuted. This holds even
+    /// when the supervisor's own check is bypassed (a runner nobody registered, a job queued
+    /// before the runner became admin-only). Default: `user`.
+    pub access: Level,
     /// How long the store keeps this worker's claims alive without a heartbeat; once it
     /// passes, the store may hand the jobs to the reaper. Default: 15 s.
     pub lease: Duration,
@@ -39,6 +46,7 @@ impl RunnerConfig {
             worker: format!("{queue}-{}", uuid::Uuid::new_v4().simple()),
             queue,
             concurrency: 4,
+            access: Level::User,
             lease: Duration::from_secs(15),
             heartbeat: Duration::from_millis(500),
             claim_wait: Duration::from_secs(1),

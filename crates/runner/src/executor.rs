@@ -4,7 +4,7 @@
 //! (claiming, timeouts, stop requests, reporting) lives in the rest of this crate.
 
 use async_trait::async_trait;
-use hero_job::Job;
+use hero_job::{Job, Level};
 use tokio_util::sync::{CancellationToken, WaitForCancellationFuture};
 
 /// The work a runner does: turns one job into its output or its error.
@@ -14,6 +14,10 @@ use tokio_util::sync::{CancellationToken, WaitForCancellationFuture};
 /// job with `{"error": "runner R runs executor E, not F"}` without calling `execute`.
 /// `Ok(output)` completes the job with `{"success": output}`, `Err(message)` fails it with
 /// `{"error": message}`.
+///
+/// A runner whose access is [`Level::Admin`] also refuses, unexecuted, every job whose
+/// `level` is not `admin`; [`default_access`](Self::default_access) is that access when
+/// the command line does not give one.
 ///
 /// # Cancel safety
 ///
@@ -25,6 +29,13 @@ use tokio_util::sync::{CancellationToken, WaitForCancellationFuture};
 pub trait Executor: Send + Sync + 'static {
     /// The executor this is, as jobs name it in their `executor` field, e.g. `osis`.
     fn name(&self) -> &str;
+
+    /// The least secret level whose jobs this executor runs, unless `--access` or
+    /// `HERO_RUNNER_ACCESS` says otherwise. Default: `user`; an executor with system access
+    /// returns `admin`, so a copy started by hand is not open to users.
+    fn default_access(&self) -> Level {
+        Level::User
+    }
 
     /// Runs `job` and returns its output, or an error message.
     async fn execute(&self, job: &Job, ctx: &JobContext) -> Result<String, String>;

@@ -2,15 +2,16 @@
 //!
 //! [`Worker::run_job`] is the body of each job task the claim loop spawns, inside a span
 //! carrying the job id and attempt (so the log lines here do not repeat them). A job of
-//! another executor than this runner's is refused unexecuted. Everything the task tells the
-//! store carries the claim's attempt token, so a run that outlives its job (deleted,
-//! requeued, ended elsewhere) can never speak for a later run of the same id. The executor runs in a task
-//! of its own, so a panic becomes a failed job instead of a lost one.
+//! another executor than this runner's, or below this runner's access level, is refused
+//! unexecuted. Everything the task tells the store carries the claim's attempt token, so a run
+//! that outlives its job (deleted, requeued, ended elsewhere) can never speak for a later run
+//! of the same id. The executor runs in a task of its own, so a panic becomes a failed job
+//! instead of a lost one.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use hero_job::{Job, JobResult};
+use hero_job::{Job, JobResult, Level};
 use hero_store::{Attempt, Claimed, Finish, Store};
 use tokio::task::{JoinError, JoinHandle};
 use tokio::time::Instant;
@@ -34,6 +35,8 @@ pub(crate) struct Worker {
     pub(crate) id: String,
     /// The runner name (its queue), as jobs address it; named when refusing a job.
     pub(crate) runner: String,
+    /// The least level whose jobs run here; see [`RunnerConfig::access`](crate::RunnerConfig).
+    pub(crate) access: Level,
     pub(crate) store: Arc<dyn Store>,
     pub(crate) executor: Arc<dyn Executor>,
     /// Where the heartbeat finds each running job's token to deliver a stop.
@@ -59,14 +62,8 @@ impl Worker {
         // takes back a run its worker's heartbeats do not list once its claim is a lease old.
         let token = self.abort.child_token();
         self.inflight.insert(attempt.clone(), token.clone());
-        if job.executor != self.executor.name() {
-            let refusal = format!(
-                "runner {} runs executor {}, not {}",
-                self.runner,
-                self.executor.name(),
-                job.executor
-            );
-            tracing::warn!(executor = %job.executor, "job refused: {refusal}");
+        if let Some(refusal) = self.refusal(&job) {
+            tracing::warn!(executor = %job.executor, level = %job.level, "job refused: {refusal}");
             self.report(&attempt, Finish::failed(refusal)).await;
             self.inflight.remove(&attempt);
             return;
@@ -82,6 +79,26 @@ impl Worker {
         );
         self.report(&attempt, finish).await;
         self.inflight.remove(&attempt);
+    }
+
+    /// Why this runner must not execute `job`, if it must not: another executor's job, or a
+    /// job submitted below this runner's access level.
+    fn refusal(&self, job: &Job) -> Option<String> {
+        if job.executor != self.executor.name() {
+            return Some(format!(
+                "runner {} runs executor {}, not {}",
+                self.runner,
+                self.executor.name(),
+                job.executor
+            ));
+        }
+        if job.level < self.access {
+            return Some(format!(
+                "runner {} runs jobs of {} secrets only; this job was submitted with a {} secret",
+                self.runner, self.access, job.level
+            ));
+        }
+        None
     }
 
     async fn execute(&self, job: &Arc<Job>, ctx: JobContext) -> Finish {

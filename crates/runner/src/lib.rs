@@ -3,7 +3,7 @@
 //! A runner claims jobs from its queue in a [`Store`](hero_store::Store), runs up to
 //! [`RunnerConfig::concurrency`] of them at once, interrupts each at its timeout or on
 //! `job.stop`, reports every outcome (retrying while the store is away), refuses jobs of
-//! another executor, and shuts down gracefully.
+//! another executor or below its [`RunnerConfig::access`] level, and shuts down gracefully.
 //!
 //! - `executor`: [`Executor`], the trait a runner implements, and [`JobContext`].
 //! - `config`: [`RunnerConfig`], with every default documented.

@@ -61,6 +61,7 @@ async fn serve(
     let worker = Arc::new(Worker {
         id: config.worker.clone(),
         runner: config.queue.clone(),
+        access: config.access,
         store: store.clone(),
         executor,
         inflight: InFlight::default(),

@@ -57,35 +57,9 @@ pub struct RunnerRecord {
     pub registered_at: DateTime<Utc>,
 }
 
-/// The least secret level that may submit jobs to a runner.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum RunnerAccess {
-    /// User and admin secrets. The default.
-    #[default]
-    User,
-    /// Admin secrets only: for runners with system access.
-    Admin,
-}
-
-impl RunnerAccess {
-    /// The wire and config name: `user` or `admin`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::User => "user",
-            Self::Admin => "admin",
-        }
-    }
-
-    /// The level named `text`, if it is one.
-    pub fn parse(text: &str) -> Option<Self> {
-        match text {
-            "user" => Some(Self::User),
-            "admin" => Some(Self::Admin),
-            _ => None,
-        }
-    }
-}
+/// The least secret level that may submit jobs to a runner: the job's level type, so a runner
+/// and a job compare directly.
+pub use hero_job::Level as RunnerAccess;
 
 /// One run of a job: its id and the token of the claim that started the run.
 ///

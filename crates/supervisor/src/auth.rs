@@ -79,6 +79,15 @@ impl Caller {
     pub(crate) fn required_owner(&self) -> Option<&str> {
         (self.role != Role::Admin).then_some(self.hash.as_str())
     }
+
+    /// The level this caller's jobs carry, which runners check again before executing them.
+    pub(crate) fn level(&self) -> hero_job::Level {
+        if self.role == Role::Admin {
+            hero_job::Level::Admin
+        } else {
+            hero_job::Level::User
+        }
+    }
 }
 
 /// The secrets of each level: those of the config, and those granted or revoked at run time

@@ -126,6 +126,14 @@ pub enum Error {
         /// The runner's name.
         name: String,
     },
+    /// `register_runner` by a register secret on the queue of a configured actor.
+    #[error(
+        "conflict: queue `{queue}` belongs to a configured actor; only an admin secret may register a runner on it"
+    )]
+    ConfiguredQueue {
+        /// The queue the registration named.
+        queue: String,
+    },
     /// No local actor or registered runner has this name.
     #[error("not found: no runner with this name")]
     RunnerNotFound,
@@ -190,7 +198,9 @@ impl From<Error> for ErrorObjectOwned {
             Error::NotServed { .. } => codes::METHOD_NOT_FOUND,
             Error::RunnerNotFound | Error::SecretNotFound => codes::NOT_FOUND,
             Error::BadSecret { .. } | Error::BadAccess => codes::INVALID_PARAMS,
-            Error::LastAdminSecret { .. } | Error::ConfiguredRunner { .. } => codes::CONFLICT,
+            Error::LastAdminSecret { .. }
+            | Error::ConfiguredRunner { .. }
+            | Error::ConfiguredQueue { .. } => codes::CONFLICT,
             Error::RemoteRunner { .. } => codes::CONFLICT,
             Error::Process(_) => codes::INTERNAL_ERROR,
         };

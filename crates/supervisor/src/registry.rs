@@ -110,6 +110,10 @@ fn spec(config: &Config, actor: &ActorConfig, data_dir: &Path) -> ProcessSpec {
         db_path.display().to_string(),
         "--namespace".into(),
         config.namespace.clone(),
+        // Always given, so the runner checks each job's level against the configuration and
+        // not its own default (a sal runner configured for users must take their jobs).
+        "--access".into(),
+        actor.access.as_str().to_owned(),
     ];
     if let Some(concurrency) = actor.concurrency {
         args.extend(["--concurrency".into(), concurrency.to_string()]);

@@ -475,10 +475,11 @@ async fn a_redis_restart_loses_no_job_and_the_api_says_unavailable_meanwhile() {
 }
 
 /// A `sal_runner` on the chaos queue, started by the test as a runner on another host would
-/// be, so the test decides when it dies.
+/// be, so the test decides when it dies; open to the user secret the jobs come from.
 fn chaos_runner(redis_url: &str, n: usize) -> Child {
     Command::new(workspace_binary("sal_runner"))
         .args(["--name", "chaos", "--id", &format!("chaos-{n}")])
+        .args(["--access", "user"])
         .args(["--redis-url", redis_url, "--namespace", NAMESPACE])
         .args(["--concurrency", "4"])
         .args(["--lease-ms", LEASE_MS, "--heartbeat-ms", HEARTBEAT_MS])

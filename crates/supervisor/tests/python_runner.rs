@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::Duration;
 
-use common::{REGISTER, TestSupervisor, USER, bounded, until};
+use common::{ADMIN, REGISTER, TestSupervisor, USER, bounded, until};
 use hero_supervisor_openrpc_client::{JobBuilder, JobResult, JobStatus};
 use hero_test_support::TIMEOUT;
 use nix::sys::signal::{Signal, kill};
@@ -32,6 +32,11 @@ struct PythonRunner {
 impl PythonRunner {
     /// Starts the runner against `sup`'s Redis, in the harness's namespace.
     fn start(sup: &TestSupervisor) -> Self {
+        Self::start_with(sup, &[])
+    }
+
+    /// Starts the runner with `extra` flags.
+    fn start_with(sup: &TestSupervisor, extra: &[&str]) -> Self {
         require_python();
         let script =
             Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/python_runner/runner.py");
@@ -40,6 +45,7 @@ impl PythonRunner {
             .arg(&script)
             .args(["--name", RUNNER, "--redis-url", &sup.redis.url()])
             .args(["--namespace", "test"])
+            .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(File::create(&log).unwrap())
@@ -226,5 +232,28 @@ async fn a_python_runner_refuses_a_job_of_another_executor() {
         result,
         JobResult::error(format!("runner {RUNNER} runs executor python, not osis"))
     );
+    stop(sup, runner).await;
+}
+
+#[tokio::test]
+async fn a_python_runner_with_admin_access_refuses_a_users_job_and_runs_an_admins() {
+    let sup = TestSupervisor::start_with(|c| c.actors.clear()).await;
+    bounded(sup.client.register_runner(REGISTER, RUNNER, None, None))
+        .await
+        .unwrap();
+    let runner = PythonRunner::start_with(&sup, &["--access", "admin"]);
+    let result = run(&sup, job("6 * 7")).await;
+    assert_eq!(
+        result,
+        JobResult::error(format!(
+            "runner {RUNNER} runs jobs of admin secrets only; this job was submitted with a user secret"
+        )),
+        "{}",
+        runner.log()
+    );
+    let by_admin = bounded(sup.client.job_run(ADMIN, job("6 * 7").build().unwrap()))
+        .await
+        .unwrap();
+    assert_eq!(by_admin, JobResult::success("42"), "{}", runner.log());
     stop(sup, runner).await;
 }

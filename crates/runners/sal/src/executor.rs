@@ -28,6 +28,11 @@ impl Executor for SalExecutor {
         "sal"
     }
 
+    /// System access: a sal runner started without `--access` takes admins' jobs only.
+    fn default_access(&self) -> hero_job::Level {
+        hero_job::Level::Admin
+    }
+
     async fn execute(&self, job: &Job, ctx: &JobContext) -> Result<String, String> {
         let limits = self.limits;
         let job = job.clone();

@@ -1,5 +1,6 @@
-//! The real `sal_runner` binary against a private Redis: system functions work in jobs,
-//! and stop, timeout and concurrency behave as for every runner.
+//! The real `sal_runner` binary against a private Redis: system functions work in jobs, only
+//! admins' jobs run unless the runner is told otherwise, and stop, timeout and concurrency
+//! behave as for every runner.
 
 #[path = "../../osis/tests/common/mod.rs"]
 mod common;
@@ -8,14 +9,60 @@ use common::{
     RunnerProcess, assert_overlapped, connect, error_of, is_dead, job, output_of, read_pid,
     run_job, stop, submit, wait_final, wait_running,
 };
-use hero_job::JobStatus;
+use hero_job::{JobStatus, Level};
 use hero_test_support::{RedisServer, TIMEOUT, eventually};
 
 const QUEUE: &str = "sal_runner_1";
 const BINARY: &str = env!("CARGO_BIN_EXE_sal_runner");
 
+/// A sal job as the supervisor stores it for an admin secret.
 fn sal(id: &str, payload: &str, timeout: u64) -> hero_job::JobBuilder {
-    job(QUEUE, "sal", id, payload, timeout)
+    job(QUEUE, "sal", id, payload, timeout).level(Level::Admin)
+}
+
+/// A script that leaves a file behind if it runs at all.
+fn writing(path: &std::path::Path) -> String {
+    format!(r#"write_file("{}", "ran"); "ran""#, path.display())
+}
+
+#[tokio::test]
+async fn a_sal_runner_started_by_hand_refuses_a_users_job_without_running_it() {
+    let redis = RedisServer::start();
+    let db = tempfile::tempdir().expect("a temporary directory");
+    let work = tempfile::tempdir().expect("a temporary directory");
+    let _runner = RunnerProcess::start(BINARY, QUEUE, &redis, db.path(), |_| {});
+    let store = connect(&redis).await;
+
+    let marker = work.path().join("user");
+    let refused = run_job(
+        &store,
+        sal("user", &writing(&marker), 10).level(Level::User),
+    )
+    .await;
+    assert_eq!(refused.status, JobStatus::Failed);
+    let error = error_of(&refused);
+    assert!(
+        error.contains(QUEUE) && error.contains("admin secrets only"),
+        "{error}"
+    );
+    assert!(!marker.exists(), "the refused script did not run");
+
+    let marker = work.path().join("admin");
+    let ran = run_job(&store, sal("admin", &writing(&marker), 10)).await;
+    assert_eq!(output_of(&ran), "ran");
+    assert!(marker.exists());
+}
+
+#[tokio::test]
+async fn a_sal_runner_given_user_access_runs_a_users_job() {
+    let redis = RedisServer::start();
+    let db = tempfile::tempdir().expect("a temporary directory");
+    let _runner = RunnerProcess::start(BINARY, QUEUE, &redis, db.path(), |command| {
+        command.env("HERO_RUNNER_ACCESS", "user");
+    });
+    let store = connect(&redis).await;
+    let ran = run_job(&store, sal("user", "40 + 2", 10).level(Level::User)).await;
+    assert_eq!(output_of(&ran), "42");
 }
 
 #[tokio::test]

@@ -160,6 +160,7 @@ fn fresh_job(queue: &str) -> Job {
         timeout: 60,
         env_vars: [("K".to_owned(), "v".to_owned())].into(),
         retries: 0,
+        level: hero_job::Level::User,
         created_at: now,
         updated_at: now,
     }

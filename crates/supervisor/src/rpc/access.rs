@@ -1,5 +1,7 @@
 //! Who may reach which runner and which job: each runner's access level, the jobs a secret
-//! owns, and the refusal of runners nobody knows.
+//! owns, and the refusal of runners nobody knows. This is the first of two checks: a queue
+//! known only from its claims has no level here, so each job also carries its secret's level
+//! (set in `job.rs`) and runners whose access is `admin` refuse other jobs themselves.
 
 use std::collections::BTreeSet;
 

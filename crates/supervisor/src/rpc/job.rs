@@ -31,7 +31,8 @@ pub(super) async fn call(
     match method.name {
         names::JOBS_CREATE => {
             let caller = required(caller)?;
-            let job = supervisor.accept(params::parse::<JobParams>(method, named)?.job)?;
+            let job = params::parse::<JobParams>(method, named)?.job;
+            let job = supervisor.accept(job, caller)?;
             check_runner(supervisor, caller, &job.runner).await?;
             store.create_job(&job, Some(&caller.hash)).await?;
             Ok(Value::String(job.id))
@@ -46,7 +47,7 @@ pub(super) async fn call(
             let caller = required(caller)?;
             let given = params::parse::<JobParams>(method, named)?.job;
             let chose_id = given.id.is_empty();
-            let job = supervisor.accept(given)?;
+            let job = supervisor.accept(given, caller)?;
             check_runner(supervisor, caller, &job.runner).await?;
             // Taken before the job is stored, so a refused call leaves nothing behind.
             let _waiting = supervisor.wait_permit()?;
@@ -170,8 +171,10 @@ fn to_value<T: serde::Serialize>(value: &T) -> Value {
 }
 
 impl Supervisor {
-    /// Validates a submitted job and fills in what the server owns: id and timestamps.
-    fn accept(&self, mut job: Job) -> Result<Job, Error> {
+    /// Validates a submitted job and fills in what the server owns: id, timestamps, and the
+    /// level of the secret that submitted it (a client's own `level` is overwritten, so a
+    /// user cannot pass for an admin with a runner that checks it).
+    fn accept(&self, mut job: Job, caller: &Caller) -> Result<Job, Error> {
         job.validate(&self.job_limits)?;
         if job.id.is_empty() {
             job.id = uuid::Uuid::new_v4().to_string();
@@ -179,6 +182,7 @@ impl Supervisor {
         let now = Utc::now();
         job.created_at = now;
         job.updated_at = now;
+        job.level = caller.level();
         Ok(job)
     }
 }

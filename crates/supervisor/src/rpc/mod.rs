@@ -78,7 +78,7 @@ async fn call(
         | names::STOP_RUNNER
         | names::GET_RUNNER_STATUS
         | names::GET_RUNNER_LOGS => {
-            runner::call(supervisor, method, named)
+            runner::call(supervisor, method, named, caller.as_ref())
                 .instrument(span)
                 .await
         }

@@ -15,6 +15,7 @@ use jsonrpsee::{PendingSubscriptionSink, SubscriptionMessage};
 use serde_json::{Map, Value};
 use tokio::sync::broadcast::error::RecvError;
 
+use crate::auth::{Caller, Role};
 use crate::error::Error;
 use crate::registry::Actor;
 use crate::supervisor::Supervisor;
@@ -30,11 +31,12 @@ pub(super) async fn call(
     supervisor: &Supervisor,
     method: &'static Method,
     named: Map<String, Value>,
+    caller: Option<&Caller>,
 ) -> Result<Value, Error> {
     match method.name {
         names::REGISTER_RUNNER => {
             let p: RegisterRunnerParams = params::parse(method, named)?;
-            register(supervisor, p).await
+            register(supervisor, p, caller).await
         }
         names::UNREGISTER_RUNNER => {
             let p: RunnerNameParams = params::parse(method, named)?;
@@ -92,7 +94,14 @@ pub(super) async fn all(supervisor: &Supervisor) -> Result<Vec<RunnerInfo>, Erro
     Ok(infos)
 }
 
-async fn register(supervisor: &Supervisor, p: RegisterRunnerParams) -> Result<Value, Error> {
+/// Registers a runner. Only an admin secret may register one on a configured actor's queue:
+/// the strictest level of a queue guards it, so a register secret claiming `admin` there
+/// would lock users out of a runner the configuration opened to them.
+async fn register(
+    supervisor: &Supervisor,
+    p: RegisterRunnerParams,
+    caller: Option<&Caller>,
+) -> Result<Value, Error> {
     hero_job::validate_id("name", &p.name)?;
     let queue = p.queue.unwrap_or_else(|| p.name.clone());
     hero_job::validate_id("queue", &queue)?;
@@ -102,6 +111,10 @@ async fn register(supervisor: &Supervisor, p: RegisterRunnerParams) -> Result<Va
     };
     if supervisor.registry.get(&p.name).is_some() {
         return Err(hero_store::Error::RunnerExists { name: p.name }.into());
+    }
+    let by_admin = caller.is_some_and(|caller| caller.role == Role::Admin);
+    if !by_admin && supervisor.registry.serving(&queue).is_some() {
+        return Err(Error::ConfiguredQueue { queue });
     }
     let record = RunnerRecord {
         name: p.name.clone(),
