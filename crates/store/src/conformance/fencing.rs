@@ -9,7 +9,7 @@ use hero_job::{JobResult, JobStatus};
 
 use super::{
     Faults, LEASE, LONG_WAIT, NO_WAIT, claim_and_lose, claim_now, fresh_job, fresh_queue,
-    reap_while, status_of,
+    reap_while, report, status_of,
 };
 use crate::{Claimed, Finish, StopOutcome, Store};
 
@@ -35,16 +35,10 @@ pub async fn a_report_of_an_older_attempt_after_a_requeue_is_refused(store: &dyn
         .await
         .expect("beat");
     assert_eq!(beat, vec![old.clone()], "only the old attempt is given up");
-    let late = store
-        .finish(&worker, &old, Finish::completed("old"))
-        .await
-        .expect("finish");
+    let late = report(store, &worker, &old, Finish::completed("old")).await;
     assert!(!late, "the old attempt's report is refused");
     assert_eq!(status_of(store, &job.id).await, JobStatus::Running);
-    let done = store
-        .finish(&worker, &new, Finish::completed("new"))
-        .await
-        .expect("finish");
+    let done = report(store, &worker, &new, Finish::completed("new")).await;
     assert!(done, "the current attempt's report is taken");
     let record = store.job(&job.id).await.expect("read");
     assert_eq!(record.result, Some(JobResult::success("new")));
@@ -87,16 +81,10 @@ pub async fn a_reused_id_never_gets_the_deleted_jobs_report(store: &dyn Store) {
         vec![old.clone()],
         "only the deleted job's run is given up"
     );
-    let late = store
-        .finish(&worker, &old, Finish::completed("old"))
-        .await
-        .expect("finish");
+    let late = report(store, &worker, &old, Finish::completed("old")).await;
     assert!(!late, "the deleted job's report is refused");
     assert_eq!(status_of(store, &job.id).await, JobStatus::Running);
-    let done = store
-        .finish(&worker, &new, Finish::completed("new"))
-        .await
-        .expect("finish");
+    let done = report(store, &worker, &new, Finish::completed("new")).await;
     assert!(done);
     let record = store.job(&job.id).await.expect("read");
     assert_eq!(record.result, Some(JobResult::success("new")));
@@ -125,22 +113,13 @@ pub async fn a_stop_is_confirmed_only_by_the_run_it_reached(store: &dyn Store) {
         .await
         .expect("beat");
     assert_eq!(beat.len(), 2, "both runs give up: {beat:?}");
-    let late = store
-        .finish(&worker, &old, Finish::stopped("old run"))
-        .await
-        .expect("finish");
+    let late = report(store, &worker, &old, Finish::stopped("old run")).await;
     assert!(!late, "the old run cannot confirm the stop");
     assert_eq!(status_of(store, &job.id).await, JobStatus::Running);
-    let confirmed = store
-        .finish(&worker, &new, Finish::stopped("job stopped"))
-        .await
-        .expect("finish");
+    let confirmed = report(store, &worker, &new, Finish::stopped("job stopped")).await;
     assert!(confirmed);
     assert_eq!(status_of(store, &job.id).await, JobStatus::Stopped);
-    let after = store
-        .finish(&worker, &new, Finish::completed("late"))
-        .await
-        .expect("finish");
+    let after = report(store, &worker, &new, Finish::completed("late")).await;
     assert!(!after, "a report after the stop is refused");
 }
 
@@ -231,10 +210,7 @@ pub async fn a_refused_report_leaves_a_new_claim_of_its_id_alone(
     let Some(moved) = faults.move_without_marking(&queue, &worker).await else {
         return;
     };
-    let late = store
-        .finish(&worker, &old, Finish::completed("old"))
-        .await
-        .expect("finish");
+    let late = report(store, &worker, &old, Finish::completed("old")).await;
     assert!(!late, "the deleted run's report is refused");
     let claimed = faults.mark_moved(&queue, &worker, &moved, LEASE, 1).await;
     let ids: Vec<&str> = claimed.iter().map(|c| c.job.id.as_str()).collect();
@@ -352,10 +328,7 @@ pub async fn a_run_whose_claim_reply_was_lost_returns_to_its_queue_after_a_lease
         again.job.id, lost.id,
         "it went to the front of its queue, though it has no retries"
     );
-    let late = store
-        .finish(&worker, &old, Finish::completed("old"))
-        .await
-        .expect("finish");
+    let late = report(store, &worker, &old, Finish::completed("old")).await;
     assert!(!late, "the lost claim's run cannot report");
     assert!(
         store

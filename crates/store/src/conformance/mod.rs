@@ -73,7 +73,7 @@ use async_trait::async_trait;
 use chrono::Utc;
 use hero_job::{Job, JobStatus};
 
-use crate::{Claimed, Store};
+use crate::{Attempt, Claimed, Finish, Store};
 
 const LEASE: Duration = Duration::from_secs(30);
 const NO_WAIT: Duration = Duration::from_millis(50);
@@ -168,6 +168,14 @@ fn fresh_job(queue: &str) -> Job {
 
 fn fresh_queue() -> String {
     format!("conformance-{}", uuid::Uuid::new_v4().simple())
+}
+
+/// A worker's report on `attempt`: true when the store took it.
+async fn report(store: &dyn Store, worker: &str, attempt: &Attempt, finish: Finish) -> bool {
+    store
+        .finish(worker, attempt, finish)
+        .await
+        .expect("finish answers")
 }
 
 async fn status_of(store: &dyn Store, id: &str) -> JobStatus {

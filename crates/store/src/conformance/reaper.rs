@@ -6,7 +6,8 @@ use std::time::Duration;
 use hero_job::{JobResult, JobStatus};
 
 use super::{
-    LEASE, LONG_WAIT, NO_WAIT, claim_and_lose, fresh_job, fresh_queue, reap_while, status_of,
+    LEASE, LONG_WAIT, NO_WAIT, claim_and_lose, fresh_job, fresh_queue, reap_while, report,
+    status_of,
 };
 use crate::{Finish, StopOutcome, Store};
 
@@ -25,10 +26,7 @@ pub async fn a_job_whose_worker_lost_its_lease_fails_as_runner_lost(store: &dyn 
         "{:?}",
         record.result
     );
-    let late = store
-        .finish(&worker, &attempt, Finish::completed("late"))
-        .await
-        .expect("finish");
+    let late = report(store, &worker, &attempt, Finish::completed("late")).await;
     assert!(!late, "a reaped job refuses its worker's late report");
 }
 
@@ -47,10 +45,7 @@ pub async fn a_job_with_retries_is_requeued_when_its_worker_is_lost(store: &dyn 
     let second = format!("{queue}-second");
     let again = claim_and_lose(store, &queue, &second).await;
     assert_eq!(again.job, job, "the requeued job is claimed again");
-    let late = store
-        .finish(&first, &lost, Finish::completed("late"))
-        .await
-        .expect("finish");
+    let late = report(store, &first, &lost, Finish::completed("late")).await;
     assert!(!late, "the lost worker's late report is refused");
 
     reap_while(store, &job.id, JobStatus::Running).await;
