@@ -95,6 +95,9 @@ pub async fn start(config: Config, listener: std::net::TcpListener) -> Result<Ru
         namespace: config.namespace.clone(),
         waits: tokio::sync::Semaphore::new(config.limits.max_connections as usize),
         max_waits: config.limits.max_connections,
+        anonymous_waits: tokio::sync::Semaphore::new(
+            (config.limits.max_connections as usize / 2).max(1),
+        ),
         shutdown: tokio_util::sync::CancellationToken::new(),
         started: std::time::Instant::now(),
     });

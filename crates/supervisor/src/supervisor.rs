@@ -31,11 +31,20 @@ pub(crate) struct Supervisor {
     pub(crate) waits: tokio::sync::Semaphore,
     /// The number of permits `waits` started with, for the refusal's message.
     pub(crate) max_waits: u32,
+    /// Half of `waits`, also taken by a `job.result` sent without a secret (the job id is
+    /// enough to read it): whoever holds ids only can never take the permits `job.run` needs.
+    pub(crate) anonymous_waits: tokio::sync::Semaphore,
     /// Cancelled when the supervisor begins to shut down: waiting calls answer at once
     /// instead of holding the server's stop until their jobs end.
     pub(crate) shutdown: tokio_util::sync::CancellationToken,
     /// When this supervisor started, for its uptime.
     pub(crate) started: std::time::Instant,
+}
+
+/// Held for as long as a call waits for a job; dropping it lets another call wait.
+pub(crate) struct WaitPermit<'a> {
+    _any: tokio::sync::SemaphorePermit<'a>,
+    _anonymous: Option<tokio::sync::SemaphorePermit<'a>>,
 }
 
 impl Supervisor {
@@ -44,9 +53,38 @@ impl Supervisor {
     /// # Errors
     ///
     /// [`Error::TooManyWaits`] when `[limits] max_connections` calls already wait.
-    pub(crate) fn wait_permit(&self) -> Result<tokio::sync::SemaphorePermit<'_>, Error> {
-        self.waits.try_acquire().map_err(|_| Error::TooManyWaits {
-            max: self.max_waits,
+    pub(crate) fn wait_permit(&self) -> Result<WaitPermit<'_>, Error> {
+        Ok(WaitPermit {
+            _any: self.any_wait()?,
+            _anonymous: None,
         })
+    }
+
+    /// A permit for a wait whose caller sent no secret: one of [`Self::wait_permit`]'s, and
+    /// one of the half of them that such callers share.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::TooManyWaits`] when half of `[limits] max_connections` calls without a
+    /// secret, or all of them in all, already wait.
+    pub(crate) fn anonymous_wait_permit(&self) -> Result<WaitPermit<'_>, Error> {
+        let anonymous = self
+            .anonymous_waits
+            .try_acquire()
+            .map_err(|_| self.too_many_waits())?;
+        Ok(WaitPermit {
+            _any: self.any_wait()?,
+            _anonymous: Some(anonymous),
+        })
+    }
+
+    fn any_wait(&self) -> Result<tokio::sync::SemaphorePermit<'_>, Error> {
+        self.waits.try_acquire().map_err(|_| self.too_many_waits())
+    }
+
+    fn too_many_waits(&self) -> Error {
+        Error::TooManyWaits {
+            max: self.max_waits,
+        }
     }
 }

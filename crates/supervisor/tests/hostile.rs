@@ -877,3 +877,49 @@ async fn shutting_down_answers_pending_waits_at_once() {
     let message = answer["error"]["message"].as_str().unwrap();
     assert!(message.contains("shutting down"), "{message}");
 }
+
+/// `job.result` needs no secret, only the job's id: callers without a secret share half of
+/// the wait permits, so holding ids alone never blocks the `job.run`s of secret holders.
+#[tokio::test]
+async fn waits_without_a_secret_take_at_most_half_of_the_permits() {
+    const MAX: u32 = 4;
+    let sup = common::TestSupervisor::start_with(|c| c.limits.max_connections = MAX).await;
+    let registered = sup
+        .call("register_runner", json!([REGISTER, "idle_runner"]))
+        .await;
+    assert_eq!(registered["result"], "idle_runner", "{registered}");
+    let idle_job = |id: &str| {
+        json!({"id": id, "payload": "1", "executor": "osis", "runner": "idle_runner",
+               "timeout": 60})
+    };
+    let created = sup
+        .call("jobs.create", json!([USER, idle_job("held")]))
+        .await;
+    assert_eq!(created["result"], "held", "{created}");
+    let url = sup.url.clone();
+    let post = move |body: Value| {
+        let url = url.clone();
+        tokio::spawn(async move {
+            let response = reqwest::Client::new().post(url).json(&body).send().await?;
+            response.json::<Value>().await
+        })
+    };
+    let anonymous = json!({"jsonrpc": "2.0", "id": 1, "method": "job.result",
+                           "params": ["held"]});
+    let mut waits: Vec<_> = (0..MAX / 2 + 1).map(|_| post(anonymous.clone())).collect();
+    // One more than half: whichever comes last is refused at once; the others stay pending.
+    let (refused, _, pending) = bounded(futures::future::select_all(&mut waits)).await;
+    let refused = refused.unwrap().unwrap();
+    assert_eq!(refused["error"]["code"], -32009, "{refused}");
+    assert_eq!(pending.len(), waits.len() - 1);
+
+    let run = post(json!({"jsonrpc": "2.0", "id": 1, "method": "job.run",
+                          "params": [USER, idle_job("with_a_secret")]}));
+    common::until("the job.run of a secret holder is waiting", || async {
+        let status = sup.call("job.status", json!(["with_a_secret"])).await;
+        status["result"]["status"] == "queued"
+    })
+    .await;
+    assert!(!run.is_finished(), "it waits for its job");
+    sup.stop().await;
+}

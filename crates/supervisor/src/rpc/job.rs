@@ -86,7 +86,10 @@ pub(super) async fn call(
             let p: JobReadParams = params::parse(method, named)?;
             hero_job::validate_id("job_id", &p.job_id)?;
             let job = store.job(&p.job_id).await?;
-            let _waiting = supervisor.wait_permit()?;
+            let _waiting = match caller {
+                Some(_) => supervisor.wait_permit()?,
+                None => supervisor.anonymous_wait_permit()?,
+            };
             let wait = job_wait(&job.job);
             let waiting = store.wait_final(&p.job_id, wait);
             let Some(record) = supervisor.shutdown.run_until_cancelled(waiting).await else {
