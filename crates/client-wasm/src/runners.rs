@@ -23,7 +23,7 @@ impl WasmSupervisorClient {
         let client = self.native();
         promise(async move {
             client
-                .register_runner(&secret, &name, queue.as_deref(), access.as_deref())
+                .register_runner_with_access(&secret, &name, queue.as_deref(), access.as_deref())
                 .await
         })
     }

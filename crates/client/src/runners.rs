@@ -9,15 +9,30 @@ use crate::{ClientError, SupervisorClient};
 
 impl SupervisorClient {
     /// Registers a runner started by hand under `name`, taking jobs from `queue` (default:
-    /// the name), and returns the name (`register_runner`). `access` is the least secret
-    /// level that may submit jobs to it: `"user"` (the default) or `"admin"`.
+    /// the name), open to user and admin secrets, and returns the name (`register_runner`).
     ///
     /// # Errors
     ///
     /// [`ClientError::Conflict`] when the name is taken, [`ClientError::Unauthorized`] for a
-    /// secret that is neither a register nor an admin secret, [`ClientError::InvalidParams`]
-    /// for an unknown `access`.
+    /// secret that is neither a register nor an admin secret.
     pub async fn register_runner(
+        &self,
+        secret: &str,
+        name: &str,
+        queue: Option<&str>,
+    ) -> Result<String, ClientError> {
+        self.register_runner_with_access(secret, name, queue, None)
+            .await
+    }
+
+    /// As [`register_runner`](Self::register_runner), with `access`: the least secret level
+    /// that may submit jobs to it, `"user"` (the default) or `"admin"` for a runner with
+    /// system access.
+    ///
+    /// # Errors
+    ///
+    /// As `register_runner`, and [`ClientError::InvalidParams`] for an unknown `access`.
+    pub async fn register_runner_with_access(
         &self,
         secret: &str,
         name: &str,

@@ -220,12 +220,9 @@ async fn a_job_for_an_unknown_runner_is_refused_at_once_naming_the_known_ones() 
         "nothing is stored"
     );
     // Registering the runner makes it known.
-    bounded(
-        sup.client
-            .register_runner(REGISTER, "nobody_home", None, None),
-    )
-    .await
-    .unwrap();
+    bounded(sup.client.register_runner(REGISTER, "nobody_home", None))
+        .await
+        .unwrap();
     let answer = sup.call("jobs.create", json!([USER, job])).await;
     assert!(answer["result"].is_string(), "{answer}");
     sup.stop().await;

@@ -102,7 +102,7 @@ fn require_python() {
 async fn start() -> (TestSupervisor, PythonRunner) {
     let sup = TestSupervisor::start_with(|c| c.actors.clear()).await;
     // Registered as an operator would, so jobs are accepted before its first claim.
-    bounded(sup.client.register_runner(REGISTER, RUNNER, None, None))
+    bounded(sup.client.register_runner(REGISTER, RUNNER, None))
         .await
         .unwrap();
     let runner = PythonRunner::start(&sup);
@@ -238,7 +238,7 @@ async fn a_python_runner_refuses_a_job_of_another_executor() {
 #[tokio::test]
 async fn a_python_runner_with_admin_access_refuses_a_users_job_and_runs_an_admins() {
     let sup = TestSupervisor::start_with(|c| c.actors.clear()).await;
-    bounded(sup.client.register_runner(REGISTER, RUNNER, None, None))
+    bounded(sup.client.register_runner(REGISTER, RUNNER, None))
         .await
         .unwrap();
     let runner = PythonRunner::start_with(&sup, &["--access", "admin"]);

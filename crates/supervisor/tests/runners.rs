@@ -120,12 +120,9 @@ async fn runner_logs_return_the_last_lines() {
 #[tokio::test]
 async fn an_unregistered_runner_is_forgotten_but_configured_actors_stay() {
     let sup = common::TestSupervisor::start().await;
-    bounded(
-        sup.client
-            .register_runner(REGISTER, "remote_gone", None, None),
-    )
-    .await
-    .unwrap();
+    bounded(sup.client.register_runner(REGISTER, "remote_gone", None))
+        .await
+        .unwrap();
     assert_eq!(
         sup.error_code("unregister_runner", json!([REGISTER, "remote_gone"]))
             .await,
@@ -291,10 +288,12 @@ async fn the_rust_client_reads_runner_records() {
         .await
         .unwrap();
     assert_eq!(one.name, RUNNER);
-    let name = bounded(
-        sup.client
-            .register_runner(REGISTER, "far_away", Some("far_queue"), None),
-    )
+    let name = bounded(sup.client.register_runner_with_access(
+        REGISTER,
+        "far_away",
+        Some("far_queue"),
+        Some("user"),
+    ))
     .await
     .unwrap();
     assert_eq!(name, "far_away");
