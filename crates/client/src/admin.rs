@@ -3,6 +3,7 @@
 
 use hero_supervisor_api::info::SupervisorInfo;
 use hero_supervisor_api::methods::names;
+use serde_json::Value;
 
 use crate::client::text;
 use crate::{ClientError, SupervisorClient};
@@ -48,15 +49,24 @@ impl SupervisorClient {
     }
 
     /// Version, backend and its status, namespace, uptime, and runner and job counts by
-    /// status (`get_supervisor_info`).
+    /// status (`get_supervisor_info`), typed.
     ///
     /// # Errors
     ///
     /// [`ClientError::Unauthorized`] for a secret that is not an admin secret.
-    pub async fn get_supervisor_info(
-        &self,
-        admin_secret: &str,
-    ) -> Result<SupervisorInfo, ClientError> {
+    pub async fn supervisor_info(&self, admin_secret: &str) -> Result<SupervisorInfo, ClientError> {
+        self.call(names::GET_SUPERVISOR_INFO, [text(admin_secret)])
+            .await
+    }
+
+    /// The same answer as [`supervisor_info`](Self::supervisor_info), as JSON, for programs
+    /// that read it generically (and written before the typed form existed); fields added
+    /// by newer supervisors are kept.
+    ///
+    /// # Errors
+    ///
+    /// As `supervisor_info`.
+    pub async fn get_supervisor_info(&self, admin_secret: &str) -> Result<Value, ClientError> {
         self.call(names::GET_SUPERVISOR_INFO, [text(admin_secret)])
             .await
     }

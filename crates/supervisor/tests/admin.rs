@@ -227,7 +227,7 @@ async fn the_rust_client_manages_secrets() {
     .await
     .unwrap();
     assert!(!can_list(&sup, "client-made-secret").await);
-    let info = common::bounded(sup.client.get_supervisor_info(ADMIN))
+    let info = common::bounded(sup.client.supervisor_info(ADMIN))
         .await
         .unwrap();
     assert_eq!(info.namespace, "test");

@@ -663,7 +663,7 @@ async fn a_thousand_jobs_under_random_runner_kills_are_all_accounted_for() {
 
 /// How many jobs are not final yet, from the supervisor's counts.
 async fn pending_jobs(client: &SupervisorClient) -> u64 {
-    let info = client.get_supervisor_info(ADMIN).await.unwrap();
+    let info = client.supervisor_info(ADMIN).await.unwrap();
     ["created", "queued", "running"]
         .iter()
         .map(|s| info.jobs.by_status.get(*s).copied().unwrap_or(0))
