@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use hero_job::{Job, JobRecord, JobResult, JobStatus};
+use hero_job::{Job, JobRecord, JobResult, JobStatus, Progress};
 use hero_store::Error;
 
 /// Builds the record from a job hash's fields; `None` when the hash is empty (no such job).
@@ -38,6 +38,13 @@ pub(crate) fn from_fields(
         ),
         None => None,
     };
+    let progress = match fields.get("progress") {
+        Some(json) => Some(
+            serde_json::from_str::<Progress>(json)
+                .map_err(|e| corrupt(format!("progress json: {e}")))?,
+        ),
+        None => None,
+    };
     Ok(Some(JobRecord {
         job,
         status,
@@ -45,6 +52,7 @@ pub(crate) fn from_fields(
         completed_at: time(&fields, "completed_at").map_err(corrupt)?,
         result,
         owner: fields.remove("owner"),
+        progress,
     }))
 }
 
