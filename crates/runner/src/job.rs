@@ -20,6 +20,7 @@ use tokio_util::sync::CancellationToken;
 use crate::backoff::Backoff;
 use crate::executor::{Executor, JobContext};
 use crate::inflight::InFlight;
+use crate::progress::Pusher;
 
 /// How long a cancelled executor may take to return before it is dropped.
 const EXECUTOR_GRACE: Duration = Duration::from_secs(1);
@@ -71,7 +72,14 @@ impl Worker {
         let ctx = JobContext::new(job.id.clone(), token);
         tracing::debug!(timeout = job.timeout, "job started");
         let started = Instant::now();
+        let pusher = Pusher::start(
+            self.store.clone(),
+            self.id.clone(),
+            attempt.clone(),
+            ctx.progress_slot().clone(),
+        );
         let finish = self.execute(&job, ctx).await;
+        pusher.finish().await;
         tracing::info!(
             status = %finish.status,
             elapsed_ms = started.elapsed().as_millis(),
