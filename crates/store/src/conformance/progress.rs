@@ -55,7 +55,8 @@ pub async fn progress_of_the_current_run_is_kept_and_refused_after_the_end(store
 }
 
 /// Progress from a run that lost its claim (requeued after its worker's lease lapsed), or
-/// from a worker that never held the job, is ignored; the current run's is taken.
+/// from a worker that never held the job, is ignored; the current run's is taken. A requeue
+/// clears the lost run's progress.
 pub async fn progress_of_an_older_attempt_or_another_worker_is_ignored(store: &dyn Store) {
     let queue = fresh_queue();
     let mut job = fresh_job(&queue);
@@ -63,7 +64,17 @@ pub async fn progress_of_an_older_attempt_or_another_worker_is_ignored(store: &d
     store.submit_job(&job, None).await.expect("submit");
     let worker = format!("{queue}-w");
     let old = claim_and_lose(store, &queue, &worker).await.attempt();
+    let lost = Progress::new(70, "lost run");
+    assert!(
+        store.progress(&worker, &old, &lost).await.expect("answers"),
+        "taken while the run still holds the job"
+    );
     reap_while(store, &job.id, JobStatus::Running).await;
+    assert_eq!(
+        progress_of(store, &job.id).await,
+        None,
+        "a requeued job starts again without the lost run's progress"
+    );
     let new = claim_now(store, &queue, &worker)
         .await
         .expect("the requeued job")
