@@ -38,13 +38,12 @@ pub(crate) fn from_fields(
         ),
         None => None,
     };
-    let progress = match fields.get("progress") {
-        Some(json) => Some(
-            serde_json::from_str::<Progress>(json)
-                .map_err(|e| corrupt(format!("progress json: {e}")))?,
-        ),
-        None => None,
-    };
+    // Written by runners, possibly third-party ones: advisory, so a value that cannot be read
+    // is no progress rather than an unreadable job, and one out of bounds is brought in.
+    let progress = fields
+        .get("progress")
+        .and_then(|json| serde_json::from_str::<Progress>(json).ok())
+        .map(|read| Progress::new(read.percent, read.message));
     Ok(Some(JobRecord {
         job,
         status,
@@ -96,6 +95,36 @@ mod tests {
     #[test]
     fn an_empty_hash_is_no_job() {
         assert_eq!(from_fields("x", HashMap::new()).unwrap(), None);
+    }
+
+    fn job_fields(progress: &str) -> HashMap<String, String> {
+        let job = hero_job::JobBuilder::new()
+            .id("x")
+            .payload("1")
+            .executor("osis")
+            .runner("r")
+            .build()
+            .expect("a valid job");
+        HashMap::from([
+            ("job".to_owned(), serde_json::to_string(&job).expect("json")),
+            ("status".to_owned(), "running".to_owned()),
+            ("progress".to_owned(), progress.to_owned()),
+        ])
+    }
+
+    #[test]
+    fn a_runners_unreadable_or_oversized_progress_never_hides_the_job() {
+        let unreadable = from_fields("x", job_fields("not json")).unwrap().unwrap();
+        assert_eq!(unreadable.progress, None);
+        let long = format!(r#"{{"percent": 250, "message": "{}"}}"#, "m".repeat(5000));
+        let clamped = from_fields("x", job_fields(&long)).unwrap().unwrap();
+        assert_eq!(
+            clamped.progress,
+            Some(Progress::new(
+                100,
+                "m".repeat(hero_job::MAX_PROGRESS_MESSAGE_BYTES)
+            ))
+        );
     }
 
     #[test]
