@@ -6,7 +6,8 @@
 //! unexecuted. Everything the task tells the store carries the claim's attempt token, so a run
 //! that outlives its job (deleted, requeued, ended elsewhere) can never speak for a later run
 //! of the same id. The executor runs in a task of its own, so a panic becomes a failed job
-//! instead of a lost one.
+//! instead of a lost one; the progress it reports is written beside it by a `Pusher` (see
+//! `progress`), whose last value goes out before the report.
 
 use std::sync::Arc;
 use std::time::Duration;
