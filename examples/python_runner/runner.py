@@ -4,7 +4,8 @@
 It claims, heartbeats and reports with the repository's own Lua scripts
 (crates/store-redis/lua), so every step is the same atomic operation the Rust SDK performs;
 docs/runner-protocol.md describes them. Its executor is `python`: a job's payload is one
-Python expression, evaluated with the job's env_vars as `env` and `sleep(seconds)` in scope.
+Python expression, evaluated with the job's env_vars as `env`, `sleep(seconds)` and
+`progress(percent, message)` in scope.
 
 The payload is run with `eval`: it is trusted code. This runner demonstrates the protocol;
 it is no sandbox.
@@ -28,7 +29,7 @@ import time
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import redis
 
@@ -45,6 +46,8 @@ SHUTDOWN_GRACE_SECS = 10.0
 CONNECT_PATIENCE_SECS = 30.0
 MAX_BATCH = 32
 MAX_OUTPUT_BYTES = 1 << 20
+# Longest progress message kept, as in the Rust SDK (MAX_PROGRESS_MESSAGE_BYTES).
+MAX_PROGRESS_MESSAGE_BYTES = 1024
 DEFAULT_TIMEOUT_SECS = 60
 SHUTDOWN_MESSAGE = "runner shut down before the job finished"
 # The executor this runner is: a job naming another is refused unexecuted.
@@ -54,7 +57,7 @@ EXECUTOR = "python"
 # whose access is "admin" refuses a job of a lower level unexecuted.
 LEVELS = ("user", "admin")
 
-# What a payload may call besides `env` and `sleep`. Restricting builtins keeps honest
+# What a payload may call besides `env`, `sleep` and `progress`. Restricting builtins keeps honest
 # payloads from importing modules by accident; it does not stop a hostile one.
 SAFE_BUILTINS = {
     name: getattr(builtins, name)
@@ -134,14 +137,29 @@ class RunningJob:
         self.events.put((reason,))
 
 
-def evaluate(payload: str, env: dict[str, str], cancelled: threading.Event) -> tuple[str, dict]:
+def evaluate(
+    payload: str,
+    env: dict[str, str],
+    cancelled: threading.Event,
+    report_progress: Callable[[int, str], None],
+) -> tuple[str, dict]:
     """Evaluates one payload: ("completed", {"success": …}) or ("failed", {"error": …})."""
 
     def sleep(seconds: float) -> None:
         if cancelled.wait(seconds):
             raise JobCancelled("job cancelled")
 
-    namespace = {"__builtins__": SAFE_BUILTINS, "env": dict(env), "sleep": sleep}
+    def progress(percent: float, message: object = "") -> None:
+        number = isinstance(percent, (int, float)) and not isinstance(percent, bool)
+        if not number or not 0 <= percent <= 100:
+            raise ValueError(
+                f"progress: the percent must be a number from 0 to 100, not {percent!r}"
+            )
+        report_progress(int(percent), str(message))
+
+    namespace = {
+        "__builtins__": SAFE_BUILTINS, "env": dict(env), "sleep": sleep, "progress": progress,
+    }
     try:
         value = eval(payload, namespace)  # noqa: S307 -- the payload is trusted, see the README
     except Exception as error:  # noqa: BLE001 -- every failure of the payload is its result
@@ -194,6 +212,7 @@ class Runner:
         self.claim_script = self.load_script("claim")
         self.heartbeat_script = self.load_script("heartbeat")
         self.finish_script = self.load_script("finish")
+        self.progress_script = self.load_script("progress")
         # One slot per running job: at most `concurrency` run at once.
         self.slots = threading.BoundedSemaphore(concurrency)
         # The running jobs by (id, attempt), for the heartbeat; the condition wakes the drain.
@@ -374,7 +393,9 @@ class Runner:
         """
 
         def evaluation() -> None:
-            outcome = evaluate(job.payload, job.env, job.cancelled)
+            outcome = evaluate(
+                job.payload, job.env, job.cancelled, lambda p, m: self.progress(job, p, m)
+            )
             # Once interrupted, the interruption decides; this answer may be its echo.
             if not job.cancelled.is_set():
                 job.events.put(("done", *outcome))
@@ -396,6 +417,25 @@ class Runner:
         if event[0] == "shutdown":
             return "failed", {"error": SHUTDOWN_MESSAGE}
         return "failed", {"error": f"job timed out after {job.timeout}s"}
+
+    def progress(self, job: RunningJob, percent: int, message: str) -> None:
+        """Records the job's progress with progress.lua, once, in the payload's own thread.
+
+        Progress is advisory: when Redis is away, or this run no longer holds the job, the
+        value is dropped. Unlike the Rust SDK this does not coalesce rapid reports: each call
+        is one round trip.
+        """
+        encoded = message.encode()[:MAX_PROGRESS_MESSAGE_BYTES].decode(errors="ignore")
+        try:
+            self.progress_script(
+                keys=[self.keys.job(job.id)],
+                args=[
+                    self.worker, job.attempt,
+                    json.dumps({"percent": percent, "message": encoded}),
+                ],
+            )
+        except redis.RedisError as error:
+            log.debug("progress of job %s not recorded: %s", job.id, error)
 
     def report(self, job: RunningJob, status: str, result: dict) -> None:
         """Reports with finish.lua, retrying while Redis is unreachable; a report for a run

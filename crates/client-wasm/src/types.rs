@@ -39,6 +39,16 @@ export interface JobStatusInfo {
   completed_at: string | null;
   /** Why a queued job still waits, when its runner looks absent. */
   reason?: string;
+  /** The latest progress the job reported, kept once it ends; absent when none. */
+  progress?: Progress;
+}
+
+/** How far a running job says it is. */
+export interface Progress {
+  /** 0 to 100. */
+  percent: number;
+  /** At most 1 KiB. */
+  message: string;
 }
 
 /** A runner's state. */

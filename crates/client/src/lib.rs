@@ -11,7 +11,7 @@
 //!   `hero_supervisor_api::methods`.
 //! - `error.rs`: [`ClientError`], one variant per contract error code.
 //!
-//! [`Job`], [`JobBuilder`], [`JobResult`], [`JobStatus`] and [`JobStatusInfo`] are the
+//! [`Job`], [`JobBuilder`], [`JobResult`], [`JobStatus`], [`JobStatusInfo`] and [`Progress`] are the
 //! `hero-job` types, re-exported; [`codes`] are the contract's error codes.
 //!
 //! ```no_run
@@ -46,7 +46,7 @@ mod test_server;
 
 pub use client::{CONNECT_TIMEOUT, DEFAULT_TIMEOUT, SupervisorClient};
 pub use error::ClientError;
-pub use hero_job::{Job, JobBuilder, JobResult, JobStatus, JobStatusInfo};
+pub use hero_job::{Job, JobBuilder, JobResult, JobStatus, JobStatusInfo, Progress};
 pub use hero_supervisor_api::codes;
 pub use hero_supervisor_api::info::{BackendInfo, BackendStatus, Counts, SupervisorInfo};
 pub use hero_supervisor_api::runner::{RunnerAccess, RunnerInfo, RunnerKind, RunnerState};

@@ -5,6 +5,7 @@
 //! - [`JobResult`]: the outcome of a finished job.
 //! - [`JobStatusInfo`]: the status answer with its timestamps.
 //! - [`JobRecord`]: a stored job with its state, as stores return it.
+//! - [`Progress`]: how far a running job says it is.
 //! - [`Level`]: the secret level that submitted a job, or that a runner requires.
 //!
 //! ```
@@ -27,6 +28,7 @@ mod builder;
 mod error;
 mod job;
 mod level;
+mod progress;
 mod record;
 mod result;
 mod status;
@@ -35,6 +37,7 @@ pub use builder::JobBuilder;
 pub use error::Error;
 pub use job::{DEFAULT_TIMEOUT_SECS, Job, Limits, MAX_RETRIES, MAX_TIMEOUT_SECS, validate_id};
 pub use level::Level;
+pub use progress::{MAX_PROGRESS_MESSAGE_BYTES, Progress};
 pub use record::JobRecord;
 pub use result::JobResult;
 pub use status::{JobStatus, JobStatusInfo, UnknownStatus};

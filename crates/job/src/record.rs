@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::{Job, JobResult, JobStatus, JobStatusInfo};
+use crate::{Job, JobResult, JobStatus, JobStatusInfo, Progress};
 
 /// A job as a store holds it: the submitted job, where it is in its life, and its result.
 ///
@@ -30,6 +30,10 @@ pub struct JobRecord {
     /// `None` for jobs stored without one. Never serialized: answers must not carry it.
     #[serde(skip)]
     pub owner: Option<String>,
+    /// The latest progress its runner reported (kept once the job ends); `job.status` carries
+    /// it.
+    #[serde(default, skip_serializing)]
+    pub progress: Option<Progress>,
 }
 
 impl JobRecord {
@@ -42,6 +46,7 @@ impl JobRecord {
             started_at: self.started_at,
             completed_at: self.completed_at,
             reason: None,
+            progress: self.progress.clone(),
         }
     }
 }

@@ -130,6 +130,10 @@ pub struct JobStatusInfo {
     /// seen taking jobs lately); absent otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// The latest progress the job reported while running, kept once it ends; absent when
+    /// it reported none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub progress: Option<crate::Progress>,
 }
 
 #[cfg(test)]

@@ -4,8 +4,10 @@
 //! (claiming, timeouts, stop requests, reporting) lives in the rest of this crate.
 
 use async_trait::async_trait;
-use hero_job::{Job, Level};
+use hero_job::{Job, Level, Progress};
 use tokio_util::sync::{CancellationToken, WaitForCancellationFuture};
+
+use crate::progress::ProgressSlot;
 
 /// The work a runner does: turns one job into its output or its error.
 ///
@@ -47,6 +49,8 @@ pub struct JobContext {
     job_id: String,
     /// Cancelled on `job.stop`, on timeout and on a shutdown that outlasts the grace period.
     token: CancellationToken,
+    /// Where [`progress`](Self::progress) leaves the latest value for the SDK to send.
+    progress: ProgressSlot,
 }
 
 impl JobContext {
@@ -57,6 +61,7 @@ impl JobContext {
         Self {
             job_id: job_id.into(),
             token,
+            progress: ProgressSlot::default(),
         }
     }
 
@@ -82,5 +87,26 @@ impl JobContext {
     /// The job's cancellation token, to hand to tasks or threads the executor starts.
     pub fn token(&self) -> &CancellationToken {
         &self.token
+    }
+
+    /// Reports how far the job is: `percent` (above 100 counts as 100) and a `message` (cut
+    /// to 1 KiB on a character boundary). `job.status` shows the latest as `progress`, also
+    /// once the job has ended.
+    ///
+    /// Cheap and never blocking: it only keeps the value. The SDK writes the latest value at
+    /// most every 250 ms, so rapid reports coalesce, and writes the last one before the job's
+    /// outcome. Progress is advisory: a value the store cannot take is dropped.
+    pub fn progress(&self, percent: u8, message: impl Into<String>) {
+        self.progress.set(Progress::new(percent, message));
+    }
+
+    /// The latest progress reported through [`progress`](Self::progress), for tests of an
+    /// executor.
+    pub fn last_progress(&self) -> Option<Progress> {
+        self.progress.latest()
+    }
+
+    pub(crate) fn progress_slot(&self) -> &ProgressSlot {
+        &self.progress
     }
 }

@@ -6,7 +6,8 @@
 //! unexecuted. Everything the task tells the store carries the claim's attempt token, so a run
 //! that outlives its job (deleted, requeued, ended elsewhere) can never speak for a later run
 //! of the same id. The executor runs in a task of its own, so a panic becomes a failed job
-//! instead of a lost one.
+//! instead of a lost one; the progress it reports is written beside it by a `Pusher` (see
+//! `progress`), whose last value goes out before the report.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,6 +21,7 @@ use tokio_util::sync::CancellationToken;
 use crate::backoff::Backoff;
 use crate::executor::{Executor, JobContext};
 use crate::inflight::InFlight;
+use crate::progress::Pusher;
 
 /// How long a cancelled executor may take to return before it is dropped.
 const EXECUTOR_GRACE: Duration = Duration::from_secs(1);
@@ -71,7 +73,14 @@ impl Worker {
         let ctx = JobContext::new(job.id.clone(), token);
         tracing::debug!(timeout = job.timeout, "job started");
         let started = Instant::now();
+        let pusher = Pusher::start(
+            self.store.clone(),
+            self.id.clone(),
+            attempt.clone(),
+            ctx.progress_slot().clone(),
+        );
         let finish = self.execute(&job, ctx).await;
+        pusher.finish().await;
         tracing::info!(
             status = %finish.status,
             elapsed_ms = started.elapsed().as_millis(),

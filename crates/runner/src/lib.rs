@@ -11,6 +11,7 @@
 //! - `job`: one job's task: execute under timeout and token, then report.
 //! - `heartbeat`: renews the worker's lease and delivers stop requests; `inflight` holds the
 //!   running jobs' tokens for it.
+//! - `progress`: keeps each job's latest progress and writes it to the store, coalesced.
 //! - `backoff`: capped exponential backoff with jitter for store retries.
 //! - [`cli`]: [`RunnerArgs`](cli::RunnerArgs) and [`run_main`](cli::run_main) for binaries.
 //! - `error`: [`Error`].
@@ -49,6 +50,7 @@ mod executor;
 mod heartbeat;
 mod inflight;
 mod job;
+mod progress;
 mod runner;
 
 pub use config::RunnerConfig;

@@ -370,6 +370,14 @@ impl Store for LateReports {
     ) -> hero_store::Result<Vec<Attempt>> {
         self.inner.heartbeat(worker, lease, running).await
     }
+    async fn progress(
+        &self,
+        worker: &str,
+        attempt: &Attempt,
+        progress: &hero_job::Progress,
+    ) -> hero_store::Result<bool> {
+        self.inner.progress(worker, attempt, progress).await
+    }
     async fn finish(
         &self,
         worker: &str,

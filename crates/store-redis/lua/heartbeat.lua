@@ -60,7 +60,8 @@ for _, id in ipairs(redis.call('LRANGE', KEYS[3], 0, -1)) do
       redis.call('LREM', KEYS[3], 0, id)
       redis.call('HSET', key, 'status', 'queued', 'updated_at', ARGV[5])
       -- A stop asked meanwhile stays asked: the next run is given it at its first heartbeat.
-      redis.call('HDEL', key, 'worker', 'attempt', 'started_at', 'deadline', 'claimed_ms')
+      redis.call('HDEL', key, 'worker', 'attempt', 'started_at', 'deadline', 'claimed_ms',
+        'progress')
       requeue(id, state[2])
     end
   end

@@ -46,7 +46,8 @@ for _, worker in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now_ms, 'LI
       elseif requeues < retries then
         redis.call('HSET', key, 'status', 'queued', 'updated_at', ARGV[4],
           'requeues', requeues + 1)
-        redis.call('HDEL', key, 'worker', 'attempt', 'started_at', 'deadline', 'claimed_ms')
+        redis.call('HDEL', key, 'worker', 'attempt', 'started_at', 'deadline', 'claimed_ms',
+        'progress')
         redis.call('RPUSH', ARGV[3] .. state[3], id)
         requeued = requeued + 1
       else

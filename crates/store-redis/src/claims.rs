@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use hero_job::Progress;
 use hero_store::{
     Attempt, Claimed, Error, Finish, MAX_RUNNER_LOSSES, Reaped, Result, TIMEOUT_GRACE,
 };
@@ -195,6 +196,31 @@ impl RedisStore {
             .arg(now())
             .arg(keys.events())
             .arg(attempt.token)
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(|e| self.unavailable(e))?;
+        Ok(done == 1)
+    }
+
+    pub(crate) async fn progress(
+        &self,
+        worker: &str,
+        attempt: &Attempt,
+        progress: &Progress,
+    ) -> Result<bool> {
+        let id = attempt.id.as_str();
+        let json = serde_json::to_string(progress).map_err(|e| Error::Corrupt {
+            key: id.to_owned(),
+            reason: e.to_string(),
+        })?;
+        let done: i64 = self
+            .inner
+            .scripts
+            .progress
+            .key(self.keys().job(id))
+            .arg(worker)
+            .arg(attempt.token)
+            .arg(json)
             .invoke_async(&mut self.conn())
             .await
             .map_err(|e| self.unavailable(e))?;

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use hero_job::{Job, JobRecord, JobResult, JobStatus};
+use hero_job::{Job, JobRecord, JobResult, JobStatus, Progress};
 use hero_store::Error;
 
 /// Builds the record from a job hash's fields; `None` when the hash is empty (no such job).
@@ -38,6 +38,12 @@ pub(crate) fn from_fields(
         ),
         None => None,
     };
+    // Written by runners, possibly third-party ones: advisory, so a value that cannot be read
+    // is no progress rather than an unreadable job, and one out of bounds is brought in.
+    let progress = fields
+        .get("progress")
+        .and_then(|json| serde_json::from_str::<Progress>(json).ok())
+        .map(|read| Progress::new(read.percent, read.message));
     Ok(Some(JobRecord {
         job,
         status,
@@ -45,6 +51,7 @@ pub(crate) fn from_fields(
         completed_at: time(&fields, "completed_at").map_err(corrupt)?,
         result,
         owner: fields.remove("owner"),
+        progress,
     }))
 }
 
@@ -88,6 +95,36 @@ mod tests {
     #[test]
     fn an_empty_hash_is_no_job() {
         assert_eq!(from_fields("x", HashMap::new()).unwrap(), None);
+    }
+
+    fn job_fields(progress: &str) -> HashMap<String, String> {
+        let job = hero_job::JobBuilder::new()
+            .id("x")
+            .payload("1")
+            .executor("osis")
+            .runner("r")
+            .build()
+            .expect("a valid job");
+        HashMap::from([
+            ("job".to_owned(), serde_json::to_string(&job).expect("json")),
+            ("status".to_owned(), "running".to_owned()),
+            ("progress".to_owned(), progress.to_owned()),
+        ])
+    }
+
+    #[test]
+    fn a_runners_unreadable_or_oversized_progress_never_hides_the_job() {
+        let unreadable = from_fields("x", job_fields("not json")).unwrap().unwrap();
+        assert_eq!(unreadable.progress, None);
+        let long = format!(r#"{{"percent": 250, "message": "{}"}}"#, "m".repeat(5000));
+        let clamped = from_fields("x", job_fields(&long)).unwrap().unwrap();
+        assert_eq!(
+            clamped.progress,
+            Some(Progress::new(
+                100,
+                "m".repeat(hero_job::MAX_PROGRESS_MESSAGE_BYTES)
+            ))
+        );
     }
 
     #[test]

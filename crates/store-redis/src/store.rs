@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use hero_job::{Job, JobRecord, JobStatus};
+use hero_job::{Job, JobRecord, JobStatus, Progress};
 use hero_store::{Attempt, Claimed, Finish, Reaped, Result, RunnerRecord, StopOutcome, Store};
 
 use crate::connection::RedisStore;
@@ -83,6 +83,10 @@ impl Store for RedisStore {
 
     async fn finish(&self, worker: &str, attempt: &Attempt, finish: Finish) -> Result<bool> {
         self.finish(worker, attempt, finish).await
+    }
+
+    async fn progress(&self, worker: &str, attempt: &Attempt, progress: &Progress) -> Result<bool> {
+        self.progress(worker, attempt, progress).await
     }
 
     async fn register_runner(&self, runner: &RunnerRecord) -> Result<()> {

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use hero_job::{Job, JobRecord, JobResult, JobStatus};
+use hero_job::{Job, JobRecord, JobResult, JobStatus, Progress};
 
 use crate::Result;
 
@@ -272,6 +272,14 @@ pub trait Store: Send + Sync + 'static {
     /// job was deleted (even if its id was reused since), requeued, or ended by someone else
     /// (stop, timeout, lost lease) first.
     async fn finish(&self, worker: &str, attempt: &Attempt, finish: Finish) -> Result<bool>;
+
+    /// Records `progress` as the latest of the run `attempt` held by `worker`, for
+    /// `job.status`; it stays on the job once the job ends.
+    ///
+    /// Returns `false`, changing nothing, unless the job is `running` under that worker and
+    /// attempt: a run that outlived its claim, or a report after the end, never overwrites
+    /// what the current or final run said.
+    async fn progress(&self, worker: &str, attempt: &Attempt, progress: &Progress) -> Result<bool>;
 
     /// Registers a runner started by hand under `runner.name`.
     ///

@@ -5,7 +5,7 @@
 mod common;
 
 use common::{USER, bounded, job};
-use hero_supervisor_openrpc_client::{ClientError, JobResult, JobStatus};
+use hero_supervisor_openrpc_client::{ClientError, JobResult, JobStatus, Progress};
 
 #[tokio::test]
 async fn job_run_returns_what_the_runner_printed() {
@@ -371,5 +371,85 @@ async fn a_runner_refuses_a_job_of_another_executor_naming_both() {
     let own = common::job("print(\"osis\")").build().unwrap();
     let result = bounded(sup.client.job_run(USER, own)).await.unwrap();
     assert_eq!(result, JobResult::success("osis"), "osis jobs still run");
+    sup.stop().await;
+}
+
+#[tokio::test]
+async fn job_status_shows_the_progress_a_running_script_reports_and_keeps_it_once_ended() {
+    let sup = common::TestSupervisor::start().await;
+    let id = bounded(sup.client.jobs_create(
+        USER,
+        job(r#"progress(50, "half"); sleep(60)"#).build().unwrap(),
+    ))
+    .await
+    .unwrap();
+    let before = bounded(sup.client.job_status(&id)).await.unwrap();
+    assert_eq!(before.progress, None, "no progress before the job reports");
+    let raw = sup
+        .call("job.status", serde_json::json!({"job_id": id}))
+        .await;
+    assert!(
+        raw["result"].get("progress").is_none(),
+        "absent, not null: {raw}"
+    );
+    bounded(sup.client.job_start(USER, &id)).await.unwrap();
+    let half = Progress::new(50, "half");
+    common::until("the running job shows its progress", || async {
+        let status = sup.client.job_status(&id).await.unwrap();
+        status.status == JobStatus::Running && status.progress.as_ref() == Some(&half)
+    })
+    .await;
+    let raw = sup
+        .call("job.status", serde_json::json!({"job_id": id}))
+        .await;
+    assert_eq!(
+        raw["result"]["progress"],
+        serde_json::json!({"percent": 50, "message": "half"})
+    );
+
+    bounded(sup.client.job_stop(USER, &id)).await.unwrap();
+    let stopped = bounded(sup.client.job_status(&id)).await.unwrap();
+    assert_eq!(stopped.status, JobStatus::Stopped);
+    assert_eq!(stopped.progress, Some(half), "the last progress stays");
+    sup.stop().await;
+}
+
+#[tokio::test]
+async fn progress_reported_just_before_a_job_ends_is_kept() {
+    let sup = common::TestSupervisor::start().await;
+    let id = bounded(
+        sup.client.jobs_create(
+            USER,
+            // The second report comes while the SDK waits before its next write, and the job
+            // ends before that wait does: only the write before the outcome can keep it.
+            job(r#"progress(1, "first"); sleep(0.1); progress(100, "last"); "done""#)
+                .build()
+                .unwrap(),
+        ),
+    )
+    .await
+    .unwrap();
+    bounded(sup.client.job_start(USER, &id)).await.unwrap();
+    let result = bounded(sup.client.job_result(&id)).await.unwrap();
+    assert_eq!(result, JobResult::success("done"));
+    let status = bounded(sup.client.job_status(&id)).await.unwrap();
+    assert_eq!(status.status, JobStatus::Completed);
+    assert_eq!(status.progress, Some(Progress::new(100, "last")));
+    sup.stop().await;
+}
+
+#[tokio::test]
+async fn a_bad_progress_percent_fails_the_job_naming_progress() {
+    let sup = common::TestSupervisor::start().await;
+    let result = bounded(
+        sup.client
+            .job_run(USER, job(r#"progress(120, "too far")"#).build().unwrap()),
+    )
+    .await
+    .unwrap();
+    match result {
+        JobResult::Error { error } => assert!(error.contains("progress:"), "{error}"),
+        other => panic!("expected an error, got {other:?}"),
+    }
     sup.stop().await;
 }

@@ -257,3 +257,28 @@ async fn a_python_runner_with_admin_access_refuses_a_users_job_and_runs_an_admin
     assert_eq!(by_admin, JobResult::success("42"), "{}", runner.log());
     stop(sup, runner).await;
 }
+
+#[tokio::test]
+async fn a_python_payloads_progress_shows_in_job_status() {
+    let (sup, runner) = start().await;
+    let id = bounded(sup.client.jobs_create(
+        USER,
+        job("progress(40, 'py half') or 'done'").build().unwrap(),
+    ))
+    .await
+    .unwrap();
+    bounded(sup.client.job_start(USER, &id)).await.unwrap();
+    let result = bounded(sup.client.job_result(&id)).await.unwrap();
+    assert_eq!(result, JobResult::success("done"), "{}", runner.log());
+    let info = bounded(sup.client.job_status(&id)).await.unwrap();
+    assert_eq!(
+        info.progress,
+        Some(hero_supervisor_openrpc_client::Progress::new(40, "py half"))
+    );
+    let bad = run(&sup, job("progress(101)")).await;
+    match bad {
+        JobResult::Error { error } => assert!(error.contains("progress:"), "{error}"),
+        other => panic!("expected an error, got {other:?}"),
+    }
+    stop(sup, runner).await;
+}

@@ -26,6 +26,7 @@ export async function shapes(client: WasmSupervisorClient, job: WasmJob): Promis
   const output: string = 'success' in ran ? ran.success : ran.error;
   const status: JobStatusInfo = await client.job_status('id');
   const final: boolean = ['completed', 'failed', 'stopped'].includes(status.status);
+  const percent: number | undefined = status.progress?.percent;
   const jobs: Job[] = await client.jobs_list('s');
   const runners: RunnerInfo[] = await client.list_runners('s');
   const pid: number | null = runners[0].pid;
@@ -37,7 +38,7 @@ export async function shapes(client: WasmSupervisorClient, job: WasmJob): Promis
   await client.register_runner('s', 'name', undefined, 'admin');
   const unregistered: void = await client.unregister_runner('s', 'name');
   const bounded: WasmSupervisorClient = client.with_timeout(1000).with_wait_timeout(5000);
-  console.log(output, final, jobs.length, pid, info.version, logs, nothing, unregistered, bounded.url);
+  console.log(output, final, percent, jobs.length, pid, info.version, logs, nothing, unregistered, bounded.url);
 }
 
 // Each line below must fail to compile: the declarations are precise, not `any`.

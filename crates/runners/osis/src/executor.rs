@@ -12,7 +12,7 @@ use hero_runner::{Executor, JobContext};
 use tokio::sync::oneshot;
 
 use crate::engine::{Script, ScriptError};
-use crate::{Interrupt, KvStore, Limits, kv};
+use crate::{Interrupt, KvStore, Limits, kv, register_progress};
 
 /// Runs each job's payload as a sandboxed Rhai script with the key-value store, scoped by
 /// the job's `context_id`.
@@ -41,8 +41,10 @@ impl Executor for OsisExecutor {
         let store = self.store.clone();
         let limits = self.limits;
         let job = job.clone();
+        let progress = ctx.clone();
         run_script(ctx, &limits, move |interrupt| {
             let mut script = Script::new(&job.id, &limits, interrupt);
+            register_progress(script.engine_mut(), &progress);
             kv::register(
                 script.engine_mut(),
                 &store,

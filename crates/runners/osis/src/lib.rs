@@ -6,6 +6,7 @@
 //! - `limits`: [`Limits`] on operations, sizes, nesting and output, with clear errors;
 //!   `depth` checks the nesting of data, which Rhai does not bound.
 //! - `interrupt`: [`Interrupt`], which ends a running script, and `sleep`.
+//! - `progress`: [`register_progress`], the script's `progress(percent, message)`.
 //! - `output`: the printed lines, capped and logged with the job id.
 //! - `json`: [`to_json`] and [`from_json`], for scripts and for stored values.
 //! - `store`: [`KvStore`], the redb database at the runner's `db_path`, scoped by context;
@@ -33,6 +34,7 @@ mod json;
 mod kv;
 mod limits;
 mod output;
+mod progress;
 mod store;
 
 pub use error::Error;
@@ -40,4 +42,5 @@ pub use executor::OsisExecutor;
 pub use interrupt::Interrupt;
 pub use json::{from_json, to_json};
 pub use limits::Limits;
+pub use progress::register_progress;
 pub use store::{DEFAULT_MAX_CONTEXT_BYTES, FILE_NAME, KvStore, MAX_KEY_BYTES, MAX_VALUE_BYTES};

@@ -36,8 +36,10 @@ impl Executor for SalExecutor {
     async fn execute(&self, job: &Job, ctx: &JobContext) -> Result<String, String> {
         let limits = self.limits;
         let job = job.clone();
+        let progress = ctx.clone();
         run_script(ctx, &limits, move |interrupt| {
             let mut script = Script::new(&job.id, &limits, interrupt);
+            hero_osis_runner::register_progress(script.engine_mut(), &progress);
             crate::register(script.engine_mut(), &job.env_vars, interrupt, &limits);
             script.run(&job.payload, &job.env_vars)
         })

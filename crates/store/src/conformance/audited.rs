@@ -138,6 +138,16 @@ impl Store for Audited {
         self.audit("finish", report).await
     }
 
+    async fn progress(
+        &self,
+        worker: &str,
+        attempt: &Attempt,
+        progress: &hero_job::Progress,
+    ) -> crate::Result<bool> {
+        self.audit("progress", self.inner.progress(worker, attempt, progress))
+            .await
+    }
+
     async fn register_runner(&self, runner: &RunnerRecord) -> crate::Result<()> {
         self.inner.register_runner(runner).await
     }

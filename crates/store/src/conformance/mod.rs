@@ -7,7 +7,7 @@
 //! drift apart.
 //!
 //! The checks are grouped by concept: `jobs`, `claims`, `fencing` (attempt tokens and claims
-//! cut in two), `reaper`, `runners` and `secrets`; `audited` holds [`Audited`].
+//! cut in two), `progress`, `reaper`, `runners` and `secrets`; `audited` holds [`Audited`].
 //!
 //! ```ignore
 //! #[tokio::test]
@@ -21,6 +21,7 @@ mod audited;
 mod claims;
 mod fencing;
 mod jobs;
+mod progress;
 mod reaper;
 mod runners;
 mod secrets;
@@ -48,6 +49,10 @@ pub use jobs::{
     job_counts_cover_every_status, list_includes_every_job, start_queues_once,
     stop_of_a_queued_job_takes_it_off_the_queue,
     stop_of_a_running_job_is_requested_through_the_heartbeat, wait_final_wakes_on_finish,
+};
+pub use progress::{
+    progress_of_an_older_attempt_or_another_worker_is_ignored,
+    progress_of_the_current_run_is_kept_and_refused_after_the_end,
 };
 pub use reaper::{
     a_job_running_past_its_timeout_fails_whatever_its_worker_does,
@@ -146,6 +151,8 @@ pub async fn run_all(store: Arc<dyn Store>, faults: &dyn Faults) {
     a_claim_never_marks_a_job_created_again_for_another_runner(store, faults).await;
     a_run_whose_claim_reply_was_lost_returns_to_its_queue_after_a_lease(store).await;
     another_owners_start_stop_or_delete_is_not_found_and_changes_nothing(store).await;
+    progress_of_the_current_run_is_kept_and_refused_after_the_end(store).await;
+    progress_of_an_older_attempt_or_another_worker_is_ignored(store).await;
 }
 
 fn fresh_job(queue: &str) -> Job {

@@ -1,0 +1,12 @@
+-- Records the latest progress a worker reports on a run it holds.
+-- KEYS: job hash
+-- ARGV: worker, attempt token, progress json ({"percent", "message"})
+-- Returns 1, or 0 when the job is not running under that worker and attempt (ended,
+-- requeued, deleted, or its id reused): then nothing changes, so a late word of an old run
+-- never overwrites the current or final one. The field stays when the job ends.
+local state = redis.call('HMGET', KEYS[1], 'status', 'worker', 'attempt')
+if state[1] ~= 'running' or state[2] ~= ARGV[1] or state[3] ~= ARGV[2] then
+  return 0
+end
+redis.call('HSET', KEYS[1], 'progress', ARGV[3])
+return 1
