@@ -224,8 +224,10 @@ pub async fn ending_a_job_follows_its_allowed_transitions(store: &dyn Store) {
 /// `submit_jobs` stores every job as `create_job`/`submit_job` would, queued in order; one
 /// taken id, even in a call long enough to be cut in chunks, stores none of them.
 pub async fn submitting_many_jobs_stores_all_in_order_or_none(store: &dyn Store) {
-    let queue = fresh_queue();
-    let jobs: Vec<_> = (0..3).map(|_| fresh_job(&queue)).collect();
+    let (queue, other) = (fresh_queue(), fresh_queue());
+    let mut jobs: Vec<_> = (0..3).map(|_| fresh_job(&queue)).collect();
+    // One job of another queue between them: each queue keeps the order of its own jobs.
+    jobs.insert(1, fresh_job(&other));
     store
         .submit_jobs(&jobs, Some("owner-hash"), true)
         .await
@@ -244,11 +246,16 @@ pub async fn submitting_many_jobs_stores_all_in_order_or_none(store: &dyn Store)
         .await
         .expect("claim");
     let order: Vec<_> = claimed.iter().map(|c| c.job.id.clone()).collect();
-    let submitted: Vec<_> = jobs.iter().map(|j| j.id.clone()).collect();
+    let submitted: Vec<_> = [&jobs[0], &jobs[2], &jobs[3]]
+        .iter()
+        .map(|j| j.id.clone())
+        .collect();
     assert_eq!(
         order, submitted,
         "queued jobs are claimed in submission order"
     );
+    let elsewhere = claim_now(store, &other, "w-many").await.expect("a job");
+    assert_eq!(elsewhere.job.id, jobs[1].id);
 
     let unstarted = fresh_queue();
     let created: Vec<_> = (0..2).map(|_| fresh_job(&unstarted)).collect();
