@@ -312,6 +312,17 @@ mod tests {
     }
 
     #[test]
+    fn a_bad_field_of_one_of_many_jobs_is_named_with_its_index() {
+        let m = method("jobs.create_many");
+        let raw = r#"["s", [{"payload": "1", "executor": "e", "runner": "r"},
+                            {"payload": "1", "executor": "e", "runner": "r", "timeout": "soon"}]]"#;
+        let err = parse::<JobsParams>(m, named(m, Some(raw)).unwrap()).unwrap_err();
+        assert!(err.reason.starts_with("jobs[1].timeout"), "{err}");
+        let ok = parse::<JobsParams>(m, named(m, Some(r#"["s", []]"#)).unwrap()).unwrap();
+        assert!(ok.start, "start defaults to true");
+    }
+
+    #[test]
     fn scalars_are_not_params() {
         assert!(named(method("jobs.list"), Some("42")).is_err());
         assert!(named(method("rpc.discover"), None).unwrap().is_empty());
