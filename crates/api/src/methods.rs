@@ -295,7 +295,10 @@ pub const ALL: &[Method] = &[
                       Every job is checked first, as for `jobs.create`; a job that fails a \
                       check is named by its index (`jobs[3]: ...`) with the code `jobs.create` \
                       would answer, and nothing is stored. A client-chosen id given twice, or \
-                      already taken, is a conflict naming its index, and nothing is stored. \
+                      already taken, is a conflict naming its index, and nothing is stored \
+                      (a call of more than 1,000 jobs is stored 1,000 at a time after every \
+                      id was checked; only an id another call takes in between leaves the \
+                      earlier ones stored). \
                       With `start` true (the default) the jobs are queued in order, else they \
                       stay `created`. At most `[limits] max_jobs_per_call` jobs (default \
                       10,000) per call, within the request size limit.",
