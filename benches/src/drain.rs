@@ -1,6 +1,10 @@
 //! *enqueue + drain*: queue N jobs through `jobs.create` + `job.start` with no runner up,
 //! then start the runners and time how fast they empty the queue.
 //!
+//! Between the two, N more jobs are queued through `jobs.create_many` in chunks of
+//! [`BULK_CHUNK`], one call at a time, on a queue of their own that no runner takes from: the
+//! bulk enqueue figure, measured against the same supervisor and Redis as the per-job one.
+//!
 //! The drain is timed from the first job's end to the last's, as announced on the store's
 //! end-of-job channel, so runner start-up is left out; afterwards every job's result is
 //! read back with `job.result` and checked.
@@ -20,6 +24,9 @@ use crate::workload::{self, Setup};
 /// Longest wait for the next job to end before the drain counts as stuck.
 const STALL_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// Jobs per `jobs.create_many` call in the bulk enqueue.
+const BULK_CHUNK: usize = 1_000;
+
 /// The figures of one drain workload.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Drain {
@@ -28,6 +35,8 @@ pub(crate) struct Drain {
     pub(crate) jobs: usize,
     /// Jobs created and started per second, `in_flight` requests at a time.
     pub(crate) enqueue_per_sec: f64,
+    /// Jobs queued per second through `jobs.create_many`, [`BULK_CHUNK`] per call.
+    pub(crate) bulk_enqueue_per_sec: f64,
     /// Jobs ended per second, first end to last.
     pub(crate) drain_per_sec: f64,
     /// From starting the runner processes to the first job's end.
@@ -57,6 +66,13 @@ pub(crate) async fn run(
     let queued = queue_len(setup.redis_url, &namespace, &queue).await?;
     anyhow::ensure!(queued == jobs, "{queued} of {jobs} jobs are queued");
 
+    let bulk_queue = format!("{queue}-bulk");
+    let started = Instant::now();
+    enqueue_bulk(client, kind, &bulk_queue, jobs).await?;
+    let bulk_enqueue_per_sec = rate(jobs, started.elapsed());
+    let queued = queue_len(setup.redis_url, &namespace, &bulk_queue).await?;
+    anyhow::ensure!(queued == jobs, "{queued} of {jobs} bulk jobs are queued");
+
     let mut ended = ended_events(setup.redis_url, &namespace).await?;
     let spawned = Instant::now();
     let placement = Placement {
@@ -76,6 +92,7 @@ pub(crate) async fn run(
         layout,
         jobs,
         enqueue_per_sec,
+        bulk_enqueue_per_sec,
         drain_per_sec: rate(jobs - 1, last - first),
         startup: first - spawned,
     })
@@ -105,6 +122,28 @@ async fn enqueue(
         .buffered(in_flight)
         .try_collect()
         .await
+}
+
+/// Queues `jobs` jobs through `jobs.create_many`, [`BULK_CHUNK`] per call, one call at a
+/// time. Building the jobs is inside the timed span, as in [`enqueue`]: a client pays it too.
+async fn enqueue_bulk(
+    client: &SupervisorClient,
+    kind: RunnerKind,
+    queue: &str,
+    jobs: usize,
+) -> anyhow::Result<()> {
+    for start in (0..jobs).step_by(BULK_CHUNK) {
+        let chunk = (start..jobs.min(start + BULK_CHUNK))
+            .map(|n| workload::job(kind, queue, n))
+            .collect::<Result<Vec<_>, _>>()?;
+        let len = chunk.len();
+        let ids = client
+            .jobs_create_many(SECRET, chunk, true)
+            .await
+            .with_context(|| format!("jobs.create_many of jobs {start}.."))?;
+        anyhow::ensure!(ids.len() == len, "{} ids for {len} jobs", ids.len());
+    }
+    Ok(())
 }
 
 /// Length of the runner's queue list, read straight from Redis.

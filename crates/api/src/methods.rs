@@ -15,6 +15,8 @@ use crate::codes::{
 pub mod names {
     /// `jobs.create`
     pub const JOBS_CREATE: &str = "jobs.create";
+    /// `jobs.create_many`
+    pub const JOBS_CREATE_MANY: &str = "jobs.create_many";
     /// `jobs.list`
     pub const JOBS_LIST: &str = "jobs.list";
     /// `job.run`
@@ -180,6 +182,24 @@ const JOB: Param = Param {
     schema: schema_of::<Job>,
 };
 
+const JOBS: Param = Param {
+    name: "jobs",
+    summary: "The jobs; an empty or absent id asks the server to assign a UUID v4.",
+    required: true,
+    schema: schema_of::<Vec<Job>>,
+};
+
+const START: Param = Param {
+    name: "start",
+    summary: "Queue the jobs (default true); false leaves them `created` for `job.start`.",
+    required: false,
+    schema: boolean,
+};
+
+fn string_list() -> Value {
+    serde_json::json!({"type": "array", "items": {"type": "string"}})
+}
+
 const JOB_ID: Param = Param {
     name: "job_id",
     summary: "The job's id.",
@@ -259,6 +279,31 @@ pub const ALL: &[Method] = &[
                       nobody knows is not found, unless the server accepts unknown runners.",
         params: &[SECRET, JOB],
         result: ("job_id", string),
+        access: Access::User,
+        errors: &[
+            INVALID_PARAMS,
+            UNAUTHORIZED,
+            NOT_FOUND,
+            CONFLICT,
+            BACKEND_UNAVAILABLE,
+        ],
+    },
+    Method {
+        name: names::JOBS_CREATE_MANY,
+        summary: "Store several jobs at once, queued unless `start` is false.",
+        description: "Stores the jobs, owned by the secret, and returns their ids in order. \
+                      Every job is checked first, as for `jobs.create`; a job that fails a \
+                      check is named by its index (`jobs[3]: ...`) with the code `jobs.create` \
+                      would answer, and nothing is stored. A client-chosen id given twice, or \
+                      already taken, is a conflict naming its index, and nothing is stored \
+                      (a call of more than 1,000 jobs is stored 1,000 at a time after every \
+                      id was checked; only an id another call takes in between leaves the \
+                      earlier ones stored). \
+                      With `start` true (the default) the jobs are queued in order, else they \
+                      stay `created`. At most `[limits] max_jobs_per_call` jobs (default \
+                      10,000) per call, within the request size limit.",
+        params: &[SECRET, JOBS, START],
+        result: ("job_ids", string_list),
         access: Access::User,
         errors: &[
             INVALID_PARAMS,

@@ -119,6 +119,23 @@ pub struct JobParams {
     pub job: Job,
 }
 
+/// `secret, jobs, start?`: `jobs.create_many`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct JobsParams {
+    /// The caller's secret.
+    #[serde(default)]
+    pub secret: Option<Secret>,
+    /// The jobs submitted, in order.
+    pub jobs: Vec<Job>,
+    /// Queue the jobs; false leaves them `created`.
+    #[serde(default = "default_start")]
+    pub start: bool,
+}
+
+fn default_start() -> bool {
+    true
+}
+
 /// `secret, job_id`: `job.start`, `job.stop`, `job.delete`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct JobIdParams {
@@ -295,6 +312,17 @@ mod tests {
     }
 
     #[test]
+    fn a_bad_field_of_one_of_many_jobs_is_named_with_its_index() {
+        let m = method("jobs.create_many");
+        let raw = r#"["s", [{"payload": "1", "executor": "e", "runner": "r"},
+                            {"payload": "1", "executor": "e", "runner": "r", "timeout": "soon"}]]"#;
+        let err = parse::<JobsParams>(m, named(m, Some(raw)).unwrap()).unwrap_err();
+        assert!(err.reason.starts_with("jobs[1].timeout"), "{err}");
+        let ok = parse::<JobsParams>(m, named(m, Some(r#"["s", []]"#)).unwrap()).unwrap();
+        assert!(ok.start, "start defaults to true");
+    }
+
+    #[test]
     fn scalars_are_not_params() {
         assert!(named(method("jobs.list"), Some("42")).is_err());
         assert!(named(method("rpc.discover"), None).unwrap().is_empty());
@@ -312,7 +340,10 @@ mod tests {
                         "job" => {
                             serde_json::json!({"payload": "1", "executor": "e", "runner": "r"})
                         }
-                        "force" | "follow" => Value::Bool(true),
+                        "jobs" => serde_json::json!([
+                            {"payload": "1", "executor": "e", "runner": "r"}
+                        ]),
+                        "force" | "follow" | "start" => Value::Bool(true),
                         "lines" => Value::from(5),
                         _ => Value::String("x".into()),
                     };
@@ -323,6 +354,7 @@ mod tests {
                 ["secret"] => parse::<SecretParams>(m, map).is_ok(),
                 ["secret", "job"] => parse::<JobParams>(m, map).is_ok(),
                 ["secret", "job_id"] => parse::<JobIdParams>(m, map).is_ok(),
+                ["secret", "jobs", "start"] => parse::<JobsParams>(m, map).is_ok(),
                 ["job_id", "secret"] => parse::<JobReadParams>(m, map).is_ok(),
                 ["admin_secret"] => parse::<AdminSecretParams>(m, map).is_ok(),
                 ["admin_secret", "secret_type", "secret_value"] => {

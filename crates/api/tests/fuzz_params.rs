@@ -8,8 +8,8 @@
 use hero_supervisor_api::methods::{self, Method};
 use hero_supervisor_api::params::{
     self, ActorParams, AdminSecretParams, FollowLogsParams, JobIdParams, JobParams, JobReadParams,
-    ParamsError, RegisterRunnerParams, RunnerLogsParams, RunnerNameParams, SecretChangeParams,
-    SecretParams, StopRunnerParams,
+    JobsParams, ParamsError, RegisterRunnerParams, RunnerLogsParams, RunnerNameParams,
+    SecretChangeParams, SecretParams, StopRunnerParams,
 };
 use proptest::prelude::*;
 use serde_json::{Map, Value};
@@ -26,6 +26,7 @@ fn parse_declared(method: &'static Method, named: Map<String, Value>) -> Result<
         ["secret"] => params::parse::<SecretParams>(method, named).map(drop),
         ["secret", "job"] => params::parse::<JobParams>(method, named).map(drop),
         ["secret", "job_id"] => params::parse::<JobIdParams>(method, named).map(drop),
+        ["secret", "jobs", "start"] => params::parse::<JobsParams>(method, named).map(drop),
         ["job_id", "secret"] => params::parse::<JobReadParams>(method, named).map(drop),
         ["admin_secret"] => params::parse::<AdminSecretParams>(method, named).map(drop),
         ["admin_secret", "secret_type", "secret_value"] => {

@@ -204,6 +204,67 @@ impl WasmJob {
     }
 }
 
+impl WasmJob {
+    /// The job `item` of an array: a `WasmJob` or a plain object with the same fields, read
+    /// through its properties so that the caller's object stays usable. An absent field
+    /// takes the default of [`WasmJob::new`].
+    ///
+    /// # Errors
+    ///
+    /// The first field of the wrong type, or the first missing or invalid field of the job.
+    pub(crate) fn from_js(item: &JsValue) -> Result<Job, String> {
+        if !item.is_object() {
+            return Err("expected a WasmJob or an object of job fields".into());
+        }
+        let field = |name: &str| js_sys::Reflect::get(item, &name.into()).unwrap_or_default();
+        let text = |name: &str| -> Result<String, String> {
+            let value = field(name);
+            if value.is_undefined() || value.is_null() {
+                return Ok(String::new());
+            }
+            value
+                .as_string()
+                .ok_or_else(|| format!("{name} is not a string"))
+        };
+        let count = |name: &str| -> Result<Option<u32>, String> {
+            let value = field(name);
+            if value.is_undefined() || value.is_null() {
+                return Ok(None);
+            }
+            match value.as_f64() {
+                Some(n) if n >= 0.0 && n <= f64::from(u32::MAX) && n.fract() == 0.0 => {
+                    // Checked above to be a whole number within u32.
+                    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+                    Ok(Some(n as u32))
+                }
+                _ => Err(format!(
+                    "{name} is not a whole number of at most {}",
+                    u32::MAX
+                )),
+            }
+        };
+        let mut job = WasmJob::new(
+            text("id")?,
+            text("payload")?,
+            text("executor")?,
+            text("runner")?,
+        );
+        job.caller_id = text("caller_id")?;
+        job.context_id = text("context_id")?;
+        if let Some(timeout) = count("timeout")? {
+            job.timeout = timeout;
+        }
+        if let Some(retries) = count("retries")? {
+            job.retries = retries;
+        }
+        let env = field("env_vars");
+        if !env.is_undefined() && !env.is_null() {
+            job.env_vars = env_from_js(&env).map_err(|reason| format!("env_vars: {reason}"))?;
+        }
+        job.to_job().map_err(|e| e.to_string())
+    }
+}
+
 /// The string pairs of a plain JavaScript object.
 fn env_from_js(vars: &JsValue) -> Result<BTreeMap<String, String>, String> {
     if !vars.is_object() || js_sys::Array::is_array(vars) {

@@ -5,6 +5,7 @@ use js_sys::Promise;
 use wasm_bindgen::prelude::*;
 
 use crate::client::promise;
+use crate::error::{self, Failure};
 use crate::{WasmJob, WasmSupervisorClient};
 
 #[wasm_bindgen]
@@ -29,6 +30,39 @@ impl WasmSupervisorClient {
     #[wasm_bindgen(unchecked_return_type = "Promise<string>")]
     pub fn create_job(&self, secret: String, job: &WasmJob) -> Promise {
         self.jobs_create(secret, job)
+    }
+
+    /// Stores `jobs` in one call (`jobs.create_many`) and resolves to their ids in order:
+    /// queued unless `start` is `false`, else `created` until `job_start`.
+    ///
+    /// Each item is a `WasmJob` or a plain object with its fields; the objects stay usable.
+    /// Either every job is stored or none is; a refusal names the job's index (`jobs[3]: ...`).
+    /// At most the server's `max_jobs_per_call` (default 10,000) within its request size
+    /// limit (default 2 MiB).
+    #[wasm_bindgen(unchecked_return_type = "Promise<string[]>")]
+    pub fn jobs_create_many(
+        &self,
+        secret: String,
+        #[wasm_bindgen(unchecked_param_type = "Array<WasmJob | Partial<Job>>")] jobs: js_sys::Array,
+        start: Option<bool>,
+    ) -> Promise {
+        let mut checked = Vec::with_capacity(jobs.length() as usize);
+        for (index, item) in jobs.iter().enumerate() {
+            match WasmJob::from_js(&item) {
+                Ok(job) => checked.push(job),
+                Err(reason) => {
+                    return Promise::reject(&error::to_js(Failure {
+                        code: None,
+                        kind: "invalid_job",
+                        message: format!("jobs[{index}]: {reason}"),
+                        retryable: false,
+                    }));
+                }
+            }
+        }
+        let client = self.native();
+        let start = start.unwrap_or(true);
+        promise(async move { client.jobs_create_many(&secret, checked, start).await })
     }
 
     /// Queues the created job `job_id` on its runner (`job.start`).

@@ -9,7 +9,8 @@ const TYPES: &str = r#"
 /** Where a job is in its life; the last three are final. */
 export type JobStatus = "created" | "queued" | "running" | "completed" | "failed" | "stopped";
 
-/** A stored job, as `jobs_list` returns it. Timestamps are RFC 3339. */
+/** A stored job, as `jobs_list` returns it; `jobs_create_many` also takes its fields
+ * (those it needs) as a plain object. Timestamps are RFC 3339. */
 export interface Job {
   id: string;
   caller_id: string;

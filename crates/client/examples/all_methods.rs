@@ -50,6 +50,7 @@ async fn run() -> anyhow::Result<()> {
     discover(&setup).await?;
     run_and_wait(&setup).await?;
     let job_id = create_start_poll(&setup).await?;
+    create_many(&setup).await?;
     list(&setup, &job_id).await?;
     stop_queued(&setup).await?;
     delete_then_not_found(&setup, &job_id).await?;
@@ -96,6 +97,28 @@ async fn run_and_wait(setup: &Setup) -> anyhow::Result<()> {
         JobResult::Success { success } if success == "42" => println!("  success: {success}"),
         other => bail!("job.run of `40 + 2` answered {other:?}, expected success 42"),
     }
+    Ok(())
+}
+
+async fn create_many(setup: &Setup) -> anyhow::Result<()> {
+    let client = &setup.client;
+    println!("jobs_create_many: 1 + 1, 2 + 2, 3 + 3");
+    let jobs = (1..=3)
+        .map(|n| job(setup, &format!("{n} + {n}")))
+        .collect::<Result<Vec<_>, _>>()?;
+    let ids = client.jobs_create_many(&setup.secret, jobs, true).await?;
+    ensure!(
+        ids.len() == 3,
+        "jobs.create_many answered {} ids",
+        ids.len()
+    );
+    for (n, id) in (1..=3).zip(&ids) {
+        wait_final(client, id).await?;
+        let result = client.job_result(id).await?;
+        let expected = JobResult::success((2 * n).to_string());
+        ensure!(result == expected, "job {id} answered {result:?}");
+    }
+    println!("  {} jobs, each with its result", ids.len());
     Ok(())
 }
 

@@ -37,6 +37,30 @@ impl SupervisorClient {
             .await
     }
 
+    /// Stores `jobs` in one call (`jobs.create_many`) and returns their ids in order: queued
+    /// on their runners when `start`, else `created` until [`job_start`](Self::job_start).
+    ///
+    /// Either every job is stored or none is. At most the server's `[limits]
+    /// max_jobs_per_call` jobs (default 10,000), within its request size limit (default
+    /// 2 MiB); send more in several calls.
+    ///
+    /// # Errors
+    ///
+    /// As [`job_run`](Self::job_run), the message naming the refused job's index
+    /// (`jobs[3]: ...`); [`ClientError::InvalidParams`] for too many jobs.
+    pub async fn jobs_create_many(
+        &self,
+        secret: &str,
+        jobs: Vec<Job>,
+        start: bool,
+    ) -> Result<Vec<String>, ClientError> {
+        self.call(
+            names::JOBS_CREATE_MANY,
+            [text(secret), arg(&jobs)?, arg(&start)?],
+        )
+        .await
+    }
+
     /// Queues the created job `job_id` on its runner (`job.start`).
     ///
     /// # Errors
@@ -167,6 +191,7 @@ mod tests {
         match method {
             names::JOB_RUN | names::JOB_RESULT => result(request, json!({"success": "42"})),
             names::JOBS_CREATE => result(request, json!("j1")),
+            names::JOBS_CREATE_MANY => result(request, json!(["j1", "j2"])),
             names::JOB_STATUS => result(request, status),
             names::JOBS_LIST => result(request, listed),
             names::RPC_DISCOVER => result(request, json!({"openrpc": "1.3.2"})),
@@ -183,6 +208,8 @@ mod tests {
             let ran = client.job_run("s", job()).await.unwrap();
             assert_eq!(ran, JobResult::success("42"));
             assert_eq!(client.jobs_create("s", job()).await.unwrap(), "j1");
+            let many = client.jobs_create_many("s", vec![job(), job()], false);
+            assert_eq!(many.await.unwrap(), ["j1", "j2"]);
             client.job_start("s", "j1").await.unwrap();
             let status = client.job_status("j1").await.unwrap();
             assert!(status.status == "completed" && status.status == JobStatus::Completed);
@@ -201,7 +228,7 @@ mod tests {
         tokio::time::timeout(TIMEOUT, calls).await.unwrap();
 
         let sent: Vec<(String, Value)> = server
-            .requests(11)
+            .requests(12)
             .await
             .into_iter()
             .map(|r| {
@@ -218,6 +245,10 @@ mod tests {
         let expected = [
             ("job.run", json!({"secret": "s", "job": job})),
             ("jobs.create", json!({"secret": "s", "job": job})),
+            (
+                "jobs.create_many",
+                json!({"secret": "s", "jobs": [job, job], "start": false}),
+            ),
             ("job.start", by_id.clone()),
             ("job.status", read.clone()),
             ("job.status", read_with_secret.clone()),
@@ -232,9 +263,17 @@ mod tests {
             assert_eq!(method, want_method);
             // Ignore the timestamps of the job, which differ between the two builds.
             let strip = |mut v: Value| {
-                if let Some(job) = v.get_mut("job").and_then(Value::as_object_mut) {
-                    job.remove("created_at");
-                    job.remove("updated_at");
+                let strip_one = |job: &mut Value| {
+                    if let Some(job) = job.as_object_mut() {
+                        job.remove("created_at");
+                        job.remove("updated_at");
+                    }
+                };
+                if let Some(job) = v.get_mut("job") {
+                    strip_one(job);
+                }
+                if let Some(jobs) = v.get_mut("jobs").and_then(Value::as_array_mut) {
+                    jobs.iter_mut().for_each(strip_one);
                 }
                 v
             };

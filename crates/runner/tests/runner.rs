@@ -332,6 +332,14 @@ impl Store for LateReports {
     async fn submit_job(&self, job: &Job, owner: Option<&str>) -> hero_store::Result<()> {
         self.inner.submit_job(job, owner).await
     }
+    async fn submit_jobs(
+        &self,
+        jobs: &[Job],
+        owner: Option<&str>,
+        start: bool,
+    ) -> hero_store::Result<()> {
+        self.inner.submit_jobs(jobs, owner, start).await
+    }
     async fn job(&self, id: &str) -> hero_store::Result<JobRecord> {
         self.inner.job(id).await
     }

@@ -15,6 +15,10 @@ use crate::scripts::now;
 /// Jobs read per pipeline when listing.
 const LIST_CHUNK: usize = 1000;
 
+/// Jobs stored per script call by `submit_many`: each call blocks Redis for its length, so a
+/// chunk stays short while a call still needs few round trips.
+const SUBMIT_CHUNK: usize = 1000;
+
 impl RedisStore {
     async fn fields(&self, id: &str) -> Result<HashMap<String, String>> {
         self.conn()
@@ -54,6 +58,71 @@ impl RedisStore {
             .map_err(|e| self.unavailable(e))?;
         if created == 0 {
             return Err(Error::JobExists { id: job.id.clone() });
+        }
+        Ok(())
+    }
+
+    /// Stores `jobs` in chunks of [`SUBMIT_CHUNK`], one script call each. A call of several
+    /// chunks checks every id first, so a taken id stores nothing, not the chunks before it.
+    pub(crate) async fn submit_many(
+        &self,
+        jobs: &[Job],
+        owner: Option<&str>,
+        queue: bool,
+    ) -> Result<()> {
+        let mut seen = std::collections::HashSet::with_capacity(jobs.len());
+        if let Some(twin) = jobs.iter().find(|job| !seen.insert(job.id.as_str())) {
+            return Err(Error::JobExists {
+                id: twin.id.clone(),
+            });
+        }
+        let keys = self.keys();
+        if jobs.len() > SUBMIT_CHUNK {
+            let mut pipe = redis::pipe();
+            for job in jobs {
+                pipe.exists(keys.job(&job.id));
+            }
+            let taken: Vec<bool> = pipe
+                .query_async(&mut self.conn())
+                .await
+                .map_err(|e| self.unavailable(e))?;
+            if let Some(i) = taken.iter().position(|&taken| taken) {
+                return Err(Error::JobExists {
+                    id: jobs[i].id.clone(),
+                });
+            }
+        }
+        for chunk in jobs.chunks(SUBMIT_CHUNK) {
+            let mut invocation = self.inner.scripts.submit_many.prepare_invoke();
+            invocation
+                .key(keys.jobs())
+                .arg(if queue { "1" } else { "0" })
+                .arg(owner.unwrap_or_default());
+            for job in chunk {
+                let json = serde_json::to_string(job).map_err(|e| Error::Corrupt {
+                    key: job.id.clone(),
+                    reason: e.to_string(),
+                })?;
+                invocation
+                    .key(keys.job(&job.id))
+                    .key(keys.queue(&job.runner))
+                    .arg(&job.id)
+                    .arg(json)
+                    .arg(&job.runner)
+                    .arg(job.created_at.to_rfc3339_opts(SecondsFormat::AutoSi, true))
+                    .arg(job.created_at.timestamp_millis())
+                    .arg(job.timeout)
+                    .arg(job.retries);
+            }
+            let taken: usize = invocation
+                .invoke_async(&mut self.conn())
+                .await
+                .map_err(|e| self.unavailable(e))?;
+            if taken > 0 {
+                return Err(Error::JobExists {
+                    id: chunk[taken - 1].id.clone(),
+                });
+            }
         }
         Ok(())
     }

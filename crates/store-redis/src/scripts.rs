@@ -7,6 +7,7 @@ use chrono::{SecondsFormat, Utc};
 
 pub(crate) struct Scripts {
     pub(crate) submit: redis::Script,
+    pub(crate) submit_many: redis::Script,
     pub(crate) start: redis::Script,
     pub(crate) claim: redis::Script,
     pub(crate) heartbeat: redis::Script,
@@ -24,6 +25,7 @@ impl Scripts {
     pub(crate) fn load() -> Self {
         Self {
             submit: redis::Script::new(include_str!("../lua/submit.lua")),
+            submit_many: redis::Script::new(include_str!("../lua/submit_many.lua")),
             start: redis::Script::new(include_str!("../lua/start.lua")),
             claim: redis::Script::new(include_str!("../lua/claim.lua")),
             heartbeat: redis::Script::new(include_str!("../lua/heartbeat.lua")),

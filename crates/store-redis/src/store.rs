@@ -28,6 +28,10 @@ impl Store for RedisStore {
         self.submit(job, owner, true).await
     }
 
+    async fn submit_jobs(&self, jobs: &[Job], owner: Option<&str>, start: bool) -> Result<()> {
+        self.submit_many(jobs, owner, start).await
+    }
+
     async fn run_job(
         &self,
         job: &Job,

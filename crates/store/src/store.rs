@@ -166,6 +166,18 @@ pub trait Store: Send + Sync + 'static {
     /// As [`create_job`](Self::create_job).
     async fn submit_job(&self, job: &Job, owner: Option<&str>) -> Result<()>;
 
+    /// Stores `jobs` (their ids set and distinct), owned by `owner`, with status `queued` at the
+    /// back of their runners' queues in order when `start`, `created` otherwise.
+    ///
+    /// Atomic per call: when one id is taken nothing is stored. A store may cut a long call
+    /// into chunks; it then checks every id before it stores the first chunk, so only a job
+    /// created under the same id by someone else in between can leave earlier chunks stored.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::JobExists`](crate::Error::JobExists) naming the first taken id.
+    async fn submit_jobs(&self, jobs: &[Job], owner: Option<&str>, start: bool) -> Result<()>;
+
     /// Stores and queues `job` like [`submit_job`](Self::submit_job), then waits like
     /// [`wait_final`](Self::wait_final): `job.run` in one call, which a store may serve with
     /// fewer round trips than the two calls.

@@ -146,6 +146,23 @@ pub enum Error {
     /// A runner process could not be started or stopped.
     #[error("runner process: {0}")]
     Process(#[from] hero_process::Error),
+    /// A `jobs.create_many` call with more jobs than `[limits] max_jobs_per_call`.
+    #[error("invalid params: {given} jobs in one call; at most {max} are accepted")]
+    TooManyJobs {
+        /// The number of jobs sent.
+        given: usize,
+        /// `[limits] max_jobs_per_call`.
+        max: usize,
+    },
+    /// One job of a `jobs.create_many` call was refused: answered with the code of `source`,
+    /// its message prefixed with `jobs[index]: `.
+    #[error("jobs[{index}]: {source}")]
+    InJob {
+        /// The job's place in the call, from 0.
+        index: usize,
+        /// Why it was refused.
+        source: Box<Error>,
+    },
     /// The method is declared in the API table but this server has no handler for it.
     #[error("method `{method}` is not served by this supervisor")]
     NotServed {
@@ -178,13 +195,30 @@ pub enum Error {
     },
 }
 
+impl Error {
+    /// This refusal of the job at `index` of a `jobs.create_many` call.
+    pub(crate) fn in_job(self, index: usize) -> Self {
+        Self::InJob {
+            index,
+            source: Box::new(self),
+        }
+    }
+}
+
 impl From<Error> for ErrorObjectOwned {
     fn from(error: Error) -> Self {
         use hero_store::Error as Store;
+        if let Error::InJob { index, source } = error {
+            let inner = Self::from(*source);
+            let message = format!("jobs[{index}]: {}", inner.message());
+            return Self::owned(inner.code(), message, None::<()>);
+        }
         let code = match &error {
             Error::Unauthorized { .. } | Error::RunnerNeedsAdmin { .. } => codes::UNAUTHORIZED,
             Error::UnknownRunner { .. } => codes::NOT_FOUND,
-            Error::Params(_) | Error::Job(_) => codes::INVALID_PARAMS,
+            Error::Params(_) | Error::Job(_) | Error::TooManyJobs { .. } => codes::INVALID_PARAMS,
+            // Answered above with its source's code; never reached.
+            Error::InJob { .. } => codes::INTERNAL_ERROR,
             Error::Store(Store::JobNotFound { .. } | Store::RunnerNotFound { .. }) => {
                 codes::NOT_FOUND
             }

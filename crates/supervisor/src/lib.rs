@@ -90,6 +90,7 @@ pub async fn start(config: Config, listener: std::net::TcpListener) -> Result<Ru
             ..hero_job::Limits::default()
         },
         max_log_lines: config.limits.max_log_lines.max(1),
+        max_jobs_per_call: config.limits.max_jobs_per_call,
         backend: "redis",
         registry,
         namespace: config.namespace.clone(),

@@ -20,6 +20,8 @@ pub(crate) struct Supervisor {
     pub(crate) job_limits: hero_job::Limits,
     /// Most log lines one call returns.
     pub(crate) max_log_lines: usize,
+    /// Most jobs one `jobs.create_many` call may submit.
+    pub(crate) max_jobs_per_call: usize,
     /// Names the backend in `/health`.
     pub(crate) backend: &'static str,
     /// The actors this supervisor runs.

@@ -28,6 +28,9 @@ export async function shapes(client: WasmSupervisorClient, job: WasmJob): Promis
   const final: boolean = ['completed', 'failed', 'stopped'].includes(status.status);
   const percent: number | undefined = status.progress?.percent;
   const jobs: Job[] = await client.jobs_list('s');
+  const plain = { payload: '1', executor: 'osis', runner: 'r' };
+  const ids: string[] = await client.jobs_create_many('s', [job, plain]);
+  await client.jobs_create_many('s', [job], false);
   const runners: RunnerInfo[] = await client.list_runners('s');
   const pid: number | null = runners[0].pid;
   const info: SupervisorInfo = await client.get_supervisor_info('s');
@@ -38,7 +41,7 @@ export async function shapes(client: WasmSupervisorClient, job: WasmJob): Promis
   await client.register_runner('s', 'name', undefined, 'admin');
   const unregistered: void = await client.unregister_runner('s', 'name');
   const bounded: WasmSupervisorClient = client.with_timeout(1000).with_wait_timeout(5000);
-  console.log(output, final, percent, jobs.length, pid, info.version, logs, nothing, unregistered, bounded.url);
+  console.log(output, final, percent, jobs.length, ids, pid, info.version, logs, nothing, unregistered, bounded.url);
 }
 
 // Each line below must fail to compile: the declarations are precise, not `any`.
@@ -47,11 +50,13 @@ export async function mistakes(client: WasmSupervisorClient, job: WasmJob): Prom
   const id: number = await client.create_job('s', job);
   // @ts-expect-error a result has no `output`
   const output = (await client.job_run('s', job)).output;
+  // @ts-expect-error the ids are strings
+  const many: number[] = await client.jobs_create_many('s', [job]);
   // @ts-expect-error not a status
   const never: JobStatusInfo['status'] = 'done';
   // @ts-expect-error the timeout is a number of seconds
   job.timeout = '30';
-  console.log(id, output, never);
+  console.log(id, many, output, never);
 }
 
 export function describe(error: unknown): string {

@@ -77,6 +77,16 @@ impl Store for Audited {
             .await
     }
 
+    async fn submit_jobs(
+        &self,
+        jobs: &[Job],
+        owner: Option<&str>,
+        start: bool,
+    ) -> crate::Result<()> {
+        self.audit("submit_jobs", self.inner.submit_jobs(jobs, owner, start))
+            .await
+    }
+
     async fn run_job(
         &self,
         job: &Job,

@@ -220,3 +220,86 @@ pub async fn ending_a_job_follows_its_allowed_transitions(store: &dyn Store) {
     assert_eq!(record.status, JobStatus::Failed);
     assert_eq!(store.queue_len(&queue).await.expect("len"), 0);
 }
+
+/// `submit_jobs` stores every job as `create_job`/`submit_job` would, queued in order; one
+/// taken id, even in a call long enough to be cut in chunks, stores none of them.
+pub async fn submitting_many_jobs_stores_all_in_order_or_none(store: &dyn Store) {
+    let (queue, other) = (fresh_queue(), fresh_queue());
+    let mut jobs: Vec<_> = (0..3).map(|_| fresh_job(&queue)).collect();
+    // One job of another queue between them: each queue keeps the order of its own jobs.
+    jobs.insert(1, fresh_job(&other));
+    store
+        .submit_jobs(&jobs, Some("owner-hash"), true)
+        .await
+        .expect("submit many");
+    for job in &jobs {
+        let record = store.job(&job.id).await.expect("stored");
+        assert_eq!(
+            record.job, *job,
+            "stored job differs from the submitted one"
+        );
+        assert_eq!(record.status, JobStatus::Queued);
+        assert_eq!(record.owner.as_deref(), Some("owner-hash"));
+    }
+    let claimed = store
+        .claim(&queue, "w-many", LEASE, NO_WAIT, 3)
+        .await
+        .expect("claim");
+    let order: Vec<_> = claimed.iter().map(|c| c.job.id.clone()).collect();
+    let submitted: Vec<_> = [&jobs[0], &jobs[2], &jobs[3]]
+        .iter()
+        .map(|j| j.id.clone())
+        .collect();
+    assert_eq!(
+        order, submitted,
+        "queued jobs are claimed in submission order"
+    );
+    let elsewhere = claim_now(store, &other, "w-many").await.expect("a job");
+    assert_eq!(elsewhere.job.id, jobs[1].id);
+
+    let unstarted = fresh_queue();
+    let created: Vec<_> = (0..2).map(|_| fresh_job(&unstarted)).collect();
+    store
+        .submit_jobs(&created, None, false)
+        .await
+        .expect("create many");
+    assert_eq!(status_of(store, &created[1].id).await, JobStatus::Created);
+    assert_eq!(store.queue_len(&unstarted).await.expect("len"), 0);
+
+    // A taken id, in a short call and in one longer than any store's chunk.
+    let refused = fresh_queue();
+    for len in [3, 2_500] {
+        let mut batch: Vec<_> = (0..len).map(|_| fresh_job(&refused)).collect();
+        let taken = len - 1;
+        batch[taken].id = jobs[0].id.clone();
+        match store.submit_jobs(&batch, None, true).await {
+            Err(Error::JobExists { id }) => assert_eq!(id, jobs[0].id),
+            other => panic!("a taken id among {len} jobs gave {other:?}"),
+        }
+        assert!(
+            matches!(
+                store.job(&batch[0].id).await,
+                Err(Error::JobNotFound { .. })
+            ),
+            "a refused call of {len} jobs stored its first job"
+        );
+        assert_eq!(store.queue_len(&refused).await.expect("len"), 0);
+    }
+    assert_eq!(
+        store.job(&jobs[0].id).await.expect("read").job.payload,
+        jobs[0].payload,
+        "the job holding the taken id is unchanged"
+    );
+
+    // The same id twice in one call is refused too, and stores neither.
+    let twin = fresh_job(&refused);
+    let pair = [twin.clone(), twin.clone()];
+    assert!(matches!(
+        store.submit_jobs(&pair, None, true).await,
+        Err(Error::JobExists { .. })
+    ));
+    assert!(matches!(
+        store.job(&twin.id).await,
+        Err(Error::JobNotFound { .. })
+    ));
+}

@@ -48,7 +48,8 @@ pub use jobs::{
     duplicate_id_is_a_conflict, ending_a_job_follows_its_allowed_transitions,
     job_counts_cover_every_status, list_includes_every_job, start_queues_once,
     stop_of_a_queued_job_takes_it_off_the_queue,
-    stop_of_a_running_job_is_requested_through_the_heartbeat, wait_final_wakes_on_finish,
+    stop_of_a_running_job_is_requested_through_the_heartbeat,
+    submitting_many_jobs_stores_all_in_order_or_none, wait_final_wakes_on_finish,
 };
 pub use progress::{
     progress_of_an_older_attempt_or_another_worker_is_ignored,
@@ -130,6 +131,7 @@ pub async fn run_all(store: Arc<dyn Store>, faults: &dyn Faults) {
     heartbeat_tells_a_worker_to_give_up_jobs_it_no_longer_holds(store).await;
     delete_removes_the_job_and_its_queue_entry(store).await;
     list_includes_every_job(store).await;
+    submitting_many_jobs_stores_all_in_order_or_none(store).await;
     runners_register_once_and_are_seen_when_they_claim(store).await;
     secret_grants_persist_and_announce_themselves(store).await;
     the_last_admin_secret_keeps_its_level(store).await;

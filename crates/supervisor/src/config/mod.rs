@@ -112,6 +112,9 @@ pub struct Limits {
     pub max_batch_len: u32,
     /// Largest job payload in bytes. Default 1 MiB.
     pub max_payload_bytes: usize,
+    /// Most jobs one `jobs.create_many` call may submit. Default 10,000; the call must also
+    /// fit in `max_request_bytes`.
+    pub max_jobs_per_call: usize,
     /// Most log lines `get_runner_logs` returns, and `runner_logs.subscribe` sends first.
     /// Default 10,000; asking for more gives this many.
     pub max_log_lines: usize,
@@ -126,6 +129,7 @@ impl Default for Limits {
             reserved_connections: 64,
             max_batch_len: 100,
             max_payload_bytes: hero_job::Limits::default().max_payload_bytes,
+            max_jobs_per_call: 10_000,
             max_log_lines: 10_000,
         }
     }

@@ -1,13 +1,14 @@
 //! The job methods: authorize has run; here params are read, the job validated, and the
 //! store called.
 
+use std::collections::HashSet;
 use std::time::Duration;
 
 use chrono::Utc;
 use hero_job::{Job, JobRecord, JobResult};
 use hero_store::{Finish, MAX_RUNNER_LOSSES, StopOutcome};
 use hero_supervisor_api::methods::{Method, names};
-use hero_supervisor_api::params::{self, JobIdParams, JobParams, JobReadParams};
+use hero_supervisor_api::params::{self, JobIdParams, JobParams, JobReadParams, JobsParams};
 use serde_json::{Map, Value};
 
 use super::access::{check_runner, owned_job, required};
@@ -36,6 +37,23 @@ pub(super) async fn call(
             check_runner(supervisor, caller, &job.runner).await?;
             store.create_job(&job, Some(&caller.hash)).await?;
             Ok(Value::String(job.id))
+        }
+        names::JOBS_CREATE_MANY => {
+            let caller = required(caller)?;
+            let p: JobsParams = params::parse(method, named)?;
+            let jobs = accept_all(supervisor, caller, p.jobs).await?;
+            match store.submit_jobs(&jobs, Some(&caller.hash), p.start).await {
+                Ok(()) => {}
+                Err(hero_store::Error::JobExists { id }) => {
+                    let index = jobs.iter().position(|job| job.id == id).unwrap_or(0);
+                    let taken = Error::from(hero_store::Error::JobExists { id });
+                    return Err(taken.in_job(index));
+                }
+                Err(e) => return Err(e.into()),
+            }
+            Ok(Value::Array(
+                jobs.into_iter().map(|job| Value::String(job.id)).collect(),
+            ))
         }
         names::JOBS_LIST => {
             let caller = required(caller)?;
@@ -161,6 +179,46 @@ async fn end_unless_final(supervisor: &Supervisor, record: JobRecord) -> Result<
     );
     let id = &record.job.id;
     Ok(supervisor.store.end_job(id, Finish::failed(reason)).await?)
+}
+
+/// Checks every job of a `jobs.create_many` call as `jobs.create` checks one, before any is
+/// stored: each runner once, however many jobs name it, and each id once in the call.
+///
+/// # Errors
+///
+/// The first refusal, as [`Error::InJob`] naming the job's index; [`Error::TooManyJobs`].
+async fn accept_all(
+    supervisor: &Supervisor,
+    caller: &Caller,
+    given: Vec<Job>,
+) -> Result<Vec<Job>, Error> {
+    if given.len() > supervisor.max_jobs_per_call {
+        return Err(Error::TooManyJobs {
+            given: given.len(),
+            max: supervisor.max_jobs_per_call,
+        });
+    }
+    let mut jobs = Vec::with_capacity(given.len());
+    let mut ids = HashSet::with_capacity(given.len());
+    for (index, job) in given.into_iter().enumerate() {
+        let job = supervisor
+            .accept(job, caller)
+            .map_err(|e| e.in_job(index))?;
+        if !ids.insert(job.id.clone()) {
+            let id = job.id;
+            return Err(Error::from(hero_store::Error::JobExists { id }).in_job(index));
+        }
+        jobs.push(job);
+    }
+    let mut runners = HashSet::new();
+    for (index, job) in jobs.iter().enumerate() {
+        if runners.insert(job.runner.as_str()) {
+            check_runner(supervisor, caller, &job.runner)
+                .await
+                .map_err(|e| e.in_job(index))?;
+        }
+    }
+    Ok(jobs)
 }
 
 fn result_of(record: &JobRecord) -> JobResult {

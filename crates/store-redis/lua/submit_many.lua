@@ -1,0 +1,56 @@
+-- Stores several new jobs in one step, and queues them in order when ARGV[1] is "1"; stores
+-- none of them when one id is taken. Each job's hash holds the same fields as submit.lua's.
+-- KEYS: jobs index, then per job: its hash, its runner's queue
+-- ARGV: queue?, owner (opaque; empty for none), then per job (7 each): id, job json, runner,
+--   now (RFC 3339), now (ms), timeout (s), retries
+-- Returns 0 when every job was stored, else the 1-based place of the first job whose id is
+-- taken.
+local per_job = 7
+local count = (#ARGV - 2) / per_job
+for i = 1, count do
+  if redis.call('EXISTS', KEYS[2 * i]) == 1 then
+    return i
+  end
+end
+local status = 'created'
+if ARGV[1] == '1' then
+  status = 'queued'
+end
+-- The index and the queues take their ids in as few commands as the order allows: one ZADD
+-- for the chunk, one LPUSH per run of consecutive jobs on the same queue (LPUSH a b c leaves
+-- a at the right end, where claims take from, so the order holds).
+local scored = {}
+local run_queue, run_ids = nil, {}
+for i = 1, count do
+  local a = 2 + (i - 1) * per_job
+  local job = KEYS[2 * i]
+  -- The timeout and retries are copied out of the JSON so that claiming and reaping need not
+  -- decode a payload that may be a megabyte long.
+  if ARGV[2] ~= '' then
+    redis.call('HSET', job, 'job', ARGV[a + 2], 'runner', ARGV[a + 3], 'status', status,
+      'created_at', ARGV[a + 4], 'updated_at', ARGV[a + 4], 'timeout', ARGV[a + 6],
+      'retries', ARGV[a + 7], 'owner', ARGV[2])
+  else
+    redis.call('HSET', job, 'job', ARGV[a + 2], 'runner', ARGV[a + 3], 'status', status,
+      'created_at', ARGV[a + 4], 'updated_at', ARGV[a + 4], 'timeout', ARGV[a + 6],
+      'retries', ARGV[a + 7])
+  end
+  scored[#scored + 1] = ARGV[a + 5]
+  scored[#scored + 1] = ARGV[a + 1]
+  if status == 'queued' then
+    local queue = KEYS[2 * i + 1]
+    if queue ~= run_queue and #run_ids > 0 then
+      redis.call('LPUSH', run_queue, unpack(run_ids))
+      run_ids = {}
+    end
+    run_queue = queue
+    run_ids[#run_ids + 1] = ARGV[a + 1]
+  end
+end
+if #scored > 0 then
+  redis.call('ZADD', KEYS[1], unpack(scored))
+end
+if #run_ids > 0 then
+  redis.call('LPUSH', run_queue, unpack(run_ids))
+end
+return 0
