@@ -343,8 +343,11 @@ impl Store for LateReports {
     async fn job(&self, id: &str) -> hero_store::Result<JobRecord> {
         self.inner.job(id).await
     }
-    async fn list_jobs(&self) -> hero_store::Result<Vec<JobRecord>> {
-        self.inner.list_jobs().await
+    async fn list_jobs(
+        &self,
+        filter: &hero_store::JobFilter,
+    ) -> hero_store::Result<Vec<JobRecord>> {
+        self.inner.list_jobs(filter).await
     }
     async fn delete_job(&self, id: &str, owner: Option<&str>) -> hero_store::Result<()> {
         self.inner.delete_job(id, owner).await

@@ -25,6 +25,16 @@ redis.call('ZADD', KEYS[3], now_ms + tonumber(ARGV[3]), ARGV[2])
 redis.call('HSET', KEYS[4], ARGV[7], now_ms)
 local queue_prefix = string.sub(KEYS[1], 1, #KEYS[1] - #ARGV[7])
 local jobs = {}
+local ns = string.sub(ARGV[1], 1, #ARGV[1] - 4)
+-- Moves a job between the status indexes ({ns}idx:status:<status>), keeping its creation
+-- time (ms, the jobs index's score) as its score there.
+local function restatus(ns, id, from, to)
+  local score = redis.call('ZSCORE', ns .. 'jobs', id)
+  redis.call('ZREM', ns .. 'idx:status:' .. from, id)
+  if score then
+    redis.call('ZADD', ns .. 'idx:status:' .. to, score, id)
+  end
+end
 local function take(id)
   local key = ARGV[1] .. id
   local state = redis.call('HMGET', key, 'status', 'timeout', 'runner')
@@ -32,6 +42,7 @@ local function take(id)
     -- A job stored before timeouts were copied into the hash gets the largest timeout.
     local deadline = now_ms + tonumber(state[2] or '86400') * 1000 + tonumber(ARGV[8] or '5000')
     local attempt = redis.call('INCR', KEYS[5])
+    restatus(ns, id, 'queued', 'running')
     redis.call('HSET', key, 'status', 'running', 'worker', ARGV[2], 'attempt', attempt,
       'started_at', ARGV[4], 'updated_at', ARGV[4], 'deadline', deadline, 'claimed_ms', now_ms)
     table.insert(jobs, {attempt, redis.call('HGET', key, 'job'), id})

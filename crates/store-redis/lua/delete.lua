@@ -5,7 +5,8 @@
 -- ARGV: id, events channel, queue key prefix, in-flight key prefix, expected owner ("" for
 --       any)
 -- Returns 1, or 0 when the job does not exist or has another owner than the expected one.
-local state = redis.call('HMGET', KEYS[1], 'status', 'runner', 'worker', 'owner')
+local state = redis.call('HMGET', KEYS[1], 'status', 'runner', 'worker', 'owner', 'caller',
+  'context')
 if not state[1] or (ARGV[5] ~= '' and state[4] ~= ARGV[5]) then
   return 0
 end
@@ -16,5 +17,15 @@ elseif state[1] == 'running' then
 end
 redis.call('DEL', KEYS[1])
 redis.call('ZREM', KEYS[2], ARGV[1])
+local ns = string.sub(KEYS[2], 1, #KEYS[2] - 4)
+redis.call('ZREM', ns .. 'idx:status:' .. state[1], ARGV[1])
+redis.call('ZREM', ns .. 'idx:runner:' .. state[2], ARGV[1])
+if state[4] then
+  redis.call('ZREM', ns .. 'idx:owner:' .. state[4], ARGV[1])
+end
+if state[5] then
+  redis.call('ZREM', ns .. 'idx:caller:' .. state[5], ARGV[1])
+  redis.call('ZREM', ns .. 'idx:context:' .. state[6], ARGV[1])
+end
 redis.call('PUBLISH', ARGV[2], ARGV[1] .. '\n')
 return 1

@@ -9,6 +9,15 @@ local status = redis.call('HGET', KEYS[1], 'status')
 if not status then
   return 0
 end
+-- Moves a job between the status indexes ({ns}idx:status:<status>), keeping its creation
+-- time (ms, the jobs index's score) as its score there.
+local function restatus(ns, id, from, to)
+  local score = redis.call('ZSCORE', ns .. 'jobs', id)
+  redis.call('ZREM', ns .. 'idx:status:' .. from, id)
+  if score then
+    redis.call('ZADD', ns .. 'idx:status:' .. to, score, id)
+  end
+end
 local allowed = false
 for i = 8, #ARGV do
   if ARGV[i] == status then
@@ -21,6 +30,7 @@ if allowed then
   elseif status == 'running' then
     redis.call('LREM', ARGV[7] .. redis.call('HGET', KEYS[1], 'worker'), 1, ARGV[1])
   end
+  restatus(string.sub(KEYS[1], 1, #KEYS[1] - #ARGV[1] - 4), ARGV[1], status, ARGV[2])
   redis.call('HSET', KEYS[1], 'status', ARGV[2], 'result', ARGV[3],
     'completed_at', ARGV[4], 'updated_at', ARGV[4])
   redis.call('HDEL', KEYS[1], 'stop')

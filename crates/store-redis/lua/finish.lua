@@ -10,6 +10,17 @@ if state[1] ~= 'running' or state[2] ~= ARGV[2] or state[3] ~= ARGV[7] then
   return 0
 end
 redis.call('LREM', KEYS[2], 1, ARGV[1])
+-- Moves a job between the status indexes ({ns}idx:status:<status>), keeping its creation
+-- time (ms, the jobs index's score) as its score there.
+local function restatus(ns, id, from, to)
+  local score = redis.call('ZSCORE', ns .. 'jobs', id)
+  redis.call('ZREM', ns .. 'idx:status:' .. from, id)
+  if score then
+    redis.call('ZADD', ns .. 'idx:status:' .. to, score, id)
+  end
+end
+local ns = string.sub(KEYS[1], 1, #KEYS[1] - #ARGV[1] - 4)
+restatus(ns, ARGV[1], 'running', ARGV[3])
 redis.call('HSET', KEYS[1], 'status', ARGV[3], 'result', ARGV[4],
   'completed_at', ARGV[5], 'updated_at', ARGV[5])
 redis.call('HDEL', KEYS[1], 'stop')

@@ -43,6 +43,16 @@ local function requeue(id, runner)
   end
 end
 local seen = {}
+local ns = string.sub(ARGV[3], 1, #ARGV[3] - 4)
+-- Moves a job between the status indexes ({ns}idx:status:<status>), keeping its creation
+-- time (ms, the jobs index's score) as its score there.
+local function restatus(ns, id, from, to)
+  local score = redis.call('ZSCORE', ns .. 'jobs', id)
+  redis.call('ZREM', ns .. 'idx:status:' .. from, id)
+  if score then
+    redis.call('ZADD', ns .. 'idx:status:' .. to, score, id)
+  end
+end
 for _, id in ipairs(redis.call('LRANGE', KEYS[3], 0, -1)) do
   if not seen[id] then
     seen[id] = true
@@ -58,6 +68,7 @@ for _, id in ipairs(redis.call('LRANGE', KEYS[3], 0, -1)) do
     elseif not listed[id .. '\n' .. state[4]] and state[5]
         and tonumber(state[5]) + lease <= now_ms then
       redis.call('LREM', KEYS[3], 0, id)
+      restatus(ns, id, 'running', 'queued')
       redis.call('HSET', key, 'status', 'queued', 'updated_at', ARGV[5])
       -- A stop asked meanwhile stays asked: the next run is given it at its first heartbeat.
       redis.call('HDEL', key, 'worker', 'attempt', 'started_at', 'deadline', 'claimed_ms',

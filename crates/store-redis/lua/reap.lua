@@ -19,7 +19,20 @@ local t = redis.call('TIME')
 local now_ms = t[1] * 1000 + math.floor(t[2] / 1000)
 local failed, requeued, timed_out = 0, 0, 0
 
+-- Moves a job between the status indexes ({ns}idx:status:<status>), keeping its creation
+-- time (ms, the jobs index's score) as its score there.
+local function restatus(ns, id, from, to)
+  local score = redis.call('ZSCORE', ns .. 'jobs', id)
+  redis.call('ZREM', ns .. 'idx:status:' .. from, id)
+  if score then
+    redis.call('ZADD', ns .. 'idx:status:' .. to, score, id)
+  end
+end
+local ns = string.sub(ARGV[2], 1, #ARGV[2] - 4)
+
+-- Every job it ends was running.
 local function finish(key, id, status, result)
+  restatus(ns, id, 'running', status)
   redis.call('HSET', key, 'status', status, 'result', result,
     'completed_at', ARGV[4], 'updated_at', ARGV[4])
   redis.call('HDEL', key, 'stop')
@@ -44,6 +57,7 @@ for _, worker in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now_ms, 'LI
         finish(key, id, 'failed', ARGV[9])
         failed = failed + 1
       elseif requeues < retries then
+        restatus(ns, id, 'running', 'queued')
         redis.call('HSET', key, 'status', 'queued', 'updated_at', ARGV[4],
           'requeues', requeues + 1)
         redis.call('HDEL', key, 'worker', 'attempt', 'started_at', 'deadline', 'claimed_ms',

@@ -10,6 +10,17 @@ end
 if status ~= 'created' then
   return status
 end
+-- Moves a job between the status indexes ({ns}idx:status:<status>), keeping its creation
+-- time (ms, the jobs index's score) as its score there.
+local function restatus(ns, id, from, to)
+  local score = redis.call('ZSCORE', ns .. 'jobs', id)
+  redis.call('ZREM', ns .. 'idx:status:' .. from, id)
+  if score then
+    redis.call('ZADD', ns .. 'idx:status:' .. to, score, id)
+  end
+end
+local ns = string.sub(KEYS[1], 1, #KEYS[1] - #ARGV[1] - 4)
+restatus(ns, ARGV[1], 'created', 'queued')
 redis.call('HSET', KEYS[1], 'status', 'queued', 'updated_at', ARGV[2])
 redis.call('LPUSH', ARGV[3] .. redis.call('HGET', KEYS[1], 'runner'), ARGV[1])
 return 'ok'

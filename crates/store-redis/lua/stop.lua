@@ -18,6 +18,17 @@ end
 if status == 'queued' then
   redis.call('LREM', ARGV[5] .. redis.call('HGET', KEYS[1], 'runner'), 1, ARGV[1])
 end
+-- Moves a job between the status indexes ({ns}idx:status:<status>), keeping its creation
+-- time (ms, the jobs index's score) as its score there.
+local function restatus(ns, id, from, to)
+  local score = redis.call('ZSCORE', ns .. 'jobs', id)
+  redis.call('ZREM', ns .. 'idx:status:' .. from, id)
+  if score then
+    redis.call('ZADD', ns .. 'idx:status:' .. to, score, id)
+  end
+end
+local ns = string.sub(KEYS[1], 1, #KEYS[1] - #ARGV[1] - 4)
+restatus(ns, ARGV[1], status, 'stopped')
 redis.call('HSET', KEYS[1], 'status', 'stopped', 'result', ARGV[2],
   'completed_at', ARGV[3], 'updated_at', ARGV[3])
 redis.call('PUBLISH', ARGV[4], ARGV[1] .. '\nstopped')

@@ -1,11 +1,12 @@
 -- Stores several new jobs in one step, and queues them in order when ARGV[1] is "1"; stores
 -- none of them when one id is taken. Each job's hash holds the same fields as submit.lua's.
 -- KEYS: jobs index, then per job: its hash, its runner's queue
--- ARGV: queue?, owner (opaque; empty for none), then per job (7 each): id, job json, runner,
---   now (RFC 3339), now (ms), timeout (s), retries
+-- ARGV: queue?, owner (opaque; empty for none), then per job (9 each): id, job json, runner,
+--   now (RFC 3339), now (ms), timeout (s), retries, caller id, context id
 -- Returns 0 when every job was stored, else the 1-based place of the first job whose id is
 -- taken.
-local per_job = 7
+local per_job = 9
+local ns = string.sub(KEYS[1], 1, #KEYS[1] - 4)
 local count = (#ARGV - 2) / per_job
 for i = 1, count do
   if redis.call('EXISTS', KEYS[2 * i]) == 1 then
@@ -29,14 +30,18 @@ for i = 1, count do
   if ARGV[2] ~= '' then
     redis.call('HSET', job, 'job', ARGV[a + 2], 'runner', ARGV[a + 3], 'status', status,
       'created_at', ARGV[a + 4], 'updated_at', ARGV[a + 4], 'timeout', ARGV[a + 6],
-      'retries', ARGV[a + 7], 'owner', ARGV[2])
+      'retries', ARGV[a + 7], 'owner', ARGV[2], 'caller', ARGV[a + 8], 'context', ARGV[a + 9])
   else
     redis.call('HSET', job, 'job', ARGV[a + 2], 'runner', ARGV[a + 3], 'status', status,
       'created_at', ARGV[a + 4], 'updated_at', ARGV[a + 4], 'timeout', ARGV[a + 6],
-      'retries', ARGV[a + 7])
+      'retries', ARGV[a + 7], 'caller', ARGV[a + 8], 'context', ARGV[a + 9])
   end
   scored[#scored + 1] = ARGV[a + 5]
   scored[#scored + 1] = ARGV[a + 1]
+  -- The listing indexes, scored like the jobs index (see docs/runner-protocol.md).
+  redis.call('ZADD', ns .. 'idx:runner:' .. ARGV[a + 3], ARGV[a + 5], ARGV[a + 1])
+  redis.call('ZADD', ns .. 'idx:caller:' .. ARGV[a + 8], ARGV[a + 5], ARGV[a + 1])
+  redis.call('ZADD', ns .. 'idx:context:' .. ARGV[a + 9], ARGV[a + 5], ARGV[a + 1])
   if status == 'queued' then
     local queue = KEYS[2 * i + 1]
     if queue ~= run_queue and #run_ids > 0 then
@@ -49,6 +54,10 @@ for i = 1, count do
 end
 if #scored > 0 then
   redis.call('ZADD', KEYS[1], unpack(scored))
+  redis.call('ZADD', ns .. 'idx:status:' .. status, unpack(scored))
+  if ARGV[2] ~= '' then
+    redis.call('ZADD', ns .. 'idx:owner:' .. ARGV[2], unpack(scored))
+  end
 end
 if #run_ids > 0 then
   redis.call('LPUSH', run_queue, unpack(run_ids))

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use chrono::SecondsFormat;
 use hero_job::{Job, JobRecord, JobStatus};
-use hero_store::{Error, Finish, Result, StopOutcome};
+use hero_store::{Error, Finish, JobFilter, Result, StopOutcome};
 use redis::AsyncCommands;
 
 use crate::connection::RedisStore;
@@ -53,6 +53,8 @@ impl RedisStore {
             .arg(job.timeout)
             .arg(job.retries)
             .arg(owner.unwrap_or_default())
+            .arg(&job.caller_id)
+            .arg(&job.context_id)
             .invoke_async(&mut self.conn())
             .await
             .map_err(|e| self.unavailable(e))?;
@@ -112,7 +114,9 @@ impl RedisStore {
                     .arg(job.created_at.to_rfc3339_opts(SecondsFormat::AutoSi, true))
                     .arg(job.created_at.timestamp_millis())
                     .arg(job.timeout)
-                    .arg(job.retries);
+                    .arg(job.retries)
+                    .arg(&job.caller_id)
+                    .arg(&job.context_id);
             }
             let taken: usize = invocation
                 .invoke_async(&mut self.conn())
@@ -160,27 +164,103 @@ impl RedisStore {
         Self::require(id, record::from_fields(id, fields)?)
     }
 
-    pub(crate) async fn list_jobs(&self) -> Result<Vec<JobRecord>> {
+    /// Reads one index newest first, page by page, checking every condition on the job
+    /// hashes of each page (one pipeline), until `filter.limit` jobs match or the index ends.
+    /// The index read is the smallest of those the filter names; with none (or only several
+    /// statuses) it is the index of every job.
+    pub(crate) async fn list_jobs(&self, filter: &JobFilter) -> Result<Vec<JobRecord>> {
+        let keys = self.keys();
         let mut conn = self.conn();
-        let ids: Vec<String> = conn
-            .zrange(self.keys().jobs(), 0, -1)
-            .await
-            .map_err(|e| self.unavailable(e))?;
-        let mut records = Vec::with_capacity(ids.len());
-        for chunk in ids.chunks(LIST_CHUNK) {
+        let mut sources = Vec::new();
+        if let [status] = filter.status.as_slice() {
+            sources.push(keys.by_status(status.as_str()));
+        }
+        if let Some(runner) = &filter.runner {
+            sources.push(keys.by_runner(runner));
+        }
+        if let Some(caller) = &filter.caller_id {
+            sources.push(keys.by_caller(caller));
+        }
+        if let Some(context) = &filter.context_id {
+            sources.push(keys.by_context(context));
+        }
+        if let Some(owner) = &filter.owner {
+            sources.push(keys.by_owner(owner));
+        }
+        let source = if sources.len() > 1 {
             let mut pipe = redis::pipe();
-            for id in chunk {
-                pipe.hgetall(self.keys().job(id));
+            for key in &sources {
+                pipe.zcard(key);
             }
-            let hashes: Vec<HashMap<String, String>> = pipe
+            let sizes: Vec<u64> = pipe
                 .query_async(&mut conn)
                 .await
                 .map_err(|e| self.unavailable(e))?;
-            for (id, fields) in chunk.iter().zip(hashes) {
-                // A job deleted between the two reads is simply no longer listed.
-                if let Some(record) = record::from_fields(id, fields)? {
-                    records.push(record);
+            let smallest = (0..sources.len()).min_by_key(|&i| sizes[i]).unwrap_or(0);
+            sources.swap_remove(smallest)
+        } else {
+            sources.pop().unwrap_or_else(|| keys.jobs())
+        };
+        // `before` pins the top of the range: jobs of its millisecond with an id not below it
+        // are skipped; a fixed top also keeps jobs created meanwhile from shifting the pages.
+        let (max, before) = match &filter.before {
+            Some(id) => {
+                let score: Option<i64> = conn
+                    .zscore(keys.jobs(), id)
+                    .await
+                    .map_err(|e| self.unavailable(e))?;
+                let score = score.ok_or_else(|| Error::JobNotFound { id: id.clone() })?;
+                (score.to_string(), Some((score, id.as_str())))
+            }
+            None => ("+inf".to_owned(), None),
+        };
+        let page = filter.limit.clamp(100, LIST_CHUNK);
+        let mut records = Vec::with_capacity(filter.limit.min(LIST_CHUNK));
+        let mut seen = std::collections::HashSet::new();
+        let mut offset = 0;
+        while records.len() < filter.limit {
+            let entries: Vec<(String, i64)> = redis::cmd("ZREVRANGEBYSCORE")
+                .arg(&source)
+                .arg(&max)
+                .arg("-inf")
+                .arg("WITHSCORES")
+                .arg("LIMIT")
+                .arg(offset)
+                .arg(page)
+                .query_async(&mut conn)
+                .await
+                .map_err(|e| self.unavailable(e))?;
+            let exhausted = entries.len() < page;
+            offset += entries.len();
+            let ids: Vec<String> = entries
+                .into_iter()
+                .filter(|(id, score)| {
+                    before.is_none_or(|(top, below)| *score < top || id.as_str() < below)
+                })
+                .map(|(id, _)| id)
+                .filter(|id| seen.insert(id.clone()))
+                .collect();
+            if !ids.is_empty() {
+                let mut pipe = redis::pipe();
+                for id in &ids {
+                    pipe.hgetall(keys.job(id));
                 }
+                let hashes: Vec<HashMap<String, String>> = pipe
+                    .query_async(&mut conn)
+                    .await
+                    .map_err(|e| self.unavailable(e))?;
+                for (id, fields) in ids.iter().zip(hashes) {
+                    // A job deleted between the two reads is simply no longer listed.
+                    if let Some(record) = record::from_fields(id, fields)?
+                        && filter.matches(&record)
+                        && records.len() < filter.limit
+                    {
+                        records.push(record);
+                    }
+                }
+            }
+            if exhausted {
+                break;
             }
         }
         Ok(records)

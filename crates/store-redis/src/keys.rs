@@ -32,6 +32,35 @@ impl Keys {
         format!("{}jobs", self.prefix)
     }
 
+    /// Sorted set of the ids of the jobs in one status, scored like [`Self::jobs`].
+    ///
+    /// This and the other `idx:` sets below are the listing's indexes: kept by the scripts
+    /// that create, change the status of, and delete jobs (the scripts derive their names
+    /// from the job key prefix or the jobs index key, so these names are fixed).
+    pub(crate) fn by_status(&self, status: &str) -> String {
+        format!("{}idx:status:{status}", self.prefix)
+    }
+
+    /// Sorted set of the ids of one runner's jobs, scored like [`Self::jobs`].
+    pub(crate) fn by_runner(&self, runner: &str) -> String {
+        format!("{}idx:runner:{runner}", self.prefix)
+    }
+
+    /// Sorted set of the ids of the jobs with one `caller_id`, scored like [`Self::jobs`].
+    pub(crate) fn by_caller(&self, caller_id: &str) -> String {
+        format!("{}idx:caller:{caller_id}", self.prefix)
+    }
+
+    /// Sorted set of the ids of the jobs with one `context_id`, scored like [`Self::jobs`].
+    pub(crate) fn by_context(&self, context_id: &str) -> String {
+        format!("{}idx:context:{context_id}", self.prefix)
+    }
+
+    /// Sorted set of the ids of one owner's jobs, scored like [`Self::jobs`].
+    pub(crate) fn by_owner(&self, owner: &str) -> String {
+        format!("{}idx:owner:{owner}", self.prefix)
+    }
+
     /// List of queued job ids for one runner: pushed on the left, taken from the right.
     pub(crate) fn queue(&self, runner: &str) -> String {
         format!("{}{runner}", self.queue_prefix())
@@ -100,5 +129,10 @@ mod tests {
         assert_eq!(keys.seen(), "hero:v1:seen");
         assert_eq!(keys.runners(), "hero:v1:runners");
         assert_eq!(keys.attempts(), "hero:v1:attempts");
+        assert_eq!(keys.by_status("queued"), "hero:v1:idx:status:queued");
+        assert_eq!(keys.by_runner("r"), "hero:v1:idx:runner:r");
+        assert_eq!(keys.by_caller("c"), "hero:v1:idx:caller:c");
+        assert_eq!(keys.by_context("x"), "hero:v1:idx:context:x");
+        assert_eq!(keys.by_owner("o"), "hero:v1:idx:owner:o");
     }
 }

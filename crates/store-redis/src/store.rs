@@ -45,8 +45,8 @@ impl Store for RedisStore {
         self.job(id).await
     }
 
-    async fn list_jobs(&self) -> Result<Vec<JobRecord>> {
-        self.list_jobs().await
+    async fn list_jobs(&self, filter: &hero_store::JobFilter) -> Result<Vec<JobRecord>> {
+        self.list_jobs(filter).await
     }
 
     async fn delete_job(&self, id: &str, owner: Option<&str>) -> Result<()> {

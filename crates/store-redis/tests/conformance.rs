@@ -133,5 +133,11 @@ async fn namespaces_do_not_see_each_other() {
     b.create_job(&job, None)
         .await
         .expect("the same id is free in b");
-    assert_eq!(a.list_jobs().await.expect("list").len(), 1);
+    assert_eq!(
+        a.list_jobs(&hero_store::JobFilter::default())
+            .await
+            .expect("list")
+            .len(),
+        1
+    );
 }

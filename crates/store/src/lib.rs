@@ -15,8 +15,8 @@ mod store;
 
 pub use error::Error;
 pub use store::{
-    Attempt, Claimed, Finish, MAX_RUNNER_LOSSES, Reaped, RunnerAccess, RunnerRecord, StopOutcome,
-    Store, TIMEOUT_GRACE,
+    Attempt, Claimed, DEFAULT_LIST_LIMIT, Finish, JobFilter, MAX_LIST_LIMIT, MAX_RUNNER_LOSSES,
+    Reaped, RunnerAccess, RunnerRecord, StopOutcome, Store, TIMEOUT_GRACE,
 };
 
 /// The result type of every store operation.

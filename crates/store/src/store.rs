@@ -131,6 +131,74 @@ impl Reaped {
     }
 }
 
+/// The jobs [`Store::list_jobs`] returns: those matching every condition set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobFilter {
+    /// Any of these statuses; empty for any status.
+    pub status: Vec<JobStatus>,
+    /// This runner's jobs.
+    pub runner: Option<String>,
+    /// Jobs with this `caller_id`.
+    pub caller_id: Option<String>,
+    /// Jobs with this `context_id`.
+    pub context_id: Option<String>,
+    /// Jobs of this owner (as passed to [`Store::create_job`]).
+    pub owner: Option<String>,
+    /// The most jobs returned.
+    pub limit: usize,
+    /// Only jobs listed after this one: created before it (or in the same millisecond with a
+    /// smaller id). The page after a page ending with this id.
+    pub before: Option<String>,
+}
+
+/// The most jobs one listing returns when the caller does not say.
+pub const DEFAULT_LIST_LIMIT: usize = 1000;
+
+/// The most jobs one listing may return.
+pub const MAX_LIST_LIMIT: usize = 10_000;
+
+impl Default for JobFilter {
+    fn default() -> Self {
+        Self {
+            status: Vec::new(),
+            runner: None,
+            caller_id: None,
+            context_id: None,
+            owner: None,
+            limit: DEFAULT_LIST_LIMIT,
+            before: None,
+        }
+    }
+}
+
+impl JobFilter {
+    /// Every job, up to the largest listing.
+    pub fn all() -> Self {
+        Self {
+            limit: MAX_LIST_LIMIT,
+            ..Self::default()
+        }
+    }
+
+    /// True when `record` meets every condition but `before` and `limit`.
+    pub fn matches(&self, record: &JobRecord) -> bool {
+        (self.status.is_empty() || self.status.contains(&record.status))
+            && self.runner.as_ref().is_none_or(|r| *r == record.job.runner)
+            && self
+                .caller_id
+                .as_ref()
+                .is_none_or(|c| *c == record.job.caller_id)
+            && self
+                .context_id
+                .as_ref()
+                .is_none_or(|c| *c == record.job.context_id)
+            && self
+                .owner
+                .as_ref()
+                .is_none_or(|o| Some(o) == record.owner.as_ref())
+    }
+}
+
 /// Where jobs, queues, claims and results live.
 ///
 /// Every multi-step change is atomic: a crash between two calls never leaves a job half-moved.
@@ -202,8 +270,13 @@ pub trait Store: Send + Sync + 'static {
     /// `JobNotFound`.
     async fn job(&self, id: &str) -> Result<JobRecord>;
 
-    /// Every stored job, oldest first.
-    async fn list_jobs(&self) -> Result<Vec<JobRecord>>;
+    /// The stored jobs `filter` selects, newest first (jobs created in the same millisecond by
+    /// id, descending), at most `filter.limit` of them.
+    ///
+    /// # Errors
+    ///
+    /// `JobNotFound` when `filter.before` names no stored job.
+    async fn list_jobs(&self, filter: &JobFilter) -> Result<Vec<JobRecord>>;
 
     /// Removes the job, its result and its queue entry.
     ///

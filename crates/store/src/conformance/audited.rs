@@ -31,7 +31,7 @@ impl Audited {
 
     async fn statuses(&self) -> HashMap<String, JobStatus> {
         self.inner
-            .list_jobs()
+            .list_jobs(&crate::JobFilter::all())
             .await
             .expect("list jobs for the audit")
             .into_iter()
@@ -100,8 +100,8 @@ impl Store for Audited {
         self.inner.job(id).await
     }
 
-    async fn list_jobs(&self) -> crate::Result<Vec<JobRecord>> {
-        self.inner.list_jobs().await
+    async fn list_jobs(&self, filter: &crate::JobFilter) -> crate::Result<Vec<JobRecord>> {
+        self.inner.list_jobs(filter).await
     }
 
     async fn delete_job(&self, id: &str, owner: Option<&str>) -> crate::Result<()> {

@@ -166,7 +166,10 @@ pub async fn list_includes_every_job(store: &dyn Store) {
     let queued = fresh_job(&queue);
     store.create_job(&created, None).await.expect("create");
     store.submit_job(&queued, None).await.expect("submit");
-    let listed = store.list_jobs().await.expect("list");
+    let listed = store
+        .list_jobs(&crate::JobFilter::default())
+        .await
+        .expect("list");
     for id in [&created.id, &queued.id] {
         assert!(
             listed.iter().any(|record| &record.job.id == id),

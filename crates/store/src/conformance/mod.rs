@@ -21,6 +21,7 @@ mod audited;
 mod claims;
 mod fencing;
 mod jobs;
+mod listing;
 mod progress;
 mod reaper;
 mod runners;
@@ -50,6 +51,10 @@ pub use jobs::{
     stop_of_a_queued_job_takes_it_off_the_queue,
     stop_of_a_running_job_is_requested_through_the_heartbeat,
     submitting_many_jobs_stores_all_in_order_or_none, wait_final_wakes_on_finish,
+};
+pub use listing::{
+    every_status_change_moves_the_job_between_listings,
+    listing_is_newest_first_and_pages_with_before,
 };
 pub use progress::{
     progress_of_an_older_attempt_or_another_worker_is_ignored,
@@ -155,6 +160,8 @@ pub async fn run_all(store: Arc<dyn Store>, faults: &dyn Faults) {
     another_owners_start_stop_or_delete_is_not_found_and_changes_nothing(store).await;
     progress_of_the_current_run_is_kept_and_refused_after_the_end(store).await;
     progress_of_an_older_attempt_or_another_worker_is_ignored(store).await;
+    every_status_change_moves_the_job_between_listings(store).await;
+    listing_is_newest_first_and_pages_with_before(store).await;
 }
 
 fn fresh_job(queue: &str) -> Job {

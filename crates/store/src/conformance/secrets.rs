@@ -51,7 +51,10 @@ pub async fn a_job_keeps_its_owner_out_of_sight(store: &dyn Store) {
     let record = store.job(&owned.id).await.expect("read");
     assert_eq!(record.owner.as_deref(), Some(owner));
     assert_eq!(store.job(&unowned.id).await.expect("read").owner, None);
-    let listed = store.list_jobs().await.expect("list");
+    let listed = store
+        .list_jobs(&crate::JobFilter::default())
+        .await
+        .expect("list");
     let from_list = listed
         .iter()
         .find(|r| r.job.id == owned.id)
