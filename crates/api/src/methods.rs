@@ -175,6 +175,15 @@ const OPTIONAL_SECRET: Param = Param {
     schema: string,
 };
 
+const LIST_FILTER: Param = Param {
+    name: "filter",
+    summary: "Which jobs: `status` (one or a list), `runner`, `caller_id`, `context_id`, \
+              `limit` (1 to 10,000, default 1,000), `before` (a job id: jobs created before \
+              it). Every condition given must hold.",
+    required: false,
+    schema: schema_of::<crate::params::ListFilter>,
+};
+
 const JOB: Param = Param {
     name: "job",
     summary: "The job; an empty or absent id asks the server to assign a UUID v4.",
@@ -315,15 +324,20 @@ pub const ALL: &[Method] = &[
     },
     Method {
         name: names::JOBS_LIST,
-        summary: "List every job with full details.",
-        description: "Returns the jobs the secret may see, oldest first, each with its \
-                      `status` and `level` (the level of the secret that submitted it, \
-                      `user` or `admin`): with a user secret the jobs it created, with an \
-                      admin secret every job.",
-        params: &[SECRET],
+        summary: "List jobs, newest first, filtered, with their status.",
+        description: "Returns the jobs the secret may see that the filter selects, newest \
+                      first (jobs created in the same millisecond by id, descending), at most \
+                      `limit` of them, each with its `status` and `level` (the level of the \
+                      secret that submitted it, `user` or `admin`): with a user secret the \
+                      jobs it created, with an admin secret every job. To page, pass the last \
+                      id of a page as `before`. Unknown filter fields, a bad status and a \
+                      limit of 0 or above 10,000 answer -32602; a `before` naming no stored \
+                      job answers -32002. Jobs stored before the listing indexes existed \
+                      may be missing from filtered listings and from a user secret's.",
+        params: &[SECRET, LIST_FILTER],
         result: ("jobs", schema_of::<Vec<hero_job::JobRecord>>),
         access: Access::User,
-        errors: &[INVALID_PARAMS, UNAUTHORIZED, BACKEND_UNAVAILABLE],
+        errors: &[INVALID_PARAMS, UNAUTHORIZED, NOT_FOUND, BACKEND_UNAVAILABLE],
     },
     Method {
         name: names::JOB_RUN,

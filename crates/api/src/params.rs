@@ -109,6 +109,85 @@ pub struct SecretParams {
     pub secret: Option<Secret>,
 }
 
+/// `secret, filter?`: `jobs.list`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ListParams {
+    /// The caller's secret; absent is treated as unauthorized, not as bad params.
+    #[serde(default)]
+    pub secret: Option<Secret>,
+    /// Which jobs; absent or null for every job the secret may see, up to the default limit.
+    #[serde(default)]
+    pub filter: Option<ListFilter>,
+}
+
+/// The most jobs one `jobs.list` call returns when its filter does not say.
+pub const DEFAULT_LIST_LIMIT: u64 = 1000;
+
+/// The largest `limit` a `jobs.list` filter may ask.
+pub const MAX_LIST_LIMIT: u64 = 10_000;
+
+/// The filter of `jobs.list`: a job is listed when it meets every condition given.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ListFilter {
+    /// A status, or a list of statuses any of which a job may have.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<StatusFilter>,
+    /// The runner the jobs were submitted to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runner: Option<String>,
+    /// The jobs' `caller_id`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caller_id: Option<String>,
+    /// The jobs' `context_id`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context_id: Option<String>,
+    /// The most jobs returned: 1 to 10,000, 1,000 when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u64>,
+    /// A job id: only jobs listed after it (created before it), to read the page after a
+    /// page that ended with it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before: Option<String>,
+}
+
+/// One status or several.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(untagged)]
+pub enum StatusFilter {
+    /// Jobs with this status.
+    One(hero_job::JobStatus),
+    /// Jobs with any of these statuses.
+    Many(Vec<hero_job::JobStatus>),
+}
+
+impl StatusFilter {
+    /// The statuses as a list.
+    pub fn to_vec(&self) -> Vec<hero_job::JobStatus> {
+        match self {
+            Self::One(status) => vec![*status],
+            Self::Many(statuses) => statuses.clone(),
+        }
+    }
+}
+
+impl ListFilter {
+    /// The limit asked, or the default.
+    ///
+    /// # Errors
+    ///
+    /// A reason naming `filter.limit` when it is 0 or above [`MAX_LIST_LIMIT`].
+    pub fn limit(&self) -> Result<u64, String> {
+        match self.limit {
+            None => Ok(DEFAULT_LIST_LIMIT),
+            Some(limit @ 1..=MAX_LIST_LIMIT) => Ok(limit),
+            Some(limit) => Err(format!(
+                "filter.limit: {limit} is outside 1..={MAX_LIST_LIMIT}"
+            )),
+        }
+    }
+}
+
 /// `secret, job`: `jobs.create`, `job.run`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct JobParams {
@@ -286,8 +365,8 @@ mod tests {
 
     #[test]
     fn extra_positional_params_are_refused() {
-        let err = named(method("jobs.list"), Some(r#"["s", 1]"#)).unwrap_err();
-        assert!(err.reason.contains("at most 1"), "{err}");
+        let err = named(method("jobs.list"), Some(r#"["s", {}, 1]"#)).unwrap_err();
+        assert!(err.reason.contains("at most 2"), "{err}");
     }
 
     #[test]
@@ -344,6 +423,7 @@ mod tests {
                             {"payload": "1", "executor": "e", "runner": "r"}
                         ]),
                         "force" | "follow" | "start" => Value::Bool(true),
+                        "filter" => serde_json::json!({"status": "queued", "limit": 5}),
                         "lines" => Value::from(5),
                         _ => Value::String("x".into()),
                     };
@@ -352,6 +432,7 @@ mod tests {
                 .collect();
             let ok = match m.params.iter().map(|p| p.name).collect::<Vec<_>>()[..] {
                 ["secret"] => parse::<SecretParams>(m, map).is_ok(),
+                ["secret", "filter"] => parse::<ListParams>(m, map).is_ok(),
                 ["secret", "job"] => parse::<JobParams>(m, map).is_ok(),
                 ["secret", "job_id"] => parse::<JobIdParams>(m, map).is_ok(),
                 ["secret", "jobs", "start"] => parse::<JobsParams>(m, map).is_ok(),

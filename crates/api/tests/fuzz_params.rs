@@ -24,6 +24,7 @@ fn parse_declared(method: &'static Method, named: Map<String, Value>) -> Result<
     let shape: Vec<&str> = method.params.iter().map(|p| p.name).collect();
     match shape[..] {
         ["secret"] => params::parse::<SecretParams>(method, named).map(drop),
+        ["secret", "filter"] => params::parse::<params::ListParams>(method, named).map(drop),
         ["secret", "job"] => params::parse::<JobParams>(method, named).map(drop),
         ["secret", "job_id"] => params::parse::<JobIdParams>(method, named).map(drop),
         ["secret", "jobs", "start"] => params::parse::<JobsParams>(method, named).map(drop),

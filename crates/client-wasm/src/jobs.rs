@@ -4,6 +4,8 @@
 use js_sys::Promise;
 use wasm_bindgen::prelude::*;
 
+use hero_supervisor_openrpc_client::ListFilter;
+
 use crate::client::promise;
 use crate::error::{self, Failure};
 use crate::{WasmJob, WasmSupervisorClient};
@@ -124,10 +126,44 @@ impl WasmSupervisorClient {
         promise(async move { client.job_delete(&secret, &job_id).await })
     }
 
-    /// Every stored job, oldest first (`jobs.list`).
-    #[wasm_bindgen(unchecked_return_type = "Promise<Job[]>")]
-    pub fn jobs_list(&self, secret: String) -> Promise {
+    /// The jobs the secret may see, newest first, each with its `status` (`jobs.list`): up
+    /// to 1,000 without `filter`, else those it selects (`status`, `runner`, `caller_id`,
+    /// `context_id`, `limit` up to 10,000, `before` a job id to read the next page).
+    #[wasm_bindgen(unchecked_return_type = "Promise<JobRecord[]>")]
+    pub fn jobs_list(
+        &self,
+        secret: String,
+        #[wasm_bindgen(unchecked_param_type = "ListFilter | undefined")] filter: Option<JsValue>,
+    ) -> Promise {
         let client = self.native();
-        promise(async move { client.jobs_list(&secret).await })
+        let filter = match filter.filter(|f| !f.is_undefined() && !f.is_null()) {
+            None => None,
+            Some(value) => match list_filter(&value) {
+                Ok(filter) => Some(filter),
+                Err(message) => {
+                    return Promise::reject(&error::to_js(Failure {
+                        code: None,
+                        kind: "invalid_params",
+                        message,
+                        retryable: false,
+                    }));
+                }
+            },
+        };
+        promise(async move {
+            match filter {
+                Some(filter) => client.jobs_list_filtered(&secret, &filter).await,
+                None => client.jobs_list(&secret).await,
+            }
+        })
     }
+}
+
+/// Reads a plain object as a `jobs.list` filter, naming the field that does not fit.
+fn list_filter(value: &JsValue) -> Result<ListFilter, String> {
+    let text = js_sys::JSON::stringify(value)
+        .ok()
+        .and_then(|s| s.as_string())
+        .ok_or_else(|| "filter: expected an object".to_owned())?;
+    serde_json::from_str(&text).map_err(|e| format!("filter: {e}"))
 }

@@ -9,7 +9,7 @@ const TYPES: &str = r#"
 /** Where a job is in its life; the last three are final. */
 export type JobStatus = "created" | "queued" | "running" | "completed" | "failed" | "stopped";
 
-/** A stored job, as `jobs_list` returns it; `jobs_create_many` also takes its fields
+/** A job as submitted; `jobs_list` returns it with its status, `jobs_create_many` takes its fields
  * (those it needs) as a plain object. Timestamps are RFC 3339. */
 export interface Job {
   id: string;
@@ -26,6 +26,25 @@ export interface Job {
   env_vars: Record<string, string>;
   created_at: string;
   updated_at: string;
+}
+
+/** A stored job with where it is, as `jobs_list` returns it. */
+export interface JobRecord extends Job {
+  status: JobStatus;
+  started_at: string | null;
+  completed_at: string | null;
+}
+
+/** Which jobs `jobs_list` returns: every condition given must hold. */
+export interface ListFilter {
+  status?: JobStatus | JobStatus[];
+  runner?: string;
+  caller_id?: string;
+  context_id?: string;
+  /** 1 to 10,000; 1,000 when absent. */
+  limit?: number;
+  /** A job id: only jobs created before it (the page after the one it ended). */
+  before?: string;
 }
 
 /** The outcome of a finished job: exactly one of the two keys. */

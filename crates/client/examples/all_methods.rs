@@ -170,7 +170,7 @@ async fn list(setup: &Setup, job_id: &str) -> anyhow::Result<()> {
     println!("jobs_list");
     let jobs = setup.client.jobs_list(&setup.secret).await?;
     ensure!(
-        jobs.iter().any(|job| job.id == job_id),
+        jobs.iter().any(|record| record.job.id == job_id),
         "jobs.list lacks job {job_id}"
     );
     println!("  {} jobs, including {job_id}", jobs.len());

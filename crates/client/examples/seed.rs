@@ -50,10 +50,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     client.job_stop("user-secret", &job_id).await?;
     // Delete a job
     client.job_delete("user-secret", &job_id).await?;
-    // List all jobs (returns full Job objects)
+    // List the newest jobs, each with its status
     let jobs = client.jobs_list("user-secret").await?;
-    for job in jobs {
-        println!("Job {}: {} ({})", job.id, job.executor, job.payload);
+    for record in jobs {
+        let job = &record.job;
+        println!(
+            "Job {}: {} ({}) {}",
+            job.id, job.executor, job.payload, record.status
+        );
     }
     Ok(())
 }

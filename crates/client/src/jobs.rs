@@ -3,8 +3,9 @@
 //! Each is one call through [`SupervisorClient::call`]: the wire name, the args in the
 //! contract's positional order, the result type.
 
-use hero_job::{Job, JobResult, JobStatusInfo};
+use hero_job::{Job, JobRecord, JobResult, JobStatusInfo};
 use hero_supervisor_api::methods::names;
+use hero_supervisor_api::params::ListFilter;
 
 use crate::client::{arg, text};
 use crate::{ClientError, SupervisorClient};
@@ -151,14 +152,31 @@ impl SupervisorClient {
             .await
     }
 
-    /// Every stored job, oldest first (`jobs.list`). Each job's `level` is the level of the
-    /// secret that submitted it, as the supervisor recorded it.
+    /// The newest jobs the secret may see, up to 1,000, newest first, each with its status
+    /// (`jobs.list` without a filter). Each job's `level` is the level of the secret that
+    /// submitted it, as the supervisor recorded it.
     ///
     /// # Errors
     ///
     /// [`ClientError::Unauthorized`] for a bad secret.
-    pub async fn jobs_list(&self, secret: &str) -> Result<Vec<Job>, ClientError> {
-        self.call(names::JOBS_LIST, [text(secret)]).await
+    pub async fn jobs_list(&self, secret: &str) -> Result<Vec<JobRecord>, ClientError> {
+        self.call(names::JOBS_LIST, [text(secret), None]).await
+    }
+
+    /// The jobs the secret may see that `filter` selects, newest first, each with its status
+    /// (`jobs.list`). To page, pass the last id of a page as the next filter's `before`.
+    ///
+    /// # Errors
+    ///
+    /// [`ClientError::Unauthorized`] for a bad secret, [`ClientError::InvalidParams`] for a
+    /// bad filter, [`ClientError::NotFound`] when `before` names no stored job.
+    pub async fn jobs_list_filtered(
+        &self,
+        secret: &str,
+        filter: &ListFilter,
+    ) -> Result<Vec<JobRecord>, ClientError> {
+        self.call(names::JOBS_LIST, [text(secret), arg(filter)?])
+            .await
     }
 }
 
@@ -219,9 +237,11 @@ mod tests {
             client.job_stop("s", "j1").await.unwrap();
             client.job_delete("s", "j1").await.unwrap();
             let jobs = client.jobs_list("s").await.unwrap();
+            assert_eq!(jobs[0].job.id, "j1");
             assert_eq!(
-                jobs[0].id, "j1",
-                "extra fields such as `status` are ignored"
+                jobs[0].status,
+                JobStatus::Queued,
+                "each job comes with its status"
             );
             assert_eq!(client.rpc_discover().await.unwrap()["openrpc"], "1.3.2");
         };

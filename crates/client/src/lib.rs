@@ -46,7 +46,8 @@ mod test_server;
 
 pub use client::{CONNECT_TIMEOUT, DEFAULT_TIMEOUT, SupervisorClient};
 pub use error::ClientError;
-pub use hero_job::{Job, JobBuilder, JobResult, JobStatus, JobStatusInfo, Progress};
+pub use hero_job::{Job, JobBuilder, JobRecord, JobResult, JobStatus, JobStatusInfo, Progress};
 pub use hero_supervisor_api::codes;
 pub use hero_supervisor_api::info::{BackendInfo, BackendStatus, Counts, SupervisorInfo};
+pub use hero_supervisor_api::params::{ListFilter, StatusFilter};
 pub use hero_supervisor_api::runner::{RunnerAccess, RunnerInfo, RunnerKind, RunnerState};

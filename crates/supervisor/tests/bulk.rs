@@ -24,7 +24,7 @@ async fn refused(sup: &TestSupervisor, params: Value) -> (i64, String) {
 
 async fn stored_ids(sup: &TestSupervisor) -> Vec<String> {
     let jobs = bounded(sup.client.jobs_list(ADMIN)).await.unwrap();
-    jobs.into_iter().map(|j| j.id).collect()
+    jobs.into_iter().map(|j| j.job.id).collect()
 }
 
 #[tokio::test]

@@ -70,8 +70,8 @@ async fn a_taken_client_chosen_id_is_a_conflict_and_the_job_is_unchanged() {
     let err = bounded(sup.client.job_run(USER, twin)).await.unwrap_err();
     assert!(matches!(err, ClientError::Conflict { .. }), "{err}");
     let jobs = bounded(sup.client.jobs_list(USER)).await.unwrap();
-    let stored = jobs.iter().find(|j| j.id == "my-job").unwrap();
-    assert_eq!(stored.payload, "1");
+    let stored = jobs.iter().find(|j| j.job.id == "my-job").unwrap();
+    assert_eq!(stored.job.payload, "1");
     sup.stop().await;
 }
 
@@ -98,9 +98,10 @@ async fn jobs_list_returns_full_jobs_with_their_status() {
         .unwrap();
     let jobs = bounded(sup.client.jobs_list(USER)).await.unwrap();
     assert_eq!(jobs.len(), 2);
-    let listed = jobs.iter().find(|j| j.id == created).unwrap();
-    assert_eq!(listed.payload, "7");
-    assert_eq!(listed.executor, "osis");
+    let listed = jobs.iter().find(|j| j.job.id == created).unwrap();
+    assert_eq!(listed.job.payload, "7");
+    assert_eq!(listed.job.executor, "osis");
+    assert_eq!(listed.status, hero_job::JobStatus::Created);
     let raw = sup.call("jobs.list", serde_json::json!([USER])).await;
     let statuses: Vec<&str> = raw["result"]
         .as_array()

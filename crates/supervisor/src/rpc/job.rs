@@ -8,7 +8,9 @@ use chrono::Utc;
 use hero_job::{Job, JobRecord, JobResult};
 use hero_store::{Finish, MAX_RUNNER_LOSSES, StopOutcome};
 use hero_supervisor_api::methods::{Method, names};
-use hero_supervisor_api::params::{self, JobIdParams, JobParams, JobReadParams, JobsParams};
+use hero_supervisor_api::params::{
+    self, JobIdParams, JobParams, JobReadParams, JobsParams, ListParams, ParamsError,
+};
 use serde_json::{Map, Value};
 
 use super::access::{check_runner, owned_job, required};
@@ -57,8 +59,35 @@ pub(super) async fn call(
         }
         names::JOBS_LIST => {
             let caller = required(caller)?;
-            let mut records = store.list_jobs().await?;
-            records.retain(|record| caller.owns(record.owner.as_deref()));
+            let p: ListParams = params::parse(method, named)?;
+            let filter = p.filter.unwrap_or_default();
+            let bad = |reason: String| ParamsError {
+                method: method.name,
+                reason,
+            };
+            let limit = filter.limit().map_err(bad)?;
+            for (field, value) in [
+                ("filter.runner", &filter.runner),
+                ("filter.caller_id", &filter.caller_id),
+                ("filter.context_id", &filter.context_id),
+                ("filter.before", &filter.before),
+            ] {
+                if let Some(value) = value {
+                    hero_job::validate_id(field, value)?;
+                }
+            }
+            let records = store
+                .list_jobs(&hero_store::JobFilter {
+                    status: filter.status.map(|s| s.to_vec()).unwrap_or_default(),
+                    runner: filter.runner,
+                    caller_id: filter.caller_id,
+                    context_id: filter.context_id,
+                    // A user secret reads its own index: it never walks other owners' jobs.
+                    owner: caller.required_owner().map(str::to_owned),
+                    limit: usize::try_from(limit).unwrap_or(usize::MAX),
+                    before: filter.before,
+                })
+                .await?;
             Ok(to_value(&records))
         }
         names::JOB_RUN => {
