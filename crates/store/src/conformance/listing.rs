@@ -172,6 +172,44 @@ pub async fn listing_is_newest_first_and_pages_with_before(store: &dyn Store) {
     }
     assert_eq!(paged, expected, "pages with before skip or repeat jobs");
 
+    // Several statuses merge their indexes in the same order.
+    for job in jobs.iter().step_by(4) {
+        store.stop_job(&job.id, None).await.expect("stop");
+    }
+    let merged: Vec<String> = ids(
+        store,
+        JobFilter {
+            status: vec![JobStatus::Stopped, JobStatus::Created],
+            ..JobFilter::all()
+        },
+    )
+    .await
+    .into_iter()
+    .filter(|id| id.starts_with(&queue))
+    .collect();
+    assert_eq!(merged, expected, "several statuses out of order");
+    let mut merged_pages = Vec::new();
+    let mut before = None;
+    loop {
+        let page = ids(
+            store,
+            JobFilter {
+                status: vec![JobStatus::Created, JobStatus::Stopped],
+                limit: 4,
+                before: before.clone(),
+                ..JobFilter::default()
+            },
+        )
+        .await;
+        let Some(last) = page.last() else { break };
+        before = Some(last.clone());
+        merged_pages.extend(page.into_iter().filter(|id| id.starts_with(&queue)));
+    }
+    assert_eq!(
+        merged_pages, expected,
+        "pages of several statuses skip or repeat jobs"
+    );
+
     let odd = ids(
         store,
         JobFilter {
