@@ -50,14 +50,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     client.job_stop("user-secret", &job_id).await?;
     // Delete a job
     client.job_delete("user-secret", &job_id).await?;
-    // List the newest jobs, each with its status
+    // List all jobs (returns full Job objects)
     let jobs = client.jobs_list("user-secret").await?;
-    for record in jobs {
-        let job = &record.job;
-        println!(
-            "Job {}: {} ({}) {}",
-            job.id, job.executor, job.payload, record.status
-        );
+    for job in jobs {
+        println!("Job {}: {} ({})", job.id, job.executor, job.payload);
     }
     Ok(())
 }

@@ -36,6 +36,17 @@ pub struct JobRecord {
     pub progress: Option<Progress>,
 }
 
+/// A record reads as its job (`record.id`, `record.payload`), so code written for a list of
+/// jobs — the product documentation's `jobs_list` example among it — reads a list of records
+/// unchanged.
+impl std::ops::Deref for JobRecord {
+    type Target = Job;
+
+    fn deref(&self) -> &Job {
+        &self.job
+    }
+}
+
 impl JobRecord {
     /// The `job.status` answer for this record.
     pub fn status_info(&self) -> JobStatusInfo {
