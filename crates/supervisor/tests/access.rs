@@ -21,6 +21,8 @@ fn params(method: &Method, secret: Option<&str>, call: usize) -> Value {
             },
             "job" => json!({"payload": "1", "executor": "osis", "runner": common::RUNNER,
                             "timeout": 5}),
+            "jobs" => json!([{"payload": "1", "executor": "osis", "runner": common::RUNNER,
+                              "timeout": 5}]),
             "job_id" => json!("no-such-job"),
             "actor_id" => json!("no-such-actor"),
             "name" => json!(format!("matrix-runner-{call}")),
