@@ -4,7 +4,8 @@
 //!   connections, and [`redact_url`] for errors and logs.
 //! - `store`: the [`hero_store::Store`] implementation, one delegation per method into the
 //!   files below.
-//! - `jobs`: creating, starting, reading, listing, deleting, stopping and ending jobs.
+//! - `jobs`: creating, starting, reading, deleting, stopping and ending jobs.
+//! - `listing`: listing jobs newest first through the indexes the scripts keep.
 //! - `waits`: waiting for a job's end (`wait_final`, `run_job`) on the events subscription.
 //! - `claims`: claims with leases and attempt tokens, heartbeats, finishing, reaping.
 //! - `runners`: registered runners, when a queue was last seen, queue lengths.
@@ -32,6 +33,7 @@ mod counts;
 mod events;
 mod jobs;
 mod keys;
+mod listing;
 mod record;
 mod runners;
 mod scripts;
