@@ -133,7 +133,9 @@ impl WasmSupervisorClient {
     pub fn jobs_list(
         &self,
         secret: String,
-        #[wasm_bindgen(unchecked_param_type = "ListFilter | undefined")] filter: Option<JsValue>,
+        // A `ListFilter` (see the TypeScript types); left untyped here because a declared
+        // type makes the parameter required in the generated declarations.
+        filter: Option<JsValue>,
     ) -> Promise {
         let client = self.native();
         let filter = match filter.filter(|f| !f.is_undefined() && !f.is_null()) {
