@@ -1,7 +1,7 @@
 //! Who may call what: the three secret levels and the one function that decides.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
@@ -104,6 +104,9 @@ pub(crate) struct Secrets {
     loaded: AtomicU64,
     /// When `grants` was last loaded, so it is reloaded once older than [`GRANTS_MAX_AGE`].
     loaded_at: Mutex<Instant>,
+    /// Set when this supervisor changed a grant: its next call reloads without waiting for
+    /// the announcement, which reaches this process too, but not necessarily first.
+    stale: AtomicBool,
 }
 
 impl Secrets {
@@ -124,6 +127,7 @@ impl Secrets {
             grants: RwLock::default(),
             loaded: AtomicU64::new(generation),
             loaded_at: Mutex::new(Instant::now()),
+            stale: AtomicBool::new(false),
             changes,
         };
         secrets.reload(store).await?;
@@ -144,7 +148,8 @@ impl Secrets {
             .unwrap_or_else(PoisonError::into_inner)
             .elapsed()
             < GRANTS_MAX_AGE;
-        if current == self.loaded.load(Ordering::Acquire) && fresh {
+        let stale = self.stale.swap(false, Ordering::AcqRel);
+        if current == self.loaded.load(Ordering::Acquire) && fresh && !stale {
             return;
         }
         match self.reload(store).await {
@@ -217,6 +222,12 @@ impl Secrets {
         role
     }
 
+    /// Makes the next [`refresh`](Self::refresh) reload: for a change this supervisor just
+    /// made, so that its own next call sees it.
+    pub(crate) fn mark_stale(&self) {
+        self.stale.store(true, Ordering::Release);
+    }
+
     /// The hashes of the config's admin secrets, for the store's last-admin check.
     pub(crate) fn config_admins(&self) -> Vec<String> {
         self.admin.iter().map(hash).collect()
@@ -287,6 +298,7 @@ mod tests {
             changes,
             loaded: AtomicU64::new(0),
             loaded_at: Mutex::new(Instant::now()),
+            stale: AtomicBool::new(false),
         }
     }
 

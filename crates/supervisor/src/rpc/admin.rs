@@ -35,6 +35,7 @@ pub(super) async fn call(
             {
                 return Err(Error::LastAdminSecret { action: "demoted" });
             }
+            supervisor.secrets.mark_stale();
             tracing::info!(level = role.as_str(), "secret added");
             Ok(Value::Null)
         }
@@ -55,6 +56,7 @@ pub(super) async fn call(
             {
                 return Err(Error::LastAdminSecret { action: "removed" });
             }
+            secrets.mark_stale();
             tracing::info!(level = role.as_str(), "secret removed");
             Ok(Value::Null)
         }
