@@ -788,26 +788,32 @@ async fn a_five_megabyte_job_is_refused_with_an_answer_the_client_reads() {
     sup.stop().await;
 }
 
+/// Registers `idle_runner`, a runner nobody serves: its jobs stay queued, and waits on them
+/// stay pending.
+async fn register_idle_runner(sup: &common::TestSupervisor) {
+    let registered = sup
+        .call("register_runner", json!([REGISTER, "idle_runner"]))
+        .await;
+    assert_eq!(registered["result"], "idle_runner", "{registered}");
+}
+
+/// A job for `idle_runner`, with id `id`.
+fn idle_job(id: &str) -> Value {
+    json!({"id": id, "payload": "1", "executor": "osis", "runner": "idle_runner", "timeout": 60})
+}
+
 /// Issue 10: each waiting call held one of `max_connections` for as long as its job may run,
 /// so that many pending `job.result`s made every other call fail with HTTP 429.
 #[tokio::test]
 async fn waiting_calls_never_take_the_connections_other_calls_need() {
     const MAX: u32 = 4;
     let sup = common::TestSupervisor::start_with(|c| c.limits.max_connections = MAX).await;
-    // A runner nobody serves: its jobs stay queued, and their waits pending.
-    let registered = sup
-        .call("register_runner", json!([REGISTER, "idle_runner"]))
-        .await;
-    assert_eq!(registered["result"], "idle_runner", "{registered}");
-    let waiting_job = |id: &str| {
-        json!({"id": id, "payload": "1", "executor": "osis", "runner": "idle_runner",
-               "timeout": 60})
-    };
+    register_idle_runner(&sup).await;
     let url = sup.url.clone();
     let waiters: Vec<_> = (0..MAX)
         .map(|n| {
             let body = json!({"jsonrpc": "2.0", "id": 1, "method": "job.run",
-                              "params": [USER, waiting_job(&format!("wait_{n}"))]});
+                              "params": [USER, idle_job(&format!("wait_{n}"))]});
             let url = url.clone();
             // A client each, so each wait holds a connection of its own.
             tokio::spawn(async move { reqwest::Client::new().post(url).json(&body).send().await })
@@ -824,7 +830,7 @@ async fn waiting_calls_never_take_the_connections_other_calls_need() {
     }
 
     let refused = sup
-        .call("job.run", json!([USER, waiting_job("one_too_many")]))
+        .call("job.run", json!([USER, idle_job("one_too_many")]))
         .await;
     assert_eq!(refused["error"]["code"], -32009, "{refused}");
     let status = sup.call("job.status", json!(["one_too_many"])).await;
@@ -852,10 +858,7 @@ async fn waiting_calls_never_take_the_connections_other_calls_need() {
 #[tokio::test]
 async fn shutting_down_answers_pending_waits_at_once() {
     let sup = common::TestSupervisor::start().await;
-    let registered = sup
-        .call("register_runner", json!([REGISTER, "idle_runner"]))
-        .await;
-    assert_eq!(registered["result"], "idle_runner", "{registered}");
+    register_idle_runner(&sup).await;
     let body = json!({"jsonrpc": "2.0", "id": 1, "method": "job.run",
                       "params": [USER, {"payload": "1", "executor": "osis",
                                         "runner": "idle_runner", "timeout": 3600}]});
@@ -884,14 +887,7 @@ async fn shutting_down_answers_pending_waits_at_once() {
 async fn waits_without_a_secret_take_at_most_half_of_the_permits() {
     const MAX: u32 = 4;
     let sup = common::TestSupervisor::start_with(|c| c.limits.max_connections = MAX).await;
-    let registered = sup
-        .call("register_runner", json!([REGISTER, "idle_runner"]))
-        .await;
-    assert_eq!(registered["result"], "idle_runner", "{registered}");
-    let idle_job = |id: &str| {
-        json!({"id": id, "payload": "1", "executor": "osis", "runner": "idle_runner",
-               "timeout": 60})
-    };
+    register_idle_runner(&sup).await;
     let created = sup
         .call("jobs.create", json!([USER, idle_job("held")]))
         .await;
