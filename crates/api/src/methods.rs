@@ -381,7 +381,8 @@ pub const ALL: &[Method] = &[
         summary: "Get a job's status without waiting.",
         description: "Returns the status (`created`, `queued`, `running`, `completed`, \
                       `failed`, `stopped`) and the job's timestamps; for a queued job whose \
-                      runner looks absent, `reason` says why it waits.",
+                      runner looks absent, `reason` says why it waits; `progress` is the \
+                      latest `{percent, message}` its runner reported, kept once it ends.",
         params: &[JOB_ID, OPTIONAL_SECRET],
         result: ("status", schema_of::<JobStatusInfo>),
         access: Access::JobHolder,
