@@ -73,14 +73,13 @@ impl Worker {
         let ctx = JobContext::new(job.id.clone(), token);
         tracing::debug!(timeout = job.timeout, "job started");
         let started = Instant::now();
-        let pusher = Pusher::start(
+        let pusher = Pusher::new(
             self.store.clone(),
             self.id.clone(),
             attempt.clone(),
             ctx.progress_slot().clone(),
         );
-        let finish = self.execute(&job, ctx).await;
-        pusher.finish().await;
+        let finish = pusher.beside(self.execute(&job, ctx)).await;
         tracing::info!(
             status = %finish.status,
             elapsed_ms = started.elapsed().as_millis(),

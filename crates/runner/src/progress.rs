@@ -1,5 +1,7 @@
 //! A running job's progress: [`ProgressSlot`], where [`JobContext::progress`] leaves the
-//! latest value, and [`Pusher`], the task that writes it to the store.
+//! latest value, and [`Pusher`], which writes it to the store beside the execution, in the
+//! job's own task (no task of its own: a job that reports nothing costs one future polled
+//! once).
 //!
 //! Reporting never blocks the job: it replaces the value in the slot and wakes the pusher.
 //! The pusher writes at most one value per [`PUSH_INTERVAL`], the latest, so a job that
@@ -9,13 +11,13 @@
 //!
 //! [`JobContext::progress`]: crate::JobContext::progress
 
+use std::future::Future;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use hero_job::Progress;
 use hero_store::{Attempt, Store};
 use tokio::sync::Notify;
-use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 /// Least time between two progress writes of one job.
@@ -76,8 +78,6 @@ impl ProgressSlot {
 
 /// Writes one run's progress to the store while the run executes.
 pub(crate) struct Pusher {
-    task: JoinHandle<()>,
-    done: CancellationToken,
     slot: ProgressSlot,
     sender: Sender,
 }
@@ -106,8 +106,8 @@ impl Sender {
 }
 
 impl Pusher {
-    /// Starts writing `slot`'s values for the run `attempt` held by `worker`.
-    pub(crate) fn start(
+    /// Writes `slot`'s values for the run `attempt` held by `worker`.
+    pub(crate) fn new(
         store: Arc<dyn Store>,
         worker: String,
         attempt: Attempt,
@@ -118,31 +118,29 @@ impl Pusher {
             worker,
             attempt,
         };
-        let done = CancellationToken::new();
-        let task = tokio::spawn(push(sender.clone(), slot.clone(), done.clone()));
-        Self {
-            task,
-            done,
-            slot,
-            sender,
-        }
+        Self { slot, sender }
     }
 
-    /// Stops pushing and writes the value not yet written, if any: call once the executor
-    /// returned and before the run's report, which ends the store's acceptance.
-    pub(crate) async fn finish(self) {
-        self.done.cancel();
-        // The task ends after the write under way, so the flush below never races it.
-        if let Err(error) = self.task.await {
-            tracing::error!(%error, "progress task failed");
-        }
+    /// Runs `execution`, writing the progress it reports meanwhile, then the value not yet
+    /// written, if any: the run's report comes after this, and the store refuses progress
+    /// once the run has ended.
+    pub(crate) async fn beside<T>(&self, execution: impl Future<Output = T>) -> T {
+        let done = CancellationToken::new();
+        let execution = async {
+            let output = execution.await;
+            // The pusher stops after the write under way, so the flush below never races it.
+            done.cancel();
+            output
+        };
+        let (output, ()) = tokio::join!(execution, push(&self.sender, &self.slot, &done));
         if let Some(progress) = self.slot.take_unsent() {
             self.sender.send(&progress).await;
         }
+        output
     }
 }
 
-async fn push(sender: Sender, slot: ProgressSlot, done: CancellationToken) {
+async fn push(sender: &Sender, slot: &ProgressSlot, done: &CancellationToken) {
     loop {
         tokio::select! {
             () = done.cancelled() => return,
