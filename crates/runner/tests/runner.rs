@@ -422,6 +422,9 @@ impl Store for LateReports {
     async fn job_counts(&self) -> hero_store::Result<HashMap<JobStatus, u64>> {
         self.inner.job_counts().await
     }
+    async fn put_retention(&self, retention: &hero_store::Retention) -> hero_store::Result<()> {
+        self.inner.put_retention(retention).await
+    }
     async fn secret_grants(&self) -> hero_store::Result<HashMap<String, String>> {
         self.inner.secret_grants().await
     }

@@ -18,6 +18,8 @@ end
 redis.call('DEL', KEYS[1])
 redis.call('ZREM', KEYS[2], ARGV[1])
 local ns = string.sub(KEYS[2], 1, #KEYS[2] - 4)
+-- A job created again under this id must not be removed on this one's schedule.
+redis.call('ZREM', ns .. 'expiry', ARGV[1])
 redis.call('ZREM', ns .. 'idx:status:' .. state[1], ARGV[1])
 redis.call('ZREM', ns .. 'idx:runner:' .. state[2], ARGV[1])
 if state[4] then

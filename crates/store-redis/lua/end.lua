@@ -18,6 +18,19 @@ local function restatus(ns, id, from, to)
     redis.call('ZADD', ns .. 'idx:status:' .. to, score, id)
   end
 end
+-- Schedules a job that just became final for removal: its deadline (Redis ms) in
+-- {ns}expiry is now plus the retention of its status, read from {ns}retention (ms per
+-- status, written by the supervisor) or the defaults (1 day completed, 7 days otherwise)
+-- when absent.
+local function retain(ns, id, status)
+  local defaults = {completed = 86400000, failed = 604800000, stopped = 604800000}
+  local keep = tonumber(redis.call('HGET', ns .. 'retention', status) or '') or defaults[status]
+  if not keep then
+    return
+  end
+  local t = redis.call('TIME')
+  redis.call('ZADD', ns .. 'expiry', t[1] * 1000 + math.floor(t[2] / 1000) + keep, id)
+end
 local allowed = false
 for i = 8, #ARGV do
   if ARGV[i] == status then
@@ -30,10 +43,12 @@ if allowed then
   elseif status == 'running' then
     redis.call('LREM', ARGV[7] .. redis.call('HGET', KEYS[1], 'worker'), 1, ARGV[1])
   end
-  restatus(string.sub(KEYS[1], 1, #KEYS[1] - #ARGV[1] - 4), ARGV[1], status, ARGV[2])
+  local ns = string.sub(KEYS[1], 1, #KEYS[1] - #ARGV[1] - 4)
+  restatus(ns, ARGV[1], status, ARGV[2])
   redis.call('HSET', KEYS[1], 'status', ARGV[2], 'result', ARGV[3],
     'completed_at', ARGV[4], 'updated_at', ARGV[4])
   redis.call('HDEL', KEYS[1], 'stop')
+  retain(ns, ARGV[1], ARGV[2])
   redis.call('PUBLISH', ARGV[5], ARGV[1] .. '\n' .. ARGV[2])
 end
 return 1

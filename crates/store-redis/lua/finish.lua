@@ -1,4 +1,5 @@
--- Records a worker's report on a run it holds, and announces the job's end.
+-- Records a worker's report on a run it holds, schedules the job's removal after its
+-- retention, and announces the job's end.
 -- KEYS: job hash, worker's in-flight list
 -- ARGV: id, worker, status, result json, now (RFC 3339), events channel, attempt token
 -- Returns 1, or 0 when the worker no longer holds that attempt: the job was ended, requeued or
@@ -19,10 +20,24 @@ local function restatus(ns, id, from, to)
     redis.call('ZADD', ns .. 'idx:status:' .. to, score, id)
   end
 end
+-- Schedules a job that just became final for removal: its deadline (Redis ms) in
+-- {ns}expiry is now plus the retention of its status, read from {ns}retention (ms per
+-- status, written by the supervisor) or the defaults (1 day completed, 7 days otherwise)
+-- when absent.
+local function retain(ns, id, status)
+  local defaults = {completed = 86400000, failed = 604800000, stopped = 604800000}
+  local keep = tonumber(redis.call('HGET', ns .. 'retention', status) or '') or defaults[status]
+  if not keep then
+    return
+  end
+  local t = redis.call('TIME')
+  redis.call('ZADD', ns .. 'expiry', t[1] * 1000 + math.floor(t[2] / 1000) + keep, id)
+end
 local ns = string.sub(KEYS[1], 1, #KEYS[1] - #ARGV[1] - 4)
 restatus(ns, ARGV[1], 'running', ARGV[3])
 redis.call('HSET', KEYS[1], 'status', ARGV[3], 'result', ARGV[4],
   'completed_at', ARGV[5], 'updated_at', ARGV[5])
 redis.call('HDEL', KEYS[1], 'stop')
+retain(ns, ARGV[1], ARGV[3])
 redis.call('PUBLISH', ARGV[6], ARGV[1] .. '\n' .. ARGV[3])
 return 1

@@ -28,6 +28,19 @@ local function restatus(ns, id, from, to)
     redis.call('ZADD', ns .. 'idx:status:' .. to, score, id)
   end
 end
+-- Schedules a job that just became final for removal: its deadline (Redis ms) in
+-- {ns}expiry is now plus the retention of its status, read from {ns}retention (ms per
+-- status, written by the supervisor) or the defaults (1 day completed, 7 days otherwise)
+-- when absent.
+local function retain(ns, id, status)
+  local defaults = {completed = 86400000, failed = 604800000, stopped = 604800000}
+  local keep = tonumber(redis.call('HGET', ns .. 'retention', status) or '') or defaults[status]
+  if not keep then
+    return
+  end
+  local t = redis.call('TIME')
+  redis.call('ZADD', ns .. 'expiry', t[1] * 1000 + math.floor(t[2] / 1000) + keep, id)
+end
 local ns = string.sub(ARGV[2], 1, #ARGV[2] - 4)
 
 -- Every job it ends was running.
@@ -36,6 +49,7 @@ local function finish(key, id, status, result)
   redis.call('HSET', key, 'status', status, 'result', result,
     'completed_at', ARGV[4], 'updated_at', ARGV[4])
   redis.call('HDEL', key, 'stop')
+  retain(ns, id, status)
   redis.call('PUBLISH', ARGV[6], id .. '\n' .. status)
 end
 

@@ -27,9 +27,23 @@ local function restatus(ns, id, from, to)
     redis.call('ZADD', ns .. 'idx:status:' .. to, score, id)
   end
 end
+-- Schedules a job that just became final for removal: its deadline (Redis ms) in
+-- {ns}expiry is now plus the retention of its status, read from {ns}retention (ms per
+-- status, written by the supervisor) or the defaults (1 day completed, 7 days otherwise)
+-- when absent.
+local function retain(ns, id, status)
+  local defaults = {completed = 86400000, failed = 604800000, stopped = 604800000}
+  local keep = tonumber(redis.call('HGET', ns .. 'retention', status) or '') or defaults[status]
+  if not keep then
+    return
+  end
+  local t = redis.call('TIME')
+  redis.call('ZADD', ns .. 'expiry', t[1] * 1000 + math.floor(t[2] / 1000) + keep, id)
+end
 local ns = string.sub(KEYS[1], 1, #KEYS[1] - #ARGV[1] - 4)
 restatus(ns, ARGV[1], status, 'stopped')
 redis.call('HSET', KEYS[1], 'status', 'stopped', 'result', ARGV[2],
   'completed_at', ARGV[3], 'updated_at', ARGV[3])
+retain(ns, ARGV[1], 'stopped')
 redis.call('PUBLISH', ARGV[4], ARGV[1] .. '\nstopped')
 return 'stopped'

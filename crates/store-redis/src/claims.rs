@@ -1,6 +1,6 @@
 //! Claims with leases: moving queued jobs into a worker's in-flight list under a fresh
 //! attempt token, renewing the lease, reporting an attempt's end, and reaping the claims
-//! of workers whose lease expired.
+//! of workers whose lease expired (the same pass removes expired jobs: `retention.rs`).
 
 use std::time::Duration;
 
@@ -263,10 +263,12 @@ impl RedisStore {
             .invoke_async(&mut self.conn())
             .await
             .map_err(|e| self.unavailable(e))?;
+        let expired = self.expire_due().await?;
         Ok(Reaped {
             failed,
             requeued,
             timed_out,
+            expired,
         })
     }
 }

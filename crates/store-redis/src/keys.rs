@@ -106,6 +106,20 @@ impl Keys {
         format!("{}secrets", self.prefix)
     }
 
+    /// Hash of final status (`completed`, `failed`, `stopped`) → how long a job that ends in
+    /// it is kept, in milliseconds. Written by the supervisor; read by every script that
+    /// ends a job, which use the defaults of [`hero_store::Retention`] for a missing field.
+    pub(crate) fn retention(&self) -> String {
+        format!("{}retention", self.prefix)
+    }
+
+    /// Sorted set of the ids of finished jobs, scored by when they are to be removed (Redis
+    /// clock, ms): added by every script that ends a job, taken by `expire.lua`, removed by
+    /// `delete.lua`. The scripts derive this name like the `idx:` sets.
+    pub(crate) fn expiry(&self) -> String {
+        format!("{}expiry", self.prefix)
+    }
+
     /// Pub/sub channel announcing each job's end: `id\n` + JSON of the job's fields, or
     /// `id\n` alone when the job was deleted.
     pub(crate) fn events(&self) -> String {
@@ -134,5 +148,7 @@ mod tests {
         assert_eq!(keys.by_caller("c"), "hero:v1:idx:caller:c");
         assert_eq!(keys.by_context("x"), "hero:v1:idx:context:x");
         assert_eq!(keys.by_owner("o"), "hero:v1:idx:owner:o");
+        assert_eq!(keys.retention(), "hero:v1:retention");
+        assert_eq!(keys.expiry(), "hero:v1:expiry");
     }
 }

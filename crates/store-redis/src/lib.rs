@@ -10,7 +10,8 @@
 //! - `claims`: claims with leases and attempt tokens, heartbeats, finishing, reaping.
 //! - `runners`: registered runners, when a queue was last seen, queue lengths.
 //! - `secrets`: secret grants and watching them change.
-//! - `counts`: jobs counted by status.
+//! - `counts`: jobs counted by status, from the status indexes.
+//! - `retention`: how long finished jobs are kept, and removing them once it has passed.
 //! - `scripts`: one Lua script per atomic operation (`lua/`), loaded once.
 //! - `keys`: the versioned key layout, one function per key.
 //! - `events`: the end-of-job subscription that wakes waiters without polling.
@@ -35,6 +36,7 @@ mod jobs;
 mod keys;
 mod listing;
 mod record;
+mod retention;
 mod runners;
 mod scripts;
 mod secrets;

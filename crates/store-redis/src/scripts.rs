@@ -16,7 +16,7 @@ pub(crate) struct Scripts {
     pub(crate) end: redis::Script,
     pub(crate) stop: redis::Script,
     pub(crate) delete: redis::Script,
-    pub(crate) counts: redis::Script,
+    pub(crate) expire: redis::Script,
     pub(crate) reap: redis::Script,
     pub(crate) grant: redis::Script,
 }
@@ -34,7 +34,7 @@ impl Scripts {
             end: redis::Script::new(include_str!("../lua/end.lua")),
             stop: redis::Script::new(include_str!("../lua/stop.lua")),
             delete: redis::Script::new(include_str!("../lua/delete.lua")),
-            counts: redis::Script::new(include_str!("../lua/counts.lua")),
+            expire: redis::Script::new(include_str!("../lua/expire.lua")),
             reap: redis::Script::new(include_str!("../lua/reap.lua")),
             grant: redis::Script::new(include_str!("../lua/grant.lua")),
         }

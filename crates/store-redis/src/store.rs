@@ -1,6 +1,6 @@
 //! [`RedisStore`]'s [`Store`] implementation: each method names the file of its concept by
 //! delegating to the inherent method of the same name there (`jobs`, `waits`, `claims`,
-//! `runners`, `counts`, `secrets`, `connection`).
+//! `runners`, `counts`, `retention`, `secrets`, `connection`).
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -8,7 +8,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use hero_job::{Job, JobRecord, JobStatus, Progress};
-use hero_store::{Attempt, Claimed, Finish, Reaped, Result, RunnerRecord, StopOutcome, Store};
+use hero_store::{
+    Attempt, Claimed, Finish, Reaped, Result, Retention, RunnerRecord, StopOutcome, Store,
+};
 
 use crate::connection::RedisStore;
 
@@ -111,6 +113,10 @@ impl Store for RedisStore {
 
     async fn job_counts(&self) -> Result<HashMap<JobStatus, u64>> {
         self.job_counts().await
+    }
+
+    async fn put_retention(&self, retention: &Retention) -> Result<()> {
+        self.put_retention(retention).await
     }
 
     async fn secret_grants(&self) -> Result<HashMap<String, String>> {

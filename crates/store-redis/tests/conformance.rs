@@ -141,3 +141,51 @@ async fn namespaces_do_not_see_each_other() {
         1
     );
 }
+
+#[tokio::test]
+async fn deleting_a_finished_job_leaves_no_expiry_entry_behind() {
+    let redis = RedisServer::start();
+    let store = RedisStore::connect(&redis.url(), "expiry")
+        .await
+        .expect("connect");
+    let job = hero_job::JobBuilder::new()
+        .id("finished")
+        .payload("1")
+        .executor("osis")
+        .runner("r")
+        .build()
+        .expect("valid job");
+    store.submit_job(&job, None).await.expect("submit");
+    let claimed = store
+        .claim("r", "w", Duration::from_secs(30), Duration::ZERO, 1)
+        .await
+        .expect("claim");
+    let finished = store
+        .finish(
+            "w",
+            &claimed[0].attempt(),
+            hero_store::Finish::completed("ok"),
+        )
+        .await
+        .expect("finish");
+    assert!(finished);
+    let mut conn = redis.connection();
+    let due: u64 = redis::cmd("ZCARD")
+        .arg("expiry:v1:expiry")
+        .query(&mut conn)
+        .expect("zcard");
+    assert_eq!(due, 1, "the finished job waits for its retention");
+    store.delete_job("finished", None).await.expect("delete");
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg("expiry:v1:*")
+        .query(&mut conn)
+        .expect("keys");
+    let mut keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+    keys.sort_unstable();
+    // What the claim left: the attempt counter and when the queue was seen (its worker's
+    // lease too); nothing of the job.
+    assert_eq!(
+        keys,
+        ["expiry:v1:attempts", "expiry:v1:seen", "expiry:v1:workers"]
+    );
+}

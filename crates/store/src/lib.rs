@@ -7,13 +7,16 @@
 //! A job's life through a store: [`Store::create_job`] (`created`) → [`Store::start_job`]
 //! (`queued`, on its runner's queue) → [`Store::claim`] by a worker (`running`, in the
 //! worker's in-flight set, with an attempt token, kept alive by [`Store::heartbeat`]) →
-//! [`Store::finish`] of that attempt (final, waiters woken).
+//! [`Store::finish`] of that attempt (final, waiters woken) → removed by
+//! [`Store::reap_expired`] once its [`Retention`] has passed.
 
 pub mod conformance;
 mod error;
+mod retention;
 mod store;
 
 pub use error::Error;
+pub use retention::{DEFAULT_COMPLETED_RETENTION, DEFAULT_FAILED_RETENTION, Retention};
 pub use store::{
     Attempt, Claimed, DEFAULT_LIST_LIMIT, Finish, JobFilter, MAX_LIST_LIMIT, MAX_RUNNER_LOSSES,
     Reaped, RunnerAccess, RunnerRecord, StopOutcome, Store, TIMEOUT_GRACE,

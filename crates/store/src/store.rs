@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use hero_job::{Job, JobRecord, JobResult, JobStatus, Progress};
 
-use crate::Result;
+use crate::{Result, Retention};
 
 /// How a job ends: its final status and result.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -122,12 +122,20 @@ pub struct Reaped {
     pub requeued: u64,
     /// Jobs failed as still running past their timeout plus [`TIMEOUT_GRACE`].
     pub timed_out: u64,
+    /// Finished jobs removed because their [`Retention`] passed.
+    pub expired: u64,
 }
 
 impl Reaped {
     /// True when the pass changed nothing.
     pub fn is_empty(&self) -> bool {
         *self == Self::default()
+    }
+
+    /// True when the pass ended or requeued a job: a lost runner or a timeout, worth telling
+    /// an operator, unlike the routine removal of expired jobs.
+    pub fn ended_any(&self) -> bool {
+        self.failed + self.requeued + self.timed_out > 0
     }
 }
 
@@ -387,8 +395,17 @@ pub trait Store: Send + Sync + 'static {
     /// `None` when never.
     async fn last_seen(&self, queue: &str) -> Result<Option<DateTime<Utc>>>;
 
-    /// Number of jobs in each status.
+    /// Number of jobs in each status; statuses without jobs may be left out.
+    ///
+    /// Read from counts the store keeps as jobs change, never by reading every job, so it
+    /// costs the same at a million jobs as at ten.
     async fn job_counts(&self) -> Result<HashMap<JobStatus, u64>>;
+
+    /// Sets how long finished jobs are kept, for every process sharing the store (runners
+    /// finishing jobs on other hosts included). A store where none was set keeps them for
+    /// [`Retention::default`]. Each job's removal time is fixed when it ends, so the change
+    /// applies to the jobs that end after it.
+    async fn put_retention(&self, retention: &Retention) -> Result<()>;
 
     /// Secrets granted or revoked at run time: SHA-256 (hex) of the secret → `admin`, `user`,
     /// `register`, or `revoked`. The secrets themselves are never stored.
@@ -419,6 +436,10 @@ pub trait Store: Send + Sync + 'static {
     /// [`MAX_RUNNER_LOSSES`] times fails whatever its retries;
     /// ids they took but never marked return to their queue. Also fails, as timed out, any
     /// job still running [`TIMEOUT_GRACE`] after its timeout, whatever its runner does.
+    /// And removes the finished jobs whose [`Retention`] has passed, with every trace of them
+    /// (their entries in the listing's indexes and counts): they are then not found. A pass
+    /// removes a bounded number of them, so a large backlog takes several passes and never
+    /// holds the store for long.
     /// Safe to call from several processes at once.
     async fn reap_expired(&self) -> Result<Reaped>;
 

@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use hero_job::{Job, JobRecord, JobStatus};
 
-use crate::{Attempt, Claimed, Finish, Reaped, RunnerRecord, StopOutcome, Store};
+use crate::{Attempt, Claimed, Finish, Reaped, Retention, RunnerRecord, StopOutcome, Store};
 
 /// A [`Store`] that checks every status change its operations make against
 /// [`JobStatus::can_become`], and panics on a forbidden one.
@@ -176,6 +176,10 @@ impl Store for Audited {
 
     async fn job_counts(&self) -> crate::Result<HashMap<JobStatus, u64>> {
         self.inner.job_counts().await
+    }
+
+    async fn put_retention(&self, retention: &Retention) -> crate::Result<()> {
+        self.inner.put_retention(retention).await
     }
 
     async fn secret_grants(&self) -> crate::Result<HashMap<String, String>> {

@@ -7,7 +7,8 @@
 //! drift apart.
 //!
 //! The checks are grouped by concept: `jobs`, `claims`, `fencing` (attempt tokens and claims
-//! cut in two), `progress`, `reaper`, `runners` and `secrets`; `audited` holds [`Audited`].
+//! cut in two), `progress`, `reaper`, `retention` (expiry and counts), `runners` and
+//! `secrets`; `audited` holds [`Audited`].
 //!
 //! ```ignore
 //! #[tokio::test]
@@ -24,6 +25,7 @@ mod jobs;
 mod listing;
 mod progress;
 mod reaper;
+mod retention;
 mod runners;
 mod secrets;
 
@@ -66,6 +68,11 @@ pub use reaper::{
     a_job_whose_worker_lost_its_lease_fails_as_runner_lost,
     a_job_with_retries_is_requeued_when_its_worker_is_lost,
     a_lost_job_whose_stop_was_asked_ends_stopped,
+};
+pub use retention::{
+    a_finished_job_past_its_retention_is_gone_with_its_index_entries,
+    a_job_created_again_under_a_deleted_ids_name_outlives_the_old_retention,
+    job_counts_match_the_jobs_after_every_kind_of_change,
 };
 pub use runners::{
     a_registration_keeps_its_access_until_unregistered,
@@ -162,6 +169,9 @@ pub async fn run_all(store: Arc<dyn Store>, faults: &dyn Faults) {
     progress_of_an_older_attempt_or_another_worker_is_ignored(store).await;
     every_status_change_moves_the_job_between_listings(store).await;
     listing_is_newest_first_and_pages_with_before(store).await;
+    a_finished_job_past_its_retention_is_gone_with_its_index_entries(store).await;
+    a_job_created_again_under_a_deleted_ids_name_outlives_the_old_retention(store).await;
+    job_counts_match_the_jobs_after_every_kind_of_change(store).await;
 }
 
 fn fresh_job(queue: &str) -> Job {
