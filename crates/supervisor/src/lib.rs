@@ -29,6 +29,7 @@ mod wire;
 use std::future::Future;
 use std::sync::Arc;
 
+use hero_store::Store;
 use hero_store_redis::RedisStore;
 
 pub use config::Config;
@@ -72,6 +73,9 @@ pub async fn start(config: Config, listener: std::net::TcpListener) -> Result<Ru
     let tls = config.tls.as_ref().map(tls::server_config).transpose()?;
     let is_tls = tls.is_some();
     let store = RedisStore::connect(config.redis_url(), &config.namespace).await?;
+    // Written where every script that ends a job reads it, so jobs finished by runners on
+    // other hosts get the same retention.
+    store.put_retention(&config.retention.to_store()).await?;
     let secrets = auth::Secrets::load(
         config.admin_secrets.clone(),
         config.user_secrets.clone(),

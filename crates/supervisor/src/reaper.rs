@@ -1,7 +1,7 @@
 //! The reaper: ends the jobs of runners that stopped renewing their lease, so a job whose
 //! runner died is requeued (when it allows retries) or ends `failed` instead of staying
-//! `running` forever; and fails jobs running long past their timeout. Every supervisor runs one;
-//! the store makes concurrent reaping safe.
+//! `running` forever; fails jobs running long past their timeout; and removes finished jobs
+//! past their `[retention]`. Every supervisor runs one; the store makes concurrent reaping safe.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,7 +9,9 @@ use std::time::Duration;
 use hero_store::Store;
 use tokio::task::JoinHandle;
 
-/// Time between reaps: with the SDK's 15 s lease, a dead runner's job ends within ~17 s.
+/// Time between reaps: with the SDK's 15 s lease, a dead runner's job ends within ~17 s, and
+/// a finished job is removed at most this long after its retention (more under a backlog of
+/// many due at once, which each pass removes in bounded batches).
 const EVERY: Duration = Duration::from_secs(2);
 
 /// The reaper task, aborted when dropped.
@@ -23,13 +25,17 @@ impl Reaper {
             loop {
                 ticks.tick().await;
                 match store.reap_expired().await {
-                    Ok(reaped) if reaped.is_empty() => {}
-                    Ok(reaped) => tracing::warn!(
+                    Ok(reaped) if reaped.ended_any() => tracing::warn!(
                         failed = reaped.failed,
                         requeued = reaped.requeued,
                         timed_out = reaped.timed_out,
+                        expired = reaped.expired,
                         "reaped jobs of lost runners or past their timeout"
                     ),
+                    Ok(reaped) if reaped.expired > 0 => {
+                        tracing::debug!(expired = reaped.expired, "removed expired jobs");
+                    }
+                    Ok(_) => {}
                     // The store is down: the API reports it; the next tick tries again.
                     Err(error) => tracing::debug!(%error, "reaping skipped"),
                 }

@@ -62,6 +62,7 @@ impl Config {
         for (key, value) in top_level {
             refuse_control_characters(key, value.unwrap_or_default())?;
         }
+        self.retention.check()?;
         if let Some(tls) = &self.tls {
             crate::tls::server_config(tls)?;
         }

@@ -2,6 +2,7 @@
 //! `supervisor` with no file start on a fresh machine.
 //!
 //! - this file: the schema ([`Config`], [`Limits`], [`TlsConfig`]), loading and defaults;
+//! - `retention`: the `[retention]` table and its bounds;
 //! - `actor`: an `[[actors]]` table and its process manager;
 //! - `check`: what the types cannot say (names, binaries, origins), and error messages that
 //!   name the line and key but never a value;
@@ -17,9 +18,11 @@ use crate::error::ConfigError;
 
 mod actor;
 mod check;
+mod retention;
 mod secrets;
 
 pub use actor::{ActorConfig, ProcessManagerKind};
+pub use retention::{MAX_RETENTION_SECS, Retention};
 
 /// Redis the default configuration uses, until the embedded store replaces it.
 pub const DEFAULT_REDIS_URL: &str = "redis://127.0.0.1:6379";
@@ -80,6 +83,10 @@ pub struct Config {
     /// Size and connection limits of the API.
     #[serde(default)]
     pub limits: Limits,
+    /// How long finished jobs are kept. Default: a day for completed ones, a week for failed
+    /// and stopped ones.
+    #[serde(default)]
+    pub retention: Retention,
     /// Web origins (`https://app.example:8443`, or `*` for any) whose pages may call the API
     /// from a browser. Default: none, so only pages the supervisor itself serves can.
     #[serde(default)]
@@ -212,6 +219,7 @@ impl Config {
             accept_unknown_runners: false,
             tmux_socket: None,
             limits: Limits::default(),
+            retention: Retention::default(),
             cors_allowed_origins: Vec::new(),
             tls: None,
             actors: vec![ActorConfig {
