@@ -333,7 +333,10 @@ pub const ALL: &[Method] = &[
                       id of a page as `before`. Unknown filter fields, a bad status and a \
                       limit of 0 or above 10,000 answer -32602; a `before` naming no stored \
                       job answers -32002. Jobs stored before the listing indexes existed \
-                      may be missing from filtered listings and from a user secret's.",
+                      may be missing from filtered listings and from a user secret's. A \
+                      finished job is no longer listed once its retention (`[retention]`: \
+                      a day for completed jobs, a week for failed and stopped ones by \
+                      default) has passed.",
         params: &[SECRET, LIST_FILTER],
         result: ("jobs", schema_of::<Vec<hero_job::JobRecord>>),
         access: Access::User,
@@ -382,7 +385,9 @@ pub const ALL: &[Method] = &[
         description: "Returns the status (`created`, `queued`, `running`, `completed`, \
                       `failed`, `stopped`) and the job's timestamps; for a queued job whose \
                       runner looks absent, `reason` says why it waits; `progress` is the \
-                      latest `{percent, message}` its runner reported, kept once it ends.",
+                      latest `{percent, message}` its runner reported, kept once it ends. \
+                      A finished job is removed once its retention (`[retention]`) has \
+                      passed; it then answers -32002.",
         params: &[JOB_ID, OPTIONAL_SECRET],
         result: ("status", schema_of::<JobStatusInfo>),
         access: Access::JobHolder,
@@ -394,7 +399,8 @@ pub const ALL: &[Method] = &[
         description: "Blocks until the job is final and returns its result. If the job is not \
                       final within its own timeout, answers error -32000 and the job is left \
                       as it is. When as many calls already wait as the server allows, answers \
-                      -32009 at once.",
+                      -32009 at once. A finished job is removed once its retention \
+                      (`[retention]`) has passed; it then answers -32002.",
         params: &[JOB_ID, OPTIONAL_SECRET],
         result: ("result", schema_of::<JobResult>),
         access: Access::JobHolder,
