@@ -3,8 +3,9 @@
 -- backlog; the caller calls again while a call takes a full batch.
 -- Each job goes with every trace of it: its hash, and its entries in the jobs index and the
 -- listing's indexes (status, runner, caller, context, owner), named from the hash's fields.
--- An entry whose job is not final (its id was deleted and used again: delete.lua removes
--- the entry, but a job stored before it did) or is gone already only loses its entry.
+-- An entry whose job is gone already, or is not final (its id was deleted and used again
+-- by a version that left the entry behind), only loses its entry: retention never removes
+-- a job that is not final.
 -- KEYS: expiry set, jobs index
 -- ARGV: job key prefix, most entries
 -- Returns {entries taken, jobs removed}.
@@ -16,26 +17,37 @@ if #due == 0 then
 end
 local ns = string.sub(KEYS[2], 1, #KEYS[2] - 4)
 local final = {completed = true, failed = true, stopped = true}
-local removed = {}
+-- Ids to remove per index, so each index costs one ZREM per call rather than one per job.
+local from = {}
+local function drop(index, id)
+  local ids = from[index]
+  if not ids then
+    ids = {}
+    from[index] = ids
+  end
+  ids[#ids + 1] = id
+end
+local removed = 0
 for _, id in ipairs(due) do
   local key = ARGV[1] .. id
   local state = redis.call('HMGET', key, 'status', 'runner', 'owner', 'caller', 'context')
   if state[1] and final[state[1]] then
     redis.call('DEL', key)
-    redis.call('ZREM', ns .. 'idx:status:' .. state[1], id)
-    redis.call('ZREM', ns .. 'idx:runner:' .. state[2], id)
+    drop(KEYS[2], id)
+    drop(ns .. 'idx:status:' .. state[1], id)
+    drop(ns .. 'idx:runner:' .. state[2], id)
     if state[3] then
-      redis.call('ZREM', ns .. 'idx:owner:' .. state[3], id)
+      drop(ns .. 'idx:owner:' .. state[3], id)
     end
     if state[4] then
-      redis.call('ZREM', ns .. 'idx:caller:' .. state[4], id)
-      redis.call('ZREM', ns .. 'idx:context:' .. state[5], id)
+      drop(ns .. 'idx:caller:' .. state[4], id)
+      drop(ns .. 'idx:context:' .. state[5], id)
     end
-    removed[#removed + 1] = id
+    removed = removed + 1
   end
 end
-if #removed > 0 then
-  redis.call('ZREM', KEYS[2], unpack(removed))
+for index, ids in pairs(from) do
+  redis.call('ZREM', index, unpack(ids))
 end
 redis.call('ZREM', KEYS[1], unpack(due))
-return {#due, #removed}
+return {#due, removed}

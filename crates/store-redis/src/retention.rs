@@ -10,8 +10,9 @@ use hero_store::{Result, Retention};
 use crate::connection::RedisStore;
 use crate::scripts::millis;
 
-/// Expiry entries one `expire.lua` call takes: each call blocks Redis for its length (about
-/// a millisecond per hundred jobs), so other clients wait at most that long.
+/// Expiry entries one `expire.lua` call takes: each call blocks Redis for its length, about
+/// 6 ms for 500 jobs among a million on a busy two-core machine, so other clients wait at
+/// most that long.
 const EXPIRE_BATCH: usize = 500;
 
 /// How long one reaping pass goes on removing a backlog before leaving the rest to the next

@@ -189,3 +189,76 @@ async fn deleting_a_finished_job_leaves_no_expiry_entry_behind() {
         ["expiry:v1:attempts", "expiry:v1:seen", "expiry:v1:workers"]
     );
 }
+
+#[tokio::test]
+async fn one_reaping_pass_removes_a_backlog_of_several_batches() {
+    let redis = RedisServer::start();
+    let store = RedisStore::connect(&redis.url(), "backlog")
+        .await
+        .expect("connect");
+    store
+        .put_retention(&hero_store::Retention {
+            completed: Duration::from_millis(1),
+            ..hero_store::Retention::default()
+        })
+        .await
+        .expect("retention");
+    let jobs: Vec<hero_job::Job> = (0..1200)
+        .map(|i| {
+            hero_job::JobBuilder::new()
+                .id(format!("job-{i}"))
+                .payload("1")
+                .executor("osis")
+                .runner("r")
+                .build()
+                .expect("valid job")
+        })
+        .collect();
+    store.submit_jobs(&jobs, None, true).await.expect("submit");
+    let claimed = store
+        .claim(
+            "r",
+            "w",
+            Duration::from_secs(60),
+            Duration::ZERO,
+            jobs.len(),
+        )
+        .await
+        .expect("claim");
+    assert_eq!(claimed.len(), jobs.len());
+    for claim in &claimed {
+        let done = hero_store::Finish::completed("ok");
+        assert!(
+            store
+                .finish("w", &claim.attempt(), done)
+                .await
+                .expect("finish")
+        );
+    }
+    // The first pass that finds due jobs finds nearly all of them (they ended a millisecond
+    // apart), more than one batch of 500: it goes on past a full batch.
+    let deadline = tokio::time::Instant::now() + hero_test_support::TIMEOUT;
+    let mut passes = Vec::new();
+    while store
+        .job_counts()
+        .await
+        .expect("counts")
+        .values()
+        .sum::<u64>()
+        > 0
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "jobs left: {passes:?}"
+        );
+        let expired = store.reap_expired().await.expect("reap").expired;
+        if expired > 0 {
+            passes.push(expired);
+        }
+    }
+    assert_eq!(passes.iter().sum::<u64>(), 1200, "{passes:?}");
+    assert!(
+        passes[0] > 1000,
+        "one pass removes several batches: {passes:?}"
+    );
+}
