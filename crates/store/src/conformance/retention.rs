@@ -215,7 +215,9 @@ pub async fn a_job_created_again_under_a_deleted_ids_name_outlives_the_old_reten
 }
 
 /// After every kind of change (create, create many, start, claim, finish, stop, end, a lost
-/// runner, delete, expiry) the counts by status are exactly the jobs in each status.
+/// runner, delete, expiry) the counts by status are exactly the jobs in each status: those
+/// of this check, and those every earlier check of the suite left in the store (requeued by
+/// a heartbeat, reaped, fenced, ...), since the tally covers every job.
 pub async fn job_counts_match_the_jobs_after_every_kind_of_change(store: &dyn Store) {
     let queue = fresh_queue();
     let jobs: Vec<Job> = (0..10).map(|_| fresh_job(&queue)).collect();
