@@ -408,3 +408,21 @@ async fn removing_a_secret_ends_its_subscription_and_the_client_stream_says_so()
     );
     sup.stop().await;
 }
+
+#[tokio::test]
+async fn a_connection_holds_at_most_its_limit_of_subscriptions() {
+    let sup =
+        common::TestSupervisor::start_with(|c| c.limits.max_subscriptions_per_connection = 1).await;
+    let mut socket = Socket::open(&sup).await;
+    let mut seen = Vec::new();
+    socket.send(1, "jobs.subscribe", json!([USER])).await;
+    let first = socket.answer(1, &mut seen).await;
+    assert!(first["result"].is_string(), "{first}");
+    socket.send(2, "jobs.subscribe", json!([USER])).await;
+    let second = socket.answer(2, &mut seen).await;
+    assert_eq!(second["error"]["code"], -32006, "{second}");
+    let mut other = Socket::open(&sup).await;
+    other.send(1, "jobs.subscribe", json!([ADMIN])).await;
+    assert!(other.answer(1, &mut seen).await["result"].is_string());
+    sup.stop().await;
+}
