@@ -135,12 +135,16 @@ impl Events {
         }
     }
 
-    fn wake_all(&self) {
-        self.secrets_changed();
+    /// Tells watchers that changes may have been lost: the connection dropped.
+    fn changes_lost(&self) {
         if self.has_watchers() {
             // As in `announce_changes`: nobody left to tell is fine.
             let _ = self.changes.send(Watched::Missed);
         }
+    }
+
+    fn wake_all(&self) {
+        self.secrets_changed();
         let waiters = std::mem::take(&mut *self.lock());
         for tx in waiters.into_values().flatten() {
             // As in `dispatch`: a closed receiver needs no news.
@@ -187,6 +191,9 @@ pub(crate) async fn listen(
             }
             Err(e) => tracing::warn!(error = %e, "cannot subscribe to job events"),
         }
+        // Only here: a watcher that arrives while the connection is down is answered once the
+        // new connection receives changes, and misses nothing after that.
+        events.changes_lost();
         events.wake_all();
         tokio::time::sleep(backoff).await;
         backoff = (backoff * 2).min(Duration::from_secs(5));

@@ -156,7 +156,13 @@ impl Hub {
     ) {
         loop {
             let first = tokio::select! {
-                () = shutdown.cancelled() => break,
+                () = shutdown.cancelled() => {
+                    // Dropping their entries tells every subscription the supervisor is going.
+                    let mut state = self.lock();
+                    state.entries.clear();
+                    state.running = false;
+                    return;
+                }
                 first = changes.recv() => first,
             };
             let mut batch = Vec::new();
@@ -178,17 +184,21 @@ impl Hub {
                     };
                 }
             }
-            if missed || closed {
+            if closed {
+                // The store is going away: nothing will come again.
+                self.end_all(Ended::Missed, true);
+                return;
+            }
+            if missed {
                 // Whatever came with the gap is of no use: every subscriber starts over.
-                self.end_all(Ended::Missed);
+                self.end_all(Ended::Missed, false);
             } else {
                 self.deliver(store.as_ref(), batch).await;
             }
-            if closed || self.stop_if_idle() {
+            if self.stop_if_idle() {
                 return;
             }
         }
-        self.lock().running = false;
     }
 
     /// Sends each change to the subscriptions it matches, with the result of final ones.
@@ -255,8 +265,16 @@ impl Hub {
         }
     }
 
-    fn end_all(&self, why: Ended) {
-        let entries = std::mem::take(&mut self.lock().entries);
+    /// Ends every subscription with `why`; with `stop`, marks the task stopped in the same
+    /// step, so no subscription joins it after.
+    fn end_all(&self, why: Ended, stop: bool) {
+        let entries = {
+            let mut state = self.lock();
+            if stop {
+                state.running = false;
+            }
+            std::mem::take(&mut state.entries)
+        };
         for entry in entries.into_values() {
             // As in `deliver`: a subscription already gone needs no reason.
             let _ = entry.end.send(why);

@@ -426,3 +426,45 @@ async fn a_connection_holds_at_most_its_limit_of_subscriptions() {
     assert!(other.answer(1, &mut seen).await["result"].is_string());
     sup.stop().await;
 }
+
+#[tokio::test]
+async fn a_lost_store_connection_ends_subscriptions_saying_events_may_be_missed() {
+    let sup = common::TestSupervisor::start().await;
+    let mut socket = Socket::open(&sup).await;
+    let mut seen = Vec::new();
+    socket.send(1, "jobs.subscribe", json!([USER])).await;
+    let subscription = socket.answer(1, &mut seen).await["result"].clone();
+    // Drops the supervisor's pub/sub connection, as a network cut or a Redis restart would.
+    let killed: i64 = redis::cmd("CLIENT")
+        .arg("KILL")
+        .arg("TYPE")
+        .arg("pubsub")
+        .query(&mut sup.redis.connection())
+        .unwrap();
+    assert!(killed >= 1, "the supervisor had a pub/sub connection");
+    let ended = loop {
+        let message = socket.receive().await;
+        if message["params"]["subscription"] == subscription {
+            break message;
+        }
+    };
+    let error = &ended["params"]["error"];
+    assert_eq!(error["code"], codes::BACKEND_UNAVAILABLE, "{ended}");
+    assert!(
+        error["message"].as_str().unwrap().contains("missed"),
+        "{ended}"
+    );
+    // A new subscription, once answered, sees every change again.
+    let mut events = bounded(sup.client.jobs_subscribe(USER, None))
+        .await
+        .unwrap();
+    let id = bounded(sup.client.jobs_create(USER, job("1").build().unwrap()))
+        .await
+        .unwrap();
+    let event = next(&mut events).await;
+    assert_eq!(
+        (event.job_id.as_str(), event.status),
+        (id.as_str(), EventStatus::Created)
+    );
+    sup.stop().await;
+}

@@ -139,7 +139,14 @@ impl Watched<'_> {
                     }
                     continue;
                 }
-                event = subscription.events.recv() => event?,
+                event = subscription.events.recv() => match event {
+                    Some(event) => event,
+                    // The hub said why before it let go of the queue.
+                    None => {
+                        let ended = (&mut subscription.ended).await;
+                        return Some(ended_error(ended, self.supervisor.max_events_per_subscription));
+                    }
+                },
             };
             let message = SubscriptionMessage::from(
                 serde_json::value::to_raw_value(&*event).expect("a job event serializes to JSON"),
