@@ -329,6 +329,11 @@ async fn a_subscription_needs_a_user_secret_a_valid_filter_and_a_websocket() {
         (4, json!([USER, {"status": "done"}]), codes::INVALID_PARAMS),
         (5, json!([USER, {"runner": "a b"}]), codes::INVALID_PARAMS),
         (6, json!([USER, {"owner": "x"}]), codes::INVALID_PARAMS),
+        (
+            7,
+            json!([USER, {"job_ids": vec!["a"; 10_001]}]),
+            codes::INVALID_PARAMS,
+        ),
     ] {
         socket.send(id, "jobs.subscribe", params.clone()).await;
         let answer = socket.answer(id, &mut seen).await;

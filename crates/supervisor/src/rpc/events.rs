@@ -45,13 +45,13 @@ pub(super) async fn subscribe(
     let Ok(sink) = pending.accept().await else {
         return Ok(()); // the client left before its subscription id reached it
     };
-    let watched = Watched {
+    let follower = Follower {
         supervisor: &supervisor,
         caller,
         secret,
         grants,
     };
-    match watched.forward(subscription, &sink).await {
+    match follower.forward(subscription, &sink).await {
         None => Ok(()),
         Some(error) => Err(as_notification(error)),
     }
@@ -87,10 +87,14 @@ async fn open(
 fn filter(supervisor: &Supervisor, caller: &Caller, given: EventFilter) -> Result<Filter, Error> {
     let job_ids = match given.job_ids {
         Some(ids) if ids.len() > supervisor.max_jobs_per_call => {
-            return Err(Error::TooManyJobs {
-                given: ids.len(),
-                max: supervisor.max_jobs_per_call,
-            });
+            return Err(Error::Params(params::ParamsError {
+                method: names::JOBS_SUBSCRIBE,
+                reason: format!(
+                    "filter.job_ids: {} ids; at most {} are accepted",
+                    ids.len(),
+                    supervisor.max_jobs_per_call
+                ),
+            }));
         }
         Some(ids) => {
             for id in &ids {
@@ -112,14 +116,14 @@ fn filter(supervisor: &Supervisor, caller: &Caller, given: EventFilter) -> Resul
 }
 
 /// One accepted subscription: who opened it, and how to learn that grants changed.
-struct Watched<'a> {
+struct Follower<'a> {
     supervisor: &'a Supervisor,
     caller: Caller,
     secret: Option<Secret>,
     grants: tokio::sync::watch::Receiver<u64>,
 }
 
-impl Watched<'_> {
+impl Follower<'_> {
     /// Sends the events of `subscription` until the client goes away (`None`) or the
     /// subscription must end with an error.
     async fn forward(
