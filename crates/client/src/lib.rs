@@ -14,8 +14,9 @@
 //!   `hero_supervisor_api::methods`.
 //! - `error.rs`: [`ClientError`], one variant per contract error code.
 //!
-//! [`Job`], [`JobBuilder`], [`JobResult`], [`JobStatus`], [`JobStatusInfo`] and [`Progress`] are the
-//! `hero-job` types, re-exported; [`codes`] are the contract's error codes.
+//! [`Job`], [`JobBuilder`], [`JobResult`], [`JobStatus`], [`JobStatusInfo`], [`Progress`],
+//! [`JobEvent`] and [`EventStatus`] are the `hero-job` types, re-exported; [`codes`] are the
+//! contract's error codes.
 //!
 //! ```no_run
 //! use hero_supervisor_openrpc_client::{ClientError, JobBuilder, JobResult, SupervisorClient};
