@@ -210,6 +210,12 @@ pub enum Error {
          to the store was lost or fell behind); subscribe again and re-read the jobs"
     )]
     EventsMissed,
+    /// A `jobs.subscribe` subscription open when the supervisor shuts down.
+    #[error(
+        "subscription ended: the supervisor is shutting down; subscribe again, to another \
+         supervisor sharing the store if there is one"
+    )]
+    EventsShutdown,
     /// A `jobs.subscribe` subscription whose secret was removed or changed level.
     #[error("unauthorized: subscription ended: its secret was removed or changed level")]
     SubscriptionRevoked,
@@ -247,7 +253,9 @@ impl From<Error> for ErrorObjectOwned {
             ) => codes::CONFLICT,
             Error::Store(Store::Unavailable { .. }) => codes::BACKEND_UNAVAILABLE,
             Error::Store(_) => codes::INTERNAL_ERROR,
-            Error::WaitTimedOut { .. } | Error::ShuttingDown { .. } => codes::WAIT_TIMED_OUT,
+            Error::WaitTimedOut { .. } | Error::ShuttingDown { .. } | Error::EventsShutdown => {
+                codes::WAIT_TIMED_OUT
+            }
             Error::TooManyWaits { .. } | Error::EventsTooSlow { .. } => codes::BUSY,
             Error::EventsMissed => codes::BACKEND_UNAVAILABLE,
             Error::SubscriptionRevoked => codes::UNAUTHORIZED,

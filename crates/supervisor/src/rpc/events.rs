@@ -186,7 +186,7 @@ fn ended_error(
         Ok(Ended::TooSlow) => Error::EventsTooSlow { pending },
         Ok(Ended::Missed) => Error::EventsMissed,
         // The hub dropped it: the supervisor is shutting down.
-        Err(_) => Error::ShuttingDown { id: None },
+        Err(_) => Error::EventsShutdown,
     }
 }
 
