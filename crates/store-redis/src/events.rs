@@ -286,6 +286,23 @@ mod tests {
     }
 
     #[test]
+    fn watchers_get_each_announced_change_and_word_of_a_lost_connection() {
+        let (events, _requests) = Events::new();
+        events.changes_lost();
+        let mut watcher = events.changes.subscribe();
+        events.announce_changes("queued\n5\na r o\nb r o");
+        events.announce_changes("not a change");
+        events.changes_lost();
+        let ids: Vec<String> = std::iter::from_fn(|| match watcher.try_recv() {
+            Ok(Watched::Changed(change)) => Some(change.id.clone()),
+            Ok(Watched::Missed) => Some("missed".to_owned()),
+            Err(_) => None,
+        })
+        .collect();
+        assert_eq!(ids, ["a", "b", "missed"], "nothing before it watched");
+    }
+
+    #[test]
     fn gave_up_waiters_are_forgotten() {
         let (events, _requests) = Events::new();
         drop(events.register("a"));
