@@ -26,6 +26,6 @@ local runner = redis.call('HGET', KEYS[1], 'runner')
 redis.call('LPUSH', ARGV[3] .. runner, ARGV[1])
 -- Tells watchers (see docs/runner-protocol.md, "Job changes").
 local t = redis.call('TIME')
-redis.call('PUBLISH', ns .. 'changes', 'queued\n' .. (t[1] * 1000 + math.floor(t[2] / 1000)) .. '\n' ..
-  ARGV[1] .. ' ' .. runner .. ' ' .. (owner or ''))
+redis.call('PUBLISH', ns .. 'changes', 'queued\n' .. (t[1] * 1000 + math.floor(t[2] / 1000)) ..
+  '\n' .. ARGV[1] .. ' ' .. runner .. ' ' .. (owner or ''))
 return 'ok'

@@ -37,6 +37,6 @@ if status == 'queued' then
 end
 -- Tells watchers (see docs/runner-protocol.md, "Job changes").
 local t = redis.call('TIME')
-redis.call('PUBLISH', ns .. 'changes', status .. '\n' .. (t[1] * 1000 + math.floor(t[2] / 1000)) .. '\n' ..
-  ARGV[1] .. ' ' .. ARGV[3] .. ' ' .. ARGV[9])
+redis.call('PUBLISH', ns .. 'changes', status .. '\n' .. (t[1] * 1000 + math.floor(t[2] / 1000)) ..
+  '\n' .. ARGV[1] .. ' ' .. ARGV[3] .. ' ' .. ARGV[9])
 return 1

@@ -67,7 +67,8 @@ end
 -- Tells watchers, in one message for the chunk (see docs/runner-protocol.md, "Job changes").
 if count > 0 then
   local t = redis.call('TIME')
-  redis.call('PUBLISH', ns .. 'changes', status .. '\n' .. (t[1] * 1000 + math.floor(t[2] / 1000)) .. '\n' ..
-    table.concat(changed, '\n'))
+  local at = t[1] * 1000 + math.floor(t[2] / 1000)
+  redis.call('PUBLISH', ns .. 'changes',
+    status .. '\n' .. at .. '\n' .. table.concat(changed, '\n'))
 end
 return 0
