@@ -22,6 +22,10 @@ use serde_json::value::RawValue;
 use crate::client::{CONNECT_TIMEOUT, arg, text};
 use crate::{ClientError, SupervisorClient, rpc};
 
+/// Largest WebSocket message sent or received: the supervisor's default
+/// `[limits] max_response_bytes`, 256 MiB.
+const MAX_MESSAGE_BYTES: u32 = 256 << 20;
+
 /// The client's WebSocket connection, opened at the first subscription.
 #[derive(Default)]
 pub(crate) struct Socket {
@@ -180,6 +184,10 @@ impl SupervisorClient {
         })?;
         let client = WsClientBuilder::default()
             .connection_timeout(CONNECT_TIMEOUT)
+            // The library's 10 MiB would drop the connection on the event of a job with a
+            // large result; this is the supervisor's own default answer limit.
+            .max_response_size(MAX_MESSAGE_BYTES)
+            .max_request_size(MAX_MESSAGE_BYTES)
             .with_custom_cert_store(tls)
             .build(ws_url(self.url()))
             .await
