@@ -50,5 +50,9 @@ if allowed then
   redis.call('HDEL', KEYS[1], 'stop')
   retain(ns, ARGV[1], ARGV[2])
   redis.call('PUBLISH', ARGV[5], ARGV[1] .. '\n' .. ARGV[2])
+  local t, who = redis.call('TIME'), redis.call('HMGET', KEYS[1], 'runner', 'owner')
+  redis.call('PUBLISH', ns .. 'changes',
+    ARGV[2] .. '\n' .. (t[1] * 1000 + math.floor(t[2] / 1000)) .. '\n' .. ARGV[1] .. ' ' ..
+    who[1] .. ' ' .. (who[2] or ''))
 end
 return 1

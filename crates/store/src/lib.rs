@@ -2,6 +2,7 @@
 //!
 //! - [`Store`]: jobs, queues, claims with leases, results, and waiting for a job's end.
 //! - [`Error`]: the failures a caller can act on.
+//! - [`JobChange`], [`Watched`]: the changes [`Store::watch_jobs`] hands out.
 //! - [`conformance`]: checks every store implementation must pass.
 //!
 //! A job's life through a store: [`Store::create_job`] (`created`) → [`Store::start_job`]
@@ -14,6 +15,7 @@ pub mod conformance;
 mod error;
 mod retention;
 mod store;
+mod watch;
 
 pub use error::Error;
 pub use retention::{DEFAULT_COMPLETED_RETENTION, DEFAULT_FAILED_RETENTION, Retention};
@@ -21,6 +23,7 @@ pub use store::{
     Attempt, Claimed, DEFAULT_LIST_LIMIT, Finish, JobFilter, MAX_LIST_LIMIT, MAX_RUNNER_LOSSES,
     Reaped, RunnerAccess, RunnerRecord, StopOutcome, Store, TIMEOUT_GRACE,
 };
+pub use watch::{JobChange, WATCH_CAPACITY, Watched};
 
 /// The result type of every store operation.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

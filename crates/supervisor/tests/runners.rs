@@ -374,6 +374,32 @@ async fn following_a_runners_logs_streams_new_lines_over_websocket() {
 }
 
 #[tokio::test]
+async fn the_rust_client_follows_a_runners_logs_as_a_stream() {
+    use futures::StreamExt;
+
+    let sup = common::TestSupervisor::start().await;
+    let mut lines = bounded(sup.client.runner_logs_subscribe(ADMIN, RUNNER, Some(1)))
+        .await
+        .unwrap();
+    bounded(
+        sup.client
+            .job_run(USER, job("print(\"stream-marker\")").build().unwrap()),
+    )
+    .await
+    .unwrap();
+    loop {
+        let line = bounded(lines.next()).await.unwrap().unwrap();
+        if line.contains("stream-marker") {
+            break;
+        }
+    }
+    bounded(lines.unsubscribe()).await.unwrap();
+    let refused = bounded(sup.client.runner_logs_subscribe(USER, RUNNER, None)).await;
+    assert_eq!(refused.unwrap_err().code(), Some(codes::UNAUTHORIZED));
+    sup.stop().await;
+}
+
+#[tokio::test]
 async fn an_actors_concurrency_and_environment_reach_its_runner() {
     let sup = common::TestSupervisor::start_with(|c| {
         c.actors[0].concurrency = Some(2);

@@ -7,8 +7,8 @@
 //! drift apart.
 //!
 //! The checks are grouped by concept: `jobs`, `claims`, `fencing` (attempt tokens and claims
-//! cut in two), `progress`, `reaper`, `retention` (expiry and counts), `runners` and
-//! `secrets`; `audited` holds [`Audited`].
+//! cut in two), `progress`, `events`, `reaper`, `retention` (expiry and counts),
+//! `runners` and `secrets`; `audited` holds [`Audited`].
 //!
 //! ```ignore
 //! #[tokio::test]
@@ -20,6 +20,7 @@
 
 mod audited;
 mod claims;
+mod events;
 mod fencing;
 mod jobs;
 mod listing;
@@ -35,6 +36,7 @@ pub use claims::{
     ended_job_refuses_the_runners_late_report, finish_records_the_result_once,
     heartbeat_tells_a_worker_to_give_up_jobs_it_no_longer_holds,
 };
+pub use events::every_change_of_a_job_reaches_a_watcher;
 pub use fencing::{
     a_claim_never_marks_a_job_created_again_for_another_runner,
     a_late_claim_does_not_mark_an_id_the_heartbeat_returned,
@@ -172,6 +174,7 @@ pub async fn run_all(store: Arc<dyn Store>, faults: &dyn Faults) {
     a_finished_job_past_its_retention_is_gone_with_its_index_entries(store).await;
     a_job_created_again_under_a_deleted_ids_name_outlives_the_old_retention(store).await;
     job_counts_match_the_jobs_after_every_kind_of_change(store).await;
+    every_change_of_a_job_reaches_a_watcher(store).await;
 }
 
 fn fresh_job(queue: &str) -> Job {

@@ -125,6 +125,13 @@ pub struct Limits {
     /// Most log lines `get_runner_logs` returns, and `runner_logs.subscribe` sends first.
     /// Default 10,000; asking for more gives this many.
     pub max_log_lines: usize,
+    /// Most subscriptions (`jobs.subscribe`, `runner_logs.subscribe`) one WebSocket connection
+    /// may hold open. Default 64; one more is refused.
+    pub max_subscriptions_per_connection: u32,
+    /// Most `jobs.subscribe` events waiting to be sent to one subscription; when a client
+    /// reads so slowly that one more is due, its subscription ends with an error
+    /// notification (-32009) instead of growing. Default 1,024.
+    pub max_events_per_subscription: usize,
 }
 
 impl Default for Limits {
@@ -138,6 +145,8 @@ impl Default for Limits {
             max_payload_bytes: hero_job::Limits::default().max_payload_bytes,
             max_jobs_per_call: 10_000,
             max_log_lines: 10_000,
+            max_subscriptions_per_connection: 64,
+            max_events_per_subscription: 1024,
         }
     }
 }
