@@ -59,6 +59,12 @@ pub mod names {
     pub const RUNNER_LOGS_LINE: &str = "runner_logs.line";
     /// `runner_logs.unsubscribe`
     pub const RUNNER_LOGS_UNSUBSCRIBE: &str = "runner_logs.unsubscribe";
+    /// `jobs.subscribe`: WebSocket only.
+    pub const JOBS_SUBSCRIBE: &str = "jobs.subscribe";
+    /// `jobs.event`: the notification of `jobs.subscribe`.
+    pub const JOBS_EVENT: &str = "jobs.event";
+    /// `jobs.unsubscribe`
+    pub const JOBS_UNSUBSCRIBE: &str = "jobs.unsubscribe";
 }
 
 /// Who may call a method.
@@ -617,7 +623,15 @@ pub const ALL: &[Method] = &[
     },
 ];
 
-/// The WebSocket subscriptions: `get_runner_logs` with `follow`, as a stream.
+const EVENT_FILTER: Param = Param {
+    name: "filter",
+    summary: "Which changes: `job_ids` (a list), `runner`, `status` (one or a list; \
+              `deleted` included). Every condition given must hold.",
+    required: false,
+    schema: schema_of::<crate::params::EventFilter>,
+};
+
+/// The WebSocket subscriptions: `get_runner_logs` with `follow`, and job events, as streams.
 pub const SUBSCRIPTIONS: &[Method] = &[
     Method {
         name: names::RUNNER_LOGS_SUBSCRIBE,
@@ -647,6 +661,40 @@ pub const SUBSCRIPTIONS: &[Method] = &[
         params: &[Param {
             name: "subscription",
             summary: "The id `runner_logs.subscribe` returned.",
+            required: true,
+            schema: string,
+        }],
+        result: ("ended", boolean),
+        access: Access::Anyone,
+        errors: &[INVALID_PARAMS],
+    },
+    Method {
+        name: names::JOBS_SUBSCRIBE,
+        summary: "Follow changes of jobs as they happen (WebSocket).",
+        description: "Sends a `jobs.event` notification for every change of a job the secret \
+                      may see (a user secret: the jobs it created; an admin secret: every job) \
+                      that the filter selects, made by any supervisor or runner sharing the \
+                      store: `{job_id, runner, status, at}`, with `progress` on each progress \
+                      report (status `running`) and `result` once final; `deleted` when \
+                      `job.delete` removed it (jobs that expire are not announced). Returns \
+                      the subscription id. The subscription ends with an error notification \
+                      (`params.error` `{code, message}`) when events may have been missed: \
+                      -32009 when the client read too slowly and more events were pending \
+                      than the server keeps per subscription, -32004 when the server lost \
+                      its connection to the store, -32001 when the secret was removed. \
+                      Subscribe again and re-read with `jobs.list` or `job.status`.",
+        params: &[SECRET, EVENT_FILTER],
+        result: ("subscription", string),
+        access: Access::User,
+        errors: &[INVALID_PARAMS, UNAUTHORIZED, BACKEND_UNAVAILABLE],
+    },
+    Method {
+        name: names::JOBS_UNSUBSCRIBE,
+        summary: "Stop following job changes.",
+        description: "Ends a `jobs.subscribe` subscription; true if it existed.",
+        params: &[Param {
+            name: "subscription",
+            summary: "The id `jobs.subscribe` returned.",
             required: true,
             schema: string,
         }],

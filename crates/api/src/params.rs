@@ -333,6 +333,53 @@ pub struct FollowLogsParams {
     pub lines: Option<usize>,
 }
 
+/// `secret, filter?`: `jobs.subscribe`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SubscribeParams {
+    /// The caller's secret.
+    #[serde(default)]
+    pub secret: Option<Secret>,
+    /// Which changes; absent or null for every change of every job the secret may see.
+    #[serde(default)]
+    pub filter: Option<EventFilter>,
+}
+
+/// The filter of `jobs.subscribe`: a change is sent when it meets every condition given.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EventFilter {
+    /// Only these jobs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job_ids: Option<Vec<String>>,
+    /// Only the jobs of this runner.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runner: Option<String>,
+    /// Only changes to this status, or to any of these (`deleted` included); progress
+    /// reports have status `running`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<EventStatusFilter>,
+}
+
+/// One event status or several.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(untagged)]
+pub enum EventStatusFilter {
+    /// Changes to this status.
+    One(hero_job::EventStatus),
+    /// Changes to any of these statuses.
+    Many(Vec<hero_job::EventStatus>),
+}
+
+impl EventStatusFilter {
+    /// The statuses as a list.
+    pub fn to_vec(&self) -> Vec<hero_job::EventStatus> {
+        match self {
+            Self::One(status) => vec![*status],
+            Self::Many(statuses) => statuses.clone(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -399,6 +446,30 @@ mod tests {
         assert!(err.reason.starts_with("jobs[1].timeout"), "{err}");
         let ok = parse::<JobsParams>(m, named(m, Some(r#"["s", []]"#)).unwrap()).unwrap();
         assert!(ok.start, "start defaults to true");
+    }
+
+    #[test]
+    fn an_event_filter_takes_one_status_or_several_and_refuses_unknown_fields() {
+        let m = find(crate::methods::names::JOBS_SUBSCRIBE).expect("declared");
+        let raw = r#"["s", {"job_ids": ["a"], "runner": "r", "status": "deleted"}]"#;
+        let p: SubscribeParams = parse(m, named(m, Some(raw)).unwrap()).unwrap();
+        let filter = p.filter.unwrap();
+        assert_eq!(filter.job_ids, Some(vec!["a".to_owned()]));
+        assert_eq!(
+            filter.status.unwrap().to_vec(),
+            [hero_job::EventStatus::Deleted]
+        );
+        let raw = r#"{"secret": "s", "filter": {"status": ["queued", "running"]}}"#;
+        let p: SubscribeParams = parse(m, named(m, Some(raw)).unwrap()).unwrap();
+        assert_eq!(p.filter.unwrap().status.unwrap().to_vec().len(), 2);
+        for bad in [
+            r#"["s", {"state": "queued"}]"#,
+            r#"["s", {"status": "done"}]"#,
+            r#"["s", {"job_ids": "a"}]"#,
+        ] {
+            let err = parse::<SubscribeParams>(m, named(m, Some(bad)).unwrap()).unwrap_err();
+            assert!(err.reason.starts_with("filter"), "{bad}: {err}");
+        }
     }
 
     #[test]

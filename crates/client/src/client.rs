@@ -57,6 +57,12 @@ pub struct SupervisorClient {
     /// the HTTP client with all of them.
     #[cfg(not(target_arch = "wasm32"))]
     root_certificates: Vec<reqwest::Certificate>,
+    /// The same certificates, for the WebSocket connection's TLS.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub(crate) root_ders: Vec<rustls::pki_types::CertificateDer<'static>>,
+    /// The WebSocket connection subscriptions use, shared by clones.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub(crate) socket: Arc<crate::ws::Socket>,
 }
 
 impl SupervisorClient {
@@ -82,11 +88,16 @@ impl SupervisorClient {
             wait_timeout: None,
             #[cfg(not(target_arch = "wasm32"))]
             root_certificates: Vec::new(),
+            #[cfg(not(target_arch = "wasm32"))]
+            root_ders: Vec::new(),
+            #[cfg(not(target_arch = "wasm32"))]
+            socket: Arc::default(),
         })
     }
 
     /// Trusts the certificates in `pem` (one or more PEM `CERTIFICATE` blocks), besides the
-    /// platform's roots, for an `https` supervisor: its own CA, or its self-signed certificate.
+    /// platform's roots, for an `https` supervisor (and its `wss` subscriptions): its own CA,
+    /// or its self-signed certificate.
     ///
     /// Builds a new connection pool, so call it before cloning the client.
     ///
@@ -102,7 +113,14 @@ impl SupervisorClient {
         if certificates.is_empty() {
             return Err(invalid("no PEM certificate in the text".to_owned()));
         }
+        use rustls::pki_types::pem::PemObject as _;
+        let ders = rustls::pki_types::CertificateDer::pem_slice_iter(pem.as_ref())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| invalid(e.to_string()))?;
         self.root_certificates.extend(certificates);
+        self.root_ders.extend(ders);
+        // A connection opened before trusted only the certificates of then.
+        self.socket = Arc::default();
         self.http =
             http_client_trusting(&self.root_certificates).map_err(|e| invalid(error_chain(&e)))?;
         Ok(self)

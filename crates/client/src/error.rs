@@ -65,6 +65,19 @@ pub enum ClientError {
     /// The HTTP exchange failed: connect, timeout, or connection lost.
     #[error("cannot talk to the supervisor")]
     Transport(#[source] reqwest::Error),
+    /// The WebSocket connection subscriptions use failed: connect, TLS, or connection lost.
+    #[error("cannot talk to the supervisor over WebSocket: {reason}")]
+    WebSocket {
+        /// What failed.
+        reason: String,
+    },
+    /// A subscription ended without being unsubscribed; events may have been missed since.
+    /// Subscribe again and re-read what matters.
+    #[error("subscription ended: {reason}")]
+    SubscriptionEnded {
+        /// Why, as far as the client knows.
+        reason: String,
+    },
     /// The supervisor URL is not an absolute `http` or `https` URL this client can use.
     #[error("invalid supervisor url `{url}`: {reason}")]
     InvalidUrl {
@@ -120,6 +133,8 @@ impl ClientError {
             Self::Busy { .. } => Some(codes::BUSY),
             Self::Rpc { code, .. } => Some(*code),
             Self::Transport(_)
+            | Self::WebSocket { .. }
+            | Self::SubscriptionEnded { .. }
             | Self::InvalidUrl { .. }
             | Self::InvalidCertificate { .. }
             | Self::InvalidResponse { .. }
@@ -135,7 +150,11 @@ impl ClientError {
     /// a conflict instead.
     pub fn is_retryable(&self) -> bool {
         match self {
-            Self::BackendUnavailable { .. } | Self::Busy { .. } | Self::WaitTimedOut { .. } => true,
+            Self::BackendUnavailable { .. }
+            | Self::Busy { .. }
+            | Self::WaitTimedOut { .. }
+            | Self::WebSocket { .. }
+            | Self::SubscriptionEnded { .. } => true,
             Self::Transport(err) => err.is_timeout() || is_connect(err),
             _ => false,
         }

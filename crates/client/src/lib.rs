@@ -1,4 +1,5 @@
-//! Rust client for the Hero Supervisor JSON-RPC 2.0 API, over HTTP.
+//! Rust client for the Hero Supervisor JSON-RPC 2.0 API, over HTTP, with subscriptions over
+//! WebSocket.
 //!
 //! - `client.rs`: [`SupervisorClient`] — the supervisor's URL, timeouts, the shared connection
 //!   pool and the one generic call every method uses; also `rpc_discover`.
@@ -7,6 +8,8 @@
 //! - `runners.rs`: the runner methods (`register_runner`, `list_runners`, `start_runner`,
 //!   `stop_runner`, `get_runner_status`, `get_runner_logs`).
 //! - `admin.rs`: `add_secret`, `remove_secret`, `get_supervisor_info`.
+//! - `ws.rs`: the WebSocket transport and its subscriptions (`jobs_subscribe`,
+//!   `runner_logs_subscribe`), as streams; not on wasm32.
 //! - `rpc.rs`: the JSON-RPC envelope; params go by name, under the names declared in
 //!   `hero_supervisor_api::methods`.
 //! - `error.rs`: [`ClientError`], one variant per contract error code.
@@ -43,11 +46,18 @@ mod rpc;
 mod runners;
 #[cfg(test)]
 mod test_server;
+#[cfg(not(target_arch = "wasm32"))]
+mod ws;
 
 pub use client::{CONNECT_TIMEOUT, DEFAULT_TIMEOUT, SupervisorClient};
 pub use error::ClientError;
-pub use hero_job::{Job, JobBuilder, JobRecord, JobResult, JobStatus, JobStatusInfo, Progress};
+pub use hero_job::{
+    EventStatus, Job, JobBuilder, JobEvent, JobRecord, JobResult, JobStatus, JobStatusInfo,
+    Progress,
+};
 pub use hero_supervisor_api::codes;
 pub use hero_supervisor_api::info::{BackendInfo, BackendStatus, Counts, SupervisorInfo};
-pub use hero_supervisor_api::params::{ListFilter, StatusFilter};
+pub use hero_supervisor_api::params::{EventFilter, EventStatusFilter, ListFilter, StatusFilter};
 pub use hero_supervisor_api::runner::{RunnerAccess, RunnerInfo, RunnerKind, RunnerState};
+#[cfg(not(target_arch = "wasm32"))]
+pub use ws::{JobEvents, LogLines, Subscription};

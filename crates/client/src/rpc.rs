@@ -30,7 +30,7 @@ pub(crate) fn request<const N: usize>(
     Ok(body)
 }
 
-fn named<const N: usize>(
+pub(crate) fn named<const N: usize>(
     method: &Method,
     args: [Option<Value>; N],
 ) -> Result<Map<String, Value>, ClientError> {

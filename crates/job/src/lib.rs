@@ -6,6 +6,7 @@
 //! - [`JobStatusInfo`]: the status answer with its timestamps.
 //! - [`JobRecord`]: a stored job with its state, as stores return it.
 //! - [`Progress`]: how far a running job says it is.
+//! - [`JobEvent`] and [`EventStatus`]: one change of a job, as `jobs.subscribe` sends it.
 //! - [`Level`]: the secret level that submitted a job, or that a runner requires.
 //!
 //! ```
@@ -26,6 +27,7 @@
 
 mod builder;
 mod error;
+mod event;
 mod job;
 mod level;
 mod progress;
@@ -35,6 +37,7 @@ mod status;
 
 pub use builder::JobBuilder;
 pub use error::Error;
+pub use event::{EventStatus, JobEvent};
 pub use job::{DEFAULT_TIMEOUT_SECS, Job, Limits, MAX_RETRIES, MAX_TIMEOUT_SECS, validate_id};
 pub use level::Level;
 pub use progress::{MAX_PROGRESS_MESSAGE_BYTES, Progress};

@@ -438,6 +438,17 @@ impl Store for LateReports {
     async fn watch_secrets(&self) -> hero_store::Result<tokio::sync::watch::Receiver<u64>> {
         self.inner.watch_secrets().await
     }
+    async fn watch_jobs(
+        &self,
+    ) -> hero_store::Result<tokio::sync::broadcast::Receiver<hero_store::Watched>> {
+        self.inner.watch_jobs().await
+    }
+    async fn results(
+        &self,
+        ids: &[String],
+    ) -> hero_store::Result<Vec<Option<hero_job::JobResult>>> {
+        self.inner.results(ids).await
+    }
     async fn reap_expired(&self) -> hero_store::Result<Reaped> {
         self.inner.reap_expired().await
     }

@@ -25,6 +25,7 @@ redis.call('ZADD', KEYS[3], now_ms + tonumber(ARGV[3]), ARGV[2])
 redis.call('HSET', KEYS[4], ARGV[7], now_ms)
 local queue_prefix = string.sub(KEYS[1], 1, #KEYS[1] - #ARGV[7])
 local jobs = {}
+local changed = {}
 local ns = string.sub(ARGV[1], 1, #ARGV[1] - 4)
 -- Moves a job between the status indexes ({ns}idx:status:<status>), keeping its creation
 -- time (ms, the jobs index's score) as its score there.
@@ -37,7 +38,7 @@ local function restatus(ns, id, from, to)
 end
 local function take(id)
   local key = ARGV[1] .. id
-  local state = redis.call('HMGET', key, 'status', 'timeout', 'runner')
+  local state = redis.call('HMGET', key, 'status', 'timeout', 'runner', 'owner')
   if state[1] == 'queued' and state[3] == ARGV[7] then
     -- A job stored before timeouts were copied into the hash gets the largest timeout.
     local deadline = now_ms + tonumber(state[2] or '86400') * 1000 + tonumber(ARGV[8] or '5000')
@@ -46,6 +47,7 @@ local function take(id)
     redis.call('HSET', key, 'status', 'running', 'worker', ARGV[2], 'attempt', attempt,
       'started_at', ARGV[4], 'updated_at', ARGV[4], 'deadline', deadline, 'claimed_ms', now_ms)
     table.insert(jobs, {attempt, redis.call('HGET', key, 'job'), id})
+    changed[#changed + 1] = id .. ' ' .. ARGV[7] .. ' ' .. (state[4] or '')
   else
     -- Stopped or deleted while queued, or now a job of another runner: drop the stale entry.
     redis.call('LREM', KEYS[2], 1, id)
@@ -67,5 +69,10 @@ while #jobs < most do
     break
   end
   take(id)
+end
+-- Tells watchers, in one message for the batch (see docs/runner-protocol.md, "Job changes").
+if #changed > 0 then
+  redis.call('PUBLISH', ns .. 'changes', 'running\n' .. now_ms .. '\n' ..
+    table.concat(changed, '\n'))
 end
 return jobs

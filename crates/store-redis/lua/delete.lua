@@ -28,4 +28,7 @@ if state[5] then
   redis.call('ZREM', ns .. 'idx:context:' .. state[6], ARGV[1])
 end
 redis.call('PUBLISH', ARGV[2], ARGV[1] .. '\n')
+local t = redis.call('TIME')
+redis.call('PUBLISH', ns .. 'changes', 'deleted\n' .. (t[1] * 1000 + math.floor(t[2] / 1000)) .. '\n' .. ARGV[1] .. ' ' ..
+  state[2] .. ' ' .. (state[4] or ''))
 return 1

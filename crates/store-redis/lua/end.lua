@@ -35,5 +35,8 @@ if allowed then
     'completed_at', ARGV[4], 'updated_at', ARGV[4])
   redis.call('HDEL', KEYS[1], 'stop')
   redis.call('PUBLISH', ARGV[5], ARGV[1] .. '\n' .. ARGV[2])
+  local t, who = redis.call('TIME'), redis.call('HMGET', KEYS[1], 'runner', 'owner')
+  redis.call('PUBLISH', string.sub(KEYS[1], 1, #KEYS[1] - #ARGV[1] - 4) .. 'changes', ARGV[2] ..
+    '\n' .. (t[1] * 1000 + math.floor(t[2] / 1000)) .. '\n' .. ARGV[1] .. ' ' .. who[1] .. ' ' .. (who[2] or ''))
 end
 return 1

@@ -25,4 +25,7 @@ redis.call('HSET', KEYS[1], 'status', ARGV[3], 'result', ARGV[4],
   'completed_at', ARGV[5], 'updated_at', ARGV[5])
 redis.call('HDEL', KEYS[1], 'stop')
 redis.call('PUBLISH', ARGV[6], ARGV[1] .. '\n' .. ARGV[3])
+local t, who = redis.call('TIME'), redis.call('HMGET', KEYS[1], 'runner', 'owner')
+redis.call('PUBLISH', ns .. 'changes', ARGV[3] .. '\n' .. (t[1] * 1000 + math.floor(t[2] / 1000)) .. '\n' ..
+  ARGV[1] .. ' ' .. who[1] .. ' ' .. (who[2] or ''))
 return 1

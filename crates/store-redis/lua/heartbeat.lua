@@ -43,6 +43,7 @@ local function requeue(id, runner)
   end
 end
 local seen = {}
+local requeued = {}
 local ns = string.sub(ARGV[3], 1, #ARGV[3] - 4)
 -- Moves a job between the status indexes ({ns}idx:status:<status>), keeping its creation
 -- time (ms, the jobs index's score) as its score there.
@@ -58,7 +59,7 @@ for _, id in ipairs(redis.call('LRANGE', KEYS[3], 0, -1)) do
     seen[id] = true
     local key = ARGV[3] .. id
     local state = redis.call('HMGET', key, 'status', 'runner', 'worker', 'attempt',
-      'claimed_ms')
+      'claimed_ms', 'owner')
     if state[1] == 'queued' then
       redis.call('LREM', KEYS[3], 0, id)
       requeue(id, state[2])
@@ -74,7 +75,13 @@ for _, id in ipairs(redis.call('LRANGE', KEYS[3], 0, -1)) do
       redis.call('HDEL', key, 'worker', 'attempt', 'started_at', 'deadline', 'claimed_ms',
         'progress')
       requeue(id, state[2])
+      requeued[#requeued + 1] = id .. ' ' .. state[2] .. ' ' .. (state[6] or '')
     end
   end
+end
+-- Tells watchers (see docs/runner-protocol.md, "Job changes").
+if #requeued > 0 then
+  redis.call('PUBLISH', ns .. 'changes', 'queued\n' .. now_ms .. '\n' ..
+    table.concat(requeued, '\n'))
 end
 return give_up

@@ -37,6 +37,9 @@ local function finish(key, id, status, result)
     'completed_at', ARGV[4], 'updated_at', ARGV[4])
   redis.call('HDEL', key, 'stop')
   redis.call('PUBLISH', ARGV[6], id .. '\n' .. status)
+  local who = redis.call('HMGET', key, 'runner', 'owner')
+  redis.call('PUBLISH', ns .. 'changes', status .. '\n' .. now_ms .. '\n' .. id .. ' ' .. who[1] ..
+    ' ' .. (who[2] or ''))
 end
 
 for _, worker in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now_ms, 'LIMIT', 0, 100)) do
@@ -63,6 +66,8 @@ for _, worker in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now_ms, 'LI
         redis.call('HDEL', key, 'worker', 'attempt', 'started_at', 'deadline', 'claimed_ms',
         'progress')
         redis.call('RPUSH', ARGV[3] .. state[3], id)
+        redis.call('PUBLISH', ns .. 'changes', 'queued\n' .. now_ms .. '\n' .. id .. ' ' .. state[3] ..
+          ' ' .. (redis.call('HGET', key, 'owner') or ''))
         requeued = requeued + 1
       else
         finish(key, id, 'failed', ARGV[5])

@@ -22,5 +22,10 @@ end
 local ns = string.sub(KEYS[1], 1, #KEYS[1] - #ARGV[1] - 4)
 restatus(ns, ARGV[1], 'created', 'queued')
 redis.call('HSET', KEYS[1], 'status', 'queued', 'updated_at', ARGV[2])
-redis.call('LPUSH', ARGV[3] .. redis.call('HGET', KEYS[1], 'runner'), ARGV[1])
+local runner = redis.call('HGET', KEYS[1], 'runner')
+redis.call('LPUSH', ARGV[3] .. runner, ARGV[1])
+-- Tells watchers (see docs/runner-protocol.md, "Job changes").
+local t = redis.call('TIME')
+redis.call('PUBLISH', ns .. 'changes', 'queued\n' .. (t[1] * 1000 + math.floor(t[2] / 1000)) .. '\n' ..
+  ARGV[1] .. ' ' .. runner .. ' ' .. (owner or ''))
 return 'ok'

@@ -35,4 +35,8 @@ end
 if status == 'queued' then
   redis.call('LPUSH', KEYS[3], ARGV[1])
 end
+-- Tells watchers (see docs/runner-protocol.md, "Job changes").
+local t = redis.call('TIME')
+redis.call('PUBLISH', ns .. 'changes', status .. '\n' .. (t[1] * 1000 + math.floor(t[2] / 1000)) .. '\n' ..
+  ARGV[1] .. ' ' .. ARGV[3] .. ' ' .. ARGV[9])
 return 1

@@ -21,6 +21,7 @@ end
 -- for the chunk, one LPUSH per run of consecutive jobs on the same queue (LPUSH a b c leaves
 -- a at the right end, where claims take from, so the order holds).
 local scored = {}
+local changed = {}
 local run_queue, run_ids = nil, {}
 for i = 1, count do
   local a = 2 + (i - 1) * per_job
@@ -36,6 +37,7 @@ for i = 1, count do
       'created_at', ARGV[a + 4], 'updated_at', ARGV[a + 4], 'timeout', ARGV[a + 6],
       'retries', ARGV[a + 7], 'caller', ARGV[a + 8], 'context', ARGV[a + 9])
   end
+  changed[#changed + 1] = ARGV[a + 1] .. ' ' .. ARGV[a + 3] .. ' ' .. ARGV[2]
   scored[#scored + 1] = ARGV[a + 5]
   scored[#scored + 1] = ARGV[a + 1]
   -- The listing indexes, scored like the jobs index (see docs/runner-protocol.md).
@@ -61,5 +63,11 @@ if #scored > 0 then
 end
 if #run_ids > 0 then
   redis.call('LPUSH', run_queue, unpack(run_ids))
+end
+-- Tells watchers, in one message for the chunk (see docs/runner-protocol.md, "Job changes").
+if count > 0 then
+  local t = redis.call('TIME')
+  redis.call('PUBLISH', ns .. 'changes', status .. '\n' .. (t[1] * 1000 + math.floor(t[2] / 1000)) .. '\n' ..
+    table.concat(changed, '\n'))
 end
 return 0

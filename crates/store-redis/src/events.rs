@@ -1,17 +1,24 @@
-//! The end-of-job announcements: one pub/sub subscription per process, fanned out to waiters.
+//! The store's announcements: one pub/sub connection per process, fanned out to waiters and
+//! watchers.
 //!
-//! A waiter registers before it reads the job, so an end announced between the read and the
-//! wait is never missed. An announcement carries only the id and the new status — a job's
+//! `{ns}:v1:events` announces each job's end (`id\nstatus`, `id\n` for a deletion) and secret
+//! changes; waiters register before they read the job, so an end announced between the read
+//! and the wait is never missed. An announcement carries only ids and statuses — a job's
 //! payload and result can be megabytes, and every supervisor receives every announcement —
 //! so a woken waiter reads the job itself. After a reconnect every waiter is woken, since
 //! announcements made while the subscription was down are lost.
+//!
+//! `{ns}:v1:changes` announces every change of every job (see `changes.rs`); the connection
+//! subscribes to it only while this process has watchers, so a process nobody watches through
+//! is not sent every change. Watchers are told [`Watched::Missed`] when the connection drops.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::StreamExt;
-use tokio::sync::oneshot;
+use hero_store::{WATCH_CAPACITY, Watched};
+use tokio::sync::{broadcast, mpsc, oneshot};
 
 /// A wake-up: the job ended or was deleted, or announcements may have been missed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,24 +29,69 @@ type Waiters = HashMap<String, Vec<oneshot::Sender<Wake>>>;
 /// The payload announcing that secret grants changed: an empty job id.
 pub(crate) const SECRETS_CHANGED: &str = "\nsecrets";
 
-/// The waiters of this process, by job id.
+/// A watcher's request that the connection receive job changes; answered once it does.
+pub(crate) type WatchRequest = oneshot::Sender<()>;
+
+/// The waiters and watchers of this process.
 #[derive(Debug)]
 pub(crate) struct Events {
     waiters: Mutex<Waiters>,
     /// Bumped when secret grants may have changed: announced, or announcements were lost.
     secrets: tokio::sync::watch::Sender<u64>,
-}
-
-impl Default for Events {
-    fn default() -> Self {
-        Self {
-            waiters: Mutex::default(),
-            secrets: tokio::sync::watch::Sender::new(0),
-        }
-    }
+    /// Every job change, to every watcher; bounded, so a slow watcher lags instead of growing.
+    changes: broadcast::Sender<Watched>,
+    /// To the listener: subscribe to the changes now. Bounded: a request waits its turn.
+    watch_requests: mpsc::Sender<WatchRequest>,
 }
 
 impl Events {
+    /// The events of a new listener, and the receiving end of its watch requests.
+    pub(crate) fn new() -> (Self, mpsc::Receiver<WatchRequest>) {
+        let (watch_requests, requests) = mpsc::channel(64);
+        let events = Self {
+            waiters: Mutex::default(),
+            secrets: tokio::sync::watch::Sender::new(0),
+            changes: broadcast::Sender::new(WATCH_CAPACITY),
+            watch_requests,
+        };
+        (events, requests)
+    }
+
+    /// A receiver of every job change from now on, once the listener receives them.
+    ///
+    /// # Errors
+    ///
+    /// `None` when the listener did not start receiving changes within `timeout`.
+    pub(crate) async fn watch_jobs(
+        &self,
+        timeout: Duration,
+    ) -> Option<broadcast::Receiver<Watched>> {
+        // Subscribed before the request, so the listener sees a watcher when it answers.
+        let receiver = self.changes.subscribe();
+        let (ack, acked) = oneshot::channel();
+        let asked = async {
+            self.watch_requests.send(ack).await.ok()?;
+            acked.await.ok()
+        };
+        tokio::time::timeout(timeout, asked).await.ok()??;
+        Some(receiver)
+    }
+
+    fn has_watchers(&self) -> bool {
+        self.changes.receiver_count() > 0
+    }
+
+    fn announce_changes(&self, payload: &str) {
+        let Some(changes) = crate::changes::parse(payload) else {
+            tracing::warn!("ignoring malformed job change");
+            return;
+        };
+        for change in changes {
+            // No watcher left is no one to tell.
+            let _ = self.changes.send(Watched::Changed(change));
+        }
+    }
+
     pub(crate) fn watch_secrets(&self) -> tokio::sync::watch::Receiver<u64> {
         self.secrets.subscribe()
     }
@@ -85,6 +137,10 @@ impl Events {
 
     fn wake_all(&self) {
         self.secrets_changed();
+        if self.has_watchers() {
+            // As in `announce_changes`: nobody left to tell is fine.
+            let _ = self.changes.send(Watched::Missed);
+        }
         let waiters = std::mem::take(&mut *self.lock());
         for tx in waiters.into_values().flatten() {
             // As in `dispatch`: a closed receiver needs no news.
@@ -98,32 +154,35 @@ impl Events {
     }
 }
 
-/// Subscribes to `channel` and dispatches every message until the task is aborted,
-/// reconnecting with capped exponential backoff. `ready` fires after the first subscription.
+/// The channels the listener serves: end announcements, and job changes for watchers.
+#[derive(Debug, Clone)]
+pub(crate) struct Channels {
+    pub(crate) events: String,
+    pub(crate) changes: String,
+}
+
+/// Subscribes to the events channel and dispatches every message until the task is aborted,
+/// reconnecting with capped exponential backoff; subscribes to the changes channel while
+/// there are watchers. `ready` fires after the first subscription.
 pub(crate) async fn listen(
     client: redis::Client,
-    channel: String,
+    channels: Channels,
     events: Arc<Events>,
+    mut requests: mpsc::Receiver<WatchRequest>,
     ready: oneshot::Sender<()>,
 ) {
     let mut ready = Some(ready);
     let mut backoff = Duration::from_millis(50);
     loop {
-        match subscribe(&client, &channel).await {
-            Ok(mut pubsub) => {
+        match subscribe(&client, &channels.events).await {
+            Ok(pubsub) => {
                 backoff = Duration::from_millis(50);
                 if let Some(ready) = ready.take() {
                     // The store stopped waiting for readiness; the listener still serves it.
                     let _ = ready.send(());
                 }
                 events.wake_all();
-                let mut messages = pubsub.on_message();
-                while let Some(message) = messages.next().await {
-                    match message.get_payload::<String>() {
-                        Ok(payload) => events.dispatch(&payload),
-                        Err(e) => tracing::warn!(error = %e, "unreadable job event"),
-                    }
-                }
+                serve(pubsub, &channels, &events, &mut requests).await;
                 tracing::warn!("job event subscription lost; reconnecting");
             }
             Err(e) => tracing::warn!(error = %e, "cannot subscribe to job events"),
@@ -131,6 +190,58 @@ pub(crate) async fn listen(
         events.wake_all();
         tokio::time::sleep(backoff).await;
         backoff = (backoff * 2).min(Duration::from_secs(5));
+    }
+}
+
+/// Dispatches the messages of one connection until it fails.
+async fn serve(
+    pubsub: redis::aio::PubSub,
+    channels: &Channels,
+    events: &Events,
+    requests: &mut mpsc::Receiver<WatchRequest>,
+) {
+    let (mut sink, mut stream) = pubsub.split();
+    let mut watching = false;
+    if events.has_watchers() {
+        if sink.subscribe(&channels.changes).await.is_err() {
+            return;
+        }
+        watching = true;
+    }
+    loop {
+        tokio::select! {
+            message = stream.next() => {
+                let Some(message) = message else { return };
+                let payload = match message.get_payload::<String>() {
+                    Ok(payload) => payload,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "unreadable job event");
+                        continue;
+                    }
+                };
+                if message.get_channel_name() == channels.events {
+                    events.dispatch(&payload);
+                } else if events.has_watchers() {
+                    events.announce_changes(&payload);
+                } else if watching {
+                    // The last watcher left: stop receiving what nobody reads.
+                    if sink.unsubscribe(&channels.changes).await.is_err() {
+                        return;
+                    }
+                    watching = false;
+                }
+            }
+            Some(ack) = requests.recv() => {
+                if !watching {
+                    if sink.subscribe(&channels.changes).await.is_err() {
+                        return;
+                    }
+                    watching = true;
+                }
+                // A watcher that gave up waiting needs no answer.
+                let _ = ack.send(());
+            }
+        }
     }
 }
 
@@ -149,7 +260,7 @@ mod tests {
 
     #[test]
     fn an_end_reaches_every_waiter_of_that_job_only() {
-        let events = Events::default();
+        let (events, _requests) = Events::new();
         let mut a = events.register("a");
         let mut a2 = events.register("a");
         let mut b = events.register("b");
@@ -161,7 +272,7 @@ mod tests {
 
     #[test]
     fn a_deletion_wakes_the_waiters() {
-        let events = Events::default();
+        let (events, _requests) = Events::new();
         let mut rx = events.register("a");
         events.dispatch("a\n");
         assert_eq!(rx.try_recv(), Ok(Wake));
@@ -169,7 +280,7 @@ mod tests {
 
     #[test]
     fn gave_up_waiters_are_forgotten() {
-        let events = Events::default();
+        let (events, _requests) = Events::new();
         drop(events.register("a"));
         events.forget_closed("a");
         assert!(events.lock().is_empty());

@@ -106,10 +106,16 @@ impl Keys {
         format!("{}secrets", self.prefix)
     }
 
-    /// Pub/sub channel announcing each job's end: `id\n` + JSON of the job's fields, or
-    /// `id\n` alone when the job was deleted.
+    /// Pub/sub channel announcing each job's end: `id\nstatus`, or `id\n` when the job was
+    /// deleted.
     pub(crate) fn events(&self) -> String {
         format!("{}events", self.prefix)
+    }
+
+    /// Pub/sub channel announcing every change of every job, a script call's changes in one
+    /// message (see `changes.rs`). The scripts derive its name from the namespace.
+    pub(crate) fn changes(&self) -> String {
+        format!("{}changes", self.prefix)
     }
 }
 
@@ -126,6 +132,7 @@ mod tests {
         assert_eq!(keys.inflight("w1"), "hero:v1:inflight:w1");
         assert_eq!(keys.workers(), "hero:v1:workers");
         assert_eq!(keys.events(), "hero:v1:events");
+        assert_eq!(keys.changes(), "hero:v1:changes");
         assert_eq!(keys.seen(), "hero:v1:seen");
         assert_eq!(keys.runners(), "hero:v1:runners");
         assert_eq!(keys.attempts(), "hero:v1:attempts");

@@ -13,7 +13,9 @@
 //! - `counts`: jobs counted by status.
 //! - `scripts`: one Lua script per atomic operation (`lua/`), loaded once.
 //! - `keys`: the versioned key layout, one function per key.
-//! - `events`: the end-of-job subscription that wakes waiters without polling.
+//! - `events`: the one subscription that wakes waiters without polling and feeds watchers.
+//! - `changes`: reading the job changes announced to watchers.
+//! - `watch`: watching every job change, and reading the results watchers send.
 //! - `record`: reading a job hash back into a [`hero_job::JobRecord`].
 //!
 //! ```no_run
@@ -27,6 +29,7 @@
 //! # }
 //! ```
 
+mod changes;
 mod claims;
 mod connection;
 mod counts;
@@ -40,5 +43,6 @@ mod scripts;
 mod secrets;
 mod store;
 mod waits;
+mod watch;
 
 pub use connection::{RedisStore, redact_url};

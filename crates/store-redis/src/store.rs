@@ -130,6 +130,14 @@ impl Store for RedisStore {
         self.watch_secrets().await
     }
 
+    async fn watch_jobs(&self) -> Result<tokio::sync::broadcast::Receiver<hero_store::Watched>> {
+        self.watch_jobs().await
+    }
+
+    async fn results(&self, ids: &[String]) -> Result<Vec<Option<hero_job::JobResult>>> {
+        self.results(ids).await
+    }
+
     async fn reap_expired(&self) -> Result<Reaped> {
         self.reap_expired().await
     }

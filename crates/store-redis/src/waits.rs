@@ -16,12 +16,18 @@ impl RedisStore {
         self.inner
             .events
             .get_or_try_init(|| async {
-                let events = Arc::new(Events::default());
+                let (events, requests) = Events::new();
+                let events = Arc::new(events);
                 let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
+                let channels = events::Channels {
+                    events: self.keys().events(),
+                    changes: self.keys().changes(),
+                };
                 let task = tokio::spawn(events::listen(
                     self.inner.client.clone(),
-                    self.keys().events(),
+                    channels,
                     events.clone(),
+                    requests,
                     ready_tx,
                 ));
                 let ready = tokio::time::timeout(COMMAND_TIMEOUT, ready_rx).await;

@@ -2,6 +2,7 @@
 //!
 //! - [`Store`]: jobs, queues, claims with leases, results, and waiting for a job's end.
 //! - [`Error`]: the failures a caller can act on.
+//! - [`JobChange`], [`Watched`]: the changes [`Store::watch_jobs`] hands out.
 //! - [`conformance`]: checks every store implementation must pass.
 //!
 //! A job's life through a store: [`Store::create_job`] (`created`) → [`Store::start_job`]
@@ -12,12 +13,14 @@
 pub mod conformance;
 mod error;
 mod store;
+mod watch;
 
 pub use error::Error;
 pub use store::{
     Attempt, Claimed, DEFAULT_LIST_LIMIT, Finish, JobFilter, MAX_LIST_LIMIT, MAX_RUNNER_LOSSES,
     Reaped, RunnerAccess, RunnerRecord, StopOutcome, Store, TIMEOUT_GRACE,
 };
+pub use watch::{JobChange, WATCH_CAPACITY, Watched};
 
 /// The result type of every store operation.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -413,6 +413,25 @@ pub trait Store: Send + Sync + 'static {
     /// any other sharing the store, so holders of a copy know to reload it.
     async fn watch_secrets(&self) -> Result<tokio::sync::watch::Receiver<u64>>;
 
+    /// Every change of every job from now on, made by this process or any other sharing the
+    /// store: created, queued (submitted, started or requeued), running (claimed, and each
+    /// progress report), completed, failed, stopped, deleted. Jobs that expire are not
+    /// announced.
+    ///
+    /// Returns once the changes are being received, so a change made after it returns is
+    /// never missed. A receiver that falls [`WATCH_CAPACITY`](crate::WATCH_CAPACITY) changes
+    /// behind loses the oldest (`Lagged`); when changes may have been lost otherwise (the
+    /// store's connection dropped), every receiver gets [`Watched::Missed`](crate::Watched).
+    ///
+    /// # Errors
+    ///
+    /// `Unavailable` when the changes cannot be subscribed to.
+    async fn watch_jobs(&self) -> Result<tokio::sync::broadcast::Receiver<crate::Watched>>;
+
+    /// The results of the jobs `ids`, in order: `None` for a job that has none yet or does not
+    /// exist. Reads nothing else of the jobs, in one round trip.
+    async fn results(&self, ids: &[String]) -> Result<Vec<Option<JobResult>>>;
+
     /// Ends the jobs of workers whose lease expired: a running job goes back to its queue
     /// while it has retries left ([`Job::retries`]) and fails with "runner lost" otherwise
     /// (ends `stopped` when a stop was asked); a job that lost its runner

@@ -193,6 +193,26 @@ pub enum Error {
         /// How long the call waited.
         waited_secs: u64,
     },
+    /// A `jobs.subscribe` subscription whose client read too slowly: more events were waiting
+    /// than the server keeps for one subscription.
+    #[error(
+        "busy: subscription ended: the client read too slowly ({pending} events were waiting); \
+         subscribe again and re-read the jobs"
+    )]
+    EventsTooSlow {
+        /// The events a subscription may have waiting.
+        pending: usize,
+    },
+    /// A `jobs.subscribe` subscription that may have missed events: the supervisor lost its
+    /// connection to the store, or fell behind the changes.
+    #[error(
+        "backend unavailable: subscription ended: events may have been missed (the connection \
+         to the store was lost or fell behind); subscribe again and re-read the jobs"
+    )]
+    EventsMissed,
+    /// A `jobs.subscribe` subscription whose secret was removed or changed level.
+    #[error("unauthorized: subscription ended: its secret was removed or changed level")]
+    SubscriptionRevoked,
 }
 
 impl Error {
@@ -228,7 +248,9 @@ impl From<Error> for ErrorObjectOwned {
             Error::Store(Store::Unavailable { .. }) => codes::BACKEND_UNAVAILABLE,
             Error::Store(_) => codes::INTERNAL_ERROR,
             Error::WaitTimedOut { .. } | Error::ShuttingDown { .. } => codes::WAIT_TIMED_OUT,
-            Error::TooManyWaits { .. } => codes::BUSY,
+            Error::TooManyWaits { .. } | Error::EventsTooSlow { .. } => codes::BUSY,
+            Error::EventsMissed => codes::BACKEND_UNAVAILABLE,
+            Error::SubscriptionRevoked => codes::UNAUTHORIZED,
             Error::NotServed { .. } => codes::METHOD_NOT_FOUND,
             Error::RunnerNotFound | Error::SecretNotFound => codes::NOT_FOUND,
             Error::BadSecret { .. } | Error::BadAccess => codes::INVALID_PARAMS,

@@ -10,6 +10,7 @@
 //! - `auth`: the three secret levels, run-time grants, and the one function that decides.
 //! - `supervisor`: the state every call shares, and the permits of waiting calls.
 //! - `registry`: the actor processes this supervisor starts and stops.
+//! - `events`: the hub feeding `jobs.subscribe` subscriptions the store's job changes.
 //! - `reaper`: ends the jobs of runners that stopped renewing their lease.
 //! - `error`: errors, and their one mapping onto JSON-RPC error codes.
 //!
@@ -18,6 +19,7 @@
 mod auth;
 pub mod config;
 mod error;
+mod events;
 mod reaper;
 mod registry;
 mod rpc;
@@ -100,6 +102,7 @@ pub async fn start(config: Config, listener: std::net::TcpListener) -> Result<Ru
             (config.limits.max_connections as usize / 2).max(1),
         ),
         shutdown: tokio_util::sync::CancellationToken::new(),
+        hub: Arc::default(),
         started: std::time::Instant::now(),
     });
     let server = server::start(

@@ -42,6 +42,7 @@ pub(crate) fn start(
                 .saturating_add(limits.reserved_connections),
         )
         .set_batch_request_config(BatchRequestConfig::Limit(limits.max_batch_len))
+        .max_subscriptions_per_connection(limits.max_subscriptions_per_connection)
         .build();
     let http = tower::ServiceBuilder::new()
         .option_layer(cors(cors_allowed_origins))

@@ -197,6 +197,14 @@ impl Store for Audited {
         self.inner.watch_secrets().await
     }
 
+    async fn watch_jobs(&self) -> crate::Result<tokio::sync::broadcast::Receiver<crate::Watched>> {
+        self.inner.watch_jobs().await
+    }
+
+    async fn results(&self, ids: &[String]) -> crate::Result<Vec<Option<hero_job::JobResult>>> {
+        self.inner.results(ids).await
+    }
+
     async fn reap_expired(&self) -> crate::Result<Reaped> {
         self.audit("reap_expired", self.inner.reap_expired()).await
     }

@@ -7,7 +7,7 @@
 //! drift apart.
 //!
 //! The checks are grouped by concept: `jobs`, `claims`, `fencing` (attempt tokens and claims
-//! cut in two), `progress`, `reaper`, `runners` and `secrets`; `audited` holds [`Audited`].
+//! cut in two), `progress`, `events`, `reaper`, `runners` and `secrets`; `audited` holds [`Audited`].
 //!
 //! ```ignore
 //! #[tokio::test]
@@ -19,6 +19,7 @@
 
 mod audited;
 mod claims;
+mod events;
 mod fencing;
 mod jobs;
 mod listing;
@@ -33,6 +34,7 @@ pub use claims::{
     ended_job_refuses_the_runners_late_report, finish_records_the_result_once,
     heartbeat_tells_a_worker_to_give_up_jobs_it_no_longer_holds,
 };
+pub use events::every_change_of_a_job_reaches_a_watcher;
 pub use fencing::{
     a_claim_never_marks_a_job_created_again_for_another_runner,
     a_late_claim_does_not_mark_an_id_the_heartbeat_returned,
@@ -162,6 +164,7 @@ pub async fn run_all(store: Arc<dyn Store>, faults: &dyn Faults) {
     progress_of_an_older_attempt_or_another_worker_is_ignored(store).await;
     every_status_change_moves_the_job_between_listings(store).await;
     listing_is_newest_first_and_pages_with_before(store).await;
+    every_change_of_a_job_reaches_a_watcher(store).await;
 }
 
 fn fresh_job(queue: &str) -> Job {

@@ -118,6 +118,9 @@ pub struct Limits {
     /// Most log lines `get_runner_logs` returns, and `runner_logs.subscribe` sends first.
     /// Default 10,000; asking for more gives this many.
     pub max_log_lines: usize,
+    /// Most subscriptions (`jobs.subscribe`, `runner_logs.subscribe`) one WebSocket connection
+    /// may hold open. Default 64; one more is refused.
+    pub max_subscriptions_per_connection: u32,
 }
 
 impl Default for Limits {
@@ -131,6 +134,7 @@ impl Default for Limits {
             max_payload_bytes: hero_job::Limits::default().max_payload_bytes,
             max_jobs_per_call: 10_000,
             max_log_lines: 10_000,
+            max_subscriptions_per_connection: 64,
         }
     }
 }

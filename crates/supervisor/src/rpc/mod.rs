@@ -3,6 +3,7 @@
 
 mod access;
 mod admin;
+mod events;
 mod job;
 mod runner;
 
@@ -40,6 +41,16 @@ pub(crate) fn module(supervisor: Arc<Supervisor>) -> RpcModule<Supervisor> {
             names::RUNNER_LOGS_UNSUBSCRIBE,
             |raw, pending, supervisor, _| async move {
                 runner::follow_logs(&supervisor, raw.as_str(), pending).await
+            },
+        )
+        .expect("the subscription names are not methods");
+    module
+        .register_subscription(
+            names::JOBS_SUBSCRIBE,
+            names::JOBS_EVENT,
+            names::JOBS_UNSUBSCRIBE,
+            |raw, pending, supervisor, _| async move {
+                events::subscribe(supervisor, raw.as_str(), pending).await
             },
         )
         .expect("the subscription names are not methods");
