@@ -4,6 +4,7 @@
 use js_sys::{Function, Promise};
 use wasm_bindgen::prelude::*;
 
+use hero_supervisor_api::methods::names;
 use hero_supervisor_openrpc_client::ListFilter;
 
 use crate::client::promise;
@@ -13,9 +14,9 @@ use crate::{WasmJob, WasmSupervisorClient};
 
 /// The wire names of `jobs_subscribe`.
 const JOB_EVENTS: Names = Names {
-    subscribe: "jobs.subscribe",
-    notification: "jobs.event",
-    unsubscribe: "jobs.unsubscribe",
+    subscribe: names::JOBS_SUBSCRIBE,
+    notification: names::JOBS_EVENT,
+    unsubscribe: names::JOBS_UNSUBSCRIBE,
 };
 
 #[wasm_bindgen]
@@ -173,9 +174,13 @@ impl WasmSupervisorClient {
 impl WasmSupervisorClient {
     /// Follows jobs over WebSocket (`jobs.subscribe`): an event for every change of status of
     /// the jobs the secret may see (as `jobs_list`) that `filter` selects (`job_ids`,
-    /// `runner`, `status`), with the result once final and the latest progress. Resolves to a
+    /// `runner`, `status`), made after the subscription was accepted: `progress` on progress
+    /// reports, `result` once final, status `deleted` after `job_delete`. Resolves to a
     /// `WasmSubscription` once the supervisor accepted; each event goes to `on_event` when
-    /// given, else to the subscription's async iterator.
+    /// given, else to the subscription's async iterator. When events may have been missed
+    /// (a reader too slow, the server's store lost) the supervisor ends the subscription,
+    /// which rejects `closed` and the iterator with its error: subscribe again and re-read
+    /// with `jobs_list`.
     #[wasm_bindgen(unchecked_return_type = "Promise<WasmSubscription<JobEvent>>")]
     pub fn jobs_subscribe(
         &self,

@@ -109,24 +109,28 @@ export interface OpenRpcDocument {
   [key: string]: unknown;
 }
 
+/** What a job became, in a `jobs_subscribe` event: a status, or `deleted` by `job_delete`. */
+export type EventStatus = JobStatus | "deleted";
+
 /** Which events `jobs_subscribe` sends: every condition given must hold. */
 export interface EventFilter {
   /** Only these jobs. */
   job_ids?: string[];
   runner?: string;
-  status?: JobStatus | JobStatus[];
+  /** Progress reports have status `running`. */
+  status?: EventStatus | EventStatus[];
 }
 
-/** One change of a job's status, as `jobs_subscribe` delivers it. */
+/** One change of a job, as `jobs_subscribe` delivers it. */
 export interface JobEvent {
   job_id: string;
   runner: string;
-  status: JobStatus;
-  /** When the change happened, RFC 3339. */
+  status: EventStatus;
+  /** When the store made the change, RFC 3339. */
   at: string;
-  /** The latest progress the job reported, when it reported any. */
+  /** The progress reported: present on progress events (status `running`) only. */
   progress?: Progress;
-  /** The job's result, once it is final. */
+  /** The job's result: present on final events (`completed`, `failed`, `stopped`). */
   result?: JobResult;
 }
 
