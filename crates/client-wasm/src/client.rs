@@ -14,7 +14,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
 use crate::error::{self, Failure};
-use crate::subscription::Connect;
+use crate::websocket::Connect;
 
 /// A client for one supervisor: `new WasmSupervisorClient("http://localhost:3030")`.
 ///

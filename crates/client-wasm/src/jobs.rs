@@ -9,7 +9,7 @@ use hero_supervisor_openrpc_client::ListFilter;
 
 use crate::client::promise;
 use crate::error::{self, Failure};
-use crate::subscription::{self, Names};
+use crate::websocket::{self, Names};
 use crate::{WasmJob, WasmSupervisorClient};
 
 /// The wire names of `jobs_subscribe`.
@@ -207,7 +207,7 @@ impl WasmSupervisorClient {
                 }
             }
         }
-        subscription::open(self.connect(), JOB_EVENTS, params, on_event)
+        websocket::open(self.connect(), JOB_EVENTS, params, on_event)
     }
 }
 

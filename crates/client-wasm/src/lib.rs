@@ -7,7 +7,8 @@
 //!   under the same names, plus the seed document's `create_job`.
 //! - `job.rs`: [`WasmJob`], a job built in JavaScript and checked by `hero_job::JobBuilder`.
 //! - `subscription.rs`: [`WasmSubscription`], a WebSocket subscription (`runner_logs_subscribe`,
-//!   `jobs_subscribe`) delivering to a callback or an async iterator.
+//!   `jobs_subscribe`) delivering to a callback or an async iterator; `websocket.rs` opens its
+//!   connection and reads what the supervisor sends on it.
 //! - `error.rs`: every failure as a JavaScript `Error` named `SupervisorError`, with the
 //!   contract's `code`, a `kind` and `retryable`.
 //! - `types.rs`: the TypeScript declarations of what the promises resolve to.
@@ -33,6 +34,7 @@ mod jobs;
 mod runners;
 mod subscription;
 mod types;
+mod websocket;
 
 pub use client::WasmSupervisorClient;
 pub use error::Failure;

@@ -7,7 +7,7 @@ use wasm_bindgen::prelude::*;
 
 use crate::WasmSupervisorClient;
 use crate::client::promise;
-use crate::subscription::{self, Names};
+use crate::websocket::{self, Names};
 
 /// The wire names of `runner_logs_subscribe`.
 const RUNNER_LOGS: Names = Names {
@@ -101,6 +101,6 @@ impl WasmSupervisorClient {
         if let Some(lines) = lines {
             params["lines"] = lines.into();
         }
-        subscription::open(self.connect(), RUNNER_LOGS, params, on_line)
+        websocket::open(self.connect(), RUNNER_LOGS, params, on_line)
     }
 }

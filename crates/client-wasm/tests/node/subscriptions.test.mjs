@@ -53,9 +53,11 @@ test('runner_logs_subscribe delivers the lines the runner writes, and close stop
   await eventually('the printed line', () => lines.some((line) => line.includes(marker)));
   assert.ok(lines.every((line) => typeof line === 'string'));
 
+  const id = subscription.id;
   assert.equal(await subscription.close(), undefined);
   await subscription.closed;
   await subscription.close();
+  assert.equal(subscription.id, id, 'the id outlives the subscription');
   const count = lines.length;
 
   // A second subscription sees the next line; the closed one never does.
