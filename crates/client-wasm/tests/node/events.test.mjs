@@ -78,3 +78,13 @@ test('a refused jobs_subscribe rejects with the supervisor error', async () => {
   await rejectsWith(live.jobs_subscribe(user, { status: 'done' }), 'invalid_params', -32602);
   await rejectsWith(live.jobs_subscribe(user, { state: 'queued' }), 'invalid_params', -32602);
 });
+
+test('a subscription the supervisor ends rejects with its error: here, a removed secret', async () => {
+  const fresh = `events-revoked-${Date.now()}`;
+  await client.add_secret(admin, 'user', fresh);
+  const events = await live.jobs_subscribe(fresh);
+  await client.remove_secret(admin, 'user', fresh);
+  await rejectsWith(events.closed, 'unauthorized', -32001);
+  await rejectsWith(events.next(), 'unauthorized', -32001);
+  assert.equal(await events.close(), undefined, 'closing an ended subscription is harmless');
+});

@@ -57,6 +57,7 @@ export async function listing(client: WasmSupervisorClient): Promise<JobStatus[]
 
 export async function subscriptions(client: WasmSupervisorClient, ws: new (url: string) => object): Promise<void> {
   const live: WasmSupervisorClient = client.with_websocket(ws);
+  client.with_websocket(WebSocket);
   const logs: WasmSubscription<string> = await live.runner_logs_subscribe('s', 'r', (line: string) => line.length);
   const id: number | string = logs.id;
   await logs.close();
