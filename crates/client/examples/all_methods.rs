@@ -10,8 +10,10 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail, ensure};
+use futures::StreamExt;
 use hero_supervisor_openrpc_client::{
-    ClientError, Job, JobBuilder, JobResult, JobStatus, JobStatusInfo, SupervisorClient, codes,
+    ClientError, EventFilter, EventStatus, Job, JobBuilder, JobResult, JobStatus, JobStatusInfo,
+    SupervisorClient, codes,
 };
 
 /// How long a job of this example may take to reach a final state.
@@ -49,6 +51,7 @@ async fn run() -> anyhow::Result<()> {
     println!("supervisor at {url}, runner {}", setup.runner);
     discover(&setup).await?;
     run_and_wait(&setup).await?;
+    follow_events(&setup).await?;
     let job_id = create_start_poll(&setup).await?;
     create_many(&setup).await?;
     list(&setup, &job_id).await?;
@@ -97,6 +100,46 @@ async fn run_and_wait(setup: &Setup) -> anyhow::Result<()> {
         JobResult::Success { success } if success == "42" => println!("  success: {success}"),
         other => bail!("job.run of `40 + 2` answered {other:?}, expected success 42"),
     }
+    Ok(())
+}
+
+async fn follow_events(setup: &Setup) -> anyhow::Result<()> {
+    let client = &setup.client;
+    println!("jobs_subscribe (WebSocket) + job_run: 6 * 7");
+    let filter = EventFilter {
+        runner: Some(setup.runner.clone()),
+        ..EventFilter::default()
+    };
+    let mut events = client.jobs_subscribe(&setup.secret, Some(filter)).await?;
+    let job = job(setup, "6 * 7")?;
+    let id = client.jobs_create(&setup.secret, job).await?;
+    client.job_start(&setup.secret, &id).await?;
+    let deadline = Instant::now() + JOB_DEADLINE;
+    let mut seen = Vec::new();
+    while seen.last() != Some(&EventStatus::Completed) {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let event = tokio::time::timeout(left, events.next())
+            .await
+            .context("no event before the deadline")?
+            .context("the subscription ended")??;
+        if event.job_id == id {
+            seen.push(event.status);
+            if event.status.is_final() {
+                ensure!(
+                    event.result == Some(JobResult::success("42")),
+                    "the final event carried {:?}",
+                    event.result
+                );
+                ensure!(
+                    event.status == EventStatus::Completed,
+                    "the job {}",
+                    event.status
+                );
+            }
+        }
+    }
+    events.unsubscribe().await?;
+    println!("  events: {seen:?}");
     Ok(())
 }
 

@@ -12,9 +12,6 @@ use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
-/// Events waiting to be sent to one subscription's client; one more ends the subscription.
-pub(crate) const EVENTS_PER_SUBSCRIPTION: usize = 1024;
-
 /// Changes taken from the store at once, so their results are read in one round trip.
 const BATCH: usize = 512;
 
@@ -101,7 +98,8 @@ impl Drop for Subscription {
 }
 
 impl Hub {
-    /// Opens a subscription receiving the changes `filter` selects from now on.
+    /// Opens a subscription receiving the changes `filter` selects from now on, ended when
+    /// more than `capacity` of its events wait to be sent.
     ///
     /// # Errors
     ///
@@ -110,10 +108,11 @@ impl Hub {
         self: &Arc<Self>,
         store: &Arc<dyn Store>,
         filter: Filter,
+        capacity: usize,
         shutdown: &CancellationToken,
     ) -> Result<Subscription, hero_store::Error> {
         let _starting = self.starting.lock().await;
-        let (events, receiver) = mpsc::channel(EVENTS_PER_SUBSCRIPTION);
+        let (events, receiver) = mpsc::channel(capacity.max(1));
         let (end, ended) = oneshot::channel();
         let entry = Entry {
             filter,

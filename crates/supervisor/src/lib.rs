@@ -102,6 +102,7 @@ pub async fn start(config: Config, listener: std::net::TcpListener) -> Result<Ru
             (config.limits.max_connections as usize / 2).max(1),
         ),
         shutdown: tokio_util::sync::CancellationToken::new(),
+        max_events_per_subscription: config.limits.max_events_per_subscription.max(1),
         hub: Arc::default(),
         started: std::time::Instant::now(),
     });

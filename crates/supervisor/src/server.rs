@@ -43,6 +43,9 @@ pub(crate) fn start(
         )
         .set_batch_request_config(BatchRequestConfig::Limit(limits.max_batch_len))
         .max_subscriptions_per_connection(limits.max_subscriptions_per_connection)
+        // Subscription ids are strings, as the method table declares; the library's default
+        // ids are numbers.
+        .set_id_provider(jsonrpsee::server::RandomStringIdProvider::new(16))
         .build();
     let http = tower::ServiceBuilder::new()
         .option_layer(cors(cors_allowed_origins))

@@ -39,6 +39,8 @@ pub(crate) struct Supervisor {
     /// Cancelled when the supervisor begins to shut down: waiting calls answer at once
     /// instead of holding the server's stop until their jobs end.
     pub(crate) shutdown: tokio_util::sync::CancellationToken,
+    /// Most events one subscription may have waiting to be sent before it is ended.
+    pub(crate) max_events_per_subscription: usize,
     /// The `jobs.subscribe` subscriptions and the task feeding them the store's changes.
     pub(crate) hub: Arc<crate::events::Hub>,
     /// When this supervisor started, for its uptime.

@@ -38,8 +38,16 @@ struct Probe<'a> {
     /// `None` when absent; an explicit `null` is `Some`.
     #[serde(borrow, default, deserialize_with = "present")]
     id: Option<&'a RawValue>,
-    #[serde(default)]
-    method: Option<IgnoredAny>,
+    /// Any JSON: a method that is not a string is the library's to refuse.
+    #[serde(borrow, default)]
+    method: Option<&'a RawValue>,
+}
+
+impl Probe<'_> {
+    /// The method's name, when it is a string.
+    fn method_name(&self) -> Option<std::borrow::Cow<'_, str>> {
+        serde_json::from_str(self.method?.get()).ok()
+    }
 }
 
 fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<&'de RawValue>, D::Error> {
@@ -95,7 +103,14 @@ fn plan_single(body: &[u8]) -> Plan {
                 None => Plan::PassThrough,
             }
         }
-        (IdKind::Fine, true) => Plan::PassThrough,
+        (IdKind::Fine, true) => match probe.method_name().as_deref().and_then(websocket_only) {
+            // The library answers a subscription over HTTP with a bare "internal error".
+            Some(method) => Plan::Answer(websocket_only_answer(
+                probe.id.map_or("null", RawValue::get),
+                method,
+            )),
+            None => Plan::PassThrough,
+        },
         (IdKind::Invalid, _) => Plan::Answer(invalid_request("null")),
         (_, false) => Plan::Answer(invalid_request(probe.id.map_or("null", RawValue::get))),
         (IdKind::Unheld, true) => {
@@ -166,6 +181,29 @@ fn with_id(call: &[u8], id: &str) -> Option<String> {
 /// A stand-in id no client sends: it starts with a NUL and carries a per-request nonce.
 fn token(nonce: &str, n: usize) -> String {
     format!("\u{0}hero-id:{nonce}:{n}")
+}
+
+/// `method` when it is a subscription, which only a WebSocket connection can carry.
+fn websocket_only(method: &str) -> Option<&'static str> {
+    hero_supervisor_api::methods::SUBSCRIPTIONS
+        .iter()
+        .map(|m| m.name)
+        .find(|name| *name == method)
+}
+
+fn websocket_only_answer(id: &str, method: &str) -> String {
+    serde_json::json!({
+        "jsonrpc": "2.0",
+        "id": serde_json::from_str::<serde_json::Value>(id).unwrap_or_default(),
+        "error": {
+            "code": hero_supervisor_api::codes::METHOD_NOT_FOUND,
+            "message": format!(
+                "`{method}` is served over WebSocket only: open a WebSocket on this same \
+                 address (ws:// or wss://) and call it there"
+            ),
+        },
+    })
+    .to_string()
 }
 
 fn invalid_request(id: &str) -> String {
@@ -239,6 +277,25 @@ mod tests {
         ] {
             assert_eq!(plan(body.as_bytes()), Plan::PassThrough, "{body}");
         }
+    }
+
+    #[test]
+    fn a_subscription_over_http_is_answered_that_it_needs_a_websocket() {
+        let body = br#"{"jsonrpc": "2.0", "id": 7, "method": "jobs.subscribe", "params": ["s"]}"#;
+        let Plan::Answer(answer) = plan(body) else {
+            panic!("answered without running")
+        };
+        let answer: serde_json::Value = serde_json::from_str(&answer).unwrap();
+        assert_eq!(answer["id"], 7);
+        assert_eq!(answer["error"]["code"], -32601);
+        assert!(
+            answer["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("WebSocket only")
+        );
+        let escaped = br#"{"jsonrpc": "2.0", "id": 1, "method": "job\u002erun", "params": []}"#;
+        assert_eq!(plan(escaped), Plan::PassThrough);
     }
 
     #[test]

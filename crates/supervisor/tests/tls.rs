@@ -149,6 +149,32 @@ async fn a_job_runs_over_https_for_a_client_trusting_the_certificate() {
 }
 
 #[tokio::test]
+async fn the_rust_client_follows_job_events_over_wss_when_it_trusts_the_certificate() {
+    use futures::StreamExt;
+    use hero_supervisor_openrpc_client::EventStatus;
+
+    let sup = TlsSupervisor::start().await;
+    let client = sup.client();
+    let mut events = bounded(client.jobs_subscribe(USER, None)).await.unwrap();
+    bounded(client.job_run(USER, job("40 + 2").build().unwrap()))
+        .await
+        .unwrap();
+    let mut last = None;
+    while last.as_ref().is_none_or(|s: &EventStatus| !s.is_final()) {
+        let event = bounded(events.next()).await.unwrap().unwrap();
+        last = Some(event.status);
+    }
+    assert_eq!(last, Some(EventStatus::Completed));
+    let untrusting = SupervisorClient::new(&sup.url).unwrap();
+    let refused = bounded(untrusting.jobs_subscribe(USER, None)).await;
+    assert!(
+        matches!(&refused, Err(ClientError::WebSocket { .. })),
+        "{refused:?}"
+    );
+    sup.stop().await;
+}
+
+#[tokio::test]
 async fn health_answers_over_https() {
     let sup = TlsSupervisor::start().await;
     let response = bounded(sup.http().get(format!("{}/health", sup.url)).send())

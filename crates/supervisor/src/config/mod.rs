@@ -121,6 +121,10 @@ pub struct Limits {
     /// Most subscriptions (`jobs.subscribe`, `runner_logs.subscribe`) one WebSocket connection
     /// may hold open. Default 64; one more is refused.
     pub max_subscriptions_per_connection: u32,
+    /// Most `jobs.subscribe` events waiting to be sent to one subscription; when a client
+    /// reads so slowly that one more is due, its subscription ends with an error
+    /// notification (-32009) instead of growing. Default 1,024.
+    pub max_events_per_subscription: usize,
 }
 
 impl Default for Limits {
@@ -135,6 +139,7 @@ impl Default for Limits {
             max_jobs_per_call: 10_000,
             max_log_lines: 10_000,
             max_subscriptions_per_connection: 64,
+            max_events_per_subscription: 1024,
         }
     }
 }

@@ -15,7 +15,7 @@ use jsonrpsee::{PendingSubscriptionSink, SubscriptionMessage, SubscriptionSink};
 use super::access::required;
 use crate::auth::{self, Caller};
 use crate::error::Error;
-use crate::events::{EVENTS_PER_SUBSCRIPTION, Ended, Filter, Subscription};
+use crate::events::{Ended, Filter, Subscription};
 use crate::supervisor::Supervisor;
 
 /// Serves one `jobs.subscribe` call: refuses it, or sends its events until the client
@@ -69,7 +69,12 @@ async fn open(
     let filter = filter(supervisor, &caller, p.filter.unwrap_or_default())?;
     let subscription = supervisor
         .hub
-        .subscribe(&supervisor.store, filter, &supervisor.shutdown)
+        .subscribe(
+            &supervisor.store,
+            filter,
+            supervisor.max_events_per_subscription,
+            &supervisor.shutdown,
+        )
         .await?;
     Ok((caller, p.secret, subscription))
 }
@@ -125,7 +130,9 @@ impl Watched<'_> {
         loop {
             let event = tokio::select! {
                 () = sink.closed() => return None,
-                ended = &mut subscription.ended => return Some(ended_error(ended)),
+                ended = &mut subscription.ended => {
+                    return Some(ended_error(ended, self.supervisor.max_events_per_subscription));
+                }
                 changed = self.grants.changed() => {
                     if changed.is_err() || !self.still_allowed().await {
                         return Some(Error::SubscriptionRevoked);
@@ -139,7 +146,9 @@ impl Watched<'_> {
             );
             tokio::select! {
                 sent = sink.send(message) => sent.ok()?,
-                ended = &mut subscription.ended => return Some(ended_error(ended)),
+                ended = &mut subscription.ended => {
+                    return Some(ended_error(ended, self.supervisor.max_events_per_subscription));
+                }
             }
         }
     }
@@ -158,11 +167,12 @@ impl Watched<'_> {
     }
 }
 
-fn ended_error(ended: Result<Ended, tokio::sync::oneshot::error::RecvError>) -> Error {
+fn ended_error(
+    ended: Result<Ended, tokio::sync::oneshot::error::RecvError>,
+    pending: usize,
+) -> Error {
     match ended {
-        Ok(Ended::TooSlow) => Error::EventsTooSlow {
-            pending: EVENTS_PER_SUBSCRIPTION,
-        },
+        Ok(Ended::TooSlow) => Error::EventsTooSlow { pending },
         Ok(Ended::Missed) => Error::EventsMissed,
         // The hub dropped it: the supervisor is shutting down.
         Err(_) => Error::ShuttingDown { id: None },
