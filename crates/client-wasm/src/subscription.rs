@@ -163,10 +163,19 @@ pub(crate) fn end(state: &Rc<RefCell<State>>, outcome: Result<(), JsValue>) -> b
 
 #[wasm_bindgen]
 impl WasmSubscription {
-    /// The id the supervisor gave the subscription.
+    /// The id the supervisor gave the subscription, as text (a supervisor of an earlier
+    /// version answered a number).
     #[wasm_bindgen(getter)]
-    pub fn id(&self) -> JsValue {
-        self.state.borrow().id.clone()
+    pub fn id(&self) -> String {
+        let current = self.state.borrow();
+        match current.id.as_string() {
+            Some(id) => id,
+            None => current
+                .id
+                .as_f64()
+                .map(|n| n.to_string())
+                .unwrap_or_default(),
+        }
     }
 
     /// Ends the subscription: asks the supervisor to unsubscribe, closes the connection and

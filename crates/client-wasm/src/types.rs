@@ -147,7 +147,7 @@ export type WebSocketConstructor = new (url: string) => object;
 export class WasmSubscription<T> implements AsyncIterableIterator<T> {
   private constructor();
   /** The id the supervisor gave the subscription. */
-  readonly id: number | string;
+  readonly id: string;
   /** Ends the subscription and closes its connection; nothing is delivered after the call.
    * Resolves once the connection is closed; calling it again does nothing more. */
   close(): Promise<void>;

@@ -59,7 +59,7 @@ export async function subscriptions(client: WasmSupervisorClient, ws: new (url: 
   const live: WasmSupervisorClient = client.with_websocket(ws);
   client.with_websocket(WebSocket);
   const logs: WasmSubscription<string> = await live.runner_logs_subscribe('s', 'r', (line: string) => line.length);
-  const id: number | string = logs.id;
+  const id: string = logs.id;
   await logs.close();
   await logs.closed;
   for await (const line of await live.runner_logs_subscribe('s', 'r', null, 10)) {
