@@ -7,13 +7,14 @@
 use std::future::Future;
 use std::time::Duration;
 
-use hero_supervisor_openrpc_client::{ClientError, SupervisorClient};
-use js_sys::Promise;
+use hero_supervisor_openrpc_client::{ClientError, DEFAULT_TIMEOUT, SupervisorClient};
+use js_sys::{Function, Promise};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
 use crate::error::{self, Failure};
+use crate::websocket::Connect;
 
 /// A client for one supervisor: `new WasmSupervisorClient("http://localhost:3030")`.
 ///
@@ -25,6 +26,10 @@ use crate::error::{self, Failure};
 #[derive(Debug, Clone)]
 pub struct WasmSupervisorClient {
     inner: SupervisorClient,
+    /// The constructor subscriptions open their WebSocket with; `None` uses the global one.
+    websocket: Option<Function>,
+    /// `with_timeout`'s bound, which also bounds a subscription's wait for its acceptance.
+    timeout_ms: u32,
 }
 
 #[wasm_bindgen]
@@ -38,7 +43,11 @@ impl WasmSupervisorClient {
     #[wasm_bindgen(constructor)]
     pub fn new(url: &str) -> Result<WasmSupervisorClient, JsValue> {
         let inner = SupervisorClient::new(url).map_err(|e| error::to_js(e.into()))?;
-        Ok(WasmSupervisorClient { inner })
+        Ok(WasmSupervisorClient {
+            inner,
+            websocket: None,
+            timeout_ms: u32::try_from(DEFAULT_TIMEOUT.as_millis()).unwrap_or(u32::MAX),
+        })
     }
 
     /// The supervisor's URL, as requests are sent to it.
@@ -51,7 +60,11 @@ impl WasmSupervisorClient {
     /// milliseconds (default 30000), rejecting with kind `transport`.
     pub fn with_timeout(&self, millis: u32) -> WasmSupervisorClient {
         let inner = self.inner.clone().with_timeout(millis_to_duration(millis));
-        WasmSupervisorClient { inner }
+        WasmSupervisorClient {
+            inner,
+            timeout_ms: millis,
+            ..self.clone()
+        }
     }
 
     /// A copy of this client whose `job_run` and `job_result` give up after `millis`
@@ -61,7 +74,23 @@ impl WasmSupervisorClient {
             .inner
             .clone()
             .with_wait_timeout(millis_to_duration(millis));
-        WasmSupervisorClient { inner }
+        WasmSupervisorClient {
+            inner,
+            ..self.clone()
+        }
+    }
+
+    /// A copy of this client whose subscriptions open their connection with `constructor`
+    /// (default: the global `WebSocket`), e.g. the `ws` package's `WebSocket` on Node 20,
+    /// which has no global one.
+    pub fn with_websocket(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "WebSocketConstructor")] constructor: Function,
+    ) -> WasmSupervisorClient {
+        WasmSupervisorClient {
+            websocket: Some(constructor),
+            ..self.clone()
+        }
     }
 
     /// The supervisor's OpenRPC document (`rpc.discover`).
@@ -76,6 +105,22 @@ impl WasmSupervisorClient {
     /// The native client, to move into a call's future.
     pub(crate) fn native(&self) -> SupervisorClient {
         self.inner.clone()
+    }
+
+    /// Where and how a subscription connects: the client's URL with `ws`/`wss` for
+    /// `http`/`https`, on the same host, port and path.
+    pub(crate) fn connect(&self) -> Connect {
+        let url = self.inner.url();
+        let url = match url.split_once("://") {
+            Some(("https", rest)) => format!("wss://{rest}"),
+            Some((_, rest)) => format!("ws://{rest}"),
+            None => url.to_owned(),
+        };
+        Connect {
+            url,
+            constructor: self.websocket.clone(),
+            timeout_ms: self.timeout_ms,
+        }
     }
 }
 

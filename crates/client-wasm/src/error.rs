@@ -3,6 +3,7 @@
 //!
 //! [`Failure`] is the plain-Rust description, testable off wasm; [`to_js`] builds the object.
 
+use hero_supervisor_api::codes;
 use hero_supervisor_openrpc_client::ClientError;
 use js_sys::Reflect;
 use wasm_bindgen::JsValue;
@@ -49,6 +50,29 @@ impl From<&ClientError> for Failure {
     }
 }
 
+impl Failure {
+    /// The failure for a JSON-RPC error the server sent over WebSocket, where the native
+    /// client, which speaks HTTP, is not involved: the same kinds as its errors map to.
+    pub(crate) fn from_rpc(code: i32, message: String) -> Self {
+        let (kind, retryable) = match code {
+            codes::UNAUTHORIZED => ("unauthorized", false),
+            codes::NOT_FOUND => ("not_found", false),
+            codes::CONFLICT => ("conflict", false),
+            codes::BACKEND_UNAVAILABLE => ("backend_unavailable", true),
+            codes::INVALID_PARAMS => ("invalid_params", false),
+            codes::WAIT_TIMED_OUT => ("wait_timed_out", true),
+            codes::BUSY => ("busy", true),
+            _ => ("rpc", false),
+        };
+        Self {
+            code: Some(code),
+            kind,
+            message,
+            retryable,
+        }
+    }
+}
+
 impl From<ClientError> for Failure {
     fn from(err: ClientError) -> Self {
         Self::from(&err)
@@ -86,8 +110,6 @@ pub(crate) fn to_js(failure: Failure) -> JsValue {
 
 #[cfg(test)]
 mod tests {
-    use hero_supervisor_api::codes;
-
     use super::*;
 
     #[test]
@@ -118,6 +140,42 @@ mod tests {
         });
         assert_eq!(failure.code, Some(codes::METHOD_NOT_FOUND));
         assert_eq!(failure.kind, "rpc");
+    }
+
+    #[test]
+    fn errors_over_websocket_map_as_the_native_clients_do() {
+        let cases = [
+            ClientError::Unauthorized {
+                message: "m".into(),
+            },
+            ClientError::NotFound {
+                message: "m".into(),
+            },
+            ClientError::Conflict {
+                message: "m".into(),
+            },
+            ClientError::BackendUnavailable {
+                message: "m".into(),
+            },
+            ClientError::InvalidParams {
+                message: "m".into(),
+            },
+            ClientError::WaitTimedOut {
+                message: "m".into(),
+            },
+            ClientError::Busy {
+                message: "m".into(),
+            },
+            ClientError::Rpc {
+                code: codes::METHOD_NOT_FOUND,
+                message: "m".into(),
+            },
+        ];
+        for err in cases {
+            let native = Failure::from(&err);
+            let code = native.code.expect("a server error has a code");
+            assert_eq!(Failure::from_rpc(code, "m".into()), native, "{err:?}");
+        }
     }
 
     #[test]

@@ -1,14 +1,23 @@
 //! The job methods, one per method of the native client, plus the seed document's
 //! `create_job`. Job ids and secrets go to the native client unchanged.
 
-use js_sys::Promise;
+use js_sys::{Function, Promise};
 use wasm_bindgen::prelude::*;
 
+use hero_supervisor_api::methods::names;
 use hero_supervisor_openrpc_client::ListFilter;
 
 use crate::client::promise;
 use crate::error::{self, Failure};
+use crate::websocket::{self, Names};
 use crate::{WasmJob, WasmSupervisorClient};
+
+/// The wire names of `jobs_subscribe`.
+const JOB_EVENTS: Names = Names {
+    subscribe: names::JOBS_SUBSCRIBE,
+    notification: names::JOBS_EVENT,
+    unsubscribe: names::JOBS_UNSUBSCRIBE,
+};
 
 #[wasm_bindgen]
 impl WasmSupervisorClient {
@@ -133,9 +142,9 @@ impl WasmSupervisorClient {
     pub fn jobs_list(
         &self,
         secret: String,
-        // A `ListFilter` (see the TypeScript types); left untyped here because a declared
-        // type makes the parameter required in the generated declarations.
-        filter: Option<JsValue>,
+        #[wasm_bindgen(unchecked_optional_param_type = "ListFilter | null")] filter: Option<
+            JsValue,
+        >,
     ) -> Promise {
         let client = self.native();
         let filter = match filter.filter(|f| !f.is_undefined() && !f.is_null()) {
@@ -159,6 +168,55 @@ impl WasmSupervisorClient {
             }
         })
     }
+}
+
+#[wasm_bindgen]
+impl WasmSupervisorClient {
+    /// Follows jobs over WebSocket (`jobs.subscribe`): an event for every change of status of
+    /// the jobs the secret may see (as `jobs_list`) that `filter` selects (`job_ids`,
+    /// `runner`, `status`), made after the subscription was accepted: `progress` on progress
+    /// reports, `result` once final, status `deleted` after `job_delete`. Resolves to a
+    /// `WasmSubscription` once the supervisor accepted; each event goes to `on_event` when
+    /// given, else to the subscription's async iterator. When events may have been missed
+    /// (a reader too slow, the server's store lost) the supervisor ends the subscription,
+    /// which rejects `closed` and the iterator with its error: subscribe again and re-read
+    /// with `jobs_list`.
+    #[wasm_bindgen(unchecked_return_type = "Promise<WasmSubscription<JobEvent>>")]
+    pub fn jobs_subscribe(
+        &self,
+        secret: String,
+        #[wasm_bindgen(unchecked_optional_param_type = "EventFilter | null")] filter: Option<
+            JsValue,
+        >,
+        #[wasm_bindgen(unchecked_optional_param_type = "((event: JobEvent) => void) | null")]
+        on_event: Option<Function>,
+    ) -> Promise {
+        let mut params = serde_json::json!({ "secret": secret });
+        if let Some(filter) = filter.filter(|f| !f.is_undefined() && !f.is_null()) {
+            // Checked by the server, which names the field that does not fit; here it only
+            // has to be JSON.
+            match json(&filter) {
+                Some(filter) => params["filter"] = filter,
+                None => {
+                    return Promise::reject(&error::to_js(Failure {
+                        code: None,
+                        kind: "invalid_params",
+                        message: "filter: expected an object".to_owned(),
+                        retryable: false,
+                    }));
+                }
+            }
+        }
+        websocket::open(self.connect(), JOB_EVENTS, params, on_event)
+    }
+}
+
+/// `value` as JSON, when it is a plain object.
+fn json(value: &JsValue) -> Option<serde_json::Value> {
+    let text = js_sys::JSON::stringify(value).ok()?.as_string()?;
+    serde_json::from_str::<serde_json::Value>(&text)
+        .ok()
+        .filter(serde_json::Value::is_object)
 }
 
 /// Reads a plain object as a `jobs.list` filter, naming the field that does not fit.

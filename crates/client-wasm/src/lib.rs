@@ -6,6 +6,9 @@
 //! - `jobs.rs`, `runners.rs`, `admin.rs`: one JavaScript method per method of the native client,
 //!   under the same names, plus the seed document's `create_job`.
 //! - `job.rs`: [`WasmJob`], a job built in JavaScript and checked by `hero_job::JobBuilder`.
+//! - `subscription.rs`: [`WasmSubscription`], a WebSocket subscription (`runner_logs_subscribe`,
+//!   `jobs_subscribe`) delivering to a callback or an async iterator; `websocket.rs` opens its
+//!   connection and reads what the supervisor sends on it.
 //! - `error.rs`: every failure as a JavaScript `Error` named `SupervisorError`, with the
 //!   contract's `code`, a `kind` and `retryable`.
 //! - `types.rs`: the TypeScript declarations of what the promises resolve to.
@@ -29,8 +32,11 @@ mod error;
 mod job;
 mod jobs;
 mod runners;
+mod subscription;
 mod types;
+mod websocket;
 
 pub use client::WasmSupervisorClient;
 pub use error::Failure;
 pub use job::WasmJob;
+pub use subscription::WasmSubscription;

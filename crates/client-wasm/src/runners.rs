@@ -1,11 +1,20 @@
 //! The runner methods, one per method of the native client. All but `register_runner` need
 //! an admin secret.
 
-use js_sys::Promise;
+use hero_supervisor_api::methods::names;
+use js_sys::{Function, Promise};
 use wasm_bindgen::prelude::*;
 
 use crate::WasmSupervisorClient;
 use crate::client::promise;
+use crate::websocket::{self, Names};
+
+/// The wire names of `runner_logs_subscribe`.
+const RUNNER_LOGS: Names = Names {
+    subscribe: names::RUNNER_LOGS_SUBSCRIBE,
+    notification: names::RUNNER_LOGS_LINE,
+    unsubscribe: names::RUNNER_LOGS_UNSUBSCRIBE,
+};
 
 #[wasm_bindgen]
 impl WasmSupervisorClient {
@@ -72,5 +81,26 @@ impl WasmSupervisorClient {
         let client = self.native();
         let lines = lines.and_then(|n| usize::try_from(n).ok());
         promise(async move { client.get_runner_logs(&secret, &actor_id, lines).await })
+    }
+
+    /// Follows a local runner's output over WebSocket (`runner_logs.subscribe`): the last
+    /// `lines` lines (default 100), then each new line as it is written. Resolves to a
+    /// `WasmSubscription` once the supervisor accepted; each line goes to `on_line` when
+    /// given, else to the subscription's async iterator. Lines the connection could not keep
+    /// up with arrive as one line `[N lines skipped]`.
+    #[wasm_bindgen(unchecked_return_type = "Promise<WasmSubscription<string>>")]
+    pub fn runner_logs_subscribe(
+        &self,
+        secret: String,
+        actor_id: String,
+        #[wasm_bindgen(unchecked_optional_param_type = "((line: string) => void) | null")]
+        on_line: Option<Function>,
+        #[wasm_bindgen(unchecked_optional_param_type = "number | null")] lines: Option<u32>,
+    ) -> Promise {
+        let mut params = serde_json::json!({"secret": secret, "actor_id": actor_id});
+        if let Some(lines) = lines {
+            params["lines"] = lines.into();
+        }
+        websocket::open(self.connect(), RUNNER_LOGS, params, on_line)
     }
 }

@@ -109,11 +109,64 @@ export interface OpenRpcDocument {
   [key: string]: unknown;
 }
 
+/** What a job became, in a `jobs_subscribe` event: a status, or `deleted` by `job_delete`. */
+export type EventStatus = JobStatus | "deleted";
+
+/** Which events `jobs_subscribe` sends: every condition given must hold. */
+export interface EventFilter {
+  /** Only these jobs. */
+  job_ids?: string[];
+  runner?: string;
+  /** Progress reports have status `running`. */
+  status?: EventStatus | EventStatus[];
+}
+
+/** One change of a job, as `jobs_subscribe` delivers it. */
+export interface JobEvent {
+  job_id: string;
+  runner: string;
+  status: EventStatus;
+  /** When the store made the change, RFC 3339. */
+  at: string;
+  /** The progress reported: present on progress events (status `running`) only. */
+  progress?: Progress;
+  /** The job's result: present on final events (`completed`, `failed`, `stopped`). */
+  result?: JobResult;
+}
+
+/** What `with_websocket` takes: the standard `WebSocket` constructor, or one that makes
+ * objects with its `send`, `close` and `on…` handlers, such as the `ws` package's. */
+export type WebSocketConstructor = new (url: string) => object;
+
+/**
+ * A live WebSocket subscription of `runner_logs_subscribe` or `jobs_subscribe`, on a
+ * connection of its own. Items go to the callback given when subscribing, or else wait for
+ * `for await (const item of subscription)` (at most 10,000 unread: past that it ends with kind
+ * `lagged`). Leaving the loop early closes the subscription.
+ */
+export class WasmSubscription<T> implements AsyncIterableIterator<T> {
+  private constructor();
+  /** The id the supervisor gave the subscription. */
+  readonly id: string;
+  /** Ends the subscription and closes its connection; nothing is delivered after the call.
+   * Resolves once the connection is closed; calling it again does nothing more. */
+  close(): Promise<void>;
+  /** Settles when the subscription ends: resolves after `close()`, rejects with a
+   * `SupervisorError` when the connection is lost (kind `transport`) or the server ends it. */
+  readonly closed: Promise<void>;
+  next(): Promise<IteratorResult<T, undefined>>;
+  return(): Promise<IteratorResult<T, undefined>>;
+  [Symbol.asyncIterator](): WasmSubscription<T>;
+  /** Frees the object's memory; `close()` first, or the connection stays open. */
+  free(): void;
+  [Symbol.dispose](): void;
+}
+
 /** What a failed call rejects with (and what the constructors throw). */
 export type SupervisorErrorKind =
   | "unauthorized" | "not_found" | "conflict" | "backend_unavailable" | "invalid_params"
   | "wait_timed_out" | "rpc" | "transport" | "invalid_url" | "invalid_response"
-  | "invalid_job" | "unknown";
+  | "invalid_job" | "busy" | "lagged" | "unknown";
 
 /**
  * An `Error` named `SupervisorError`. `code` is the JSON-RPC error code the supervisor

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { WasmSupervisorClient } from 'hero-supervisor-openrpc-client';
+import { WasmSubscription, WasmSupervisorClient } from 'hero-supervisor-openrpc-client';
 
 import { admin, client, eventually, job, register, rejectsWith, runner, url, user } from './support.mjs';
 
@@ -87,16 +87,22 @@ test('rpc_discover returns the OpenRPC document', async () => {
   assert.ok(doc.methods.some((m) => m.name === 'job.run'));
 });
 
-test('every HTTP method of the supervisor has a JavaScript counterpart', async () => {
+test('every method of the supervisor has a JavaScript counterpart', async () => {
   const doc = await client.rpc_discover();
-  // Wire name -> the client's name; the log subscription is WebSocket-only.
   const renamed = { 'rpc.discover': 'rpc_discover' };
-  const http = doc.methods.map((m) => m.name).filter((name) => !name.startsWith('runner_logs.'));
-  assert.ok(http.length >= 18, http.join(', '));
-  for (const name of http) {
+  const names = doc.methods.map((m) => m.name);
+  assert.ok(names.length >= 20, names.join(', '));
+  assert.ok(names.includes('runner_logs.subscribe'), 'the subscriptions are listed too');
+  for (const name of names) {
+    if (name.endsWith('.unsubscribe')) {
+      // A subscription ends with its own close().
+      assert.equal(typeof WasmSubscription.prototype.close, 'function', name);
+      continue;
+    }
     const js = renamed[name] ?? name.replace('.', '_');
     assert.equal(typeof WasmSupervisorClient.prototype[js], 'function', `${name} -> ${js}`);
   }
   assert.equal(typeof client.create_job, 'function', 'the seed name');
+  assert.equal(typeof client.jobs_subscribe, 'function', 'jobs.subscribe');
   assert.equal(client.url, new URL(url).href);
 });

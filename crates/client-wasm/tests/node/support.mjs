@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 
 import { WasmJob, WasmSupervisorClient } from 'hero-supervisor-openrpc-client';
+import { WebSocket } from 'ws';
 
 export const url = process.env.SUPERVISOR_URL;
 export const admin = process.env.HERO_ADMIN_SECRET;
@@ -13,6 +14,9 @@ export const runner = 'osis_runner_1';
 assert.ok(url && admin && user && register, 'run through scripts/test-wasm');
 
 export const client = new WasmSupervisorClient(url);
+
+/** The client for subscriptions: Node 20 has no global WebSocket, so the `ws` package's. */
+export const live = client.with_websocket(WebSocket);
 
 /** A job for the osis runner, with an id the supervisor assigns. */
 export function job(payload, timeout = 30) {

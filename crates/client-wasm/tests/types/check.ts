@@ -2,8 +2,12 @@
 // seed example and every result shape.
 import {
   WasmJob,
+  WasmSubscription,
   WasmSupervisorClient,
   type Job,
+  type JobEvent,
+  type JobRecord,
+  type JobStatus,
   type JobResult,
   type JobStatusInfo,
   type RunnerInfo,
@@ -44,6 +48,36 @@ export async function shapes(client: WasmSupervisorClient, job: WasmJob): Promis
   console.log(output, final, percent, jobs.length, ids, pid, info.version, logs, nothing, unregistered, bounded.url);
 }
 
+export async function listing(client: WasmSupervisorClient): Promise<JobStatus[]> {
+  const records: JobRecord[] = await client.jobs_list('s', { status: ['queued', 'running'], limit: 10 });
+  const next: JobRecord[] = await client.jobs_list('s', { runner: 'r', before: records[0].id });
+  await client.jobs_list('s', null);
+  return [...records, ...next].map((job) => job.status);
+}
+
+export async function subscriptions(client: WasmSupervisorClient, ws: new (url: string) => object): Promise<void> {
+  const live: WasmSupervisorClient = client.with_websocket(ws);
+  client.with_websocket(WebSocket);
+  const logs: WasmSubscription<string> = await live.runner_logs_subscribe('s', 'r', (line: string) => line.length);
+  const id: string = logs.id;
+  await logs.close();
+  await logs.closed;
+  for await (const line of await live.runner_logs_subscribe('s', 'r', null, 10)) {
+    const text: string = line;
+    console.log(id, text);
+  }
+  const events = await live.jobs_subscribe('s', { job_ids: ['a'], status: ['completed', 'failed'] });
+  for await (const event of events) {
+    const e: JobEvent = event;
+    const done: boolean = e.result !== undefined && 'success' in e.result;
+    const percent: number | undefined = e.progress?.percent;
+    console.log(e.job_id, e.runner, e.status, e.at, done, percent);
+  }
+  await live.jobs_subscribe('s', null, (event: JobEvent) => console.log(event.status));
+  await live.jobs_subscribe('s');
+}
+
+
 // Each line below must fail to compile: the declarations are precise, not `any`.
 export async function mistakes(client: WasmSupervisorClient, job: WasmJob): Promise<void> {
   // @ts-expect-error a job id is a string
@@ -56,6 +90,21 @@ export async function mistakes(client: WasmSupervisorClient, job: WasmJob): Prom
   const never: JobStatusInfo['status'] = 'done';
   // @ts-expect-error the timeout is a number of seconds
   job.timeout = '30';
+  // @ts-expect-error a limit is a number
+  await client.jobs_list('s', { limit: '10' });
+  // @ts-expect-error no such filter field
+  await client.jobs_list('s', { stauts: 'queued' });
+  // @ts-expect-error not a status
+  await client.jobs_list('s', { status: 'done' });
+  // @ts-expect-error a log line is a string
+  await client.runner_logs_subscribe('s', 'r', (line: number) => line);
+  // @ts-expect-error an event's status is a JobStatus
+  await client.jobs_subscribe('s', { job_ids: 'a' });
+  const events = await client.jobs_subscribe('s');
+  for await (const event of events) {
+    // @ts-expect-error events have no payload
+    console.log(event.payload);
+  }
   console.log(id, many, output, never);
 }
 
