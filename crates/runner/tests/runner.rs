@@ -455,6 +455,27 @@ impl Store for LateReports {
     async fn reap_expired(&self) -> hero_store::Result<Reaped> {
         self.inner.reap_expired().await
     }
+    async fn put_schedule(
+        &self,
+        schedule: &hero_store::ScheduleRecord,
+        max: usize,
+    ) -> hero_store::Result<()> {
+        self.inner.put_schedule(schedule, max).await
+    }
+    async fn schedules(&self) -> hero_store::Result<Vec<hero_store::ScheduleRecord>> {
+        self.inner.schedules().await
+    }
+    async fn delete_schedule(&self, name: &str, owner: Option<&str>) -> hero_store::Result<()> {
+        self.inner.delete_schedule(name, owner).await
+    }
+    async fn claim_tick(
+        &self,
+        name: &str,
+        seed: &str,
+        tick: chrono::DateTime<chrono::Utc>,
+    ) -> hero_store::Result<hero_store::TickClaim> {
+        self.inner.claim_tick(name, seed, tick).await
+    }
     async fn queue_len(&self, queue: &str) -> hero_store::Result<u64> {
         self.inner.queue_len(queue).await
     }

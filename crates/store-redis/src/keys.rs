@@ -101,6 +101,12 @@ impl Keys {
         format!("{}runners", self.prefix)
     }
 
+    /// Hash of schedule name → JSON `{"last_tick" (ms, first: `tick.lua` rewrites it in
+    /// place), "seed", "owner", "cron", "job", "created_at"}`.
+    pub(crate) fn schedules(&self) -> String {
+        format!("{}schedules", self.prefix)
+    }
+
     /// Hash of SHA-256 (hex) of a secret → `admin`, `user`, `register` or `revoked`.
     pub(crate) fn secrets(&self) -> String {
         format!("{}secrets", self.prefix)
@@ -157,5 +163,6 @@ mod tests {
         assert_eq!(keys.by_owner("o"), "hero:v1:idx:owner:o");
         assert_eq!(keys.retention(), "hero:v1:retention");
         assert_eq!(keys.expiry(), "hero:v1:expiry");
+        assert_eq!(keys.schedules(), "hero:v1:schedules");
     }
 }

@@ -10,6 +10,7 @@
 //! - `claims`: claims with leases and attempt tokens, heartbeats, finishing, reaping.
 //! - `runners`: registered runners, when a queue was last seen, queue lengths.
 //! - `secrets`: secret grants and watching them change.
+//! - `schedules`: cron schedules and the claim of each of their ticks.
 //! - `counts`: jobs counted by status, from the status indexes.
 //! - `retention`: how long finished jobs are kept, and removing them once it has passed.
 //! - `scripts`: one Lua script per atomic operation (`lua/`), loaded once.
@@ -41,6 +42,7 @@ mod listing;
 mod record;
 mod retention;
 mod runners;
+mod schedules;
 mod scripts;
 mod secrets;
 mod store;

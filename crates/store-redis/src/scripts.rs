@@ -19,6 +19,9 @@ pub(crate) struct Scripts {
     pub(crate) expire: redis::Script,
     pub(crate) reap: redis::Script,
     pub(crate) grant: redis::Script,
+    pub(crate) schedule_put: redis::Script,
+    pub(crate) schedule_delete: redis::Script,
+    pub(crate) tick: redis::Script,
 }
 
 impl Scripts {
@@ -37,6 +40,9 @@ impl Scripts {
             expire: redis::Script::new(include_str!("../lua/expire.lua")),
             reap: redis::Script::new(include_str!("../lua/reap.lua")),
             grant: redis::Script::new(include_str!("../lua/grant.lua")),
+            schedule_put: redis::Script::new(include_str!("../lua/schedule_put.lua")),
+            schedule_delete: redis::Script::new(include_str!("../lua/schedule_delete.lua")),
+            tick: redis::Script::new(include_str!("../lua/tick.lua")),
         }
     }
 }

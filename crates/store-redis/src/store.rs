@@ -1,6 +1,6 @@
 //! [`RedisStore`]'s [`Store`] implementation: each method names the file of its concept by
 //! delegating to the inherent method of the same name there (`jobs`, `waits`, `claims`,
-//! `runners`, `counts`, `retention`, `secrets`, `connection`).
+//! `runners`, `schedules`, `counts`, `retention`, `secrets`, `connection`).
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -9,7 +9,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use hero_job::{Job, JobRecord, JobStatus, Progress};
 use hero_store::{
-    Attempt, Claimed, Finish, Reaped, Result, Retention, RunnerRecord, StopOutcome, Store,
+    Attempt, Claimed, Finish, Reaped, Result, Retention, RunnerRecord, ScheduleRecord, StopOutcome,
+    Store, TickClaim,
 };
 
 use crate::connection::RedisStore;
@@ -146,6 +147,22 @@ impl Store for RedisStore {
 
     async fn reap_expired(&self) -> Result<Reaped> {
         self.reap_expired().await
+    }
+
+    async fn put_schedule(&self, schedule: &ScheduleRecord, max: usize) -> Result<()> {
+        self.put_schedule(schedule, max).await
+    }
+
+    async fn schedules(&self) -> Result<Vec<ScheduleRecord>> {
+        self.schedules().await
+    }
+
+    async fn delete_schedule(&self, name: &str, owner: Option<&str>) -> Result<()> {
+        self.delete_schedule(name, owner).await
+    }
+
+    async fn claim_tick(&self, name: &str, seed: &str, tick: DateTime<Utc>) -> Result<TickClaim> {
+        self.claim_tick(name, seed, tick).await
     }
 
     async fn queue_len(&self, queue: &str) -> Result<u64> {

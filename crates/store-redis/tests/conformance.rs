@@ -31,6 +31,23 @@ async fn redis_store_passes_the_conformance_suite() {
     .expect("the suite finishes in time");
 }
 
+#[tokio::test]
+async fn two_redis_stores_on_one_redis_claim_each_tick_once() {
+    let redis = RedisServer::start();
+    let a = RedisStore::connect(&redis.url(), NAMESPACE)
+        .await
+        .expect("connect");
+    let b = RedisStore::connect(&redis.url(), NAMESPACE)
+        .await
+        .expect("connect");
+    tokio::time::timeout(
+        hero_test_support::TIMEOUT,
+        hero_store::conformance::a_tick_is_claimed_once_when_two_stores_race(&a, &b),
+    )
+    .await
+    .expect("the check finishes in time");
+}
+
 /// Cuts a claim in two as a lost reply does: the `BLMOVE` the store waits with, and
 /// `claim.lua` run later, or never. Keys as `docs/runner-protocol.md` lays them out.
 struct SplitClaims {

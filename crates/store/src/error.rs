@@ -28,6 +28,24 @@ pub enum Error {
         /// The name asked for.
         name: String,
     },
+    /// A schedule with this name already exists.
+    #[error("schedule `{name}` already exists")]
+    ScheduleExists {
+        /// The name asked for.
+        name: String,
+    },
+    /// No schedule has this name (or the caller does not own it).
+    #[error("schedule `{name}` not found")]
+    ScheduleNotFound {
+        /// The name asked for.
+        name: String,
+    },
+    /// The store holds as many schedules as it may.
+    #[error("the store already holds {max} schedules, the most it may")]
+    TooManySchedules {
+        /// The limit.
+        max: usize,
+    },
     /// The job is not in a state that allows the operation.
     #[error("job `{id}` is {status}, so it cannot be {action}")]
     WrongState {

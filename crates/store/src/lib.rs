@@ -3,6 +3,7 @@
 //! - [`Store`]: jobs, queues, claims with leases, results, and waiting for a job's end.
 //! - [`Error`]: the failures a caller can act on.
 //! - [`JobChange`], [`Watched`]: the changes [`Store::watch_jobs`] hands out.
+//! - [`ScheduleRecord`], [`TickClaim`]: cron schedules and the claim of each tick.
 //! - [`conformance`]: checks every store implementation must pass.
 //!
 //! A job's life through a store: [`Store::create_job`] (`created`) → [`Store::start_job`]
@@ -14,11 +15,13 @@
 pub mod conformance;
 mod error;
 mod retention;
+mod schedule;
 mod store;
 mod watch;
 
 pub use error::Error;
 pub use retention::{DEFAULT_COMPLETED_RETENTION, DEFAULT_FAILED_RETENTION, Retention};
+pub use schedule::{ScheduleRecord, TickClaim};
 pub use store::{
     Attempt, Claimed, DEFAULT_LIST_LIMIT, Finish, JobFilter, MAX_LIST_LIMIT, MAX_RUNNER_LOSSES,
     Reaped, RunnerAccess, RunnerRecord, StopOutcome, Store, TIMEOUT_GRACE,

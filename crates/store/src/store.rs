@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use hero_job::{Job, JobRecord, JobResult, JobStatus, Progress};
 
-use crate::{Result, Retention};
+use crate::{Result, Retention, ScheduleRecord, TickClaim};
 
 /// How a job ends: its final status and result.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -461,6 +461,31 @@ pub trait Store: Send + Sync + 'static {
     /// holds the store for long.
     /// Safe to call from several processes at once.
     async fn reap_expired(&self) -> Result<Reaped>;
+
+    /// Stores `schedule` unless its name is taken or the store already holds `max` schedules,
+    /// checked and stored in one step.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::ScheduleExists`](crate::Error::ScheduleExists),
+    /// [`Error::TooManySchedules`](crate::Error::TooManySchedules).
+    async fn put_schedule(&self, schedule: &ScheduleRecord, max: usize) -> Result<()>;
+
+    /// Every schedule, by name.
+    async fn schedules(&self) -> Result<Vec<ScheduleRecord>>;
+
+    /// Removes the schedule `name`; with `owner` set, only when it owns it, checked in the
+    /// same step. Its ticks already created stay as jobs.
+    ///
+    /// # Errors
+    ///
+    /// `ScheduleNotFound`, also when another owner has it.
+    async fn delete_schedule(&self, name: &str, owner: Option<&str>) -> Result<()>;
+
+    /// Claims `tick` of the schedule `name` created with `seed`: makes it the schedule's last
+    /// tick when its last tick is earlier, in one step, so of any number of processes claiming
+    /// the same tick exactly one gets [`TickClaim::Claimed`].
+    async fn claim_tick(&self, name: &str, seed: &str, tick: DateTime<Utc>) -> Result<TickClaim>;
 
     /// Number of jobs waiting on `queue`.
     async fn queue_len(&self, queue: &str) -> Result<u64>;

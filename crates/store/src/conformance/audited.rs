@@ -10,7 +10,10 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use hero_job::{Job, JobRecord, JobStatus};
 
-use crate::{Attempt, Claimed, Finish, Reaped, Retention, RunnerRecord, StopOutcome, Store};
+use crate::{
+    Attempt, Claimed, Finish, Reaped, Retention, RunnerRecord, ScheduleRecord, StopOutcome, Store,
+    TickClaim,
+};
 
 /// A [`Store`] that checks every status change its operations make against
 /// [`JobStatus::can_become`], and panics on a forbidden one.
@@ -211,6 +214,27 @@ impl Store for Audited {
 
     async fn reap_expired(&self) -> crate::Result<Reaped> {
         self.audit("reap_expired", self.inner.reap_expired()).await
+    }
+
+    async fn put_schedule(&self, schedule: &ScheduleRecord, max: usize) -> crate::Result<()> {
+        self.inner.put_schedule(schedule, max).await
+    }
+
+    async fn schedules(&self) -> crate::Result<Vec<ScheduleRecord>> {
+        self.inner.schedules().await
+    }
+
+    async fn delete_schedule(&self, name: &str, owner: Option<&str>) -> crate::Result<()> {
+        self.inner.delete_schedule(name, owner).await
+    }
+
+    async fn claim_tick(
+        &self,
+        name: &str,
+        seed: &str,
+        tick: DateTime<Utc>,
+    ) -> crate::Result<TickClaim> {
+        self.inner.claim_tick(name, seed, tick).await
     }
 
     async fn queue_len(&self, queue: &str) -> crate::Result<u64> {

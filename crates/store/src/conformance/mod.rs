@@ -8,7 +8,7 @@
 //!
 //! The checks are grouped by concept: `jobs`, `claims`, `fencing` (attempt tokens and claims
 //! cut in two), `progress`, `events`, `reaper`, `retention` (expiry and counts),
-//! `runners` and `secrets`; `audited` holds [`Audited`].
+//! `runners`, `secrets` and `schedules`; `audited` holds [`Audited`].
 //!
 //! ```ignore
 //! #[tokio::test]
@@ -28,6 +28,7 @@ mod progress;
 mod reaper;
 mod retention;
 mod runners;
+mod schedules;
 mod secrets;
 
 pub use audited::Audited;
@@ -79,6 +80,11 @@ pub use retention::{
 pub use runners::{
     a_registration_keeps_its_access_until_unregistered,
     runners_register_once_and_are_seen_when_they_claim,
+};
+pub use schedules::{
+    a_schedule_is_stored_once_and_deleted_only_by_its_owner,
+    a_store_holds_at_most_the_schedules_it_is_given, a_tick_is_claimed_once_when_two_stores_race,
+    each_tick_is_claimed_once,
 };
 pub use secrets::{
     a_job_keeps_its_owner_out_of_sight,
@@ -175,6 +181,9 @@ pub async fn run_all(store: Arc<dyn Store>, faults: &dyn Faults) {
     a_job_created_again_under_a_deleted_ids_name_outlives_the_old_retention(store).await;
     job_counts_match_the_jobs_after_every_kind_of_change(store).await;
     every_change_of_a_job_reaches_a_watcher(store).await;
+    a_schedule_is_stored_once_and_deleted_only_by_its_owner(store).await;
+    a_store_holds_at_most_the_schedules_it_is_given(store).await;
+    each_tick_is_claimed_once(store).await;
 }
 
 fn fresh_job(queue: &str) -> Job {
