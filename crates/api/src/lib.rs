@@ -6,6 +6,7 @@
 //! - [`Secret`]: a secret that redacts itself and compares in constant time.
 //! - [`openrpc`]: the `rpc.discover` document, generated from the table.
 //! - [`runner`]: what the runner methods return.
+//! - [`schedule`]: what `schedules.create` takes and `schedules.list` returns.
 //! - [`info`]: what `get_supervisor_info` and `GET /health` return.
 //!
 //! ```
@@ -22,6 +23,7 @@ pub mod methods;
 pub mod openrpc;
 pub mod params;
 pub mod runner;
+pub mod schedule;
 mod secret;
 
 pub use secret::Secret;

@@ -31,6 +31,12 @@ pub mod names {
     pub const JOB_STOP: &str = "job.stop";
     /// `job.delete`
     pub const JOB_DELETE: &str = "job.delete";
+    /// `schedules.create`
+    pub const SCHEDULES_CREATE: &str = "schedules.create";
+    /// `schedules.list`
+    pub const SCHEDULES_LIST: &str = "schedules.list";
+    /// `schedules.delete`
+    pub const SCHEDULES_DELETE: &str = "schedules.delete";
     /// `register_runner`
     pub const REGISTER_RUNNER: &str = "register_runner";
     /// `unregister_runner`
@@ -437,6 +443,70 @@ pub const ALL: &[Method] = &[
         description: "Removes the job, its result and its queue entry. A user secret reaches \
                       only the jobs it created; another's job is not found.",
         params: &[SECRET, JOB_ID],
+        result: ("null", null),
+        access: Access::User,
+        errors: USER_ERRORS,
+    },
+    Method {
+        name: names::SCHEDULES_CREATE,
+        summary: "Create a job on every tick of a cron expression.",
+        description: "Stores the schedule, owned by the secret, and returns it with its \
+                      `created_at` and `next_tick`. On every tick of `cron` (5 fields, or 6 \
+                      with seconds first; UTC) one job is created from `job` and queued, \
+                      exactly once however many supervisors share the store; it is owned by \
+                      the schedule's secret and carries its level. The first tick is the first \
+                      after the creation; after a time with no supervisor running, only the \
+                      latest missed tick creates a job. `job` is checked as for `jobs.create` \
+                      (its runner known and open to the secret) and takes no id. A bad name, \
+                      cron expression or job answers -32602 naming the problem; a name in use \
+                      is a conflict; at most `[limits] max_schedules` schedules (default \
+                      1,000) per store, beyond which -32602.",
+        params: &[
+            SECRET,
+            Param {
+                name: "schedule",
+                summary: "`{name, cron, job}`: its unique name, when it ticks (UTC), and the \
+                          job each tick creates.",
+                required: true,
+                schema: schema_of::<crate::schedule::Schedule>,
+            },
+        ],
+        result: ("schedule", schema_of::<crate::schedule::Schedule>),
+        access: Access::User,
+        errors: &[
+            INVALID_PARAMS,
+            UNAUTHORIZED,
+            NOT_FOUND,
+            CONFLICT,
+            BACKEND_UNAVAILABLE,
+        ],
+    },
+    Method {
+        name: names::SCHEDULES_LIST,
+        summary: "List schedules, by name.",
+        description: "Returns the schedules the secret may see, by name, each with its \
+                      `last_tick` (absent before the first) and `next_tick`: with a user \
+                      secret the ones it created, with an admin secret every one.",
+        params: &[SECRET],
+        result: ("schedules", schema_of::<Vec<crate::schedule::Schedule>>),
+        access: Access::User,
+        errors: &[INVALID_PARAMS, UNAUTHORIZED, BACKEND_UNAVAILABLE],
+    },
+    Method {
+        name: names::SCHEDULES_DELETE,
+        summary: "Delete a schedule.",
+        description: "Removes the schedule: no tick creates a job after this returns. The \
+                      jobs its ticks created stay. A user secret reaches only the schedules \
+                      it created; another's is not found.",
+        params: &[
+            SECRET,
+            Param {
+                name: "name",
+                summary: "The schedule's name.",
+                required: true,
+                schema: string,
+            },
+        ],
         result: ("null", null),
         access: Access::User,
         errors: USER_ERRORS,

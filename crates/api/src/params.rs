@@ -235,6 +235,26 @@ pub struct JobReadParams {
     pub secret: Option<Secret>,
 }
 
+/// `secret, schedule`: `schedules.create`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ScheduleParams {
+    /// The caller's secret.
+    #[serde(default)]
+    pub secret: Option<Secret>,
+    /// The schedule: its name, cron expression and job.
+    pub schedule: crate::schedule::Schedule,
+}
+
+/// `secret, name`: `schedules.delete`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ScheduleNameParams {
+    /// The caller's secret.
+    #[serde(default)]
+    pub secret: Option<Secret>,
+    /// The schedule's name.
+    pub name: String,
+}
+
 /// `secret, name, queue?, access?`: `register_runner`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RegisterRunnerParams {
@@ -493,6 +513,10 @@ mod tests {
                         "jobs" => serde_json::json!([
                             {"payload": "1", "executor": "e", "runner": "r"}
                         ]),
+                        "schedule" => serde_json::json!({
+                            "name": "n", "cron": "* * * * *",
+                            "job": {"payload": "1", "executor": "e", "runner": "r"}
+                        }),
                         "force" | "follow" | "start" => Value::Bool(true),
                         "filter" => serde_json::json!({"status": "queued", "limit": 5}),
                         "lines" => Value::from(5),
@@ -515,7 +539,11 @@ mod tests {
                 ["secret", "name", "queue", "access"] => {
                     parse::<RegisterRunnerParams>(m, map).is_ok()
                 }
-                ["secret", "name"] => parse::<RunnerNameParams>(m, map).is_ok(),
+                ["secret", "schedule"] => parse::<ScheduleParams>(m, map).is_ok(),
+                ["secret", "name"] => {
+                    parse::<RunnerNameParams>(m, map.clone()).is_ok()
+                        && parse::<ScheduleNameParams>(m, map).is_ok()
+                }
                 ["secret", "actor_id"] => parse::<ActorParams>(m, map).is_ok(),
                 ["secret", "actor_id", "force"] => parse::<StopRunnerParams>(m, map).is_ok(),
                 ["secret", "actor_id", "lines", "follow"] => {

@@ -40,6 +40,7 @@ fn parse_declared(method: &'static Method, named: Map<String, Value>) -> Result<
             params::parse::<RegisterRunnerParams>(method, named).map(drop)
         }
         ["secret", "name"] => params::parse::<RunnerNameParams>(method, named).map(drop),
+        ["secret", "schedule"] => params::parse::<params::ScheduleParams>(method, named).map(drop),
         ["secret", "actor_id"] => params::parse::<ActorParams>(method, named).map(drop),
         ["secret", "actor_id", "force"] => {
             params::parse::<StopRunnerParams>(method, named).map(drop)

@@ -13,7 +13,7 @@ use anyhow::{Context, bail, ensure};
 use futures::StreamExt;
 use hero_supervisor_openrpc_client::{
     ClientError, EventFilter, EventStatus, Job, JobBuilder, JobResult, JobStatus, JobStatusInfo,
-    SupervisorClient, codes,
+    Schedule, SupervisorClient, codes,
 };
 
 /// How long a job of this example may take to reach a final state.
@@ -57,6 +57,7 @@ async fn run() -> anyhow::Result<()> {
     list(&setup, &job_id).await?;
     stop_queued(&setup).await?;
     delete_then_not_found(&setup, &job_id).await?;
+    schedules(&setup).await?;
     wrong_secret(&setup).await
 }
 
@@ -249,6 +250,41 @@ async fn delete_then_not_found(setup: &Setup, job_id: &str) -> anyhow::Result<()
         Err(other) => bail!("expected not found, got {other} (code {:?})", other.code()),
         Ok(status) => bail!("a deleted job still has a status: {}", status.status),
     }
+    Ok(())
+}
+
+/// A schedule ticking every second: created, seen ticking in the listing, deleted.
+async fn schedules(setup: &Setup) -> anyhow::Result<()> {
+    let client = &setup.client;
+    let name = format!("all-methods-{}", std::process::id());
+    println!("schedules_create {name}: every second");
+    let created = client
+        .schedules_create(
+            &setup.secret,
+            Schedule::new(&name, "* * * * * *", job(setup, "1")?),
+        )
+        .await?;
+    ensure!(created.next_tick.is_some(), "no next tick: {created:?}");
+    println!("schedules_list until it has ticked");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let listed = client.schedules_list(&setup.secret).await?;
+        let ours = listed.iter().find(|s| s.name == name);
+        ensure!(ours.is_some(), "schedules.list lacks {name}");
+        if let Some(tick) = ours.and_then(|s| s.last_tick) {
+            println!("  ticked at {tick}");
+            break;
+        }
+        ensure!(Instant::now() < deadline, "{name} never ticked");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    println!("schedules_delete {name}");
+    client.schedules_delete(&setup.secret, &name).await?;
+    let listed = client.schedules_list(&setup.secret).await?;
+    ensure!(
+        listed.iter().all(|s| s.name != name),
+        "a deleted schedule is listed"
+    );
     Ok(())
 }
 

@@ -7,6 +7,8 @@
 //!   `job_result`, `job_stop`, `job_delete`, `jobs_list`).
 //! - `runners.rs`: the runner methods (`register_runner`, `list_runners`, `start_runner`,
 //!   `stop_runner`, `get_runner_status`, `get_runner_logs`).
+//! - `schedules.rs`: `schedules_create`, `schedules_list`, `schedules_delete`, with
+//!   [`Schedule`].
 //! - `admin.rs`: `add_secret`, `remove_secret`, `get_supervisor_info`.
 //! - `ws.rs`: the WebSocket transport and its subscriptions (`jobs_subscribe`,
 //!   `runner_logs_subscribe`), as streams; not on wasm32.
@@ -45,6 +47,7 @@ mod error;
 mod jobs;
 mod rpc;
 mod runners;
+mod schedules;
 #[cfg(test)]
 mod test_server;
 #[cfg(not(target_arch = "wasm32"))]
@@ -60,5 +63,6 @@ pub use hero_supervisor_api::codes;
 pub use hero_supervisor_api::info::{BackendInfo, BackendStatus, Counts, SupervisorInfo};
 pub use hero_supervisor_api::params::{EventFilter, EventStatusFilter, ListFilter, StatusFilter};
 pub use hero_supervisor_api::runner::{RunnerAccess, RunnerInfo, RunnerKind, RunnerState};
+pub use hero_supervisor_api::schedule::Schedule;
 #[cfg(not(target_arch = "wasm32"))]
 pub use ws::{JobEvents, LogLines, Subscription};

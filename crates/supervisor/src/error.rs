@@ -154,6 +154,12 @@ pub enum Error {
         /// `[limits] max_jobs_per_call`.
         max: usize,
     },
+    /// A schedule that cannot be created as given.
+    #[error("invalid params: {reason}")]
+    BadSchedule {
+        /// What is wrong, naming the field.
+        reason: String,
+    },
     /// One job of a `jobs.create_many` call was refused: answered with the code of `source`,
     /// its message prefixed with `jobs[index]: `.
     #[error("jobs[{index}]: {source}")]
@@ -242,14 +248,23 @@ impl From<Error> for ErrorObjectOwned {
         let code = match &error {
             Error::Unauthorized { .. } | Error::RunnerNeedsAdmin { .. } => codes::UNAUTHORIZED,
             Error::UnknownRunner { .. } => codes::NOT_FOUND,
-            Error::Params(_) | Error::Job(_) | Error::TooManyJobs { .. } => codes::INVALID_PARAMS,
+            Error::Params(_)
+            | Error::Job(_)
+            | Error::TooManyJobs { .. }
+            | Error::BadSchedule { .. }
+            | Error::Store(Store::TooManySchedules { .. }) => codes::INVALID_PARAMS,
             // Answered above with its source's code; never reached.
             Error::InJob { .. } => codes::INTERNAL_ERROR,
-            Error::Store(Store::JobNotFound { .. } | Store::RunnerNotFound { .. }) => {
-                codes::NOT_FOUND
-            }
             Error::Store(
-                Store::JobExists { .. } | Store::WrongState { .. } | Store::RunnerExists { .. },
+                Store::JobNotFound { .. }
+                | Store::RunnerNotFound { .. }
+                | Store::ScheduleNotFound { .. },
+            ) => codes::NOT_FOUND,
+            Error::Store(
+                Store::JobExists { .. }
+                | Store::WrongState { .. }
+                | Store::RunnerExists { .. }
+                | Store::ScheduleExists { .. },
             ) => codes::CONFLICT,
             Error::Store(Store::Unavailable { .. }) => codes::BACKEND_UNAVAILABLE,
             Error::Store(_) => codes::INTERNAL_ERROR,
@@ -288,6 +303,17 @@ impl From<Error> for ErrorObjectOwned {
             }
             Error::Store(Store::RunnerNotFound { .. }) => {
                 "not found: no runner is registered with this name".to_owned()
+            }
+            Error::Store(Store::ScheduleNotFound { .. }) => {
+                "not found: no schedule with this name".to_owned()
+            }
+            Error::Store(Store::ScheduleExists { .. }) => {
+                "conflict: a schedule with this name already exists".to_owned()
+            }
+            Error::Store(Store::TooManySchedules { max }) => {
+                format!(
+                    "invalid params: the store already holds {max} schedules, the most it may ([limits] max_schedules)"
+                )
             }
             Error::Store(Store::JobExists { .. }) => {
                 "conflict: a job with this id already exists".to_owned()

@@ -11,6 +11,7 @@
 //! - `supervisor`: the state every call shares, and the permits of waiting calls.
 //! - `registry`: the actor processes this supervisor starts and stops.
 //! - `events`: the hub feeding `jobs.subscribe` subscriptions the store's job changes.
+//! - `schedule`, `ticker`: cron expressions, and the task creating each tick's job once.
 //! - `reaper`: ends the jobs of runners that stopped renewing their lease.
 //! - `error`: errors, and their one mapping onto JSON-RPC error codes.
 //!
@@ -23,8 +24,10 @@ mod events;
 mod reaper;
 mod registry;
 mod rpc;
+mod schedule;
 mod server;
 mod supervisor;
+mod ticker;
 mod tls;
 mod wire;
 
@@ -58,6 +61,8 @@ pub struct Running {
     server: jsonrpsee::server::ServerHandle,
     /// Kept for its lifetime: dropping it stops reaping.
     _reaper: reaper::Reaper,
+    /// Kept for its lifetime: dropping it stops creating the jobs of schedules.
+    _ticker: ticker::Ticker,
     supervisor: Arc<supervisor::Supervisor>,
     address: std::net::SocketAddr,
     is_tls: bool,
@@ -97,6 +102,8 @@ pub async fn start(config: Config, listener: std::net::TcpListener) -> Result<Ru
         },
         max_log_lines: config.limits.max_log_lines.max(1),
         max_jobs_per_call: config.limits.max_jobs_per_call,
+        max_schedules: config.limits.max_schedules,
+        schedules_changed: tokio::sync::Notify::new(),
         backend: "redis",
         registry,
         namespace: config.namespace.clone(),
@@ -118,10 +125,12 @@ pub async fn start(config: Config, listener: std::net::TcpListener) -> Result<Ru
         tls,
     )?;
     let reaper = reaper::Reaper::start(supervisor.store.clone());
+    let ticker = ticker::Ticker::start(supervisor.clone());
     tracing::info!(%address, tls = is_tls, "serving JSON-RPC over HTTP and WebSocket");
     Ok(Running {
         server,
         _reaper: reaper,
+        _ticker: ticker,
         supervisor,
         address,
         is_tls,

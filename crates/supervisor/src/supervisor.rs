@@ -22,6 +22,11 @@ pub(crate) struct Supervisor {
     pub(crate) max_log_lines: usize,
     /// Most jobs one `jobs.create_many` call may submit.
     pub(crate) max_jobs_per_call: usize,
+    /// Most schedules the store may hold, `[limits] max_schedules`.
+    pub(crate) max_schedules: usize,
+    /// Wakes the ticker when this supervisor stores a schedule, whose first tick may come
+    /// before the ticker's next look at the store.
+    pub(crate) schedules_changed: tokio::sync::Notify,
     /// Names the backend in `/health`.
     pub(crate) backend: &'static str,
     /// The actors this supervisor runs.

@@ -122,6 +122,9 @@ pub struct Limits {
     /// Most jobs one `jobs.create_many` call may submit. Default 10,000; the call must also
     /// fit in `max_request_bytes`.
     pub max_jobs_per_call: usize,
+    /// Most schedules the store may hold, counted over every owner and every supervisor
+    /// sharing it. Default 1,000; `schedules.create` beyond it is refused.
+    pub max_schedules: usize,
     /// Most log lines `get_runner_logs` returns, and `runner_logs.subscribe` sends first.
     /// Default 10,000; asking for more gives this many.
     pub max_log_lines: usize,
@@ -144,6 +147,7 @@ impl Default for Limits {
             max_batch_len: 100,
             max_payload_bytes: hero_job::Limits::default().max_payload_bytes,
             max_jobs_per_call: 10_000,
+            max_schedules: 1000,
             max_log_lines: 10_000,
             max_subscriptions_per_connection: 64,
             max_events_per_subscription: 1024,

@@ -264,7 +264,7 @@ impl Supervisor {
     /// Validates a submitted job and fills in what the server owns: id, timestamps, and the
     /// level of the secret that submitted it (a client's own `level` is overwritten, so a
     /// user cannot pass for an admin with a runner that checks it).
-    fn accept(&self, mut job: Job, caller: &Caller) -> Result<Job, Error> {
+    pub(super) fn accept(&self, mut job: Job, caller: &Caller) -> Result<Job, Error> {
         job.validate(&self.job_limits)?;
         if job.id.is_empty() {
             job.id = uuid::Uuid::new_v4().to_string();

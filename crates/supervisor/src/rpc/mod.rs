@@ -1,11 +1,13 @@
 //! The RPC module: every method of the API table registered with one handler that
-//! parses params, authorizes, and dispatches to its method group.
+//! parses params, authorizes, and dispatches to its method group (`job`, `schedule`,
+//! `runner`, `admin`, `events`).
 
 mod access;
 mod admin;
 mod events;
 mod job;
 mod runner;
+mod schedule;
 
 pub(crate) use admin::backend;
 
@@ -90,6 +92,11 @@ async fn call(
         | names::GET_RUNNER_STATUS
         | names::GET_RUNNER_LOGS => {
             runner::call(supervisor, method, named, caller.as_ref())
+                .instrument(span)
+                .await
+        }
+        names::SCHEDULES_CREATE | names::SCHEDULES_LIST | names::SCHEDULES_DELETE => {
+            schedule::call(supervisor, method, named, caller.as_ref())
                 .instrument(span)
                 .await
         }
