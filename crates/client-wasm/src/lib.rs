@@ -3,7 +3,7 @@
 //!
 //! - `client.rs`: [`WasmSupervisorClient`] — the supervisor's URL, timeouts, and the turn of a
 //!   native call into a JavaScript `Promise`; also `rpc_discover`.
-//! - `jobs.rs`, `runners.rs`, `admin.rs`: one JavaScript method per method of the native client,
+//! - `jobs.rs`, `runners.rs`, `schedules.rs`, `admin.rs`: one JavaScript method per method of the native client,
 //!   under the same names, plus the seed document's `create_job`.
 //! - `job.rs`: [`WasmJob`], a job built in JavaScript and checked by `hero_job::JobBuilder`.
 //! - `subscription.rs`: [`WasmSubscription`], a WebSocket subscription (`runner_logs_subscribe`,
@@ -32,6 +32,7 @@ mod error;
 mod job;
 mod jobs;
 mod runners;
+mod schedules;
 mod subscription;
 mod types;
 mod websocket;

@@ -90,6 +90,26 @@ export interface RunnerInfo {
   last_seen: string | null;
 }
 
+/** What `schedules_create` takes: a unique name, a cron expression (5 fields, or 6 with
+ * seconds first; UTC), and the job each tick creates (no id). */
+export interface NewSchedule {
+  name: string;
+  cron: string;
+  job: WasmJob | Partial<Job>;
+}
+
+/** A schedule as `schedules_create` and `schedules_list` return it. Timestamps are RFC 3339. */
+export interface Schedule {
+  name: string;
+  cron: string;
+  job: Job;
+  created_at: string;
+  /** The latest tick that created a job; absent before the first. */
+  last_tick?: string;
+  /** The next tick from now. */
+  next_tick?: string;
+}
+
 /** The answer of `get_supervisor_info`. */
 export interface SupervisorInfo {
   version: string;

@@ -11,6 +11,7 @@ import {
   type JobResult,
   type JobStatusInfo,
   type RunnerInfo,
+  type Schedule,
   type SupervisorError,
   type SupervisorInfo,
 } from 'hero-supervisor-openrpc-client';
@@ -35,6 +36,14 @@ export async function shapes(client: WasmSupervisorClient, job: WasmJob): Promis
   const plain = { payload: '1', executor: 'osis', runner: 'r' };
   const ids: string[] = await client.jobs_create_many('s', [job, plain]);
   await client.jobs_create_many('s', [job], false);
+  const schedule: Schedule = await client.schedules_create('s', {
+    name: 'nightly',
+    cron: '0 3 * * *',
+    job: plain,
+  });
+  const next: string | undefined = schedule.next_tick;
+  const schedules: Schedule[] = await client.schedules_list('s');
+  await client.schedules_delete('s', schedules[0].name);
   const runners: RunnerInfo[] = await client.list_runners('s');
   const pid: number | null = runners[0].pid;
   const info: SupervisorInfo = await client.get_supervisor_info('s');
