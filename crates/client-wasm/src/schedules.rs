@@ -65,6 +65,7 @@ fn read_schedule(value: &JsValue) -> Result<Schedule, String> {
             .as_string()
             .ok_or_else(|| format!("schedule.{name}: expected a string"))
     };
-    let job = WasmJob::from_js(&field("job")).map_err(|reason| format!("schedule.job: {reason}"))?;
+    let job =
+        WasmJob::from_js(&field("job")).map_err(|reason| format!("schedule.job: {reason}"))?;
     Ok(Schedule::new(text("name")?, text("cron")?, job))
 }

@@ -222,6 +222,25 @@ impl Secrets {
         role
     }
 
+    /// False when the store's grants revoked the secret hashed `hash`, or left it below
+    /// `level`: the owner of a schedule that may no longer submit its jobs. A hash without a
+    /// grant is taken as allowed: it may be a secret of another supervisor's config.
+    pub(crate) fn grant_allows(&self, hash: &str, level: hero_job::Level) -> bool {
+        match self
+            .grants
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(hash)
+        {
+            None => true,
+            Some(Grant::Revoked) => false,
+            Some(Grant::Role(role)) => match level {
+                hero_job::Level::Admin => *role == Role::Admin,
+                hero_job::Level::User => matches!(role, Role::User | Role::Admin),
+            },
+        }
+    }
+
     /// Makes the next [`refresh`](Self::refresh) reload: for a change this supervisor just
     /// made, so that its own next call sees it.
     pub(crate) fn mark_stale(&self) {

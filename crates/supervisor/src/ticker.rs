@@ -50,7 +50,7 @@ type Queued = HashMap<String, (String, DateTime<Utc>)>;
 async fn run(supervisor: Arc<Supervisor>) {
     let mut queued = Queued::new();
     loop {
-        let wait = match pass(supervisor.store.as_ref(), &mut queued).await {
+        let wait = match pass(&supervisor, &mut queued).await {
             Ok(Some(next)) => (next - Utc::now()).to_std().unwrap_or_default().min(REREAD),
             Ok(None) => REREAD,
             Err(error) => {
@@ -66,8 +66,15 @@ async fn run(supervisor: Arc<Supervisor>) {
     }
 }
 
-/// Creates the due tick of every schedule, and returns the earliest next tick of them all.
-async fn pass(store: &dyn Store, queued: &mut Queued) -> Result<Option<DateTime<Utc>>, StoreError> {
+/// Creates the due tick of every schedule whose owner may still submit its job, and returns
+/// the earliest next tick of them all.
+async fn pass(
+    supervisor: &Supervisor,
+    queued: &mut Queued,
+) -> Result<Option<DateTime<Utc>>, StoreError> {
+    let store = supervisor.store.as_ref();
+    // A secret removed or lowered on any supervisor stops its schedules from the next tick.
+    supervisor.secrets.refresh(store).await;
     let schedules = store.schedules().await?;
     queued.retain(|name, _| schedules.iter().any(|s| s.name == *name));
     let now = Utc::now();
@@ -81,7 +88,13 @@ async fn pass(store: &dyn Store, queued: &mut Queued) -> Result<Option<DateTime<
                 continue;
             }
         };
+        let allowed = schedule
+            .owner
+            .as_deref()
+            .is_none_or(|owner| supervisor.secrets.grant_allows(owner, schedule.job.level));
         match cron.latest_due(schedule.last_tick, now) {
+            // Not claimed: if the secret is granted again, its latest missed tick is created.
+            Some(_) if !allowed => {}
             Some(tick) => fire(store, schedule, tick, queued).await?,
             None if schedule.last_tick > schedule.created_at => {
                 queue_last(store, schedule, queued).await?;

@@ -248,6 +248,31 @@ async fn users_see_and_delete_only_their_own_schedules_and_own_their_jobs() {
 }
 
 #[tokio::test]
+async fn a_schedule_of_a_removed_secret_creates_no_more_jobs() {
+    let sup = common::TestSupervisor::start().await;
+    let client = &sup.client;
+    let temporary = "temporary-user-secret";
+    bounded(client.add_secret(ADMIN, "user", temporary))
+        .await
+        .expect("add_secret");
+    for (name, secret) in [("revoked", temporary), ("clock", USER)] {
+        bounded(client.schedules_create(secret, schedule(name, "* * * * * *", name)))
+            .await
+            .expect("schedules.create");
+    }
+    until_ticks(client, "revoked", 1).await;
+    bounded(client.remove_secret(ADMIN, "user", temporary))
+        .await
+        .expect("remove_secret");
+    // A tick in flight when the secret went may still land; none after the next.
+    let clock = ticks_of(client, "clock").await.len();
+    until_ticks(client, "clock", clock + 1).await;
+    let after_removal = ticks_of(client, "revoked").await;
+    until_ticks(client, "clock", clock + 3).await;
+    assert_eq!(ticks_of(client, "revoked").await, after_removal);
+}
+
+#[tokio::test]
 async fn a_bad_schedule_is_refused_naming_the_problem() {
     let sup = common::TestSupervisor::start_with(|config| config.limits.max_schedules = 1).await;
     let job = json!({"payload": "1", "executor": "osis", "runner": common::RUNNER});
