@@ -115,6 +115,26 @@ mod tests {
     }
 
     #[test]
+    fn a_day_matching_either_restricted_day_field_ticks_as_in_cron() {
+        let cron = Cron::parse("0 0 13 * FRI").expect("cron");
+        // 2026-01-01 is a Thursday.
+        let fridays_and_13th: Vec<_> = std::iter::successors(
+            cron.next_after(at("2026-01-01T00:00:00Z")),
+            |last| cron.next_after(*last),
+        )
+        .take(3)
+        .collect();
+        assert_eq!(
+            fridays_and_13th,
+            [
+                at("2026-01-02T00:00:00Z"),
+                at("2026-01-09T00:00:00Z"),
+                at("2026-01-13T00:00:00Z")
+            ]
+        );
+    }
+
+    #[test]
     fn a_tick_in_seconds_falls_on_the_whole_second() {
         let cron = Cron::parse("* * * * * *").expect("cron");
         let now = at("2026-01-01T00:00:01.250Z");

@@ -67,7 +67,11 @@ async fn run(supervisor: Arc<Supervisor>) {
 }
 
 /// Creates the due tick of every schedule whose owner may still submit its job, and returns
-/// the earliest next tick of them all.
+/// when to look again: the earliest next tick of them all, or soon when one failed.
+///
+/// # Errors
+///
+/// The schedules cannot be read, or the store is unavailable: the whole pass is retried.
 async fn pass(
     supervisor: &Supervisor,
     queued: &mut Queued,
@@ -88,24 +92,47 @@ async fn pass(
                 continue;
             }
         };
-        let allowed = schedule
-            .owner
-            .as_deref()
-            .is_none_or(|owner| supervisor.secrets.grant_allows(owner, schedule.job.level));
-        match cron.latest_due(schedule.last_tick, now) {
-            // Not claimed: if the secret is granted again, its latest missed tick is created.
-            Some(_) if !allowed => {}
-            Some(tick) => fire(store, schedule, tick, queued).await?,
-            None if schedule.last_tick > schedule.created_at => {
-                queue_last(store, schedule, queued).await?;
+        let next = match tick(supervisor, schedule, &cron, now, queued).await {
+            Ok(()) => cron.next_after(now),
+            Err(error) if error.is_retryable() => return Err(error),
+            // One schedule's trouble (a job the store refuses) must not hold up the others.
+            Err(error) => {
+                tracing::warn!(schedule = %schedule.name, %error, "tick failed; trying again");
+                chrono::Duration::from_std(RETRY)
+                    .ok()
+                    .map(|retry| now + retry)
             }
-            None => {}
-        }
-        if let Some(next) = cron.next_after(now) {
+        };
+        if let Some(next) = next {
             earliest = Some(earliest.map_or(next, |e| e.min(next)));
         }
     }
     Ok(earliest)
+}
+
+/// Creates the due tick of `schedule`, if any and its owner may; else makes sure its last
+/// tick's job is queued.
+async fn tick(
+    supervisor: &Supervisor,
+    schedule: &ScheduleRecord,
+    cron: &Cron,
+    now: DateTime<Utc>,
+    queued: &mut Queued,
+) -> Result<(), StoreError> {
+    let store = supervisor.store.as_ref();
+    let allowed = schedule
+        .owner
+        .as_deref()
+        .is_none_or(|owner| supervisor.secrets.grant_allows(owner, schedule.job.level));
+    match cron.latest_due(schedule.last_tick, now) {
+        // Not claimed: if the secret is granted again, its latest missed tick is created.
+        Some(_) if !allowed => Ok(()),
+        Some(tick) => fire(store, schedule, tick, queued).await,
+        None if schedule.last_tick > schedule.created_at => {
+            queue_last(store, schedule, queued).await
+        }
+        None => Ok(()),
+    }
 }
 
 /// Creates the job of `tick`, unless another supervisor did or does.
