@@ -1,9 +1,8 @@
-//! A schedule's cron expression, read with `croner`: when its ticks fall, which tick is due,
-//! and the id of the job each tick creates.
+//! A schedule's cron expression, read with `croner`: when its ticks fall, and which tick is
+//! due.
 
 use chrono::{DateTime, Utc};
 use croner::parser::{CronParser, Seconds, Year};
-use sha2::{Digest, Sha256};
 
 /// Longest cron expression accepted, in bytes: far above any real one, so a hostile one is
 /// refused before it is parsed.
@@ -61,22 +60,6 @@ impl Cron {
     }
 }
 
-/// The id of the job a schedule's `tick` creates: a UUID (version 4 in form) drawn from the
-/// schedule's secret seed and the tick, so every supervisor creating the job for one tick
-/// uses the same id, while nobody without the store can guess it.
-pub(crate) fn job_id(seed: &str, tick: DateTime<Utc>) -> String {
-    let digest = Sha256::new()
-        .chain_update(seed.as_bytes())
-        .chain_update(b"\n")
-        .chain_update(tick.timestamp_millis().to_be_bytes())
-        .finalize();
-    let mut bytes = [0u8; 16];
-    bytes.copy_from_slice(&digest[..16]);
-    uuid::Builder::from_random_bytes(bytes)
-        .into_uuid()
-        .to_string()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -118,12 +101,12 @@ mod tests {
     fn a_day_matching_either_restricted_day_field_ticks_as_in_cron() {
         let cron = Cron::parse("0 0 13 * FRI").expect("cron");
         // 2026-01-01 is a Thursday.
-        let fridays_and_13th: Vec<_> = std::iter::successors(
-            cron.next_after(at("2026-01-01T00:00:00Z")),
-            |last| cron.next_after(*last),
-        )
-        .take(3)
-        .collect();
+        let fridays_and_13th: Vec<_> =
+            std::iter::successors(cron.next_after(at("2026-01-01T00:00:00Z")), |last| {
+                cron.next_after(*last)
+            })
+            .take(3)
+            .collect();
         assert_eq!(
             fridays_and_13th,
             [
@@ -143,16 +126,5 @@ mod tests {
             Some(at("2026-01-01T00:00:01Z"))
         );
         assert_eq!(cron.next_after(now), Some(at("2026-01-01T00:00:02Z")));
-    }
-
-    #[test]
-    fn a_ticks_job_id_is_the_same_for_every_supervisor_and_differs_by_tick_and_seed() {
-        let tick = at("2026-01-01T00:00:01Z");
-        let id = job_id("seed", tick);
-        assert_eq!(id, job_id("seed", tick));
-        assert_ne!(id, job_id("seed", at("2026-01-01T00:00:02Z")));
-        assert_ne!(id, job_id("other", tick));
-        let parsed = uuid::Uuid::parse_str(&id).expect("a uuid");
-        assert_eq!(parsed.get_version_num(), 4);
     }
 }

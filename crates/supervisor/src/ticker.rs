@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 use hero_store::{Error as StoreError, ScheduleRecord, Store, TickClaim};
 use tokio::task::JoinHandle;
 
-use crate::schedule::{Cron, job_id};
+use crate::schedule::Cron;
 use crate::supervisor::Supervisor;
 
 /// Longest sleep between two reads of the schedules, whatever their next tick: schedules
@@ -142,7 +142,7 @@ async fn fire(
     tick: DateTime<Utc>,
     queued: &mut Queued,
 ) -> Result<(), StoreError> {
-    let id = job_id(&schedule.seed, tick);
+    let id = schedule.job_id(tick);
     let mut job = schedule.job.clone();
     job.id.clone_from(&id);
     // The tick, not the moment it was stored: whichever supervisor stores it, the job says
@@ -189,7 +189,7 @@ async fn queue_last(
     if queued.get(&schedule.name) == Some(&last) {
         return Ok(());
     }
-    queue(store, &job_id(&schedule.seed, schedule.last_tick)).await?;
+    queue(store, &schedule.job_id(schedule.last_tick)).await?;
     queued.insert(schedule.name.clone(), last);
     Ok(())
 }

@@ -195,6 +195,79 @@ async fn a_restarted_supervisor_does_not_create_the_last_tick_again() {
     assert!(before.len() >= 2);
 }
 
+/// Leaves `store` as a supervisor would that died during the tick `tick` of a schedule
+/// tagged `tag`: its job stored (`created`), and its tick claimed when `claimed`.
+async fn die_mid_tick(
+    store: &hero_store_redis::RedisStore,
+    tag: &str,
+    tick: DateTime<Utc>,
+    claimed: bool,
+) -> String {
+    use hero_store::Store;
+    let mut template = job("1").caller_id(tag).build().expect("a job");
+    template.id = String::new();
+    let schedule = hero_store::ScheduleRecord {
+        name: tag.to_owned(),
+        // Yearly: the tick of this year has fallen, the next one will not come during the test.
+        cron: "0 0 1 1 *".into(),
+        job: template.clone(),
+        owner: None,
+        created_at: tick - chrono::Duration::days(1),
+        last_tick: tick - chrono::Duration::days(1),
+        seed: format!("seed-of-{tag}"),
+    };
+    store.put_schedule(&schedule, 1000).await.expect("put");
+    let mut tick_job = template;
+    tick_job.id = schedule.job_id(tick);
+    tick_job.created_at = tick;
+    store.create_job(&tick_job, None).await.expect("stored");
+    if claimed {
+        let claim = store
+            .claim_tick(&schedule.name, &schedule.seed, tick)
+            .await
+            .expect("claim");
+        assert_eq!(claim, hero_store::TickClaim::Claimed);
+    }
+    tick_job.id
+}
+
+#[tokio::test]
+async fn a_tick_left_half_done_by_a_dead_supervisor_is_finished_once_by_another() {
+    let redis = RedisServer::start();
+    let store = hero_store_redis::RedisStore::connect(&redis.url(), "test")
+        .await
+        .expect("connect");
+    let now = Utc::now();
+    let tick: DateTime<Utc> = format!("{}-01-01T00:00:00Z", now.format("%Y"))
+        .parse()
+        .expect("this year's first tick");
+    let claimed = die_mid_tick(&store, "claimed-not-queued", tick, true).await;
+    let stored = die_mid_tick(&store, "stored-not-claimed", tick, false).await;
+
+    let survivor = peer(&redis).await;
+    for (tag, id) in [
+        ("claimed-not-queued", &claimed),
+        ("stored-not-claimed", &stored),
+    ] {
+        until(&format!("the job of {tag} is queued"), || async {
+            let status = bounded(survivor.client.job_status(id))
+                .await
+                .expect("status");
+            status.status == JobStatus::Queued
+        })
+        .await;
+        assert_eq!(ticks_of(&survivor.client, tag).await, [tick], "{tag}");
+    }
+    let listed = bounded(survivor.client.schedules_list(ADMIN))
+        .await
+        .expect("list");
+    assert!(
+        listed.iter().all(|s| s.last_tick == Some(tick)),
+        "{listed:?}"
+    );
+    survivor.stop().await;
+}
+
 #[tokio::test]
 async fn users_see_and_delete_only_their_own_schedules_and_own_their_jobs() {
     let sup = common::TestSupervisor::start_with(|config| {
