@@ -39,6 +39,10 @@ const LAYOUT: Layout = Layout {
     concurrency: 32,
 };
 
+/// Idle time before the supervisor's memory is read: it gives freed memory back to the
+/// system within a second or so of an answer that grew it.
+const SETTLE: Duration = Duration::from_secs(2);
+
 /// Time allowed for one call of the probe; a million jobs make some calls slow.
 const CALL_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -61,11 +65,13 @@ pub(crate) struct Snapshot {
     pub(crate) fill: Duration,
     /// Redis's `used_memory` once the jobs ended, before any call, in bytes.
     pub(crate) redis_used: u64,
-    /// The supervisor's memory once the jobs ended, before any call.
+    /// The supervisor's memory [`SETTLE`] after the jobs ended, before any call.
     pub(crate) filled: Memory,
-    /// ... after the warm-up.
+    /// ... right after the warm-up.
+    pub(crate) warm_now: Memory,
+    /// ... [`SETTLE`] after the warm-up.
     pub(crate) warm: Memory,
-    /// ... after the timed calls.
+    /// ... [`SETTLE`] after the timed calls.
     pub(crate) after: Memory,
     pub(crate) timings: Vec<Timing>,
 }
@@ -138,20 +144,25 @@ async fn snapshot(
     http: &reqwest::Client,
 ) -> anyhow::Result<Snapshot> {
     let redis_used = used_memory(&mut target.redis.clone()).await?;
+    tokio::time::sleep(SETTLE).await;
     let filled = supervisor.memory()?;
     let client = supervisor.client.clone().with_timeout(CALL_TIMEOUT);
     let probe = Probe::new(&client, http, &supervisor.url, target.queue).await?;
     eprintln!("  warm-up: {} rounds of every call", probe::WARMUP_ROUNDS);
     probe.warm_up().await;
+    let warm_now = supervisor.memory()?;
+    tokio::time::sleep(SETTLE).await;
     let warm = supervisor.memory()?;
     eprintln!("  timing each call");
     let timings = probe.time_all().await;
+    tokio::time::sleep(SETTLE).await;
     let after = supervisor.memory()?;
     Ok(Snapshot {
         stored,
         fill,
         redis_used,
         filled,
+        warm_now,
         warm,
         after,
         timings,

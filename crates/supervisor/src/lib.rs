@@ -11,6 +11,7 @@
 //! - `supervisor`: the state every call shares, and the permits of waiting calls.
 //! - `registry`: the actor processes this supervisor starts and stops.
 //! - `reaper`: ends the jobs of runners that stopped renewing their lease.
+//! - `memory`: gives the allocator's free memory back to the system after large answers.
 //! - `error`: errors, and their one mapping onto JSON-RPC error codes.
 //!
 //! [`run`] ties them together; `main.rs` only reads arguments and passes a signal.
@@ -18,6 +19,7 @@
 mod auth;
 pub mod config;
 mod error;
+mod memory;
 mod reaper;
 mod registry;
 mod rpc;
@@ -55,6 +57,8 @@ pub struct Running {
     server: jsonrpsee::server::ServerHandle,
     /// Kept for its lifetime: dropping it stops reaping.
     _reaper: reaper::Reaper,
+    /// Kept for its lifetime: dropping it stops trimming.
+    _trimmer: memory::Trimmer,
     supervisor: Arc<supervisor::Supervisor>,
     address: std::net::SocketAddr,
     is_tls: bool,
@@ -114,6 +118,7 @@ pub async fn start(config: Config, listener: std::net::TcpListener) -> Result<Ru
     Ok(Running {
         server,
         _reaper: reaper,
+        _trimmer: memory::Trimmer::start(),
         supervisor,
         address,
         is_tls,
