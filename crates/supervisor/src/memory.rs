@@ -1,12 +1,13 @@
 //! Gives memory the allocator holds but no longer uses back to the system.
 //!
 //! A large answer (`jobs.list` of 10,000 jobs builds tens of MiB of records and JSON for a
-//! moment) is freed into glibc's per-thread arenas, which keep it: without this, the
+//! moment) is freed into glibc's arenas, which keep it: without this, the
 //! supervisor's resident memory stays at its largest answer's high-water mark, so a
 //! supervisor that once listed 10,000 jobs looks twice the size of one that never did,
 //! although the memory it uses is the same (see `docs/benchmarks.md`, "Jobs at scale").
-//! Once a second this task reads the resident size, and when it is more than [`GROWTH`]
-//! above the lowest it has been, asks glibc to return its free pages (`malloc_trim`).
+//! Once a second this task reads the resident size, and when it grew by more than [`GROWTH`]
+//! since the last trim and has stopped moving, asks glibc to return its free pages
+//! (`malloc_trim`).
 
 use std::time::Duration;
 
@@ -15,9 +16,13 @@ use tokio::task::JoinHandle;
 /// Time between two looks at the resident size.
 const EVERY: Duration = Duration::from_secs(1);
 
-/// Growth of the resident size above what memory in use needs that makes a trim worth its
-/// cost (a walk over the allocator's free lists, under its locks, a millisecond or so).
+/// Growth of the resident size since the last trim that makes the next one worth its cost:
+/// a walk over the allocator's free lists under its lock, 2 to 10 ms with many free chunks,
+/// during which other threads wait to allocate.
 const GROWTH: u64 = 4 << 20;
+
+/// Change of the resident size between two looks under which the supervisor counts as quiet.
+const QUIET: u64 = 1 << 20;
 
 /// The trimming task, aborted when dropped.
 pub(crate) struct Trimmer(JoinHandle<()>);
@@ -61,30 +66,56 @@ impl Drop for Trimmer {
     }
 }
 
-/// When to trim: when the resident size is more than [`GROWTH`] above the floor, the size
-/// memory in use comes back to.
+/// When to trim: when the resident size is more than [`GROWTH`] above the lowest it has
+/// been and stopped moving since the last look, so the trim comes once a burst of work is
+/// over. A trim that gives back little found memory in use; the next waits, twice as long
+/// after each such trim, up to [`MAX_PAUSE`] looks.
 #[derive(Debug)]
 struct Policy {
+    /// The lowest resident size seen: memory above it was at some point not needed.
     floor: u64,
+    /// The resident size at the last look.
+    last: u64,
+    /// Looks left before trimming may start again.
+    pause: u32,
+    /// The pause after the next trim that gives back little.
+    next_pause: u32,
 }
+
+/// Looks a trim that gave back little waits for, at most.
+const MAX_PAUSE: u32 = 300;
 
 impl Policy {
     fn new(resident: u64) -> Self {
-        Self { floor: resident }
+        Self {
+            floor: resident,
+            last: resident,
+            pause: 0,
+            next_pause: 2,
+        }
     }
 
     /// Whether a resident size of `now` is worth a trim.
     fn wants_trim(&mut self, now: u64) -> bool {
+        let quiet = now.abs_diff(self.last) <= QUIET;
+        self.last = now;
         self.floor = self.floor.min(now);
-        now > self.floor + GROWTH
+        if self.pause > 0 {
+            self.pause -= 1;
+            return false;
+        }
+        quiet && now > self.floor + GROWTH
     }
 
     /// A trim took the resident size from `before` to `after`.
     fn trimmed(&mut self, before: u64, after: u64) {
-        if before.saturating_sub(after) < GROWTH / 2 {
-            // The growth is memory in use, not free pages: count from here, so the next
-            // trim waits for new growth instead of repeating for nothing every second.
-            self.floor = after;
+        self.last = after;
+        self.floor = self.floor.min(after);
+        if before.saturating_sub(after) >= GROWTH / 2 {
+            self.next_pause = 2;
+        } else {
+            self.pause = self.next_pause;
+            self.next_pause = (self.next_pause * 2).min(MAX_PAUSE);
         }
     }
 }
@@ -130,28 +161,41 @@ mod tests {
     const MIB: u64 = 1 << 20;
 
     #[test]
-    fn growth_past_the_threshold_is_trimmed_and_smaller_growth_is_not() {
-        let mut policy = Policy::new(12 * MIB);
-        assert!(!policy.wants_trim(15 * MIB));
+    fn a_burst_is_trimmed_once_the_resident_size_stops_moving() {
+        let mut policy = Policy::new(11 * MIB);
+        assert!(!policy.wants_trim(30 * MIB), "still growing");
         assert!(policy.wants_trim(30 * MIB));
     }
 
     #[test]
-    fn after_a_trim_that_released_memory_the_next_growth_is_trimmed_too() {
-        let mut policy = Policy::new(12 * MIB);
-        assert!(policy.wants_trim(45 * MIB));
-        // Trimmed while a large answer was still alive: most of it is released later.
-        policy.trimmed(45 * MIB, 35 * MIB);
-        assert!(policy.wants_trim(27 * MIB));
+    fn growth_under_the_threshold_is_not_trimmed() {
+        let mut policy = Policy::new(11 * MIB);
+        assert!(!policy.wants_trim(14 * MIB));
+        assert!(!policy.wants_trim(14 * MIB));
     }
 
     #[test]
-    fn growth_that_a_trim_cannot_release_is_not_trimmed_again() {
-        let mut policy = Policy::new(12 * MIB);
-        assert!(policy.wants_trim(40 * MIB));
-        policy.trimmed(40 * MIB, 39 * MIB);
-        assert!(!policy.wants_trim(40 * MIB));
+    fn a_trim_in_the_middle_of_a_burst_is_followed_by_one_after_it() {
+        let mut policy = Policy::new(11 * MIB);
+        policy.wants_trim(45 * MIB);
         assert!(policy.wants_trim(45 * MIB));
+        // The answer being built was still alive: 15 MiB given back, 30 MiB left.
+        policy.trimmed(45 * MIB, 30 * MIB);
+        assert!(policy.wants_trim(30 * MIB));
+    }
+
+    #[test]
+    fn memory_in_use_is_trimmed_for_less_and_less_often() {
+        let mut policy = Policy::new(11 * MIB);
+        policy.wants_trim(30 * MIB);
+        let mut trims = Vec::new();
+        for look in 0..40 {
+            if policy.wants_trim(30 * MIB) {
+                trims.push(look);
+                policy.trimmed(30 * MIB, 29 * MIB);
+            }
+        }
+        assert_eq!(trims, [0, 3, 8, 17, 34]);
     }
 
     #[test]
