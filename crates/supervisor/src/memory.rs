@@ -5,8 +5,8 @@
 //! supervisor's resident memory stays at its largest answer's high-water mark, so a
 //! supervisor that once listed 10,000 jobs looks twice the size of one that never did,
 //! although the memory it uses is the same (see `docs/benchmarks.md`, "Jobs at scale").
-//! Once a second this task reads the resident size, and when it grew by more than [`GROWTH`]
-//! since the last trim and has stopped moving, asks glibc to return its free pages
+//! Once a second this task reads the resident size, and when it is more than [`GROWTH`] above
+//! the lowest it has been and has stopped moving, asks glibc to return its free pages
 //! (`malloc_trim`).
 
 use std::time::Duration;
@@ -16,7 +16,7 @@ use tokio::task::JoinHandle;
 /// Time between two looks at the resident size.
 const EVERY: Duration = Duration::from_secs(1);
 
-/// Growth of the resident size since the last trim that makes the next one worth its cost:
+/// Growth of the resident size above its lowest that makes a trim worth its cost:
 /// a walk over the allocator's free lists under its lock, 2 to 10 ms with many free chunks,
 /// during which other threads wait to allocate.
 const GROWTH: u64 = 4 << 20;
@@ -69,7 +69,7 @@ impl Drop for Trimmer {
 /// When to trim: when the resident size is more than [`GROWTH`] above the lowest it has
 /// been and stopped moving since the last look, so the trim comes once a burst of work is
 /// over. A trim that gives back little found memory in use; the next waits, twice as long
-/// after each such trim, up to [`MAX_PAUSE`] looks.
+/// after each such trim, up to [`MAX_PAUSE`] looks, unless the size grows by [`GROWTH`] again.
 #[derive(Debug)]
 struct Policy {
     /// The lowest resident size seen: memory above it was at some point not needed.
@@ -78,6 +78,8 @@ struct Policy {
     last: u64,
     /// Looks left before trimming may start again.
     pause: u32,
+    /// The resident size after the trim that started the pause.
+    paused_at: u64,
     /// The pause after the next trim that gives back little.
     next_pause: u32,
 }
@@ -91,6 +93,7 @@ impl Policy {
             floor: resident,
             last: resident,
             pause: 0,
+            paused_at: resident,
             next_pause: 2,
         }
     }
@@ -100,10 +103,11 @@ impl Policy {
         let quiet = now.abs_diff(self.last) <= QUIET;
         self.last = now;
         self.floor = self.floor.min(now);
-        if self.pause > 0 {
+        if self.pause > 0 && now <= self.paused_at + GROWTH {
             self.pause -= 1;
             return false;
         }
+        self.pause = 0;
         quiet && now > self.floor + GROWTH
     }
 
@@ -115,6 +119,7 @@ impl Policy {
             self.next_pause = 2;
         } else {
             self.pause = self.next_pause;
+            self.paused_at = after;
             self.next_pause = (self.next_pause * 2).min(MAX_PAUSE);
         }
     }
@@ -196,6 +201,17 @@ mod tests {
             }
         }
         assert_eq!(trims, [0, 3, 8, 17, 34]);
+    }
+
+    #[test]
+    fn new_growth_ends_a_pause() {
+        let mut policy = Policy::new(11 * MIB);
+        policy.wants_trim(30 * MIB);
+        assert!(policy.wants_trim(30 * MIB));
+        policy.trimmed(30 * MIB, 29 * MIB);
+        assert!(!policy.wants_trim(30 * MIB), "paused");
+        policy.wants_trim(45 * MIB);
+        assert!(policy.wants_trim(45 * MIB), "45 MiB is new growth");
     }
 
     #[test]
