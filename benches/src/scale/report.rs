@@ -22,15 +22,24 @@ pub(crate) fn print(scale: &Scale, supervisor_binary: &std::path::Path) {
          mix: 98 % completed, 1 % failed (executor refused), 1 % queued on a queue no runner takes",
         supervisor_binary.display()
     );
-    let header = |what: &str| {
-        println!(
-            "\n  {what:<44} {:>16} {:>16} {:>8}",
-            format!("{} jobs", thousands(base.stored)),
-            format!("{} jobs", thousands(big.stored)),
-            "ratio"
-        );
-    };
-    header("supervisor memory (MiB)");
+    print_memory(scale);
+    print_redis(scale);
+    print_latency(base, big);
+}
+
+/// A table's heading: what it shows, then the two sizes.
+fn header(what: &str, base: &Snapshot, big: &Snapshot) {
+    println!(
+        "\n  {what:<44} {:>16} {:>16} {:>8}",
+        format!("{} jobs", thousands(base.stored)),
+        format!("{} jobs", thousands(big.stored)),
+        "ratio"
+    );
+}
+
+fn print_memory(scale: &Scale) {
+    let (base, big) = (&scale.baseline, &scale.scaled);
+    header("supervisor memory (MiB)", base, big);
     println!(
         "  {:<44} {:>16.1}",
         "VmRSS once started, no job",
@@ -68,8 +77,11 @@ pub(crate) fn print(scale: &Scale, supervisor_binary: &std::path::Path) {
             "NO"
         }
     );
+}
 
-    header("redis");
+fn print_redis(scale: &Scale) {
+    let (base, big) = (&scale.baseline, &scale.scaled);
+    header("redis", base, big);
     let per_job_base = per_job(base.redis_used, scale.redis_empty, base.stored);
     let per_job_big = per_job(big.redis_used, base.redis_used, big.stored - base.stored);
     println!(
@@ -91,8 +103,10 @@ pub(crate) fn print(scale: &Scale, supervisor_binary: &std::path::Path) {
         base.fill.as_secs_f64(),
         big.fill.as_secs_f64()
     );
+}
 
-    header("latency, one call at a time: p50 ms (max)");
+fn print_latency(base: &Snapshot, big: &Snapshot) {
+    header("latency, one call at a time: p50 ms (max)", base, big);
     for (a, b) in base.timings.iter().zip(&big.timings) {
         let cell = |t: &super::Timing| match t.latency {
             Some(q) => format!("{:.2} ({:.0})", millis(q.p50), millis(t.max)),
