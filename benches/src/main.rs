@@ -4,6 +4,8 @@
 //! - `floor`: `PING` round trips against the bench's own redis-server.
 //! - `drain`: *enqueue + drain* of N jobs.
 //! - `roundtrip`: sequential `job.run` latency.
+//! - `scale` (`--scale`, on its own): the supervisor's memory and read latency with 1,000
+//!   and with a million jobs stored.
 //! - `supervisor`, `runners`: the in-process supervisor and the runner child processes.
 //! - `workload`, `latency`, `report`: shared set-up, histograms, the printed table.
 
@@ -13,6 +15,7 @@ mod latency;
 mod report;
 mod roundtrip;
 mod runners;
+mod scale;
 mod supervisor;
 mod workload;
 
@@ -58,6 +61,13 @@ struct Args {
     /// Requests in flight while enqueuing and reading results back.
     #[arg(long, default_value_t = 32)]
     in_flight: usize,
+    /// Run only the *jobs at scale* workload: the `supervisor` binary's memory and read
+    /// latency with 1,000 jobs stored, then with `--stored-jobs`. Takes minutes.
+    #[arg(long)]
+    scale: bool,
+    /// Jobs stored at the larger size of `--scale`. Default 1,000,000; 20,000 with `--quick`.
+    #[arg(long, requires = "scale")]
+    stored_jobs: Option<usize>,
 }
 
 #[tokio::main]
@@ -81,7 +91,7 @@ async fn run(mut args: Args) -> anyhow::Result<()> {
         Some(dir) => dir,
         None => own_dir()?,
     };
-    check_binaries(&bin_dir)?;
+    check_binaries(&bin_dir, args.scale)?;
     let work_dir = tempfile::Builder::new()
         .prefix("hero-bench-")
         .tempdir()
@@ -95,11 +105,16 @@ async fn run(mut args: Args) -> anyhow::Result<()> {
         work_dir: work_dir.path(),
         in_flight: args.in_flight,
     };
-    match measure(&setup, &args).await {
-        Ok(report) => {
-            report.print();
-            Ok(())
-        }
+    let outcome = if args.scale {
+        let default = if args.quick { 20_000 } else { 1_000_000 };
+        scale::run(&setup, args.stored_jobs.unwrap_or(default))
+            .await
+            .map(|scale| scale::print(&scale, &bin_dir.join("supervisor")))
+    } else {
+        measure(&setup, &args).await.map(|report| report.print())
+    };
+    match outcome {
+        Ok(()) => Ok(()),
         Err(error) => {
             let kept = work_dir.keep();
             Err(error.context(format!("runner logs kept in {}", kept.display())))
@@ -138,13 +153,20 @@ fn own_dir() -> anyhow::Result<PathBuf> {
         .context("this executable has no parent directory")
 }
 
-fn check_binaries(bin_dir: &Path) -> anyhow::Result<()> {
-    for kind in [RunnerKind::Mock, RunnerKind::Osis] {
-        let binary = kind.binary(bin_dir);
+fn check_binaries(bin_dir: &Path, scale: bool) -> anyhow::Result<()> {
+    let binaries = if scale {
+        vec![RunnerKind::Mock.binary(bin_dir), bin_dir.join("supervisor")]
+    } else {
+        vec![
+            RunnerKind::Mock.binary(bin_dir),
+            RunnerKind::Osis.binary(bin_dir),
+        ]
+    };
+    for binary in binaries {
         anyhow::ensure!(
             binary.is_file(),
-            "{} is missing; build the runners first: \
-             cargo build --release -p hero-examples --examples -p hero-osis-runner",
+            "{} is missing; build it first: cargo build --release -p hero-examples \
+             -p hero-osis-runner -p hero-supervisor -p hero-bench --bins --examples",
             binary.display()
         );
     }

@@ -13,6 +13,7 @@
 //! - `events`: the hub feeding `jobs.subscribe` subscriptions the store's job changes.
 //! - `schedule`, `ticker`: cron expressions, and the task creating each tick's job once.
 //! - `reaper`: ends the jobs of runners that stopped renewing their lease.
+//! - `memory`: gives the allocator's free memory back to the system after large answers.
 //! - `error`: errors, and their one mapping onto JSON-RPC error codes.
 //!
 //! [`run`] ties them together; `main.rs` only reads arguments and passes a signal.
@@ -21,6 +22,7 @@ mod auth;
 pub mod config;
 mod error;
 mod events;
+mod memory;
 mod reaper;
 mod registry;
 mod rpc;
@@ -63,6 +65,8 @@ pub struct Running {
     _reaper: reaper::Reaper,
     /// Kept for its lifetime: dropping it stops creating the jobs of schedules.
     _ticker: ticker::Ticker,
+    /// Kept for its lifetime: dropping it stops trimming.
+    _trimmer: memory::Trimmer,
     supervisor: Arc<supervisor::Supervisor>,
     address: std::net::SocketAddr,
     is_tls: bool,
@@ -131,6 +135,7 @@ pub async fn start(config: Config, listener: std::net::TcpListener) -> Result<Ru
         server,
         _reaper: reaper,
         _ticker: ticker,
+        _trimmer: memory::Trimmer::start(),
         supervisor,
         address,
         is_tls,

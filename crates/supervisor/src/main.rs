@@ -19,6 +19,7 @@ struct Args {
 }
 
 fn main() -> ExitCode {
+    one_malloc_arena();
     let args = Args::parse();
     init_logs();
     match serve(args) {
@@ -26,6 +27,26 @@ fn main() -> ExitCode {
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// Makes every thread allocate from glibc's one main arena, unless `MALLOC_ARENA_MAX` says
+/// otherwise; called before any thread starts.
+///
+/// With an arena per thread, the memory a large answer freed is scattered over several
+/// arenas, and what the trimming task (`memory.rs`) cannot give back stays resident: the
+/// supervisor's memory then depends on the largest answer it ever built instead of on what
+/// it holds. Per-thread caches serve most small allocations without the arena's lock, and
+/// `docs/benchmarks.md` ("Jobs at scale") shows no change in the API's latency.
+fn one_malloc_arena() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
+        #[allow(unsafe_code)]
+        // SAFETY: mallopt takes two integers and no pointer; it runs here before any other
+        // thread exists, as glibc requires for changing the arena limit.
+        unsafe {
+            libc::mallopt(libc::M_ARENA_MAX, 1);
         }
     }
 }
