@@ -162,7 +162,9 @@ impl JobBuilder {
             run_at: self.run_at,
             priority: self.priority,
             retry_on_error: self.retry_on_error,
-            retry_backoff_secs: self.retry_backoff_secs.unwrap_or(DEFAULT_RETRY_BACKOFF_SECS),
+            retry_backoff_secs: self
+                .retry_backoff_secs
+                .unwrap_or(DEFAULT_RETRY_BACKOFF_SECS),
             level: self.level,
             created_at: now,
             updated_at: now,

@@ -506,7 +506,13 @@ mod tests {
     #[test]
     fn a_job_without_scheduling_fields_keeps_its_wire_form() {
         let wire = serde_json::to_value(job()).unwrap();
-        for field in ["delay", "run_at", "priority", "retry_on_error", "retry_backoff_secs"] {
+        for field in [
+            "delay",
+            "run_at",
+            "priority",
+            "retry_on_error",
+            "retry_backoff_secs",
+        ] {
             assert!(wire.get(field).is_none(), "{field}");
         }
         assert_eq!(job().due_ms(), None);

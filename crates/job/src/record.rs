@@ -66,10 +66,13 @@ impl JobRecord {
             reason: None,
             progress: self.progress.clone(),
             attempt: self.attempt,
-            last_error: self.last_error.clone().or_else(|| match (&self.status, &self.result) {
-                (JobStatus::Failed, Some(JobResult::Error { error })) => Some(error.clone()),
-                _ => None,
-            }),
+            last_error: self
+                .last_error
+                .clone()
+                .or_else(|| match (&self.status, &self.result) {
+                    (JobStatus::Failed, Some(JobResult::Error { error })) => Some(error.clone()),
+                    _ => None,
+                }),
         }
     }
 }

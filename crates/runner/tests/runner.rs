@@ -455,6 +455,12 @@ impl Store for LateReports {
     async fn reap_expired(&self) -> hero_store::Result<Reaped> {
         self.inner.reap_expired().await
     }
+    async fn promote_due(&self) -> hero_store::Result<hero_store::Promoted> {
+        self.inner.promote_due().await
+    }
+    async fn retry_job(&self, id: &str, owner: Option<&str>) -> hero_store::Result<()> {
+        self.inner.retry_job(id, owner).await
+    }
     async fn queue_len(&self, queue: &str) -> hero_store::Result<u64> {
         self.inner.queue_len(queue).await
     }

@@ -61,10 +61,12 @@ for _, worker in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now_ms, 'LI
   for _, id in ipairs(redis.call('LRANGE', inflight, 0, -1)) do
     local key = ARGV[2] .. id
     local state = redis.call('HMGET', key, 'status', 'worker', 'runner', 'retries', 'requeues',
-      'stop', 'losses')
+      'stop', 'losses', 'errors')
     if state[1] == 'running' and state[2] == worker then
       local retries = tonumber(state[4] or '0') or 0
       local requeues = tonumber(state[5] or '0') or 0
+      -- Runs again after an error (retry_on_error, see finish.lua) use the same retries.
+      local reruns = requeues + (tonumber(state[8] or '0') or 0)
       local losses = (tonumber(state[7] or '0') or 0) + 1
       redis.call('HSET', key, 'losses', losses)
       if state[6] == '1' then
@@ -73,7 +75,7 @@ for _, worker in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now_ms, 'LI
       elseif losses >= tonumber(ARGV[10]) then
         finish(key, id, 'failed', ARGV[9])
         failed = failed + 1
-      elseif requeues < retries then
+      elseif reruns < retries then
         restatus(ns, id, 'running', 'queued')
         redis.call('HSET', key, 'status', 'queued', 'updated_at', ARGV[4],
           'requeues', requeues + 1)

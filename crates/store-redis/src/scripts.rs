@@ -19,6 +19,8 @@ pub(crate) struct Scripts {
     pub(crate) expire: redis::Script,
     pub(crate) reap: redis::Script,
     pub(crate) grant: redis::Script,
+    pub(crate) promote: redis::Script,
+    pub(crate) retry: redis::Script,
 }
 
 impl Scripts {
@@ -37,6 +39,8 @@ impl Scripts {
             expire: redis::Script::new(include_str!("../lua/expire.lua")),
             reap: redis::Script::new(include_str!("../lua/reap.lua")),
             grant: redis::Script::new(include_str!("../lua/grant.lua")),
+            promote: redis::Script::new(include_str!("../lua/promote.lua")),
+            retry: redis::Script::new(include_str!("../lua/retry.lua")),
         }
     }
 }

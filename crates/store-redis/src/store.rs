@@ -1,6 +1,6 @@
 //! [`RedisStore`]'s [`Store`] implementation: each method names the file of its concept by
 //! delegating to the inherent method of the same name there (`jobs`, `waits`, `claims`,
-//! `runners`, `counts`, `retention`, `secrets`, `connection`).
+//! `runners`, `schedule`, `counts`, `retention`, `secrets`, `connection`).
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use hero_job::{Job, JobRecord, JobStatus, Progress};
 use hero_store::{
-    Attempt, Claimed, Finish, Reaped, Result, Retention, RunnerRecord, StopOutcome, Store,
+    Attempt, Claimed, Finish, Promoted, Reaped, Result, Retention, RunnerRecord, StopOutcome, Store,
 };
 
 use crate::connection::RedisStore;
@@ -146,6 +146,14 @@ impl Store for RedisStore {
 
     async fn reap_expired(&self) -> Result<Reaped> {
         self.reap_expired().await
+    }
+
+    async fn promote_due(&self) -> Result<Promoted> {
+        self.promote_due().await
+    }
+
+    async fn retry_job(&self, id: &str, owner: Option<&str>) -> Result<()> {
+        self.retry_job(id, owner).await
     }
 
     async fn queue_len(&self, queue: &str) -> Result<u64> {

@@ -10,7 +10,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use hero_job::{Job, JobRecord, JobStatus};
 
-use crate::{Attempt, Claimed, Finish, Reaped, Retention, RunnerRecord, StopOutcome, Store};
+use crate::{
+    Attempt, Claimed, Finish, Promoted, Reaped, Retention, RunnerRecord, StopOutcome, Store,
+};
 
 /// A [`Store`] that checks every status change its operations make against
 /// [`JobStatus::can_become`], and panics on a forbidden one.
@@ -51,7 +53,10 @@ impl Audited {
                      JobStatus::can_become forbids"
                 ),
                 None => assert!(
-                    matches!(after, JobStatus::Created | JobStatus::Queued),
+                    matches!(
+                        after,
+                        JobStatus::Created | JobStatus::Scheduled | JobStatus::Queued
+                    ),
                     "`{name}` made job {id} appear as {after}"
                 ),
             }
@@ -211,6 +216,15 @@ impl Store for Audited {
 
     async fn reap_expired(&self) -> crate::Result<Reaped> {
         self.audit("reap_expired", self.inner.reap_expired()).await
+    }
+
+    async fn promote_due(&self) -> crate::Result<Promoted> {
+        self.audit("promote_due", self.inner.promote_due()).await
+    }
+
+    async fn retry_job(&self, id: &str, owner: Option<&str>) -> crate::Result<()> {
+        self.audit("retry_job", self.inner.retry_job(id, owner))
+            .await
     }
 
     async fn queue_len(&self, queue: &str) -> crate::Result<u64> {

@@ -8,7 +8,7 @@
 //!
 //! The checks are grouped by concept: `jobs`, `claims`, `fencing` (attempt tokens and claims
 //! cut in two), `progress`, `events`, `reaper`, `retention` (expiry and counts),
-//! `runners` and `secrets`; `audited` holds [`Audited`].
+//! `runners`, `scheduling` and `secrets`; `audited` holds [`Audited`].
 //!
 //! ```ignore
 //! #[tokio::test]
@@ -28,6 +28,7 @@ mod progress;
 mod reaper;
 mod retention;
 mod runners;
+mod scheduling;
 mod secrets;
 
 pub use audited::Audited;
@@ -80,6 +81,12 @@ pub use runners::{
     a_registration_keeps_its_access_until_unregistered,
     runners_register_once_and_are_seen_when_they_claim,
 };
+pub use scheduling::{
+    a_blocked_claim_wakes_for_a_priority_job, a_delayed_job_is_claimable_only_once_due,
+    a_failed_or_stopped_job_can_be_queued_again,
+    a_failed_run_that_asks_for_retries_backs_off_then_runs_again,
+    higher_priorities_are_claimed_first_and_in_order_within_one,
+};
 pub use secrets::{
     a_job_keeps_its_owner_out_of_sight,
     another_owners_start_stop_or_delete_is_not_found_and_changes_nothing,
@@ -130,6 +137,7 @@ pub trait Faults: Send + Sync {
 /// (the audit reads every job).
 pub async fn run_all(store: Arc<dyn Store>, faults: &dyn Faults) {
     an_unreadable_job_fails_alone_and_the_rest_of_its_batch_runs(&*store, faults).await;
+    a_blocked_claim_wakes_for_a_priority_job(&*store).await;
     let audited = Audited::new(store);
     let store: &dyn Store = &audited;
     created_job_reads_back_unchanged(store).await;
@@ -175,6 +183,10 @@ pub async fn run_all(store: Arc<dyn Store>, faults: &dyn Faults) {
     a_job_created_again_under_a_deleted_ids_name_outlives_the_old_retention(store).await;
     job_counts_match_the_jobs_after_every_kind_of_change(store).await;
     every_change_of_a_job_reaches_a_watcher(store).await;
+    a_delayed_job_is_claimable_only_once_due(store).await;
+    higher_priorities_are_claimed_first_and_in_order_within_one(store).await;
+    a_failed_run_that_asks_for_retries_backs_off_then_runs_again(store).await;
+    a_failed_or_stopped_job_can_be_queued_again(store).await;
 }
 
 fn fresh_job(queue: &str) -> Job {
@@ -189,6 +201,11 @@ fn fresh_job(queue: &str) -> Job {
         timeout: 60,
         env_vars: [("K".to_owned(), "v".to_owned())].into(),
         retries: 0,
+        delay: None,
+        run_at: None,
+        priority: 0,
+        retry_on_error: false,
+        retry_backoff_secs: hero_job::DEFAULT_RETRY_BACKOFF_SECS,
         level: hero_job::Level::User,
         created_at: now,
         updated_at: now,
