@@ -458,6 +458,9 @@ impl Store for LateReports {
     async fn promote_due(&self) -> hero_store::Result<hero_store::Promoted> {
         self.inner.promote_due().await
     }
+    async fn watch_scheduled(&self) -> hero_store::Result<tokio::sync::watch::Receiver<u64>> {
+        self.inner.watch_scheduled().await
+    }
     async fn retry_job(&self, id: &str, owner: Option<&str>) -> hero_store::Result<()> {
         self.inner.retry_job(id, owner).await
     }

@@ -35,6 +35,14 @@ local function retain(ns, id, status)
   local t = redis.call('TIME')
   redis.call('ZADD', ns .. 'expiry', t[1] * 1000 + math.floor(t[2] / 1000) + keep, id)
 end
+-- Puts a job in {ns}scheduled, due at `due` (ms); when it is now the earliest there, tells
+-- the supervisors' promoters on the events channel, so they wake before they had planned.
+local function schedule(ns, id, due)
+  redis.call('ZADD', ns .. 'scheduled', due, id)
+  if redis.call('ZRANGE', ns .. 'scheduled', 0, 0)[1] == id then
+    redis.call('PUBLISH', ns .. 'events', '\nscheduled')
+  end
+end
 local ns = string.sub(KEYS[1], 1, #KEYS[1] - #ARGV[1] - 4)
 if ARGV[3] == 'failed' then
   local ok, decoded = pcall(cjson.decode, ARGV[4])
@@ -60,7 +68,7 @@ if ARGV[3] == 'failed' then
     redis.call('HSET', KEYS[1], 'status', 'scheduled', 'errors', errors, 'updated_at', ARGV[5])
     redis.call('HDEL', KEYS[1], 'worker', 'attempt', 'started_at', 'deadline', 'claimed_ms',
       'progress')
-    redis.call('ZADD', ns .. 'scheduled', due, ARGV[1])
+    schedule(ns, ARGV[1], due)
     redis.call('PUBLISH', ns .. 'changes', 'scheduled\n' .. now_ms .. '\n' .. ARGV[1] .. ' ' ..
       r[7] .. ' ' .. (r[8] or ''))
     return 1

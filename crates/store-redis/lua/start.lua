@@ -19,6 +19,14 @@ local function restatus(ns, id, from, to)
     redis.call('ZADD', ns .. 'idx:status:' .. to, score, id)
   end
 end
+-- Puts a job in {ns}scheduled, due at `due` (ms); when it is now the earliest there, tells
+-- the supervisors' promoters on the events channel, so they wake before they had planned.
+local function schedule(ns, id, due)
+  redis.call('ZADD', ns .. 'scheduled', due, id)
+  if redis.call('ZRANGE', ns .. 'scheduled', 0, 0)[1] == id then
+    redis.call('PUBLISH', ns .. 'events', '\nscheduled')
+  end
+end
 -- Puts a job on its runner's queue (see docs/runner-protocol.md, "Priorities"): priority 0
 -- on the list {ns}queue:<runner>, pushed on the left; a higher one in the sorted set
 -- {ns}pqueue:<runner>, scored so that the highest priority, then the first queued, comes
@@ -43,7 +51,7 @@ local now_ms = t[1] * 1000 + math.floor(t[2] / 1000)
 local next = 'queued'
 if due and tonumber(due) > now_ms then
   next = 'scheduled'
-  redis.call('ZADD', ns .. 'scheduled', due, ARGV[1])
+  schedule(ns, ARGV[1], due)
 else
   enqueue(ns, ARGV[1], runner, priority)
 end

@@ -51,6 +51,14 @@ if ARGV[10] then
   redis.call('ZADD', ns .. 'idx:caller:' .. ARGV[10], ARGV[5], ARGV[1])
   redis.call('ZADD', ns .. 'idx:context:' .. ARGV[11], ARGV[5], ARGV[1])
 end
+-- Puts a job in {ns}scheduled, due at `due` (ms); when it is now the earliest there, tells
+-- the supervisors' promoters on the events channel, so they wake before they had planned.
+local function schedule(ns, id, due)
+  redis.call('ZADD', ns .. 'scheduled', due, id)
+  if redis.call('ZRANGE', ns .. 'scheduled', 0, 0)[1] == id then
+    redis.call('PUBLISH', ns .. 'events', '\nscheduled')
+  end
+end
 -- Puts a job on its runner's queue (see docs/runner-protocol.md, "Priorities"): priority 0
 -- on the list {ns}queue:<runner>, pushed on the left; a higher one in the sorted set
 -- {ns}pqueue:<runner>, scored so that the highest priority, then the first queued, comes
@@ -71,7 +79,7 @@ end
 if status == 'queued' then
   enqueue(ns, ARGV[1], ARGV[3], ARGV[12])
 elseif status == 'scheduled' then
-  redis.call('ZADD', ns .. 'scheduled', ARGV[13], ARGV[1])
+  schedule(ns, ARGV[1], ARGV[13])
 end
 -- Tells watchers (see docs/runner-protocol.md, "Job changes").
 local t = redis.call('TIME')

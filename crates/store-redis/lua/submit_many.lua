@@ -16,6 +16,14 @@ for i = 1, count do
     return i
   end
 end
+-- Puts a job in {ns}scheduled, due at `due` (ms); when it is now the earliest there, tells
+-- the supervisors' promoters on the events channel, so they wake before they had planned.
+local function schedule(ns, id, due)
+  redis.call('ZADD', ns .. 'scheduled', due, id)
+  if redis.call('ZRANGE', ns .. 'scheduled', 0, 0)[1] == id then
+    redis.call('PUBLISH', ns .. 'events', '\nscheduled')
+  end
+end
 -- Puts a job on its runner's queue (see docs/runner-protocol.md, "Priorities"): priority 0
 -- on the list {ns}queue:<runner>, pushed on the left; a higher one in the sorted set
 -- {ns}pqueue:<runner>, scored so that the highest priority, then the first queued, comes
@@ -90,7 +98,7 @@ for i = 1, count do
     if ARGV[2] ~= '' then
       redis.call('ZADD', ns .. 'idx:owner:' .. ARGV[2], ARGV[a + 5], ARGV[a + 1])
     end
-    redis.call('ZADD', ns .. 'scheduled', ARGV[a + 11], ARGV[a + 1])
+    schedule(ns, ARGV[a + 1], ARGV[a + 11])
   end
   -- The listing indexes, scored like the jobs index (see docs/runner-protocol.md).
   redis.call('ZADD', ns .. 'idx:runner:' .. ARGV[a + 3], ARGV[a + 5], ARGV[a + 1])

@@ -39,4 +39,8 @@ impl RedisStore {
             .and_then(|ms| DateTime::from_timestamp_millis(ms as i64));
         Ok(Promoted { queued, next_due })
     }
+
+    pub(crate) async fn watch_scheduled(&self) -> Result<tokio::sync::watch::Receiver<u64>> {
+        Ok(self.events().await?.watch_scheduled())
+    }
 }

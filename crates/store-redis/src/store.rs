@@ -156,6 +156,10 @@ impl Store for RedisStore {
         self.retry_job(id, owner).await
     }
 
+    async fn watch_scheduled(&self) -> Result<tokio::sync::watch::Receiver<u64>> {
+        self.watch_scheduled().await
+    }
+
     async fn queue_len(&self, queue: &str) -> Result<u64> {
         self.queue_len(queue).await
     }

@@ -486,6 +486,11 @@ pub trait Store: Send + Sync + 'static {
     /// may call it at once and a job is queued once.
     async fn promote_due(&self) -> Result<Promoted>;
 
+    /// A counter that changes whenever a job may have become the earliest `scheduled` one,
+    /// in this process or any other sharing the store (also when such news may have been
+    /// lost), so a promoter sleeping until the earliest due time knows to look again.
+    async fn watch_scheduled(&self) -> Result<tokio::sync::watch::Receiver<u64>>;
+
     /// Queues a `failed` or `stopped` job again, as a fresh job: its result, progress and
     /// count of runs are cleared (it gets all its `retries` again), and it is no longer due
     /// for removal. It is queued at once, whatever its `delay` or `run_at` said.

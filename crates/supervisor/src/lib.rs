@@ -12,6 +12,7 @@
 //! - `registry`: the actor processes this supervisor starts and stops.
 //! - `events`: the hub feeding `jobs.subscribe` subscriptions the store's job changes.
 //! - `reaper`: ends the jobs of runners that stopped renewing their lease.
+//! - `promoter`: queues scheduled jobs when they come due.
 //! - `error`: errors, and their one mapping onto JSON-RPC error codes.
 //!
 //! [`run`] ties them together; `main.rs` only reads arguments and passes a signal.
@@ -20,6 +21,7 @@ mod auth;
 pub mod config;
 mod error;
 mod events;
+mod promoter;
 mod reaper;
 mod registry;
 mod rpc;
@@ -58,6 +60,8 @@ pub struct Running {
     server: jsonrpsee::server::ServerHandle,
     /// Kept for its lifetime: dropping it stops reaping.
     _reaper: reaper::Reaper,
+    /// Kept for its lifetime: dropping it stops queuing scheduled jobs.
+    _promoter: promoter::Promoter,
     supervisor: Arc<supervisor::Supervisor>,
     address: std::net::SocketAddr,
     is_tls: bool,
@@ -118,10 +122,12 @@ pub async fn start(config: Config, listener: std::net::TcpListener) -> Result<Ru
         tls,
     )?;
     let reaper = reaper::Reaper::start(supervisor.store.clone());
+    let promoter = promoter::Promoter::start(supervisor.store.clone());
     tracing::info!(%address, tls = is_tls, "serving JSON-RPC over HTTP and WebSocket");
     Ok(Running {
         server,
         _reaper: reaper,
+        _promoter: promoter,
         supervisor,
         address,
         is_tls,

@@ -222,6 +222,10 @@ impl Store for Audited {
         self.audit("promote_due", self.inner.promote_due()).await
     }
 
+    async fn watch_scheduled(&self) -> crate::Result<tokio::sync::watch::Receiver<u64>> {
+        self.inner.watch_scheduled().await
+    }
+
     async fn retry_job(&self, id: &str, owner: Option<&str>) -> crate::Result<()> {
         self.audit("retry_job", self.inner.retry_job(id, owner))
             .await
