@@ -90,6 +90,34 @@ async fn a_job_that_throws_with_retry_on_error_fails_after_every_attempt_and_job
     sup.stop().await;
 }
 
+#[tokio::test]
+async fn a_timed_out_run_with_retry_on_error_is_run_again() {
+    let sup = common::TestSupervisor::start().await;
+    let slow = job("sleep(30); 1")
+        .id("times-out-twice")
+        .timeout(1)
+        .retry_on_error(true)
+        .retries(1)
+        .retry_backoff_secs(0)
+        .build()
+        .unwrap();
+    let ran = bounded(sup.client.job_run(USER, slow)).await.unwrap();
+    assert!(!ran.is_success(), "{ran:?}");
+    let status = bounded(sup.client.job_status("times-out-twice"))
+        .await
+        .unwrap();
+    assert_eq!((status.status, status.attempt), (JobStatus::Failed, 2));
+    assert!(
+        status
+            .last_error
+            .as_deref()
+            .is_some_and(|e| e.contains("timed out")),
+        "{:?}",
+        status.last_error
+    );
+    sup.stop().await;
+}
+
 fn hero_job_with_id(
     mut job: hero_supervisor_openrpc_client::Job,
     id: &str,
