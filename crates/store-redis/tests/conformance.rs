@@ -31,6 +31,23 @@ async fn redis_store_passes_the_conformance_suite() {
     .expect("the suite finishes in time");
 }
 
+#[tokio::test]
+async fn a_job_past_its_deadline_that_asks_for_retries_is_scheduled_again() {
+    let redis = RedisServer::start();
+    let store = RedisStore::connect(&redis.url(), NAMESPACE)
+        .await
+        .expect("connect");
+    let audited = hero_store::conformance::Audited::new(Arc::new(store));
+    tokio::time::timeout(
+        hero_test_support::TIMEOUT,
+        hero_store::conformance::a_job_past_its_deadline_that_asks_for_retries_is_scheduled_again(
+            &audited,
+        ),
+    )
+    .await
+    .expect("the check finishes in time");
+}
+
 /// Cuts a claim in two as a lost reply does: the `BLMOVE` the store waits with, and
 /// `claim.lua` run later, or never. Keys as `docs/runner-protocol.md` lays them out.
 struct SplitClaims {

@@ -85,6 +85,7 @@ pub use scheduling::{
     a_blocked_claim_wakes_for_a_priority_job, a_delayed_job_is_claimable_only_once_due,
     a_failed_or_stopped_job_can_be_queued_again,
     a_failed_run_that_asks_for_retries_backs_off_then_runs_again,
+    a_job_past_its_deadline_that_asks_for_retries_is_scheduled_again,
     higher_priorities_are_claimed_first_and_in_order_within_one,
 };
 pub use secrets::{

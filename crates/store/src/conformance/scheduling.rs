@@ -232,3 +232,46 @@ pub async fn a_failed_or_stopped_job_can_be_queued_again(store: &dyn Store) {
         Err(Error::JobNotFound { .. })
     ));
 }
+
+/// A job past its deadline whose worker does not end it, and that asked to be retried after
+/// an error, goes back to `scheduled` when the reaper catches it, and runs again. Not in
+/// [`run_all`](super::run_all): the deadline's grace makes it take several seconds, so a
+/// store's tests run it on its own.
+pub async fn a_job_past_its_deadline_that_asks_for_retries_is_scheduled_again(store: &dyn Store) {
+    let queue = fresh_queue();
+    let job = job_with(&queue, |j| {
+        j.timeout = 1;
+        j.retry_on_error = true;
+        j.retries = 1;
+        j.retry_backoff_secs = 0;
+    });
+    store.submit_job(&job, None).await.expect("submit");
+    let worker = format!("{queue}-stuck");
+    let first = claim_now(store, &queue, &worker).await.expect("claim");
+    let deadline = Instant::now() + LONG_WAIT;
+    while status_of(store, &job.id).await == JobStatus::Running {
+        assert!(Instant::now() < deadline, "never timed out");
+        store
+            .heartbeat(&worker, LEASE, std::slice::from_ref(&first.attempt()))
+            .await
+            .expect("heartbeat");
+        store.reap_expired().await.expect("reap");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let waiting = store.job(&job.id).await.expect("read");
+    assert_eq!(waiting.status, JobStatus::Scheduled, "retried, not failed");
+    let info = waiting.status_info();
+    assert_eq!(info.attempt, 1);
+    assert!(
+        info.last_error
+            .as_deref()
+            .is_some_and(|e| e.contains("timed out")),
+        "{:?}",
+        info.last_error
+    );
+    promote_until_queued(store, &job.id).await;
+    let second = claim_now(store, &queue, "w2").await.expect("claim again");
+    assert!(report(store, "w2", &second.attempt(), Finish::completed("ok")).await);
+    let done = store.job(&job.id).await.expect("read");
+    assert_eq!((done.status, done.attempt), (JobStatus::Completed, 2));
+}
