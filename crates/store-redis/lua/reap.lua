@@ -83,7 +83,18 @@ for _, worker in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now_ms, 'LI
           'requeues', requeues + 1)
         redis.call('HDEL', key, 'worker', 'attempt', 'started_at', 'deadline', 'claimed_ms',
         'progress')
-        redis.call('RPUSH', ARGV[3] .. state[3], id)
+        local priority = tonumber(redis.call('HGET', key, 'priority') or '0') or 0
+        if priority > 0 then
+          -- The front of its priority (see heartbeat.lua), waking a runner blocked on the
+          -- empty list.
+          redis.call('ZADD', ns .. 'pqueue:' .. state[3],
+            string.format('%.0f', (10 - priority) * 1e13), id)
+          if redis.call('LLEN', ARGV[3] .. state[3]) == 0 then
+            redis.call('LPUSH', ARGV[3] .. state[3], '!wake')
+          end
+        else
+          redis.call('RPUSH', ARGV[3] .. state[3], id)
+        end
         redis.call('PUBLISH', ns .. 'changes', 'queued\n' .. now_ms .. '\n' .. id .. ' ' ..
           state[3] .. ' ' .. (redis.call('HGET', key, 'owner') or ''))
         requeued = requeued + 1

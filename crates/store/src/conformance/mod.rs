@@ -86,6 +86,7 @@ pub use scheduling::{
     a_failed_or_stopped_job_can_be_queued_again,
     a_failed_run_that_asks_for_retries_backs_off_then_runs_again,
     a_job_past_its_deadline_that_asks_for_retries_is_scheduled_again,
+    a_lost_priority_job_returns_to_the_front_of_its_priority,
     higher_priorities_are_claimed_first_and_in_order_within_one,
 };
 pub use secrets::{
@@ -186,6 +187,7 @@ pub async fn run_all(store: Arc<dyn Store>, faults: &dyn Faults) {
     every_change_of_a_job_reaches_a_watcher(store).await;
     a_delayed_job_is_claimable_only_once_due(store).await;
     higher_priorities_are_claimed_first_and_in_order_within_one(store).await;
+    a_lost_priority_job_returns_to_the_front_of_its_priority(store).await;
     a_failed_run_that_asks_for_retries_backs_off_then_runs_again(store).await;
     a_failed_or_stopped_job_can_be_queued_again(store).await;
 }

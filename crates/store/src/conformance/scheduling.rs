@@ -7,7 +7,10 @@ use std::time::Duration;
 use hero_job::{Job, JobStatus};
 use tokio::time::Instant;
 
-use super::{LEASE, LONG_WAIT, NO_WAIT, claim_now, fresh_job, fresh_queue, report, status_of};
+use super::{
+    LEASE, LONG_WAIT, NO_WAIT, claim_and_lose, claim_now, fresh_job, fresh_queue, reap_while,
+    report, status_of,
+};
 use crate::{Error, Finish, Store};
 
 /// Promotes due jobs until `id` is no longer `scheduled`, or panics after [`LONG_WAIT`].
@@ -103,6 +106,31 @@ pub async fn higher_priorities_are_claimed_first_and_in_order_within_one(store: 
         .collect();
     assert_eq!(order, expected, "priority first, then first in, first out");
     assert_eq!(store.queue_len(&queue).await.expect("len"), 0);
+}
+
+/// A job of a priority above 0 requeued after its runner was lost goes back to the front of
+/// its priority, ahead of the jobs of that priority queued since and of every lower one.
+pub async fn a_lost_priority_job_returns_to_the_front_of_its_priority(store: &dyn Store) {
+    let queue = fresh_queue();
+    let lost = job_with(&queue, |j| {
+        j.priority = 4;
+        j.retries = 1;
+    });
+    store.submit_job(&lost, None).await.expect("submit");
+    let worker = format!("{queue}-lost");
+    claim_and_lose(store, &queue, &worker).await;
+    let later = job_with(&queue, |j| j.priority = 4);
+    let lower = job_with(&queue, |j| j.priority = 0);
+    store.submit_job(&lower, None).await.expect("submit");
+    store.submit_job(&later, None).await.expect("submit");
+    reap_while(store, &lost.id, JobStatus::Running).await;
+    assert_eq!(status_of(store, &lost.id).await, JobStatus::Queued);
+    let claimed = store
+        .claim(&queue, "w1", LEASE, NO_WAIT, 10)
+        .await
+        .expect("claim");
+    let order: Vec<&str> = claimed.iter().map(|c| c.job.id.as_str()).collect();
+    assert_eq!(order, [&lost.id, &later.id, &lower.id]);
 }
 
 /// A worker blocked on an empty queue wakes for a job of a higher priority. Runs outside
