@@ -37,6 +37,8 @@ pub mod names {
     pub const SCHEDULES_LIST: &str = "schedules.list";
     /// `schedules.delete`
     pub const SCHEDULES_DELETE: &str = "schedules.delete";
+    /// `job.retry`
+    pub const JOB_RETRY: &str = "job.retry";
     /// `register_runner`
     pub const REGISTER_RUNNER: &str = "register_runner";
     /// `unregister_runner`
@@ -358,7 +360,9 @@ pub const ALL: &[Method] = &[
         name: names::JOB_RUN,
         summary: "Run a job and return its result.",
         description: "Stores and queues the job, owned by the secret, then blocks until it is \
-                      final or its timeout passes. A job still unfinished at its timeout is \
+                      final or its time is up: its timeout, plus its `delay` or `run_at`, plus, \
+                      with `retry_on_error`, each retry's timeout and longest backoff; a failed \
+                      run that is retried is not an answer. A job still unfinished at its timeout is \
                       ended as failed, so the answer is always a final result. The runner is \
                       checked as for `jobs.create`. When as many calls already wait as the \
                       server allows, answers -32009 at once and stores nothing.",
@@ -394,10 +398,12 @@ pub const ALL: &[Method] = &[
     Method {
         name: names::JOB_STATUS,
         summary: "Get a job's status without waiting.",
-        description: "Returns the status (`created`, `queued`, `running`, `completed`, \
-                      `failed`, `stopped`) and the job's timestamps; for a queued job whose \
-                      runner looks absent, `reason` says why it waits; `progress` is the \
-                      latest `{percent, message}` its runner reported, kept once it ends. \
+        description: "Returns the status (`created`, `scheduled`, `queued`, `running`, \
+                      `completed`, `failed`, `stopped`) and the job's timestamps; for a queued \
+                      job whose runner looks absent, `reason` says why it waits; `progress` is \
+                      the latest `{percent, message}` its runner reported, kept once it ends; \
+                      `attempt` is the number of the current or last run (from 1, 0 before \
+                      the first) and `last_error` the error of the latest failed run. \
                       A finished job is removed once its retention (`[retention]`) has \
                       passed; it then answers -32002.",
         params: &[JOB_ID, OPTIONAL_SECRET],
@@ -446,6 +452,26 @@ pub const ALL: &[Method] = &[
         result: ("null", null),
         access: Access::User,
         errors: USER_ERRORS,
+    },
+    Method {
+        name: names::JOB_RETRY,
+        summary: "Queue a failed or stopped job again.",
+        description: "Queues a `failed` or `stopped` job again at once, as a fresh job: its \
+                      result, progress, `attempt` and `last_error` are cleared, it gets all its \
+                      `retries` again, and it is no longer due for removal by its retention. \
+                      A job in any other status is a conflict. A user secret reaches only the \
+                      jobs it created; another's job is not found. The runner is checked as \
+                      for `jobs.create`.",
+        params: &[SECRET, JOB_ID],
+        result: ("null", null),
+        access: Access::User,
+        errors: &[
+            INVALID_PARAMS,
+            UNAUTHORIZED,
+            NOT_FOUND,
+            CONFLICT,
+            BACKEND_UNAVAILABLE,
+        ],
     },
     Method {
         name: names::SCHEDULES_CREATE,

@@ -25,6 +25,11 @@ pub struct WasmJob {
     runner: String,
     timeout: u32,
     retries: u32,
+    delay: Option<u32>,
+    run_at: Option<String>,
+    priority: u8,
+    retry_on_error: bool,
+    retry_backoff_secs: u32,
     env_vars: BTreeMap<String, String>,
 }
 
@@ -43,6 +48,11 @@ impl WasmJob {
             runner,
             timeout: u32::try_from(DEFAULT_TIMEOUT_SECS).expect("the default timeout is 60 s"),
             retries: 0,
+            delay: None,
+            run_at: None,
+            priority: 0,
+            retry_on_error: false,
+            retry_backoff_secs: 1,
             env_vars: BTreeMap::new(),
         }
     }
@@ -144,6 +154,70 @@ impl WasmJob {
         self.retries = retries;
     }
 
+    /// Seconds from its creation before the job may run (it waits as `scheduled`). Default:
+    /// none; at most a year, and not with `run_at`, checked when sent.
+    #[wasm_bindgen(getter)]
+    pub fn delay(&self) -> Option<u32> {
+        self.delay
+    }
+
+    /// Sets the delay in seconds; `undefined` for none.
+    #[wasm_bindgen(setter)]
+    pub fn set_delay(&mut self, secs: Option<u32>) {
+        self.delay = secs;
+    }
+
+    /// When the job may run, RFC 3339 (a time past runs it at once). Default: none; not with
+    /// `delay`, checked when sent.
+    #[wasm_bindgen(getter)]
+    pub fn run_at(&self) -> Option<String> {
+        self.run_at.clone()
+    }
+
+    /// Sets when the job may run; `undefined` for at once.
+    #[wasm_bindgen(setter)]
+    pub fn set_run_at(&mut self, at: Option<String>) {
+        self.run_at = at;
+    }
+
+    /// 0–9, higher first within the runner's queue. Default: 0; checked when sent.
+    #[wasm_bindgen(getter)]
+    pub fn priority(&self) -> u8 {
+        self.priority
+    }
+
+    /// Sets the priority.
+    #[wasm_bindgen(setter)]
+    pub fn set_priority(&mut self, priority: u8) {
+        self.priority = priority;
+    }
+
+    /// Whether a failed or timed-out run is retried, up to `retries` times, after a backoff.
+    /// Default: false.
+    #[wasm_bindgen(getter)]
+    pub fn retry_on_error(&self) -> bool {
+        self.retry_on_error
+    }
+
+    /// Sets whether a failed run is retried.
+    #[wasm_bindgen(setter)]
+    pub fn set_retry_on_error(&mut self, retry: bool) {
+        self.retry_on_error = retry;
+    }
+
+    /// Base of the exponential, jittered backoff between retries after an error, in seconds.
+    /// Default: 1; at most 3600, checked when sent.
+    #[wasm_bindgen(getter)]
+    pub fn retry_backoff_secs(&self) -> u32 {
+        self.retry_backoff_secs
+    }
+
+    /// Sets the base of the backoff in seconds.
+    #[wasm_bindgen(setter)]
+    pub fn set_retry_backoff_secs(&mut self, secs: u32) {
+        self.retry_backoff_secs = secs;
+    }
+
     /// The job's environment as a plain object of strings. Default: `{}`.
     #[wasm_bindgen(getter, unchecked_return_type = "Record<string, string>")]
     pub fn env_vars(&self) -> JsValue {
@@ -190,7 +264,7 @@ impl WasmJob {
     ///
     /// The first missing or invalid field.
     pub fn to_job(&self) -> Result<Job, hero_job::Error> {
-        JobBuilder::new()
+        let mut builder = JobBuilder::new()
             .id(&self.id)
             .caller_id(&self.caller_id)
             .context_id(&self.context_id)
@@ -199,8 +273,22 @@ impl WasmJob {
             .runner(&self.runner)
             .timeout(u64::from(self.timeout))
             .retries(self.retries)
-            .env_vars(self.env_vars.clone())
-            .build()
+            .priority(self.priority)
+            .retry_on_error(self.retry_on_error)
+            .retry_backoff_secs(u64::from(self.retry_backoff_secs))
+            .env_vars(self.env_vars.clone());
+        if let Some(delay) = self.delay {
+            builder = builder.delay(u64::from(delay));
+        }
+        if let Some(at) = &self.run_at {
+            let at = chrono::DateTime::parse_from_rfc3339(at).map_err(|e| {
+                hero_job::Error::BadSchedule {
+                    reason: format!("`run_at` is not an RFC 3339 time: {e}"),
+                }
+            })?;
+            builder = builder.run_at(at.with_timezone(&chrono::Utc));
+        }
+        builder.build()
     }
 }
 
@@ -257,6 +345,21 @@ impl WasmJob {
         if let Some(retries) = count("retries")? {
             job.retries = retries;
         }
+        job.delay = count("delay")?;
+        let run_at = text("run_at")?;
+        job.run_at = (!run_at.is_empty()).then_some(run_at);
+        if let Some(priority) = count("priority")? {
+            job.priority = u8::try_from(priority).unwrap_or(u8::MAX);
+        }
+        let retry = field("retry_on_error");
+        if !retry.is_undefined() && !retry.is_null() {
+            job.retry_on_error = retry
+                .as_bool()
+                .ok_or_else(|| "retry_on_error is not a boolean".to_owned())?;
+        }
+        if let Some(secs) = count("retry_backoff_secs")? {
+            job.retry_backoff_secs = secs;
+        }
         let env = field("env_vars");
         if !env.is_undefined() && !env.is_null() {
             job.env_vars = env_from_js(&env).map_err(|reason| format!("env_vars: {reason}"))?;
@@ -294,6 +397,35 @@ mod tests {
             "osis".into(),
             "osis_runner_1".into(),
         )
+    }
+
+    #[test]
+    fn scheduling_fields_reach_the_job_and_are_checked() {
+        let mut wasm = seed_job();
+        wasm.set_delay(Some(30));
+        wasm.set_priority(7);
+        wasm.set_retry_on_error(true);
+        wasm.set_retry_backoff_secs(2);
+        let job = wasm.to_job().expect("valid");
+        assert_eq!(
+            (
+                job.delay,
+                job.priority,
+                job.retry_on_error,
+                job.retry_backoff_secs
+            ),
+            (Some(30), 7, true, 2)
+        );
+        wasm.set_run_at(Some("tomorrow".into()));
+        assert!(matches!(
+            wasm.to_job(),
+            Err(hero_job::Error::BadSchedule { .. })
+        ));
+        wasm.set_delay(None);
+        wasm.set_run_at(Some("2020-01-01T00:00:00Z".into()));
+        assert!(wasm.to_job().expect("valid").run_at.is_some());
+        wasm.set_priority(10);
+        assert!(wasm.to_job().is_err(), "priority is 0-9");
     }
 
     #[test]

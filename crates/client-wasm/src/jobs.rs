@@ -128,6 +128,14 @@ impl WasmSupervisorClient {
         promise(async move { client.job_stop(&secret, &job_id).await })
     }
 
+    /// Queues the `failed` or `stopped` job `job_id` again (`job.retry`), as a fresh job;
+    /// rejects with kind `conflict` for a job in any other status.
+    #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
+    pub fn job_retry(&self, secret: String, job_id: String) -> Promise {
+        let client = self.native();
+        promise(async move { client.job_retry(&secret, &job_id).await })
+    }
+
     /// Deletes `job_id` and its result (`job.delete`).
     #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
     pub fn job_delete(&self, secret: String, job_id: String) -> Promise {

@@ -6,8 +6,10 @@ use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen(typescript_custom_section)]
 const TYPES: &str = r#"
-/** Where a job is in its life; the last three are final. */
-export type JobStatus = "created" | "queued" | "running" | "completed" | "failed" | "stopped";
+/** Where a job is in its life; the last three are final. `scheduled` waits for its time
+ * (`delay`, `run_at`, or the backoff before a retry). */
+export type JobStatus =
+  "created" | "scheduled" | "queued" | "running" | "completed" | "failed" | "stopped";
 
 /** A job as submitted; `jobs_list` returns it with its status, `jobs_create_many` takes its fields
  * (those it needs) as a plain object. Timestamps are RFC 3339. */
@@ -19,8 +21,19 @@ export interface Job {
   executor: string;
   runner: string;
   timeout: number;
-  /** Present when the job allows requeues after a lost runner. */
+  /** Present when the job allows runs again after a lost runner (and after an error, with
+   * `retry_on_error`). */
   retries?: number;
+  /** Seconds from creation before it may run; absent when none. */
+  delay?: number;
+  /** When it may run (RFC 3339); absent when at once. */
+  run_at?: string;
+  /** 0-9, higher first; absent when 0. */
+  priority?: number;
+  /** Present (true) when a failed run is retried. */
+  retry_on_error?: boolean;
+  /** Base of the backoff between retries in seconds; absent when 1. */
+  retry_backoff_secs?: number;
   /** The level of the secret that submitted the job, set by the supervisor. */
   level: "user" | "admin";
   env_vars: Record<string, string>;
@@ -61,6 +74,10 @@ export interface JobStatusInfo {
   reason?: string;
   /** The latest progress the job reported, kept once it ends; absent when none. */
   progress?: Progress;
+  /** The number of the current or last run, from 1; 0 before the first. */
+  attempt: number;
+  /** The error of the latest failed run, retried or final; absent when none. */
+  last_error?: string;
 }
 
 /** How far a running job says it is. */

@@ -238,6 +238,14 @@ async fn stop_queued(setup: &Setup) -> anyhow::Result<()> {
         "stopped job is {}",
         status.status
     );
+    println!("job_retry of the stopped job, then job_stop again");
+    client.job_retry(&setup.secret, &job_id).await?;
+    let again = client.job_status(&job_id).await?.status;
+    ensure!(
+        !again.is_final(),
+        "a retried job is queued again, not {again}"
+    );
+    client.job_stop(&setup.secret, &job_id).await?;
     client.job_delete(&setup.secret, &job_id).await?;
     Ok(())
 }

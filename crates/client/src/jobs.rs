@@ -141,6 +141,19 @@ impl SupervisorClient {
             .await
     }
 
+    /// Queues the `failed` or `stopped` job `job_id` again (`job.retry`), as a fresh job: its
+    /// result, `attempt` and `last_error` are cleared and it gets all its `retries` again.
+    ///
+    /// # Errors
+    ///
+    /// [`ClientError::NotFound`] for an unknown job or another user's,
+    /// [`ClientError::Conflict`] for a job neither failed nor stopped,
+    /// [`ClientError::Unauthorized`] for a bad secret.
+    pub async fn job_retry(&self, secret: &str, job_id: &str) -> Result<(), ClientError> {
+        self.call(names::JOB_RETRY, [text(secret), text(job_id)])
+            .await
+    }
+
     /// Deletes `job_id` and its result (`job.delete`).
     ///
     /// # Errors
@@ -213,7 +226,9 @@ mod tests {
             names::JOB_STATUS => result(request, status),
             names::JOBS_LIST => result(request, listed),
             names::RPC_DISCOVER => result(request, json!({"openrpc": "1.3.2"})),
-            names::JOB_START | names::JOB_STOP | names::JOB_DELETE => result(request, Value::Null),
+            names::JOB_START | names::JOB_STOP | names::JOB_DELETE | names::JOB_RETRY => {
+                result(request, Value::Null)
+            }
             _ => error(request, codes::METHOD_NOT_FOUND, "no such method"),
         }
     }
@@ -236,6 +251,7 @@ mod tests {
             client.job_result_with_secret("j1", "s").await.unwrap();
             client.job_stop("s", "j1").await.unwrap();
             client.job_delete("s", "j1").await.unwrap();
+            client.job_retry("s", "j1").await.unwrap();
             let jobs = client.jobs_list("s").await.unwrap();
             assert_eq!(jobs[0].job.id, "j1");
             assert_eq!(
@@ -248,7 +264,7 @@ mod tests {
         tokio::time::timeout(TIMEOUT, calls).await.unwrap();
 
         let sent: Vec<(String, Value)> = server
-            .requests(12)
+            .requests(13)
             .await
             .into_iter()
             .map(|r| {
@@ -275,7 +291,8 @@ mod tests {
             ("job.result", read),
             ("job.result", read_with_secret),
             ("job.stop", by_id.clone()),
-            ("job.delete", by_id),
+            ("job.delete", by_id.clone()),
+            ("job.retry", by_id),
             ("jobs.list", json!({"secret": "s"})),
             ("rpc.discover", Value::Null),
         ];

@@ -2,9 +2,9 @@
 
 use std::collections::BTreeMap;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 
-use crate::{DEFAULT_TIMEOUT_SECS, Error, Job, Level, Limits};
+use crate::{DEFAULT_RETRY_BACKOFF_SECS, DEFAULT_TIMEOUT_SECS, Error, Job, Level, Limits};
 
 /// Builds a [`Job`] field by field; [`build`](Self::build) validates it.
 ///
@@ -20,6 +20,11 @@ pub struct JobBuilder {
     runner: String,
     timeout: Option<u64>,
     retries: u32,
+    delay: Option<u64>,
+    run_at: Option<DateTime<Utc>>,
+    priority: u8,
+    retry_on_error: bool,
+    retry_backoff_secs: Option<u64>,
     level: Level,
     env_vars: BTreeMap<String, String>,
 }
@@ -80,6 +85,42 @@ impl JobBuilder {
         self
     }
 
+    /// Seconds to wait, from the job's creation, before it may run. Default: none (it runs as
+    /// soon as queued). At most [`MAX_DELAY_SECS`](crate::MAX_DELAY_SECS); not with
+    /// [`run_at`](Self::run_at).
+    pub fn delay(mut self, secs: u64) -> Self {
+        self.delay = Some(secs);
+        self
+    }
+
+    /// When the job may run; a time already past runs it at once. Default: none. Not with
+    /// [`delay`](Self::delay).
+    pub fn run_at(mut self, at: DateTime<Utc>) -> Self {
+        self.run_at = Some(at);
+        self
+    }
+
+    /// 0–9, higher first within the runner's queue. Default: 0.
+    pub fn priority(mut self, priority: u8) -> Self {
+        self.priority = priority;
+        self
+    }
+
+    /// Whether a run that fails (an error or a timeout) is retried, up to
+    /// [`retries`](Self::retries) times, after a backoff. Default: false.
+    pub fn retry_on_error(mut self, retry: bool) -> Self {
+        self.retry_on_error = retry;
+        self
+    }
+
+    /// Base of the exponential backoff between retries after an error, in seconds. Default:
+    /// [`DEFAULT_RETRY_BACKOFF_SECS`]; at most
+    /// [`MAX_RETRY_BACKOFF_SECS`](crate::MAX_RETRY_BACKOFF_SECS).
+    pub fn retry_backoff_secs(mut self, secs: u64) -> Self {
+        self.retry_backoff_secs = Some(secs);
+        self
+    }
+
     /// The level of the secret submitting the job. Default: `user`. The supervisor overwrites
     /// it with the level of the secret that calls it, so this matters only to code that writes
     /// jobs into a store directly, as the supervisor does (runner tests, for one).
@@ -117,6 +158,13 @@ impl JobBuilder {
             timeout: self.timeout.unwrap_or(DEFAULT_TIMEOUT_SECS),
             env_vars: self.env_vars,
             retries: self.retries,
+            delay: self.delay,
+            run_at: self.run_at,
+            priority: self.priority,
+            retry_on_error: self.retry_on_error,
+            retry_backoff_secs: self
+                .retry_backoff_secs
+                .unwrap_or(DEFAULT_RETRY_BACKOFF_SECS),
             level: self.level,
             created_at: now,
             updated_at: now,

@@ -42,6 +42,13 @@ pub enum Error {
         /// The most retries accepted.
         max: u32,
     },
+    /// A scheduling field (`delay`, `run_at`, `priority`, `retry_backoff_secs`) is out of range
+    /// or contradicts another.
+    #[error("job schedule: {reason}")]
+    BadSchedule {
+        /// What is wrong with it.
+        reason: String,
+    },
     /// Too many environment variables, or one with a bad name.
     #[error("job env_vars: {reason}")]
     BadEnv {

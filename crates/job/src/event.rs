@@ -12,6 +12,9 @@ use crate::{JobResult, JobStatus, Progress};
 pub enum EventStatus {
     /// Stored, not queued.
     Created,
+    /// Waiting for its time to be queued: delayed, or backing off before a retry after an
+    /// error.
+    Scheduled,
     /// Waiting for its runner: submitted, started, or back on its queue for another attempt.
     Queued,
     /// Claimed by a runner; also the status of every progress report.
@@ -39,6 +42,7 @@ impl EventStatus {
     pub fn status(self) -> Option<JobStatus> {
         Some(match self {
             Self::Created => JobStatus::Created,
+            Self::Scheduled => JobStatus::Scheduled,
             Self::Queued => JobStatus::Queued,
             Self::Running => JobStatus::Running,
             Self::Completed => JobStatus::Completed,
@@ -66,6 +70,7 @@ impl From<JobStatus> for EventStatus {
     fn from(status: JobStatus) -> Self {
         match status {
             JobStatus::Created => Self::Created,
+            JobStatus::Scheduled => Self::Scheduled,
             JobStatus::Queued => Self::Queued,
             JobStatus::Running => Self::Running,
             JobStatus::Completed => Self::Completed,

@@ -14,8 +14,25 @@ pub const DEFAULT_TIMEOUT_SECS: u64 = 60;
 /// The largest timeout a job may ask for: one day.
 pub const MAX_TIMEOUT_SECS: u64 = 86_400;
 
-/// The most times a job may be requeued after losing its runner.
+/// The most times a job may be run again: after losing its runner, and after an error or a
+/// timeout when it asks for that with `retry_on_error`.
 pub const MAX_RETRIES: u32 = 10;
+
+/// The longest a job may be delayed, by `delay` or by `run_at` past its creation: one year.
+pub const MAX_DELAY_SECS: u64 = 365 * 86_400;
+
+/// The highest priority; 0, the default, is the lowest.
+pub const MAX_PRIORITY: u8 = 9;
+
+/// Base of the backoff between retries after an error, when the job does not say.
+pub const DEFAULT_RETRY_BACKOFF_SECS: u64 = 1;
+
+/// The largest `retry_backoff_secs` a job may ask for: one hour.
+pub const MAX_RETRY_BACKOFF_SECS: u64 = 3_600;
+
+/// The longest wait before one retry after an error, whatever the base and the attempt: one
+/// day. The store doubles the base per attempt and applies jitter below this cap.
+pub const MAX_RETRY_DELAY_SECS: u64 = 86_400;
 
 /// A unit of work for a runner.
 ///
@@ -59,6 +76,50 @@ pub struct Job {
     )]
     #[schemars(range(max = 10))]
     pub retries: u32,
+    /// Seconds from its creation before the job may run; it waits as `scheduled` meanwhile.
+    /// At most [`MAX_DELAY_SECS`]; not with `run_at`.
+    #[serde(
+        default,
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schemars(range(max = 31_536_000))]
+    pub delay: Option<u64>,
+    /// When the job may run (RFC 3339); a time already past runs it now. At most
+    /// [`MAX_DELAY_SECS`] after its creation; not with `delay`.
+    #[serde(
+        default,
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub run_at: Option<DateTime<Utc>>,
+    /// 0–9: within its runner's queue a job of a higher priority runs first; jobs of one
+    /// priority run in the order they were queued. Default 0.
+    #[serde(
+        default,
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "is_zero_u8"
+    )]
+    #[schemars(range(max = 9))]
+    pub priority: u8,
+    /// When true, a run that fails (an error or a timeout) is retried while `retries` allow,
+    /// after a backoff: see `retry_backoff_secs`. Default false.
+    #[serde(
+        default,
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "std::ops::Not::not"
+    )]
+    pub retry_on_error: bool,
+    /// Base of the backoff before a retry after an error, in seconds: the n-th retry waits
+    /// between half and all of `base × 2^(n-1)`, at most [`MAX_RETRY_DELAY_SECS`]. 0–3600,
+    /// default 1.
+    #[serde(
+        default = "default_backoff",
+        deserialize_with = "null_as_default_backoff",
+        skip_serializing_if = "is_default_backoff"
+    )]
+    #[schemars(range(max = 3_600))]
+    pub retry_backoff_secs: u64,
     /// The level of the secret that submitted the job. The supervisor sets it, overwriting
     /// whatever the client sent; a job stored without one counts as `user`. A runner whose
     /// access is `admin` refuses a job whose level is not `admin`.
@@ -74,6 +135,24 @@ pub struct Job {
 
 fn is_zero(n: &u32) -> bool {
     *n == 0
+}
+
+fn is_zero_u8(n: &u8) -> bool {
+    *n == 0
+}
+
+fn default_backoff() -> u64 {
+    DEFAULT_RETRY_BACKOFF_SECS
+}
+
+fn is_default_backoff(secs: &u64) -> bool {
+    *secs == DEFAULT_RETRY_BACKOFF_SECS
+}
+
+fn null_as_default_backoff<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<u64, D::Error> {
+    Option::<u64>::deserialize(deserializer).map(|t| t.unwrap_or(DEFAULT_RETRY_BACKOFF_SECS))
 }
 
 fn default_timeout() -> u64 {
@@ -156,7 +235,48 @@ impl Job {
                 max: MAX_RETRIES,
             });
         }
+        self.validate_schedule()?;
         self.validate_env(limits)
+    }
+
+    /// When the job may first run, in milliseconds since the epoch: `run_at`, or its
+    /// creation plus `delay`; `None` when it may run at once.
+    pub fn due_ms(&self) -> Option<i64> {
+        match (self.delay, self.run_at) {
+            (_, Some(at)) => Some(at.timestamp_millis()),
+            (Some(delay), None) if delay > 0 => {
+                let delay = i64::try_from(delay.saturating_mul(1000)).unwrap_or(i64::MAX);
+                Some(self.created_at.timestamp_millis().saturating_add(delay))
+            }
+            _ => None,
+        }
+    }
+
+    fn validate_schedule(&self) -> Result<(), Error> {
+        let bad = |reason: String| Err(Error::BadSchedule { reason });
+        if self.delay.is_some() && self.run_at.is_some() {
+            return bad("give `delay` or `run_at`, not both".into());
+        }
+        if self.delay.is_some_and(|d| d > MAX_DELAY_SECS) {
+            return bad(format!("`delay` must be at most {MAX_DELAY_SECS} seconds"));
+        }
+        if let Some(at) = self.run_at {
+            let ahead = at.signed_duration_since(self.created_at).num_seconds();
+            if ahead > i64::try_from(MAX_DELAY_SECS).unwrap_or(i64::MAX) {
+                return bad(format!(
+                    "`run_at` must be at most {MAX_DELAY_SECS} seconds after the job's creation"
+                ));
+            }
+        }
+        if self.priority > MAX_PRIORITY {
+            return bad(format!("`priority` must be 0-{MAX_PRIORITY}"));
+        }
+        if self.retry_backoff_secs > MAX_RETRY_BACKOFF_SECS {
+            return bad(format!(
+                "`retry_backoff_secs` must be at most {MAX_RETRY_BACKOFF_SECS}"
+            ));
+        }
+        Ok(())
     }
 
     fn validate_env(&self, limits: &Limits) -> Result<(), Error> {
@@ -352,6 +472,58 @@ mod tests {
             "payload": "1", "executor": "osis", "runner": "r", "level": "root"
         }));
         assert!(unknown.is_err(), "a level is user or admin");
+    }
+
+    #[test]
+    fn delay_and_run_at_together_are_refused() {
+        let mut job = job();
+        job.delay = Some(5);
+        job.run_at = Some(job.created_at);
+        assert!(matches!(
+            job.validate(&Limits::default()),
+            Err(Error::BadSchedule { .. })
+        ));
+    }
+
+    #[test]
+    fn scheduling_fields_are_bounded() {
+        let cases: [fn(&mut Job); 4] = [
+            |j| j.priority = MAX_PRIORITY + 1,
+            |j| j.delay = Some(MAX_DELAY_SECS + 1),
+            |j| j.retry_backoff_secs = MAX_RETRY_BACKOFF_SECS + 1,
+            |j| j.run_at = Some(j.created_at + chrono::Duration::days(400)),
+        ];
+        for change in cases {
+            let mut job = job();
+            change(&mut job);
+            assert!(matches!(
+                job.validate(&Limits::default()),
+                Err(Error::BadSchedule { .. })
+            ));
+        }
+    }
+
+    #[test]
+    fn a_job_without_scheduling_fields_keeps_its_wire_form() {
+        let wire = serde_json::to_value(job()).unwrap();
+        for field in [
+            "delay",
+            "run_at",
+            "priority",
+            "retry_on_error",
+            "retry_backoff_secs",
+        ] {
+            assert!(wire.get(field).is_none(), "{field}");
+        }
+        assert_eq!(job().due_ms(), None);
+        assert_eq!(job().retry_backoff_secs, DEFAULT_RETRY_BACKOFF_SECS);
+    }
+
+    #[test]
+    fn a_delay_counts_from_the_jobs_creation() {
+        let mut job = job();
+        job.delay = Some(3);
+        assert_eq!(job.due_ms(), Some(job.created_at.timestamp_millis() + 3000));
     }
 
     #[test]

@@ -38,7 +38,10 @@ mod status;
 pub use builder::JobBuilder;
 pub use error::Error;
 pub use event::{EventStatus, JobEvent};
-pub use job::{DEFAULT_TIMEOUT_SECS, Job, Limits, MAX_RETRIES, MAX_TIMEOUT_SECS, validate_id};
+pub use job::{
+    DEFAULT_RETRY_BACKOFF_SECS, DEFAULT_TIMEOUT_SECS, Job, Limits, MAX_DELAY_SECS, MAX_PRIORITY,
+    MAX_RETRIES, MAX_RETRY_BACKOFF_SECS, MAX_RETRY_DELAY_SECS, MAX_TIMEOUT_SECS, validate_id,
+};
 pub use level::Level;
 pub use progress::{MAX_PROGRESS_MESSAGE_BYTES, Progress};
 pub use record::JobRecord;

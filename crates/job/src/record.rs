@@ -34,6 +34,13 @@ pub struct JobRecord {
     /// it.
     #[serde(default, skip_serializing)]
     pub progress: Option<Progress>,
+    /// The number of the current or last run, from 1; 0 before the first: `job.status`
+    /// carries it.
+    #[serde(default, skip_serializing)]
+    pub attempt: u32,
+    /// The error of the latest failed run, retried or final; `job.status` carries it.
+    #[serde(default, skip_serializing)]
+    pub last_error: Option<String>,
 }
 
 /// A record reads as its job (`record.id`, `record.payload`), so code written for a list of
@@ -58,6 +65,14 @@ impl JobRecord {
             completed_at: self.completed_at,
             reason: None,
             progress: self.progress.clone(),
+            attempt: self.attempt,
+            last_error: self
+                .last_error
+                .clone()
+                .or_else(|| match (&self.status, &self.result) {
+                    (JobStatus::Failed, Some(JobResult::Error { error })) => Some(error.clone()),
+                    _ => None,
+                }),
         }
     }
 }

@@ -11,14 +11,17 @@ use serde::{Deserialize, Serialize};
 ///
 /// ```text
 /// created ──start──▶ queued ──claim──▶ running ──▶ completed | failed | stopped
-///    │                 │  ▲               │
-///    └──stop──▶ stopped◀┘  └────requeue────┘ (lease expired, retry allowed)
+///    │  └─▶ scheduled ─▲  │  ▲               │                 │        │
+///    │      (due)   │  │  │  └────requeue────┘ (lease expired)  └─retry──┘ (job.retry)
+///    └──stop──▶ stopped◀┘  running ──error, retry_on_error──▶ scheduled
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum JobStatus {
     /// Stored, not queued.
     Created,
+    /// Waiting for its time (`delay`, `run_at`, or the backoff before a retry) to be queued.
+    Scheduled,
     /// Waiting for its runner.
     Queued,
     /// Claimed by a runner.
@@ -33,8 +36,9 @@ pub enum JobStatus {
 
 impl JobStatus {
     /// Every status, in life-cycle order.
-    pub const ALL: [JobStatus; 6] = [
+    pub const ALL: [JobStatus; 7] = [
         Self::Created,
+        Self::Scheduled,
         Self::Queued,
         Self::Running,
         Self::Completed,
@@ -46,6 +50,7 @@ impl JobStatus {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Created => "created",
+            Self::Scheduled => "scheduled",
             Self::Queued => "queued",
             Self::Running => "running",
             Self::Completed => "completed",
@@ -63,17 +68,22 @@ impl JobStatus {
     ///
     /// The one statement of the job's life cycle: the stores follow it (the Redis store's
     /// `end.lua` is given the statuses it allows, and the store conformance suite fails any
-    /// operation that makes another change). A `created` job may only be queued or stopped:
-    /// it never ran, so it cannot complete, fail or time out. A `queued` job may fail without
+    /// operation that makes another change). A `created` job may only be queued, scheduled
+    /// or stopped: it never ran, so it cannot complete, fail or time out. A `scheduled` job
+    /// becomes `queued` when its time comes. A `queued` or `scheduled` job may fail without
     /// running (a caller's wait ran out); a `running` one may return to `queued` when its
-    /// runner is lost and it has retries left.
+    /// runner is lost and it has retries left, or to `scheduled` when it failed and asked to
+    /// be retried after an error. `job.retry` queues a `failed` or `stopped` job again; a
+    /// `completed` one is never left.
     pub fn can_become(self, next: JobStatus) -> bool {
         use JobStatus::*;
         matches!(
             (self, next),
-            (Created, Queued | Stopped)
+            (Created, Queued | Scheduled | Stopped)
+                | (Scheduled, Queued | Failed | Stopped)
                 | (Queued, Running | Failed | Stopped)
-                | (Running, Completed | Failed | Stopped | Queued)
+                | (Running, Completed | Failed | Stopped | Queued | Scheduled)
+                | (Failed | Stopped, Queued)
         )
     }
 }
@@ -134,6 +144,12 @@ pub struct JobStatusInfo {
     /// it reported none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub progress: Option<crate::Progress>,
+    /// The number of the current or last run, from 1; 0 before the first run.
+    #[serde(default)]
+    pub attempt: u32,
+    /// The error of the latest failed run, retried or final; absent when no run failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
 }
 
 #[cfg(test)]
@@ -141,12 +157,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn final_states_are_never_left() {
+    fn final_states_are_left_only_by_a_retry() {
         for from in JobStatus::ALL.into_iter().filter(|s| s.is_final()) {
             for to in JobStatus::ALL {
-                assert!(!from.can_become(to), "{from} -> {to}");
+                let retry = from != JobStatus::Completed && to == JobStatus::Queued;
+                assert_eq!(from.can_become(to), retry, "{from} -> {to}");
             }
         }
+    }
+
+    #[test]
+    fn a_scheduled_job_waits_before_its_queue() {
+        assert!(JobStatus::Created.can_become(JobStatus::Scheduled));
+        assert!(JobStatus::Scheduled.can_become(JobStatus::Queued));
+        assert!(!JobStatus::Scheduled.can_become(JobStatus::Running));
+        assert!(JobStatus::Running.can_become(JobStatus::Scheduled));
+        assert!(!JobStatus::Scheduled.is_final());
     }
 
     #[test]

@@ -476,6 +476,15 @@ impl Store for LateReports {
     ) -> hero_store::Result<hero_store::TickClaim> {
         self.inner.claim_tick(name, seed, tick).await
     }
+    async fn promote_due(&self) -> hero_store::Result<hero_store::Promoted> {
+        self.inner.promote_due().await
+    }
+    async fn watch_scheduled(&self) -> hero_store::Result<tokio::sync::watch::Receiver<u64>> {
+        self.inner.watch_scheduled().await
+    }
+    async fn retry_job(&self, id: &str, owner: Option<&str>) -> hero_store::Result<()> {
+        self.inner.retry_job(id, owner).await
+    }
     async fn queue_len(&self, queue: &str) -> hero_store::Result<u64> {
         self.inner.queue_len(queue).await
     }

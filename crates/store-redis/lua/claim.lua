@@ -1,4 +1,4 @@
--- Takes up to ARGV[6] jobs for a worker: moves their ids from the queue into the worker's
+-- Takes up to ARGV[6] jobs for a worker: moves their ids from the queues into the worker's
 -- in-flight list, marks them running under a new attempt token, and renews the worker's
 -- lease. With ARGV[5] set, that id was already moved there by BLMOVE and only its marking is
 -- left; it is marked only if it is still in the worker's in-flight list (a heartbeat may have
@@ -15,7 +15,10 @@
 -- ARGV: job key prefix, worker, lease (ms), now (RFC 3339), id already moved or "", most jobs,
 --       queue name, timeout grace (ms; 5000 when absent, for runners written before it)
 -- The queue key is the queue key prefix followed by the queue name.
--- Returns {attempt token, job JSON, id} per claimed job, oldest first; empty when the queue
+-- The list may hold wake markers (`!wake`, never a job id): they are dropped like the id of a
+-- deleted job.
+-- Returns {attempt token, job JSON, id} per claimed job, highest priority and then oldest
+-- first; empty when the queue
 -- held no claimable job. The token is unique across the namespace: every report, heartbeat
 -- and stop check of this run carries it. The id is there so that a job whose JSON cannot be
 -- read can still be reported failed under its token.
@@ -63,6 +66,26 @@ if ARGV[5] ~= '' and redis.call('LPOS', KEYS[2], ARGV[5]) then
   take(ARGV[5])
 end
 local most = tonumber(ARGV[6])
+-- Jobs of a priority above 0 wait in {ns}pqueue:<runner>, highest priority and then oldest
+-- first, and go before the list's (see docs/runner-protocol.md, "Priorities"); a queue that
+-- never had one costs one EXISTS.
+local pqueue = ns .. 'pqueue:' .. ARGV[7]
+if #jobs < most and redis.call('EXISTS', pqueue) == 1 then
+  while #jobs < most do
+    local popped = redis.call('ZPOPMIN', pqueue, most - #jobs)
+    if #popped == 0 then
+      break
+    end
+    for i = 1, #popped, 2 do
+      redis.call('LPUSH', KEYS[2], popped[i])
+      take(popped[i])
+    end
+  end
+  -- Another worker may be blocked on the list while priority jobs are left: wake it.
+  if redis.call('EXISTS', pqueue) == 1 and redis.call('LLEN', KEYS[1]) == 0 then
+    redis.call('LPUSH', KEYS[1], '!wake')
+  end
+end
 while #jobs < most do
   local id = redis.call('LMOVE', KEYS[1], KEYS[2], 'RIGHT', 'LEFT')
   if not id then

@@ -10,14 +10,17 @@ local state = redis.call('HMGET', KEYS[1], 'status', 'runner', 'worker', 'owner'
 if not state[1] or (ARGV[5] ~= '' and state[4] ~= ARGV[5]) then
   return 0
 end
+local ns = string.sub(KEYS[2], 1, #KEYS[2] - 4)
 if state[1] == 'queued' then
   redis.call('LREM', ARGV[3] .. state[2], 1, ARGV[1])
+  redis.call('ZREM', ns .. 'pqueue:' .. state[2], ARGV[1])
+elseif state[1] == 'scheduled' then
+  redis.call('ZREM', ns .. 'scheduled', ARGV[1])
 elseif state[1] == 'running' then
   redis.call('LREM', ARGV[4] .. state[3], 1, ARGV[1])
 end
 redis.call('DEL', KEYS[1])
 redis.call('ZREM', KEYS[2], ARGV[1])
-local ns = string.sub(KEYS[2], 1, #KEYS[2] - 4)
 -- A job created again under this id must not be removed on this one's schedule.
 redis.call('ZREM', ns .. 'expiry', ARGV[1])
 redis.call('ZREM', ns .. 'idx:status:' .. state[1], ARGV[1])

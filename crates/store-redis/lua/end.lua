@@ -38,12 +38,16 @@ for i = 8, #ARGV do
   end
 end
 if allowed then
+  local ns = string.sub(KEYS[1], 1, #KEYS[1] - #ARGV[1] - 4)
   if status == 'queued' then
-    redis.call('LREM', ARGV[6] .. redis.call('HGET', KEYS[1], 'runner'), 1, ARGV[1])
+    local runner = redis.call('HGET', KEYS[1], 'runner')
+    redis.call('LREM', ARGV[6] .. runner, 1, ARGV[1])
+    redis.call('ZREM', ns .. 'pqueue:' .. runner, ARGV[1])
+  elseif status == 'scheduled' then
+    redis.call('ZREM', ns .. 'scheduled', ARGV[1])
   elseif status == 'running' then
     redis.call('LREM', ARGV[7] .. redis.call('HGET', KEYS[1], 'worker'), 1, ARGV[1])
   end
-  local ns = string.sub(KEYS[1], 1, #KEYS[1] - #ARGV[1] - 4)
   restatus(ns, ARGV[1], status, ARGV[2])
   redis.call('HSET', KEYS[1], 'status', ARGV[2], 'result', ARGV[3],
     'completed_at', ARGV[4], 'updated_at', ARGV[4])

@@ -1,5 +1,7 @@
 -- Records a worker's report on a run it holds, schedules the job's removal after its
--- retention, and announces the job's end.
+-- retention, and announces the job's end; or, for a failed run of a job that asked to be
+-- retried after an error and has retries left, schedules its next run instead (the end
+-- channel then says nothing: the job has not ended).
 -- KEYS: job hash, worker's in-flight list
 -- ARGV: id, worker, status, result json, now (RFC 3339), events channel, attempt token
 -- Returns 1, or 0 when the worker no longer holds that attempt: the job was ended, requeued or
@@ -33,7 +35,45 @@ local function retain(ns, id, status)
   local t = redis.call('TIME')
   redis.call('ZADD', ns .. 'expiry', t[1] * 1000 + math.floor(t[2] / 1000) + keep, id)
 end
+-- Puts a job in {ns}scheduled, due at `due` (ms); when it is now the earliest there, tells
+-- the supervisors' promoters on the events channel, so they wake before they had planned.
+local function schedule(ns, id, due)
+  redis.call('ZADD', ns .. 'scheduled', due, id)
+  if redis.call('ZRANGE', ns .. 'scheduled', 0, 0)[1] == id then
+    redis.call('PUBLISH', ns .. 'events', '\nscheduled')
+  end
+end
 local ns = string.sub(KEYS[1], 1, #KEYS[1] - #ARGV[1] - 4)
+if ARGV[3] == 'failed' then
+  local ok, decoded = pcall(cjson.decode, ARGV[4])
+  local message = ok and type(decoded) == 'table' and decoded.error or nil
+  if type(message) == 'string' then
+    redis.call('HSET', KEYS[1], 'last_error', message)
+  end
+  -- A job that asked to be retried after an error, with retries left (runs again after a
+  -- lost runner count too) and no stop asked, backs off as `scheduled` instead of ending:
+  -- the n-th retry waits base × 2^(n-1) seconds, capped at a day, jittered down to as little
+  -- as half, so many jobs failing at once do not come back at once.
+  local r = redis.call('HMGET', KEYS[1], 'retry', 'retries', 'requeues', 'errors', 'backoff',
+    'stop', 'runner', 'owner')
+  local errors = tonumber(r[4] or '0') or 0
+  local reruns = (tonumber(r[3] or '0') or 0) + errors
+  if r[1] == '1' and r[6] ~= '1' and reruns < (tonumber(r[2] or '0') or 0) then
+    errors = errors + 1
+    local t = redis.call('TIME')
+    local now_ms = t[1] * 1000 + math.floor(t[2] / 1000)
+    local wait = math.min((tonumber(r[5] or '1') or 1) * 2 ^ (errors - 1), 86400) * 1000
+    local due = now_ms + math.floor(wait * (0.5 + 0.5 * ((t[2] % 1000) / 999)))
+    restatus(ns, ARGV[1], 'running', 'scheduled')
+    redis.call('HSET', KEYS[1], 'status', 'scheduled', 'errors', errors, 'updated_at', ARGV[5])
+    redis.call('HDEL', KEYS[1], 'worker', 'attempt', 'started_at', 'deadline', 'claimed_ms',
+      'progress')
+    schedule(ns, ARGV[1], due)
+    redis.call('PUBLISH', ns .. 'changes', 'scheduled\n' .. now_ms .. '\n' .. ARGV[1] .. ' ' ..
+      r[7] .. ' ' .. (r[8] or ''))
+    return 1
+  end
+end
 restatus(ns, ARGV[1], 'running', ARGV[3])
 redis.call('HSET', KEYS[1], 'status', ARGV[3], 'result', ARGV[4],
   'completed_at', ARGV[5], 'updated_at', ARGV[5])

@@ -36,15 +36,24 @@ for i = 6, #ARGV, 2 do
     redis.call('HSET', KEYS[2], state[4], now_ms)
   end
 end
-local function requeue(id, runner)
+local ns = string.sub(ARGV[3], 1, #ARGV[3] - 4)
+-- Back to the front of its runner's queue: the taking end of the list, or for a priority
+-- above 0 the front of that priority in {ns}pqueue:<runner> (see docs/runner-protocol.md,
+-- "Priorities"), waking a runner blocked on an empty list.
+local function requeue(id, runner, priority)
+  local p = tonumber(priority or '0') or 0
   local queue = ARGV[4] .. runner
-  if not redis.call('LPOS', queue, id) then
+  if p > 0 then
+    redis.call('ZADD', ns .. 'pqueue:' .. runner, string.format('%.0f', (10 - p) * 1e13), id)
+    if redis.call('LLEN', queue) == 0 then
+      redis.call('LPUSH', queue, '!wake')
+    end
+  elseif not redis.call('LPOS', queue, id) then
     redis.call('RPUSH', queue, id)
   end
 end
 local seen = {}
 local requeued = {}
-local ns = string.sub(ARGV[3], 1, #ARGV[3] - 4)
 -- Moves a job between the status indexes ({ns}idx:status:<status>), keeping its creation
 -- time (ms, the jobs index's score) as its score there.
 local function restatus(ns, id, from, to)
@@ -59,10 +68,10 @@ for _, id in ipairs(redis.call('LRANGE', KEYS[3], 0, -1)) do
     seen[id] = true
     local key = ARGV[3] .. id
     local state = redis.call('HMGET', key, 'status', 'runner', 'worker', 'attempt',
-      'claimed_ms', 'owner')
+      'claimed_ms', 'owner', 'priority')
     if state[1] == 'queued' then
       redis.call('LREM', KEYS[3], 0, id)
-      requeue(id, state[2])
+      requeue(id, state[2], state[7])
     elseif state[1] ~= 'running' or state[3] ~= ARGV[1] then
       -- Deleted or ended after it was moved: nothing of it runs here.
       redis.call('LREM', KEYS[3], 0, id)
@@ -74,7 +83,7 @@ for _, id in ipairs(redis.call('LRANGE', KEYS[3], 0, -1)) do
       -- A stop asked meanwhile stays asked: the next run is given it at its first heartbeat.
       redis.call('HDEL', key, 'worker', 'attempt', 'started_at', 'deadline', 'claimed_ms',
         'progress')
-      requeue(id, state[2])
+      requeue(id, state[2], state[7])
       requeued[#requeued + 1] = id .. ' ' .. state[2] .. ' ' .. (state[6] or '')
     end
   end

@@ -1,4 +1,4 @@
--- Queues a created job.
+-- Queues a created job, or schedules it when its due time is still to come.
 -- KEYS: job hash
 -- ARGV: id, now (RFC 3339), queue key prefix, expected owner ("" for any)
 -- Returns "ok", "missing" (also when the job has another owner than the expected one, so a
@@ -19,13 +19,45 @@ local function restatus(ns, id, from, to)
     redis.call('ZADD', ns .. 'idx:status:' .. to, score, id)
   end
 end
+-- Puts a job in {ns}scheduled, due at `due` (ms); when it is now the earliest there, tells
+-- the supervisors' promoters on the events channel, so they wake before they had planned.
+local function schedule(ns, id, due)
+  redis.call('ZADD', ns .. 'scheduled', due, id)
+  if redis.call('ZRANGE', ns .. 'scheduled', 0, 0)[1] == id then
+    redis.call('PUBLISH', ns .. 'events', '\nscheduled')
+  end
+end
+-- Puts a job on its runner's queue (see docs/runner-protocol.md, "Priorities"): priority 0
+-- on the list {ns}queue:<runner>, pushed on the left; a higher one in the sorted set
+-- {ns}pqueue:<runner>, scored so that the highest priority, then the first queued, comes
+-- first, with a wake marker on the list when that is empty, so a runner blocked on it wakes.
+local function enqueue(ns, id, runner, priority)
+  local p = tonumber(priority or '0') or 0
+  local queue = ns .. 'queue:' .. runner
+  if p <= 0 then
+    redis.call('LPUSH', queue, id)
+    return
+  end
+  local seq = redis.call('INCR', ns .. 'pseq')
+  redis.call('ZADD', ns .. 'pqueue:' .. runner, string.format('%.0f', (10 - p) * 1e13 + seq), id)
+  if redis.call('LLEN', queue) == 0 then
+    redis.call('LPUSH', queue, '!wake')
+  end
+end
 local ns = string.sub(KEYS[1], 1, #KEYS[1] - #ARGV[1] - 4)
-restatus(ns, ARGV[1], 'created', 'queued')
-redis.call('HSET', KEYS[1], 'status', 'queued', 'updated_at', ARGV[2])
-local runner = redis.call('HGET', KEYS[1], 'runner')
-redis.call('LPUSH', ARGV[3] .. runner, ARGV[1])
--- Tells watchers (see docs/runner-protocol.md, "Job changes").
+local runner, priority, due = unpack(redis.call('HMGET', KEYS[1], 'runner', 'priority', 'due'))
 local t = redis.call('TIME')
-redis.call('PUBLISH', ns .. 'changes', 'queued\n' .. (t[1] * 1000 + math.floor(t[2] / 1000)) ..
-  '\n' .. ARGV[1] .. ' ' .. runner .. ' ' .. (owner or ''))
+local now_ms = t[1] * 1000 + math.floor(t[2] / 1000)
+local next = 'queued'
+if due and tonumber(due) > now_ms then
+  next = 'scheduled'
+  schedule(ns, ARGV[1], due)
+else
+  enqueue(ns, ARGV[1], runner, priority)
+end
+restatus(ns, ARGV[1], 'created', next)
+redis.call('HSET', KEYS[1], 'status', next, 'updated_at', ARGV[2])
+-- Tells watchers (see docs/runner-protocol.md, "Job changes").
+redis.call('PUBLISH', ns .. 'changes', next .. '\n' .. now_ms .. '\n' .. ARGV[1] .. ' ' ..
+  runner .. ' ' .. (owner or ''))
 return 'ok'

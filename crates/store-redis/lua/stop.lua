@@ -1,4 +1,4 @@
--- Stops a job: a created or queued one at once, a running one by flagging it for its worker.
+-- Stops a job: a created, scheduled or queued one at once, a running one by flagging it for its worker.
 -- KEYS: job hash
 -- ARGV: id, result json, now (RFC 3339), events channel, queue key prefix,
 --       expected owner ("" for any)
@@ -12,11 +12,16 @@ if status == 'running' then
   redis.call('HSET', KEYS[1], 'stop', '1')
   return 'requested'
 end
-if status ~= 'created' and status ~= 'queued' then
+if status ~= 'created' and status ~= 'queued' and status ~= 'scheduled' then
   return 'final'
 end
+local ns = string.sub(KEYS[1], 1, #KEYS[1] - #ARGV[1] - 4)
 if status == 'queued' then
-  redis.call('LREM', ARGV[5] .. redis.call('HGET', KEYS[1], 'runner'), 1, ARGV[1])
+  local runner = redis.call('HGET', KEYS[1], 'runner')
+  redis.call('LREM', ARGV[5] .. runner, 1, ARGV[1])
+  redis.call('ZREM', ns .. 'pqueue:' .. runner, ARGV[1])
+elseif status == 'scheduled' then
+  redis.call('ZREM', ns .. 'scheduled', ARGV[1])
 end
 -- Moves a job between the status indexes ({ns}idx:status:<status>), keeping its creation
 -- time (ms, the jobs index's score) as its score there.
@@ -40,7 +45,6 @@ local function retain(ns, id, status)
   local t = redis.call('TIME')
   redis.call('ZADD', ns .. 'expiry', t[1] * 1000 + math.floor(t[2] / 1000) + keep, id)
 end
-local ns = string.sub(KEYS[1], 1, #KEYS[1] - #ARGV[1] - 4)
 restatus(ns, ARGV[1], status, 'stopped')
 redis.call('HSET', KEYS[1], 'status', 'stopped', 'result', ARGV[2],
   'completed_at', ARGV[3], 'updated_at', ARGV[3])

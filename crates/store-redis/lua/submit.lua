@@ -1,14 +1,23 @@
--- Stores a new job, and queues it when ARGV[6] is "1".
+-- Stores a new job, and queues it when ARGV[6] is "1" (schedules it instead when its due
+-- time, ARGV[13], is still to come by the Redis clock).
 -- KEYS: job hash, jobs index, queue
 -- ARGV: id, job json, runner, now (RFC 3339), now (ms), queue?, timeout (s), retries,
---   owner (opaque; empty for none), caller id, context id
+--   owner (opaque; empty for none), caller id, context id, priority, due (ms; "" for none),
+--   retry on error ("1" or "0"), retry backoff (s)
 -- Returns 0 when the id is taken, 1 otherwise.
 if redis.call('EXISTS', KEYS[1]) == 1 then
   return 0
 end
 local status = 'created'
+local due = tonumber(ARGV[13] or '')
 if ARGV[6] == '1' then
   status = 'queued'
+  if due then
+    local now = redis.call('TIME')
+    if due > now[1] * 1000 + math.floor(now[2] / 1000) then
+      status = 'scheduled'
+    end
+  end
 end
 -- The timeout and retries are copied out of the JSON so that claiming and reaping need not
 -- decode a payload that may be a megabyte long.
@@ -19,6 +28,16 @@ if ARGV[9] ~= '' then
 end
 if ARGV[10] then
   redis.call('HSET', KEYS[1], 'caller', ARGV[10], 'context', ARGV[11])
+end
+-- Scheduling fields, copied like the timeout; absent ones take their defaults.
+if ARGV[12] and ARGV[12] ~= '0' then
+  redis.call('HSET', KEYS[1], 'priority', ARGV[12])
+end
+if due then
+  redis.call('HSET', KEYS[1], 'due', ARGV[13])
+end
+if ARGV[14] == '1' then
+  redis.call('HSET', KEYS[1], 'retry', '1', 'backoff', ARGV[15])
 end
 redis.call('ZADD', KEYS[2], ARGV[5], ARGV[1])
 -- The listing indexes, scored like the jobs index (see docs/runner-protocol.md).
@@ -32,8 +51,35 @@ if ARGV[10] then
   redis.call('ZADD', ns .. 'idx:caller:' .. ARGV[10], ARGV[5], ARGV[1])
   redis.call('ZADD', ns .. 'idx:context:' .. ARGV[11], ARGV[5], ARGV[1])
 end
+-- Puts a job in {ns}scheduled, due at `due` (ms); when it is now the earliest there, tells
+-- the supervisors' promoters on the events channel, so they wake before they had planned.
+local function schedule(ns, id, due)
+  redis.call('ZADD', ns .. 'scheduled', due, id)
+  if redis.call('ZRANGE', ns .. 'scheduled', 0, 0)[1] == id then
+    redis.call('PUBLISH', ns .. 'events', '\nscheduled')
+  end
+end
+-- Puts a job on its runner's queue (see docs/runner-protocol.md, "Priorities"): priority 0
+-- on the list {ns}queue:<runner>, pushed on the left; a higher one in the sorted set
+-- {ns}pqueue:<runner>, scored so that the highest priority, then the first queued, comes
+-- first, with a wake marker on the list when that is empty, so a runner blocked on it wakes.
+local function enqueue(ns, id, runner, priority)
+  local p = tonumber(priority or '0') or 0
+  local queue = ns .. 'queue:' .. runner
+  if p <= 0 then
+    redis.call('LPUSH', queue, id)
+    return
+  end
+  local seq = redis.call('INCR', ns .. 'pseq')
+  redis.call('ZADD', ns .. 'pqueue:' .. runner, string.format('%.0f', (10 - p) * 1e13 + seq), id)
+  if redis.call('LLEN', queue) == 0 then
+    redis.call('LPUSH', queue, '!wake')
+  end
+end
 if status == 'queued' then
-  redis.call('LPUSH', KEYS[3], ARGV[1])
+  enqueue(ns, ARGV[1], ARGV[3], ARGV[12])
+elseif status == 'scheduled' then
+  schedule(ns, ARGV[1], ARGV[13])
 end
 -- Tells watchers (see docs/runner-protocol.md, "Job changes").
 local t = redis.call('TIME')

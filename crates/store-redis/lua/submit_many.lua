@@ -1,11 +1,14 @@
 -- Stores several new jobs in one step, and queues them in order when ARGV[1] is "1"; stores
 -- none of them when one id is taken. Each job's hash holds the same fields as submit.lua's.
 -- KEYS: jobs index, then per job: its hash, its runner's queue
--- ARGV: queue?, owner (opaque; empty for none), then per job (9 each): id, job json, runner,
---   now (RFC 3339), now (ms), timeout (s), retries, caller id, context id
+-- ARGV: queue?, owner (opaque; empty for none), then per job (13 each): id, job json, runner,
+--   now (RFC 3339), now (ms), timeout (s), retries, caller id, context id, priority,
+--   due (ms; "" for none), retry on error ("1" or "0"), retry backoff (s)
+-- With queue? set, a job whose due time is still to come is stored `scheduled`, and one of a
+-- priority above 0 goes to its runner's priority queue, as submit.lua does.
 -- Returns 0 when every job was stored, else the 1-based place of the first job whose id is
 -- taken.
-local per_job = 9
+local per_job = 13
 local ns = string.sub(KEYS[1], 1, #KEYS[1] - 4)
 local count = (#ARGV - 2) / per_job
 for i = 1, count do
@@ -13,10 +16,39 @@ for i = 1, count do
     return i
   end
 end
+-- Puts a job in {ns}scheduled, due at `due` (ms); when it is now the earliest there, tells
+-- the supervisors' promoters on the events channel, so they wake before they had planned.
+local function schedule(ns, id, due)
+  redis.call('ZADD', ns .. 'scheduled', due, id)
+  if redis.call('ZRANGE', ns .. 'scheduled', 0, 0)[1] == id then
+    redis.call('PUBLISH', ns .. 'events', '\nscheduled')
+  end
+end
+-- Puts a job on its runner's queue (see docs/runner-protocol.md, "Priorities"): priority 0
+-- on the list {ns}queue:<runner>, pushed on the left; a higher one in the sorted set
+-- {ns}pqueue:<runner>, scored so that the highest priority, then the first queued, comes
+-- first, with a wake marker on the list when that is empty, so a runner blocked on it wakes.
+local function enqueue(ns, id, runner, priority)
+  local p = tonumber(priority or '0') or 0
+  local queue = ns .. 'queue:' .. runner
+  if p <= 0 then
+    redis.call('LPUSH', queue, id)
+    return
+  end
+  local seq = redis.call('INCR', ns .. 'pseq')
+  redis.call('ZADD', ns .. 'pqueue:' .. runner, string.format('%.0f', (10 - p) * 1e13 + seq), id)
+  if redis.call('LLEN', queue) == 0 then
+    redis.call('LPUSH', queue, '!wake')
+  end
+end
 local status = 'created'
 if ARGV[1] == '1' then
   status = 'queued'
 end
+local t = redis.call('TIME')
+local now_ms = t[1] * 1000 + math.floor(t[2] / 1000)
+-- Jobs that leave the common path (scheduled, or of a priority above 0), by status.
+local other = {}
 -- The index and the queues take their ids in as few commands as the order allows: one ZADD
 -- for the chunk, one LPUSH per run of consecutive jobs on the same queue (LPUSH a b c leaves
 -- a at the right end, where claims take from, so the order holds).
@@ -37,14 +69,44 @@ for i = 1, count do
       'created_at', ARGV[a + 4], 'updated_at', ARGV[a + 4], 'timeout', ARGV[a + 6],
       'retries', ARGV[a + 7], 'caller', ARGV[a + 8], 'context', ARGV[a + 9])
   end
-  changed[#changed + 1] = ARGV[a + 1] .. ' ' .. ARGV[a + 3] .. ' ' .. ARGV[2]
-  scored[#scored + 1] = ARGV[a + 5]
-  scored[#scored + 1] = ARGV[a + 1]
+  local priority, due = ARGV[a + 10], tonumber(ARGV[a + 11])
+  if priority ~= '0' then
+    redis.call('HSET', job, 'priority', priority)
+  end
+  if due then
+    redis.call('HSET', job, 'due', ARGV[a + 11])
+  end
+  if ARGV[a + 12] == '1' then
+    redis.call('HSET', job, 'retry', '1', 'backoff', ARGV[a + 13])
+  end
+  local own = status
+  if status == 'queued' and due and due > now_ms then
+    own = 'scheduled'
+  end
+  local change = ARGV[a + 1] .. ' ' .. ARGV[a + 3] .. ' ' .. ARGV[2]
+  if own == status then
+    changed[#changed + 1] = change
+    scored[#scored + 1] = ARGV[a + 5]
+    scored[#scored + 1] = ARGV[a + 1]
+  else
+    -- Kept out of the chunk's batched commands below, which are for `status`.
+    redis.call('HSET', job, 'status', own)
+    other[own] = other[own] or {}
+    table.insert(other[own], change)
+    redis.call('ZADD', KEYS[1], ARGV[a + 5], ARGV[a + 1])
+    redis.call('ZADD', ns .. 'idx:status:' .. own, ARGV[a + 5], ARGV[a + 1])
+    if ARGV[2] ~= '' then
+      redis.call('ZADD', ns .. 'idx:owner:' .. ARGV[2], ARGV[a + 5], ARGV[a + 1])
+    end
+    schedule(ns, ARGV[a + 1], ARGV[a + 11])
+  end
   -- The listing indexes, scored like the jobs index (see docs/runner-protocol.md).
   redis.call('ZADD', ns .. 'idx:runner:' .. ARGV[a + 3], ARGV[a + 5], ARGV[a + 1])
   redis.call('ZADD', ns .. 'idx:caller:' .. ARGV[a + 8], ARGV[a + 5], ARGV[a + 1])
   redis.call('ZADD', ns .. 'idx:context:' .. ARGV[a + 9], ARGV[a + 5], ARGV[a + 1])
-  if status == 'queued' then
+  if own == 'queued' and priority ~= '0' then
+    enqueue(ns, ARGV[a + 1], ARGV[a + 3], priority)
+  elseif own == 'queued' then
     local queue = KEYS[2 * i + 1]
     if queue ~= run_queue and #run_ids > 0 then
       redis.call('LPUSH', run_queue, unpack(run_ids))
@@ -65,10 +127,11 @@ if #run_ids > 0 then
   redis.call('LPUSH', run_queue, unpack(run_ids))
 end
 -- Tells watchers, in one message for the chunk (see docs/runner-protocol.md, "Job changes").
-if count > 0 then
-  local t = redis.call('TIME')
-  local at = t[1] * 1000 + math.floor(t[2] / 1000)
+if #changed > 0 then
   redis.call('PUBLISH', ns .. 'changes',
-    status .. '\n' .. at .. '\n' .. table.concat(changed, '\n'))
+    status .. '\n' .. now_ms .. '\n' .. table.concat(changed, '\n'))
+end
+for own, changes in pairs(other) do
+  redis.call('PUBLISH', ns .. 'changes', own .. '\n' .. now_ms .. '\n' .. table.concat(changes, '\n'))
 end
 return 0

@@ -8,6 +8,9 @@
 //! so a woken waiter reads the job itself. After a reconnect every waiter is woken, since
 //! announcements made while the subscription was down are lost.
 //!
+//! The events channel also carries `\nscheduled` when a job became the earliest `scheduled`
+//! one, waking the supervisor's promoter before the time it had planned to wake.
+//!
 //! `{ns}:v1:changes` announces every change of every job (see `changes.rs`); the connection
 //! subscribes to it only while this process has watchers, so a process nobody watches through
 //! is not sent every change. Watchers are told [`Watched::Missed`] when the connection drops.
@@ -29,6 +32,9 @@ type Waiters = HashMap<String, Vec<oneshot::Sender<Wake>>>;
 /// The payload announcing that secret grants changed: an empty job id.
 pub(crate) const SECRETS_CHANGED: &str = "\nsecrets";
 
+/// The payload announcing that a job became the earliest scheduled one: an empty job id.
+pub(crate) const SCHEDULED: &str = "\nscheduled";
+
 /// A watcher's request that the connection receive job changes; answered once it does.
 pub(crate) type WatchRequest = oneshot::Sender<()>;
 
@@ -38,6 +44,9 @@ pub(crate) struct Events {
     waiters: Mutex<Waiters>,
     /// Bumped when secret grants may have changed: announced, or announcements were lost.
     secrets: tokio::sync::watch::Sender<u64>,
+    /// Bumped when a job may have become the earliest scheduled one: announced, or
+    /// announcements were lost. Wakes the supervisor's promoter (`Store::watch_scheduled`).
+    scheduled: tokio::sync::watch::Sender<u64>,
     /// Every job change, to every watcher; bounded, so a slow watcher lags instead of growing.
     changes: broadcast::Sender<Watched>,
     /// To the listener: subscribe to the changes now. Bounded: a request waits its turn.
@@ -51,6 +60,7 @@ impl Events {
         let events = Self {
             waiters: Mutex::default(),
             secrets: tokio::sync::watch::Sender::new(0),
+            scheduled: tokio::sync::watch::Sender::new(0),
             changes: broadcast::Sender::new(WATCH_CAPACITY),
             watch_requests,
         };
@@ -96,6 +106,14 @@ impl Events {
         self.secrets.subscribe()
     }
 
+    pub(crate) fn watch_scheduled(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.scheduled.subscribe()
+    }
+
+    fn scheduled_changed(&self) {
+        self.scheduled.send_modify(|generation| *generation += 1);
+    }
+
     fn secrets_changed(&self) {
         self.secrets.send_modify(|generation| *generation += 1);
     }
@@ -122,6 +140,10 @@ impl Events {
             self.secrets_changed();
             return;
         }
+        if payload == SCHEDULED {
+            self.scheduled_changed();
+            return;
+        }
         let Some((id, _status)) = payload.split_once('\n') else {
             tracing::warn!("ignoring malformed job event");
             return;
@@ -145,6 +167,7 @@ impl Events {
 
     fn wake_all(&self) {
         self.secrets_changed();
+        self.scheduled_changed();
         let waiters = std::mem::take(&mut *self.lock());
         for tx in waiters.into_values().flatten() {
             // As in `dispatch`: a closed receiver needs no news.
@@ -300,6 +323,17 @@ mod tests {
         })
         .collect();
         assert_eq!(ids, ["a", "b", "missed"], "nothing before it watched");
+    }
+
+    #[test]
+    fn a_new_earliest_scheduled_job_wakes_the_promoter_and_no_waiter() {
+        let (events, _requests) = Events::new();
+        let mut promoter = events.watch_scheduled();
+        let mut waiter = events.register("a");
+        events.dispatch(SCHEDULED);
+        assert!(promoter.has_changed().expect("open"));
+        promoter.borrow_and_update();
+        assert!(waiter.try_recv().is_err());
     }
 
     #[test]

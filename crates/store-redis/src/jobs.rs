@@ -12,6 +12,11 @@ use crate::connection::RedisStore;
 use crate::record;
 use crate::scripts::now;
 
+/// The job's due time (ms) as the scripts take it: empty when it may run at once.
+fn due(job: &Job) -> String {
+    job.due_ms().map(|ms| ms.to_string()).unwrap_or_default()
+}
+
 /// Jobs stored per script call by `submit_many`: each call blocks Redis for its length, so a
 /// chunk stays short while a call still needs few round trips.
 const SUBMIT_CHUNK: usize = 1000;
@@ -52,6 +57,10 @@ impl RedisStore {
             .arg(owner.unwrap_or_default())
             .arg(&job.caller_id)
             .arg(&job.context_id)
+            .arg(job.priority)
+            .arg(due(job))
+            .arg(if job.retry_on_error { "1" } else { "0" })
+            .arg(job.retry_backoff_secs)
             .invoke_async(&mut self.conn())
             .await
             .map_err(|e| self.unavailable(e))?;
@@ -113,7 +122,11 @@ impl RedisStore {
                     .arg(job.timeout)
                     .arg(job.retries)
                     .arg(&job.caller_id)
-                    .arg(&job.context_id);
+                    .arg(&job.context_id)
+                    .arg(job.priority)
+                    .arg(due(job))
+                    .arg(if job.retry_on_error { "1" } else { "0" })
+                    .arg(job.retry_backoff_secs);
             }
             let taken: usize = invocation
                 .invoke_async(&mut self.conn())
@@ -152,6 +165,32 @@ impl RedisStore {
                     reason: format!("{e}"),
                 })?,
                 action: "started",
+            }),
+        }
+    }
+
+    pub(crate) async fn retry_job(&self, id: &str, owner: Option<&str>) -> Result<()> {
+        let outcome: String = self
+            .inner
+            .scripts
+            .retry
+            .key(self.keys().job(id))
+            .arg(id)
+            .arg(now())
+            .arg(owner.unwrap_or_default())
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(|e| self.unavailable(e))?;
+        match outcome.as_str() {
+            "ok" => Ok(()),
+            "missing" => Err(Error::JobNotFound { id: id.to_owned() }),
+            status => Err(Error::WrongState {
+                id: id.to_owned(),
+                status: status.parse().map_err(|e| Error::Corrupt {
+                    key: id.to_owned(),
+                    reason: format!("{e}"),
+                })?,
+                action: "retried",
             }),
         }
     }

@@ -17,7 +17,9 @@ impl Keys {
     }
 
     /// Hash holding one job: `job` (JSON), `runner`, `status`, timestamps, `result`, `worker`,
-    /// `attempt` (the token of the claim running it), `losses`.
+    /// `attempt` (the token of the claim running it), `losses`, `requeues` (runs again after
+    /// a lost runner), `errors` (runs again after an error), `last_error`, and, when not
+    /// their default, `priority`, `due` (ms), `retry` and `backoff` (s).
     /// `owner` (SHA-256 hex of the secret that created it, when one did).
     pub(crate) fn job(&self, id: &str) -> String {
         format!("{}{id}", self.job_prefix())
@@ -61,13 +63,34 @@ impl Keys {
         format!("{}idx:owner:{owner}", self.prefix)
     }
 
-    /// List of queued job ids for one runner: pushed on the left, taken from the right.
+    /// List of queued job ids of priority 0 for one runner: pushed on the left, taken from the
+    /// right. May hold the wake marker `!wake` (never a job id), which claims drop.
     pub(crate) fn queue(&self, runner: &str) -> String {
         format!("{}{runner}", self.queue_prefix())
     }
 
     pub(crate) fn queue_prefix(&self) -> String {
         format!("{}queue:", self.prefix)
+    }
+
+    /// Sorted set of one runner's queued jobs of a priority above 0, scored
+    /// `(10 - priority) × 10^13 + n` (n from [`Self::priority_seq`]), so the lowest score is the
+    /// highest priority queued first. Claims take from it before [`Self::queue`]. The scripts
+    /// derive this name from the namespace.
+    pub(crate) fn priority_queue(&self, runner: &str) -> String {
+        format!("{}pqueue:{runner}", self.prefix)
+    }
+
+    /// Counter drawing the order of jobs queued with a priority above 0.
+    #[cfg(test)]
+    pub(crate) fn priority_seq(&self) -> String {
+        format!("{}pseq", self.prefix)
+    }
+
+    /// Sorted set of the `scheduled` jobs, scored by when they are due (ms): `promote.lua`
+    /// queues them when due. The scripts derive this name from the namespace.
+    pub(crate) fn scheduled(&self) -> String {
+        format!("{}scheduled", self.prefix)
     }
 
     /// List of the job ids one worker holds.
@@ -164,5 +187,8 @@ mod tests {
         assert_eq!(keys.retention(), "hero:v1:retention");
         assert_eq!(keys.expiry(), "hero:v1:expiry");
         assert_eq!(keys.schedules(), "hero:v1:schedules");
+        assert_eq!(keys.priority_queue("r"), "hero:v1:pqueue:r");
+        assert_eq!(keys.priority_seq(), "hero:v1:pseq");
+        assert_eq!(keys.scheduled(), "hero:v1:scheduled");
     }
 }

@@ -8,6 +8,7 @@
 //! - `listing`: listing jobs newest first through the indexes the scripts keep.
 //! - `waits`: waiting for a job's end (`wait_final`, `run_job`) on the events subscription.
 //! - `claims`: claims with leases and attempt tokens, heartbeats, finishing, reaping.
+//! - `schedule`: queuing the scheduled jobs whose time has come.
 //! - `runners`: registered runners, when a queue was last seen, queue lengths.
 //! - `secrets`: secret grants and watching them change.
 //! - `schedules`: cron schedules and the claim of each of their ticks.
@@ -42,6 +43,7 @@ mod listing;
 mod record;
 mod retention;
 mod runners;
+mod schedule;
 mod schedules;
 mod scripts;
 mod secrets;

@@ -44,14 +44,26 @@ pub(crate) fn from_fields(
         .get("progress")
         .and_then(|json| serde_json::from_str::<Progress>(json).ok())
         .map(|read| Progress::new(read.percent, read.message));
+    let count = |name: &str| {
+        fields
+            .get(name)
+            .and_then(|n| n.parse::<u32>().ok())
+            .unwrap_or(0)
+    };
+    let started_at = time(&fields, "started_at").map_err(corrupt)?;
+    // Runs before this one: again after an error, and again after a lost runner. A run is
+    // under way or ended when the job has a claim time (cleared when it goes back to wait).
+    let attempt = count("errors") + count("requeues") + u32::from(started_at.is_some());
     Ok(Some(JobRecord {
         job,
         status,
-        started_at: time(&fields, "started_at").map_err(corrupt)?,
+        started_at,
         completed_at: time(&fields, "completed_at").map_err(corrupt)?,
         result,
         owner: fields.remove("owner"),
         progress,
+        attempt,
+        last_error: fields.remove("last_error"),
     }))
 }
 

@@ -9,6 +9,7 @@ use redis::AsyncCommands;
 
 use crate::connection::RedisStore;
 use crate::record;
+use crate::schedule::WAKE;
 
 impl RedisStore {
     pub(crate) async fn register_runner(&self, runner: &RunnerRecord) -> Result<()> {
@@ -69,9 +70,23 @@ impl RedisStore {
     }
 
     pub(crate) async fn queue_len(&self, queue: &str) -> Result<u64> {
-        self.conn()
-            .llen(self.keys().queue(queue))
+        let keys = self.keys();
+        // A wake marker sits at the taking end of a list that was empty when a priority job
+        // came (at most one: none is pushed onto a list that holds anything), so looking
+        // at the last few entries finds it.
+        let (listed, prioritized, marker): (u64, u64, Option<u64>) = redis::pipe()
+            .llen(keys.queue(queue))
+            .zcard(keys.priority_queue(queue))
+            .cmd("LPOS")
+            .arg(keys.queue(queue))
+            .arg(WAKE)
+            .arg("RANK")
+            .arg(-1)
+            .arg("MAXLEN")
+            .arg(16)
+            .query_async(&mut self.conn())
             .await
-            .map_err(|e| self.unavailable(e))
+            .map_err(|e| self.unavailable(e))?;
+        Ok((listed + prioritized).saturating_sub(u64::from(marker.is_some())))
     }
 }

@@ -22,6 +22,8 @@ pub(crate) struct Scripts {
     pub(crate) schedule_put: redis::Script,
     pub(crate) schedule_delete: redis::Script,
     pub(crate) tick: redis::Script,
+    pub(crate) promote: redis::Script,
+    pub(crate) retry: redis::Script,
 }
 
 impl Scripts {
@@ -43,6 +45,8 @@ impl Scripts {
             schedule_put: redis::Script::new(include_str!("../lua/schedule_put.lua")),
             schedule_delete: redis::Script::new(include_str!("../lua/schedule_delete.lua")),
             tick: redis::Script::new(include_str!("../lua/tick.lua")),
+            promote: redis::Script::new(include_str!("../lua/promote.lua")),
+            retry: redis::Script::new(include_str!("../lua/retry.lua")),
         }
     }
 }

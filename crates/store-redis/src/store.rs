@@ -1,6 +1,6 @@
 //! [`RedisStore`]'s [`Store`] implementation: each method names the file of its concept by
 //! delegating to the inherent method of the same name there (`jobs`, `waits`, `claims`,
-//! `runners`, `schedules`, `counts`, `retention`, `secrets`, `connection`).
+//! `runners`, `schedules`, `schedule`, `counts`, `retention`, `secrets`, `connection`).
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -9,8 +9,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use hero_job::{Job, JobRecord, JobStatus, Progress};
 use hero_store::{
-    Attempt, Claimed, Finish, Reaped, Result, Retention, RunnerRecord, ScheduleRecord, StopOutcome,
-    Store, TickClaim,
+    Attempt, Claimed, Finish, Promoted, Reaped, Result, Retention, RunnerRecord, ScheduleRecord,
+    StopOutcome, Store, TickClaim,
 };
 
 use crate::connection::RedisStore;
@@ -163,6 +163,18 @@ impl Store for RedisStore {
 
     async fn claim_tick(&self, name: &str, seed: &str, tick: DateTime<Utc>) -> Result<TickClaim> {
         self.claim_tick(name, seed, tick).await
+    }
+
+    async fn promote_due(&self) -> Result<Promoted> {
+        self.promote_due().await
+    }
+
+    async fn retry_job(&self, id: &str, owner: Option<&str>) -> Result<()> {
+        self.retry_job(id, owner).await
+    }
+
+    async fn watch_scheduled(&self) -> Result<tokio::sync::watch::Receiver<u64>> {
+        self.watch_scheduled().await
     }
 
     async fn queue_len(&self, queue: &str) -> Result<u64> {

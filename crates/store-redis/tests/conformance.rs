@@ -48,6 +48,23 @@ async fn two_redis_stores_on_one_redis_claim_each_tick_once() {
     .expect("the check finishes in time");
 }
 
+#[tokio::test]
+async fn a_job_past_its_deadline_that_asks_for_retries_is_scheduled_again() {
+    let redis = RedisServer::start();
+    let store = RedisStore::connect(&redis.url(), NAMESPACE)
+        .await
+        .expect("connect");
+    let audited = hero_store::conformance::Audited::new(Arc::new(store));
+    tokio::time::timeout(
+        hero_test_support::TIMEOUT,
+        hero_store::conformance::a_job_past_its_deadline_that_asks_for_retries_is_scheduled_again(
+            &audited,
+        ),
+    )
+    .await
+    .expect("the check finishes in time");
+}
+
 /// Cuts a claim in two as a lost reply does: the `BLMOVE` the store waits with, and
 /// `claim.lua` run later, or never. Keys as `docs/runner-protocol.md` lays them out.
 struct SplitClaims {

@@ -24,7 +24,7 @@ pub use retention::{DEFAULT_COMPLETED_RETENTION, DEFAULT_FAILED_RETENTION, Reten
 pub use schedule::{ScheduleRecord, TickClaim};
 pub use store::{
     Attempt, Claimed, DEFAULT_LIST_LIMIT, Finish, JobFilter, MAX_LIST_LIMIT, MAX_RUNNER_LOSSES,
-    Reaped, RunnerAccess, RunnerRecord, StopOutcome, Store, TIMEOUT_GRACE,
+    Promoted, Reaped, RunnerAccess, RunnerRecord, StopOutcome, Store, TIMEOUT_GRACE,
 };
 pub use watch::{JobChange, WATCH_CAPACITY, Watched};
 

@@ -139,6 +139,16 @@ impl Reaped {
     }
 }
 
+/// What one [`Store::promote_due`] pass did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Promoted {
+    /// `scheduled` jobs moved to their queue because their time came.
+    pub queued: u64,
+    /// When the earliest job still `scheduled` comes due (by the store's clock); `None` when
+    /// none waits.
+    pub next_due: Option<DateTime<Utc>>,
+}
+
 /// The jobs [`Store::list_jobs`] returns: those matching every condition set.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JobFilter {
@@ -223,7 +233,8 @@ pub trait Store: Send + Sync + 'static {
     /// [`Error::JobExists`](crate::Error::JobExists) when the id is taken.
     async fn create_job(&self, job: &Job, owner: Option<&str>) -> Result<()>;
 
-    /// Moves a `created` job to `queued`, at the back of its runner's queue.
+    /// Moves a `created` job to `queued`, at the back of its runner's queue, or to
+    /// `scheduled` when its time ([`Job::due_ms`]) has not come.
     ///
     /// With `owner` set, only a job owned by it is started (see [`JobRecord::owner`]); `None`
     /// starts any. The check and the change are one step, so a job deleted and created again
@@ -235,7 +246,8 @@ pub trait Store: Send + Sync + 'static {
     /// already started.
     async fn start_job(&self, id: &str, owner: Option<&str>) -> Result<()>;
 
-    /// Stores `job` and queues it in one step: `create_job` and `start_job` together.
+    /// Stores `job` and queues it in one step: `create_job` and `start_job` together (so a
+    /// job whose time has not come is stored `scheduled`).
     ///
     /// # Errors
     ///
@@ -325,8 +337,8 @@ pub trait Store: Send + Sync + 'static {
     /// `JobNotFound`, also when the job is deleted while waiting.
     async fn wait_final(&self, id: &str, timeout: Duration) -> Result<JobRecord>;
 
-    /// Takes up to `most` of the oldest jobs on `queue` for `worker`, oldest first, waiting
-    /// up to `wait` for the first one.
+    /// Takes up to `most` jobs from `queue` for `worker`, the highest [`Job::priority`] first
+    /// and, within one priority, oldest first, waiting up to `wait` for the first one.
     ///
     /// The jobs move into the worker's in-flight set and become `running`, each with a new
     /// attempt token; the worker's lease is renewed for `lease`. Empty when no job came in
@@ -360,6 +372,12 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Vec<Attempt>>;
 
     /// Records how the run `attempt` held by `worker` ended, and wakes its waiters.
+    ///
+    /// A `failed` run of a job with [`Job::retry_on_error`] that has retries left (runs again
+    /// after a lost runner count too) is not the end: the job becomes `scheduled` for the
+    /// backoff [`Job::retry_backoff_secs`] × 2^(n-1) (n the retry's number), jittered down to
+    /// half and capped at [`MAX_RETRY_DELAY_SECS`](hero_job::MAX_RETRY_DELAY_SECS), with its
+    /// error kept as the record's `last_error`; its waiters keep waiting.
     ///
     /// Returns `false`, changing nothing, when `worker` no longer holds that attempt: the
     /// job was deleted (even if its id was reused since), requeued, or ended by someone else
@@ -487,7 +505,30 @@ pub trait Store: Send + Sync + 'static {
     /// the same tick exactly one gets [`TickClaim::Claimed`].
     async fn claim_tick(&self, name: &str, seed: &str, tick: DateTime<Utc>) -> Result<TickClaim>;
 
-    /// Number of jobs waiting on `queue`.
+    /// Moves the `scheduled` jobs whose time has come to their runner's queue (as
+    /// [`start_job`](Self::start_job) does), at most a bounded batch per call, and says when
+    /// the next one comes due. Each job moves in one atomic step, so any number of processes
+    /// may call it at once and a job is queued once.
+    async fn promote_due(&self) -> Result<Promoted>;
+
+    /// A counter that changes whenever a job may have become the earliest `scheduled` one,
+    /// in this process or any other sharing the store (also when such news may have been
+    /// lost), so a promoter sleeping until the earliest due time knows to look again.
+    async fn watch_scheduled(&self) -> Result<tokio::sync::watch::Receiver<u64>>;
+
+    /// Queues a `failed` or `stopped` job again, as a fresh job: its result, progress and
+    /// count of runs are cleared (it gets all its `retries` again), and it is no longer due
+    /// for removal. It is queued at once, whatever its `delay` or `run_at` said.
+    ///
+    /// `owner` as for [`start_job`](Self::start_job): checked in the same step.
+    ///
+    /// # Errors
+    ///
+    /// `JobNotFound`, also when the job has another owner; `WrongState` when it is neither
+    /// `failed` nor `stopped`.
+    async fn retry_job(&self, id: &str, owner: Option<&str>) -> Result<()>;
+
+    /// Number of jobs waiting on `queue`, of every priority.
     async fn queue_len(&self, queue: &str) -> Result<u64>;
 
     /// Checks that the backend answers.

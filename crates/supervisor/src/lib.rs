@@ -14,6 +14,7 @@
 //! - `schedule`, `ticker`: cron expressions, and the task creating each tick's job once.
 //! - `reaper`: ends the jobs of runners that stopped renewing their lease.
 //! - `memory`: gives the allocator's free memory back to the system after large answers.
+//! - `promoter`: queues scheduled jobs when they come due.
 //! - `error`: errors, and their one mapping onto JSON-RPC error codes.
 //!
 //! [`run`] ties them together; `main.rs` only reads arguments and passes a signal.
@@ -23,6 +24,7 @@ pub mod config;
 mod error;
 mod events;
 mod memory;
+mod promoter;
 mod reaper;
 mod registry;
 mod rpc;
@@ -67,6 +69,8 @@ pub struct Running {
     _ticker: ticker::Ticker,
     /// Kept for its lifetime: dropping it stops trimming.
     _trimmer: memory::Trimmer,
+    /// Kept for its lifetime: dropping it stops queuing scheduled jobs.
+    _promoter: promoter::Promoter,
     supervisor: Arc<supervisor::Supervisor>,
     address: std::net::SocketAddr,
     is_tls: bool,
@@ -130,12 +134,14 @@ pub async fn start(config: Config, listener: std::net::TcpListener) -> Result<Ru
     )?;
     let reaper = reaper::Reaper::start(supervisor.store.clone());
     let ticker = ticker::Ticker::start(supervisor.clone());
+    let promoter = promoter::Promoter::start(supervisor.store.clone());
     tracing::info!(%address, tls = is_tls, "serving JSON-RPC over HTTP and WebSocket");
     Ok(Running {
         server,
         _reaper: reaper,
         _ticker: ticker,
         _trimmer: memory::Trimmer::start(),
+        _promoter: promoter,
         supervisor,
         address,
         is_tls,

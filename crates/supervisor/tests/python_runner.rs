@@ -282,3 +282,29 @@ async fn a_python_payloads_progress_shows_in_job_status() {
     }
     stop(sup, runner).await;
 }
+
+#[tokio::test]
+async fn a_python_runner_serves_priority_jobs_and_its_failed_runs_are_retried() {
+    let (sup, runner) = start().await;
+    assert_eq!(
+        run(&sup, job("6 * 7").priority(7)).await,
+        JobResult::success("42"),
+        "a priority job reaches a runner blocked on its priority-0 list"
+    );
+    let raising = job("1 / 0")
+        .id("py-retried")
+        .retry_on_error(true)
+        .retries(1)
+        .retry_backoff_secs(0);
+    let JobResult::Error { error } = run(&sup, raising).await else {
+        panic!("a raising payload fails");
+    };
+    assert!(error.contains("ZeroDivisionError"), "{error}");
+    let status = bounded(sup.client.job_status("py-retried")).await.unwrap();
+    assert_eq!(
+        (status.status, status.attempt),
+        (JobStatus::Failed, 2),
+        "its finish.lua call retried the first failure"
+    );
+    stop(sup, runner).await;
+}

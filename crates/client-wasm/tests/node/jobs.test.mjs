@@ -66,6 +66,28 @@ test('job_stop interrupts a running job and leaves a final one as it is', async 
   assert.equal((await client.job_status(id)).status, 'stopped');
 });
 
+test('job_retry queues a failed job again, and a delayed job waits scheduled', async () => {
+  const id = await client.jobs_create(user, job('throw "boom"'));
+  await assert.rejects(client.job_retry(user, id), { code: -32003, kind: 'conflict' });
+  await client.job_start(user, id);
+  await client.job_result(id);
+  const failed = await client.job_status(id);
+  assert.equal(failed.status, 'failed');
+  assert.equal(failed.attempt, 1);
+  assert.ok(failed.last_error.includes('boom'), failed.last_error);
+  assert.equal(await client.job_retry(user, id), undefined);
+  await client.job_result(id);
+  assert.equal((await client.job_status(id)).status, 'failed');
+
+  const delayed = job('1');
+  delayed.delay = 3600;
+  delayed.priority = 9;
+  const later = await client.jobs_create(user, delayed);
+  await client.job_start(user, later);
+  assert.equal((await client.job_status(later)).status, 'scheduled');
+  await client.job_delete(user, later);
+});
+
 test('job_delete removes the job and its result', async () => {
   const id = await client.jobs_create(user, job('3'));
   assert.equal(await client.job_delete(user, id), undefined);

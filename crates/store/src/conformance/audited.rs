@@ -11,8 +11,8 @@ use chrono::{DateTime, Utc};
 use hero_job::{Job, JobRecord, JobStatus};
 
 use crate::{
-    Attempt, Claimed, Finish, Reaped, Retention, RunnerRecord, ScheduleRecord, StopOutcome, Store,
-    TickClaim,
+    Attempt, Claimed, Finish, Promoted, Reaped, Retention, RunnerRecord, ScheduleRecord,
+    StopOutcome, Store, TickClaim,
 };
 
 /// A [`Store`] that checks every status change its operations make against
@@ -54,7 +54,10 @@ impl Audited {
                      JobStatus::can_become forbids"
                 ),
                 None => assert!(
-                    matches!(after, JobStatus::Created | JobStatus::Queued),
+                    matches!(
+                        after,
+                        JobStatus::Created | JobStatus::Scheduled | JobStatus::Queued
+                    ),
                     "`{name}` made job {id} appear as {after}"
                 ),
             }
@@ -235,6 +238,19 @@ impl Store for Audited {
         tick: DateTime<Utc>,
     ) -> crate::Result<TickClaim> {
         self.inner.claim_tick(name, seed, tick).await
+    }
+
+    async fn promote_due(&self) -> crate::Result<Promoted> {
+        self.audit("promote_due", self.inner.promote_due()).await
+    }
+
+    async fn watch_scheduled(&self) -> crate::Result<tokio::sync::watch::Receiver<u64>> {
+        self.inner.watch_scheduled().await
+    }
+
+    async fn retry_job(&self, id: &str, owner: Option<&str>) -> crate::Result<()> {
+        self.audit("retry_job", self.inner.retry_job(id, owner))
+            .await
     }
 
     async fn queue_len(&self, queue: &str) -> crate::Result<u64> {

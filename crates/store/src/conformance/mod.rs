@@ -8,7 +8,7 @@
 //!
 //! The checks are grouped by concept: `jobs`, `claims`, `fencing` (attempt tokens and claims
 //! cut in two), `progress`, `events`, `reaper`, `retention` (expiry and counts),
-//! `runners`, `secrets` and `schedules`; `audited` holds [`Audited`].
+//! `runners`, `scheduling`, `schedules` and `secrets`; `audited` holds [`Audited`].
 //!
 //! ```ignore
 //! #[tokio::test]
@@ -29,6 +29,7 @@ mod reaper;
 mod retention;
 mod runners;
 mod schedules;
+mod scheduling;
 mod secrets;
 
 pub use audited::Audited;
@@ -86,6 +87,14 @@ pub use schedules::{
     a_store_holds_at_most_the_schedules_it_is_given, a_tick_is_claimed_once_when_two_stores_race,
     each_tick_is_claimed_once,
 };
+pub use scheduling::{
+    a_blocked_claim_wakes_for_a_priority_job, a_delayed_job_is_claimable_only_once_due,
+    a_failed_or_stopped_job_can_be_queued_again,
+    a_failed_run_that_asks_for_retries_backs_off_then_runs_again,
+    a_job_past_its_deadline_that_asks_for_retries_is_scheduled_again,
+    a_lost_priority_job_returns_to_the_front_of_its_priority,
+    higher_priorities_are_claimed_first_and_in_order_within_one,
+};
 pub use secrets::{
     a_job_keeps_its_owner_out_of_sight,
     another_owners_start_stop_or_delete_is_not_found_and_changes_nothing,
@@ -136,6 +145,7 @@ pub trait Faults: Send + Sync {
 /// (the audit reads every job).
 pub async fn run_all(store: Arc<dyn Store>, faults: &dyn Faults) {
     an_unreadable_job_fails_alone_and_the_rest_of_its_batch_runs(&*store, faults).await;
+    a_blocked_claim_wakes_for_a_priority_job(&*store).await;
     let audited = Audited::new(store);
     let store: &dyn Store = &audited;
     created_job_reads_back_unchanged(store).await;
@@ -184,6 +194,11 @@ pub async fn run_all(store: Arc<dyn Store>, faults: &dyn Faults) {
     a_schedule_is_stored_once_and_deleted_only_by_its_owner(store).await;
     a_store_holds_at_most_the_schedules_it_is_given(store).await;
     each_tick_is_claimed_once(store).await;
+    a_delayed_job_is_claimable_only_once_due(store).await;
+    higher_priorities_are_claimed_first_and_in_order_within_one(store).await;
+    a_lost_priority_job_returns_to_the_front_of_its_priority(store).await;
+    a_failed_run_that_asks_for_retries_backs_off_then_runs_again(store).await;
+    a_failed_or_stopped_job_can_be_queued_again(store).await;
 }
 
 fn fresh_job(queue: &str) -> Job {
@@ -198,6 +213,11 @@ fn fresh_job(queue: &str) -> Job {
         timeout: 60,
         env_vars: [("K".to_owned(), "v".to_owned())].into(),
         retries: 0,
+        delay: None,
+        run_at: None,
+        priority: 0,
+        retry_on_error: false,
+        retry_backoff_secs: hero_job::DEFAULT_RETRY_BACKOFF_SECS,
         level: hero_job::Level::User,
         created_at: now,
         updated_at: now,

@@ -170,6 +170,17 @@ pub(super) async fn call(
             }
             Ok(Value::Null)
         }
+        names::JOB_RETRY => {
+            let caller = required(caller)?;
+            let p: JobIdParams = params::parse(method, named)?;
+            hero_job::validate_id("job_id", &p.job_id)?;
+            // As job.start: read for the runner's access check; the store checks the owner
+            // again in the same step as the retry.
+            let record = owned_job(supervisor, caller, &p.job_id).await?;
+            check_runner(supervisor, caller, &record.job.runner).await?;
+            store.retry_job(&p.job_id, caller.required_owner()).await?;
+            Ok(Value::Null)
+        }
         names::JOB_DELETE => {
             let caller = required(caller)?;
             let p: JobIdParams = params::parse(method, named)?;
@@ -185,15 +196,41 @@ pub(super) async fn call(
 /// the reaper's period (2 s), rounded up.
 const LOSS_DETECTION: Duration = Duration::from_secs(20);
 
-/// How long a caller waits for `job` to end: its timeout plus the runner's time to report,
-/// and as much again, plus the time to notice a lost runner, for each retry it can get (its
-/// `retries`, but no more than the store allows a job whose runner keeps being lost).
+/// How long a caller waits for `job` to end: until it is due (`delay`, `run_at`), then its
+/// timeout plus the runner's time to report, and as much again, plus the time to notice a
+/// lost runner, for each retry it can get (its `retries`, but no more than the store allows a
+/// job whose runner keeps being lost); with `retry_on_error`, every retry also gets its
+/// longest backoff and the promoter's lateness.
 fn job_wait(job: &Job) -> Duration {
     // Saturating: the job read back from the store is not validated again.
     let attempt = Duration::from_secs(job.timeout).saturating_add(REPORT_GRACE);
     let retry = attempt.saturating_add(LOSS_DETECTION);
-    let retries = job.retries.min(MAX_RUNNER_LOSSES - 1);
-    attempt.saturating_add(retry.saturating_mul(retries))
+    let mut wait = until_due(job).saturating_add(attempt);
+    if job.retry_on_error {
+        for n in 1..=job.retries.min(hero_job::MAX_RETRIES) {
+            let backoff = job
+                .retry_backoff_secs
+                .saturating_mul(1 << (n - 1))
+                .min(hero_job::MAX_RETRY_DELAY_SECS);
+            wait = wait
+                .saturating_add(retry)
+                .saturating_add(Duration::from_secs(backoff))
+                .saturating_add(crate::promoter::MAX_SLEEP);
+        }
+    } else {
+        let retries = job.retries.min(MAX_RUNNER_LOSSES - 1);
+        wait = wait.saturating_add(retry.saturating_mul(retries));
+    }
+    wait
+}
+
+/// Time from now until `job` is due; zero when it is, plus the promoter's lateness when not.
+fn until_due(job: &Job) -> Duration {
+    job.due_ms()
+        .and_then(|due| u64::try_from(due - Utc::now().timestamp_millis()).ok())
+        .map_or(Duration::ZERO, |ms| {
+            Duration::from_millis(ms).saturating_add(crate::promoter::MAX_SLEEP)
+        })
 }
 
 /// Ends a job that did not finish within its wait as failed, so the caller gets a final
@@ -265,13 +302,15 @@ impl Supervisor {
     /// level of the secret that submitted it (a client's own `level` is overwritten, so a
     /// user cannot pass for an admin with a runner that checks it).
     pub(super) fn accept(&self, mut job: Job, caller: &Caller) -> Result<Job, Error> {
+        // Stamped first: `run_at` is checked against the job's creation, which a client
+        // must not be able to move.
+        let now = Utc::now();
+        job.created_at = now;
+        job.updated_at = now;
         job.validate(&self.job_limits)?;
         if job.id.is_empty() {
             job.id = uuid::Uuid::new_v4().to_string();
         }
-        let now = Utc::now();
-        job.created_at = now;
-        job.updated_at = now;
         job.level = caller.level();
         Ok(job)
     }
@@ -299,5 +338,20 @@ mod tests {
         let twice = job_wait(&job_with(10, 1));
         assert_eq!(twice, Duration::from_secs(15 + 15 + 20));
         assert_eq!(job_wait(&job_with(10, 10)), twice);
+    }
+
+    #[test]
+    fn a_wait_covers_every_retry_after_an_error_with_its_backoff_and_the_delay() {
+        let mut job = job_with(10, 2);
+        job.retry_on_error = true;
+        job.retry_backoff_secs = 3;
+        let lateness = crate::promoter::MAX_SLEEP.as_secs();
+        let retry = 15 + 20 + lateness;
+        assert_eq!(
+            job_wait(&job),
+            Duration::from_secs(15 + (retry + 3) + (retry + 6))
+        );
+        job.delay = Some(100);
+        assert!(job_wait(&job) > Duration::from_secs(15 + (retry + 3) + (retry + 6) + 99));
     }
 }
