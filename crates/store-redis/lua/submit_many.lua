@@ -8,19 +8,40 @@
 local per_job = 9
 local ns = string.sub(KEYS[1], 1, #KEYS[1] - 4)
 local count = (#ARGV - 2) / per_job
+-- One EXISTS for the chunk (it counts the keys that exist); only when some id is taken is
+-- each key asked again, to name the first.
+local hashes = {}
 for i = 1, count do
-  if redis.call('EXISTS', KEYS[2 * i]) == 1 then
-    return i
+  hashes[i] = KEYS[2 * i]
+end
+if count > 0 and redis.call('EXISTS', unpack(hashes)) > 0 then
+  for i = 1, count do
+    if redis.call('EXISTS', KEYS[2 * i]) == 1 then
+      return i
+    end
   end
 end
 local status = 'created'
 if ARGV[1] == '1' then
   status = 'queued'
 end
--- The index and the queues take their ids in as few commands as the order allows: one ZADD
--- for the chunk, one LPUSH per run of consecutive jobs on the same queue (LPUSH a b c leaves
--- a at the right end, where claims take from, so the order holds).
+-- The indexes and the queues take their ids in as few commands as the order allows: one
+-- ZADD per index for the chunk, one LPUSH per run of consecutive jobs on the same queue (LPUSH
+-- a b c leaves a at the right end, where claims take from, so the order holds).
 local scored = {}
+-- The runner, caller and context indexes: score/member pairs per index key, and the keys in
+-- the order first met.
+local indexed, index_keys = {}, {}
+local function index(key, score, id)
+  local entries = indexed[key]
+  if entries == nil then
+    entries = {}
+    indexed[key] = entries
+    index_keys[#index_keys + 1] = key
+  end
+  entries[#entries + 1] = score
+  entries[#entries + 1] = id
+end
 local changed = {}
 local run_queue, run_ids = nil, {}
 for i = 1, count do
@@ -41,9 +62,9 @@ for i = 1, count do
   scored[#scored + 1] = ARGV[a + 5]
   scored[#scored + 1] = ARGV[a + 1]
   -- The listing indexes, scored like the jobs index (see docs/runner-protocol.md).
-  redis.call('ZADD', ns .. 'idx:runner:' .. ARGV[a + 3], ARGV[a + 5], ARGV[a + 1])
-  redis.call('ZADD', ns .. 'idx:caller:' .. ARGV[a + 8], ARGV[a + 5], ARGV[a + 1])
-  redis.call('ZADD', ns .. 'idx:context:' .. ARGV[a + 9], ARGV[a + 5], ARGV[a + 1])
+  index(ns .. 'idx:runner:' .. ARGV[a + 3], ARGV[a + 5], ARGV[a + 1])
+  index(ns .. 'idx:caller:' .. ARGV[a + 8], ARGV[a + 5], ARGV[a + 1])
+  index(ns .. 'idx:context:' .. ARGV[a + 9], ARGV[a + 5], ARGV[a + 1])
   if status == 'queued' then
     local queue = KEYS[2 * i + 1]
     if queue ~= run_queue and #run_ids > 0 then
@@ -60,6 +81,9 @@ if #scored > 0 then
   if ARGV[2] ~= '' then
     redis.call('ZADD', ns .. 'idx:owner:' .. ARGV[2], unpack(scored))
   end
+end
+for _, key in ipairs(index_keys) do
+  redis.call('ZADD', key, unpack(indexed[key]))
 end
 if #run_ids > 0 then
   redis.call('LPUSH', run_queue, unpack(run_ids))
