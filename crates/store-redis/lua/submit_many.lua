@@ -63,8 +63,14 @@ for i = 1, count do
   scored[#scored + 1] = ARGV[a + 1]
   -- The listing indexes, scored like the jobs index (see docs/runner-protocol.md).
   index(ns .. 'idx:runner:' .. ARGV[a + 3], ARGV[a + 5], ARGV[a + 1])
-  index(ns .. 'idx:caller:' .. ARGV[a + 8], ARGV[a + 5], ARGV[a + 1])
-  index(ns .. 'idx:context:' .. ARGV[a + 9], ARGV[a + 5], ARGV[a + 1])
+  -- A job without a caller or context id is in no caller's or context's index, as in
+  -- submit.lua.
+  if ARGV[a + 8] ~= '' then
+    index(ns .. 'idx:caller:' .. ARGV[a + 8], ARGV[a + 5], ARGV[a + 1])
+  end
+  if ARGV[a + 9] ~= '' then
+    index(ns .. 'idx:context:' .. ARGV[a + 9], ARGV[a + 5], ARGV[a + 1])
+  end
   if status == 'queued' then
     local queue = KEYS[2 * i + 1]
     if queue ~= run_queue and #run_ids > 0 then
