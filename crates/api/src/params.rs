@@ -6,6 +6,7 @@
 use hero_job::Job;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use crate::Secret;
@@ -70,6 +71,80 @@ pub fn named(
             Ok(map)
         }
         _ => Err(fail("params must be an array or an object".into())),
+    }
+}
+
+/// Like [`named`], but leaves the param `lazy` as the JSON text it arrived as, for a caller
+/// that reads it straight into its type: a `jobs.create_many` of 1,000 jobs would otherwise
+/// build a `Value` map per job only to take it apart again.
+///
+/// Returns the other params by name and the text of `lazy` when present. Whenever the params
+/// are not plainly well formed (bad JSON, an unknown or extra param, neither array nor
+/// object), it answers exactly as [`named`] does and keeps nothing apart, so the errors and
+/// the params read are the same either way.
+///
+/// # Errors
+///
+/// Those of [`named`].
+pub fn named_lazy<'a>(
+    method: &'static Method,
+    raw: Option<&'a str>,
+    lazy: &str,
+) -> Result<(Map<String, Value>, Option<&'a RawValue>), ParamsError> {
+    match raw.and_then(|text| split(method, text)) {
+        Some(parts) => {
+            let mut named = Map::new();
+            let mut kept = None;
+            for (name, value) in parts {
+                if name == lazy {
+                    kept = Some(value);
+                    continue;
+                }
+                match serde_json::from_str(value.get()) {
+                    Ok(value) => named.insert(name, value),
+                    Err(_) => return named_all(method, raw),
+                };
+            }
+            Ok((named, kept))
+        }
+        None => named_all(method, raw),
+    }
+}
+
+fn named_all<'a>(
+    method: &'static Method,
+    raw: Option<&str>,
+) -> Result<(Map<String, Value>, Option<&'a RawValue>), ParamsError> {
+    named(method, raw).map(|named| (named, None))
+}
+
+/// The params of `text` by declared name, unparsed; `None` for anything [`named`] would refuse
+/// or read differently.
+fn split<'a>(method: &'static Method, text: &'a str) -> Option<Vec<(String, &'a RawValue)>> {
+    match text.trim_start().as_bytes().first()? {
+        b'[' => {
+            let items: Vec<&RawValue> = serde_json::from_str(text).ok()?;
+            if items.len() > method.params.len() {
+                return None;
+            }
+            Some(
+                method
+                    .params
+                    .iter()
+                    .zip(items)
+                    .map(|(param, value)| (param.name.to_owned(), value))
+                    .collect(),
+            )
+        }
+        b'{' => {
+            // A map, so that a name given twice keeps its last value, as a `Value` object does.
+            let map: std::collections::BTreeMap<String, &RawValue> =
+                serde_json::from_str(text).ok()?;
+            map.keys()
+                .all(|key| method.params.iter().any(|p| p.name == key.as_str()))
+                .then(|| map.into_iter().collect())
+        }
+        _ => None,
     }
 }
 
@@ -407,6 +482,34 @@ mod tests {
 
     fn method(name: &str) -> &'static Method {
         find(name).expect("declared")
+    }
+
+    #[test]
+    fn params_with_one_left_unread_read_as_named_reads_them() {
+        let create_many = method("jobs.create_many");
+        for raw in [
+            r#"{"secret": "s", "jobs": [{"payload": "1"}], "start": false}"#,
+            r#"["s", [{"payload": "1"}], false]"#,
+            r#"["s", null]"#,
+            r#"{"secret": "s", "jobs": [1], "jobs": [2], "start": 3}"#,
+            r#"{"secret": "s", "jobs": [], "queue": 1}"#,
+            r#"["s", [], true, 4]"#,
+            r#"{"secret": "s", "jobs": [}"#,
+            r#""text""#,
+            "null",
+            "[]",
+        ] {
+            let whole = named(create_many, Some(raw));
+            let lazy = named_lazy(create_many, Some(raw), "jobs").map(|(mut named, kept)| {
+                if let Some(text) = kept {
+                    named.insert("jobs".into(), serde_json::from_str(text.get()).unwrap());
+                }
+                named
+            });
+            assert_eq!(lazy, whole, "{raw}");
+        }
+        let absent = named_lazy(create_many, None, "jobs");
+        assert!(matches!(absent, Ok((named, None)) if named.is_empty()));
     }
 
     #[test]

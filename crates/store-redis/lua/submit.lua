@@ -47,8 +47,12 @@ redis.call('ZADD', ns .. 'idx:runner:' .. ARGV[3], ARGV[5], ARGV[1])
 if ARGV[9] ~= '' then
   redis.call('ZADD', ns .. 'idx:owner:' .. ARGV[9], ARGV[5], ARGV[1])
 end
-if ARGV[10] then
+-- A job without a caller or context id is in no caller's or context's index: a listing
+-- filter never asks for the empty one.
+if ARGV[10] and ARGV[10] ~= '' then
   redis.call('ZADD', ns .. 'idx:caller:' .. ARGV[10], ARGV[5], ARGV[1])
+end
+if ARGV[11] and ARGV[11] ~= '' then
   redis.call('ZADD', ns .. 'idx:context:' .. ARGV[11], ARGV[5], ARGV[1])
 end
 -- Puts a job in {ns}scheduled, due at `due` (ms); when it is now the earliest there, tells

@@ -11,9 +11,17 @@
 local per_job = 13
 local ns = string.sub(KEYS[1], 1, #KEYS[1] - 4)
 local count = (#ARGV - 2) / per_job
+-- One EXISTS for the chunk (it counts the keys that exist); only when some id is taken is
+-- each key asked again, to name the first.
+local hashes = {}
 for i = 1, count do
-  if redis.call('EXISTS', KEYS[2 * i]) == 1 then
-    return i
+  hashes[i] = KEYS[2 * i]
+end
+if count > 0 and redis.call('EXISTS', unpack(hashes)) > 0 then
+  for i = 1, count do
+    if redis.call('EXISTS', KEYS[2 * i]) == 1 then
+      return i
+    end
   end
 end
 -- Puts a job in {ns}scheduled, due at `due` (ms); when it is now the earliest there, tells
@@ -49,10 +57,23 @@ local t = redis.call('TIME')
 local now_ms = t[1] * 1000 + math.floor(t[2] / 1000)
 -- Jobs that leave the common path (scheduled, or of a priority above 0), by status.
 local other = {}
--- The index and the queues take their ids in as few commands as the order allows: one ZADD
--- for the chunk, one LPUSH per run of consecutive jobs on the same queue (LPUSH a b c leaves
--- a at the right end, where claims take from, so the order holds).
+-- The indexes and the queues take their ids in as few commands as the order allows: one
+-- ZADD per index for the chunk, one LPUSH per run of consecutive jobs on the same queue (LPUSH
+-- a b c leaves a at the right end, where claims take from, so the order holds).
 local scored = {}
+-- The runner, caller and context indexes: score/member pairs per index key, and the keys in
+-- the order first met.
+local indexed, index_keys = {}, {}
+local function index(key, score, id)
+  local entries = indexed[key]
+  if entries == nil then
+    entries = {}
+    indexed[key] = entries
+    index_keys[#index_keys + 1] = key
+  end
+  entries[#entries + 1] = score
+  entries[#entries + 1] = id
+end
 local changed = {}
 local run_queue, run_ids = nil, {}
 for i = 1, count do
@@ -101,9 +122,15 @@ for i = 1, count do
     schedule(ns, ARGV[a + 1], ARGV[a + 11])
   end
   -- The listing indexes, scored like the jobs index (see docs/runner-protocol.md).
-  redis.call('ZADD', ns .. 'idx:runner:' .. ARGV[a + 3], ARGV[a + 5], ARGV[a + 1])
-  redis.call('ZADD', ns .. 'idx:caller:' .. ARGV[a + 8], ARGV[a + 5], ARGV[a + 1])
-  redis.call('ZADD', ns .. 'idx:context:' .. ARGV[a + 9], ARGV[a + 5], ARGV[a + 1])
+  index(ns .. 'idx:runner:' .. ARGV[a + 3], ARGV[a + 5], ARGV[a + 1])
+  -- A job without a caller or context id is in no caller's or context's index, as in
+  -- submit.lua.
+  if ARGV[a + 8] ~= '' then
+    index(ns .. 'idx:caller:' .. ARGV[a + 8], ARGV[a + 5], ARGV[a + 1])
+  end
+  if ARGV[a + 9] ~= '' then
+    index(ns .. 'idx:context:' .. ARGV[a + 9], ARGV[a + 5], ARGV[a + 1])
+  end
   if own == 'queued' and priority ~= '0' then
     enqueue(ns, ARGV[a + 1], ARGV[a + 3], priority)
   elseif own == 'queued' then
@@ -122,6 +149,9 @@ if #scored > 0 then
   if ARGV[2] ~= '' then
     redis.call('ZADD', ns .. 'idx:owner:' .. ARGV[2], unpack(scored))
   end
+end
+for _, key in ipairs(index_keys) do
+  redis.call('ZADD', key, unpack(indexed[key]))
 end
 if #run_ids > 0 then
   redis.call('LPUSH', run_queue, unpack(run_ids))

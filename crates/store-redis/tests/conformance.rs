@@ -65,6 +65,59 @@ async fn a_job_past_its_deadline_that_asks_for_retries_is_scheduled_again() {
     .expect("the check finishes in time");
 }
 
+#[tokio::test]
+async fn jobs_without_a_caller_or_context_id_leave_no_empty_caller_or_context_index() {
+    let redis = RedisServer::start();
+    let store = RedisStore::connect(&redis.url(), NAMESPACE)
+        .await
+        .expect("connect");
+    let job = |n: usize, caller: &str| {
+        hero_job::JobBuilder::new()
+            .id(format!("job-{n}"))
+            .payload("1")
+            .executor("osis")
+            .runner("r")
+            .caller_id(caller)
+            .build()
+            .expect("a valid job")
+    };
+    store.create_job(&job(0, ""), None).await.expect("create");
+    let many = [job(1, ""), job(2, "c"), job(3, "")];
+    store
+        .submit_jobs(&many, None, true)
+        .await
+        .expect("submit many");
+    let mut conn = redis::Client::open(redis.url())
+        .expect("url")
+        .get_multiplexed_async_connection()
+        .await
+        .expect("connect");
+    for index in ["idx:caller:", "idx:context:"] {
+        let exists: bool = redis::cmd("EXISTS")
+            .arg(key(index))
+            .query_async(&mut conn)
+            .await
+            .expect("EXISTS");
+        assert!(!exists, "{index} (empty) was written");
+    }
+    let by_caller: Vec<String> = redis::cmd("ZRANGE")
+        .arg(key("idx:caller:c"))
+        .arg(0)
+        .arg(-1)
+        .query_async(&mut conn)
+        .await
+        .expect("ZRANGE");
+    assert_eq!(by_caller, ["job-2"]);
+    let listed = store
+        .list_jobs(&hero_store::JobFilter {
+            runner: Some("r".into()),
+            ..hero_store::JobFilter::default()
+        })
+        .await
+        .expect("list");
+    assert_eq!(listed.len(), 4, "every job is listed by its runner");
+}
+
 /// Cuts a claim in two as a lost reply does: the `BLMOVE` the store waits with, and
 /// `claim.lua` run later, or never. Keys as `docs/runner-protocol.md` lays them out.
 struct SplitClaims {

@@ -155,3 +155,53 @@ async fn more_jobs_than_max_jobs_per_call_are_refused_and_nothing_is_stored() {
     );
     sup.stop().await;
 }
+
+#[tokio::test]
+async fn a_job_field_of_the_wrong_type_is_refused_naming_its_index_and_nothing_is_stored() {
+    let sup = TestSupervisor::start().await;
+    let mut wrong = raw_job("2");
+    wrong["timeout"] = json!("ten");
+    let params = json!({"secret": USER, "jobs": [raw_job("1"), wrong], "start": true});
+    let (code, message) = refused(&sup, params).await;
+    assert_eq!(code, -32602, "{message}");
+    assert!(message.contains("jobs[1].timeout"), "{message}");
+    assert!(stored_ids(&sup).await.is_empty());
+    sup.stop().await;
+}
+
+#[tokio::test]
+async fn a_param_named_twice_counts_with_its_last_value_as_in_any_other_method() {
+    let sup = TestSupervisor::start().await;
+    let one = json!([raw_job("1")]);
+    let two = json!([raw_job("2"), raw_job("3")]);
+    let body = format!(
+        r#"{{"jsonrpc": "2.0", "id": 1, "method": "jobs.create_many", "params":
+            {{"secret": "{USER}", "jobs": {one}, "start": true, "jobs": {two}, "start": false}}}}"#
+    );
+    let answer = sup.raw(body).await;
+    let ids = answer["result"].as_array().expect("ids");
+    assert_eq!(ids.len(), 2, "{answer}");
+    for id in ids {
+        let status = bounded(sup.client.job_status(id.as_str().unwrap()))
+            .await
+            .unwrap();
+        assert_eq!(status.status, JobStatus::Created);
+    }
+    sup.stop().await;
+}
+
+#[tokio::test]
+async fn an_unknown_param_or_a_wrong_secret_is_refused_before_the_jobs_are_read() {
+    let sup = TestSupervisor::start().await;
+    let params = json!({"secret": USER, "jobs": [raw_job("1")], "queue": "x"});
+    let (code, message) = refused(&sup, params).await;
+    assert_eq!(code, -32602, "{message}");
+    assert!(message.contains("unknown param `queue`"), "{message}");
+
+    // Jobs that would be refused as params are never looked at for a caller without rights.
+    let params = json!({"secret": "not-a-secret", "jobs": [{"timeout": "ten"}]});
+    let (code, message) = refused(&sup, params).await;
+    assert_eq!(code, -32001, "{message}");
+    assert!(stored_ids(&sup).await.is_empty());
+    sup.stop().await;
+}

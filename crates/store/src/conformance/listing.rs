@@ -244,3 +244,69 @@ pub async fn listing_is_newest_first_and_pages_with_before(store: &dyn Store) {
         Err(crate::Error::JobNotFound { .. })
     ));
 }
+
+/// Jobs submitted together for several runners, callers and contexts are each listed under
+/// their own runner, caller, context, owner and status, and under no other.
+pub async fn jobs_submitted_together_are_listed_under_each_of_their_own_fields(store: &dyn Store) {
+    let (a, b) = (fresh_queue(), fresh_queue());
+    let tag = uuid::Uuid::new_v4().simple().to_string();
+    let mut jobs = Vec::new();
+    for i in 0..12 {
+        let mut job = job_of(if i % 2 == 0 { &a } else { &b });
+        job.caller_id = format!("caller-{tag}-{}", i % 3);
+        job.context_id = format!("context-{tag}-{}", i % 4);
+        jobs.push(job);
+    }
+    let owner = format!("owner-{tag}");
+    store
+        .submit_jobs(&jobs, Some(&owner), true)
+        .await
+        .expect("submit");
+    let sorted = |mut ids: Vec<String>| {
+        ids.sort();
+        ids
+    };
+    let expect = |keep: &dyn Fn(&hero_job::Job) -> bool| {
+        sorted(
+            jobs.iter()
+                .filter(|job| keep(job))
+                .map(|job| job.id.clone())
+                .collect(),
+        )
+    };
+    let listed = |filter: JobFilter| async move { sorted(ids(store, filter).await) };
+    for runner in [&a, &b] {
+        let filter = JobFilter {
+            runner: Some(runner.clone()),
+            ..JobFilter::default()
+        };
+        assert_eq!(listed(filter).await, expect(&|j| &j.runner == runner));
+        let queued = JobFilter {
+            runner: Some(runner.clone()),
+            status: vec![JobStatus::Queued],
+            ..JobFilter::default()
+        };
+        assert_eq!(listed(queued).await, expect(&|j| &j.runner == runner));
+    }
+    for i in 0..3 {
+        let caller = format!("caller-{tag}-{i}");
+        let filter = JobFilter {
+            caller_id: Some(caller.clone()),
+            ..JobFilter::default()
+        };
+        assert_eq!(listed(filter).await, expect(&|j| j.caller_id == caller));
+    }
+    for i in 0..4 {
+        let context = format!("context-{tag}-{i}");
+        let filter = JobFilter {
+            context_id: Some(context.clone()),
+            ..JobFilter::default()
+        };
+        assert_eq!(listed(filter).await, expect(&|j| j.context_id == context));
+    }
+    let mine = JobFilter {
+        owner: Some(owner.clone()),
+        ..JobFilter::default()
+    };
+    assert_eq!(listed(mine).await, expect(&|_| true));
+}

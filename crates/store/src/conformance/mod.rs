@@ -60,6 +60,7 @@ pub use jobs::{
 };
 pub use listing::{
     every_status_change_moves_the_job_between_listings,
+    jobs_submitted_together_are_listed_under_each_of_their_own_fields,
     listing_is_newest_first_and_pages_with_before,
 };
 pub use progress::{
@@ -187,6 +188,7 @@ pub async fn run_all(store: Arc<dyn Store>, faults: &dyn Faults) {
     progress_of_an_older_attempt_or_another_worker_is_ignored(store).await;
     every_status_change_moves_the_job_between_listings(store).await;
     listing_is_newest_first_and_pages_with_before(store).await;
+    jobs_submitted_together_are_listed_under_each_of_their_own_fields(store).await;
     a_finished_job_past_its_retention_is_gone_with_its_index_entries(store).await;
     a_job_created_again_under_a_deleted_ids_name_outlives_the_old_retention(store).await;
     job_counts_match_the_jobs_after_every_kind_of_change(store).await;

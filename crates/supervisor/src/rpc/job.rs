@@ -11,6 +11,7 @@ use hero_supervisor_api::methods::{Method, names};
 use hero_supervisor_api::params::{
     self, JobIdParams, JobParams, JobReadParams, JobsParams, ListParams, ParamsError,
 };
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use super::access::{check_runner, owned_job, required};
@@ -39,23 +40,6 @@ pub(super) async fn call(
             check_runner(supervisor, caller, &job.runner).await?;
             store.create_job(&job, Some(&caller.hash)).await?;
             Ok(Value::String(job.id))
-        }
-        names::JOBS_CREATE_MANY => {
-            let caller = required(caller)?;
-            let p: JobsParams = params::parse(method, named)?;
-            let jobs = accept_all(supervisor, caller, p.jobs).await?;
-            match store.submit_jobs(&jobs, Some(&caller.hash), p.start).await {
-                Ok(()) => {}
-                Err(hero_store::Error::JobExists { id }) => {
-                    let index = jobs.iter().position(|job| job.id == id).unwrap_or(0);
-                    let taken = Error::from(hero_store::Error::JobExists { id });
-                    return Err(taken.in_job(index));
-                }
-                Err(e) => return Err(e.into()),
-            }
-            Ok(Value::Array(
-                jobs.into_iter().map(|job| Value::String(job.id)).collect(),
-            ))
         }
         names::JOBS_LIST => {
             let caller = required(caller)?;
@@ -253,6 +237,57 @@ async fn end_unless_final(supervisor: &Supervisor, record: JobRecord) -> Result<
 /// # Errors
 ///
 /// The first refusal, as [`Error::InJob`] naming the job's index; [`Error::TooManyJobs`].
+/// `jobs.create_many`, with `jobs` still the text it arrived as when the params were well
+/// formed (see `params::named_lazy`).
+pub(super) async fn create_many(
+    supervisor: &Supervisor,
+    method: &'static Method,
+    mut named: Map<String, Value>,
+    jobs: Option<&RawValue>,
+    caller: Option<&Caller>,
+) -> Result<Value, Error> {
+    let caller = required(caller)?;
+    // Read straight into jobs; when that fails, the jobs are read the way every other param
+    // is, which names the offending field in its error.
+    let read = jobs.and_then(|text| serde_json::from_str::<Vec<Job>>(text.get()).ok());
+    let p: JobsParams = match read {
+        Some(read) => {
+            named.insert("jobs".into(), Value::Array(Vec::new()));
+            JobsParams {
+                jobs: read,
+                ..params::parse(method, named)?
+            }
+        }
+        None => {
+            if let Some(text) = jobs {
+                let value = serde_json::from_str(text.get()).map_err(|e| ParamsError {
+                    method: method.name,
+                    reason: e.to_string(),
+                })?;
+                named.insert("jobs".into(), value);
+            }
+            params::parse(method, named)?
+        }
+    };
+    let jobs = accept_all(supervisor, caller, p.jobs).await?;
+    match supervisor
+        .store
+        .submit_jobs(&jobs, Some(&caller.hash), p.start)
+        .await
+    {
+        Ok(()) => {}
+        Err(hero_store::Error::JobExists { id }) => {
+            let index = jobs.iter().position(|job| job.id == id).unwrap_or(0);
+            let taken = Error::from(hero_store::Error::JobExists { id });
+            return Err(taken.in_job(index));
+        }
+        Err(e) => return Err(e.into()),
+    }
+    Ok(Value::Array(
+        jobs.into_iter().map(|job| Value::String(job.id)).collect(),
+    ))
+}
+
 async fn accept_all(
     supervisor: &Supervisor,
     caller: &Caller,
