@@ -41,7 +41,8 @@ local function restatus(ns, id, from, to)
 end
 local function take(id)
   local key = ARGV[1] .. id
-  local state = redis.call('HMGET', key, 'status', 'timeout', 'runner', 'owner')
+  -- The job's JSON comes in the same read: nearly every id taken here is claimed.
+  local state = redis.call('HMGET', key, 'status', 'timeout', 'runner', 'owner', 'job')
   if state[1] == 'queued' and state[3] == ARGV[7] then
     -- A job stored before timeouts were copied into the hash gets the largest timeout.
     local deadline = now_ms + tonumber(state[2] or '86400') * 1000 + tonumber(ARGV[8] or '5000')
@@ -49,7 +50,7 @@ local function take(id)
     restatus(ns, id, 'queued', 'running')
     redis.call('HSET', key, 'status', 'running', 'worker', ARGV[2], 'attempt', attempt,
       'started_at', ARGV[4], 'updated_at', ARGV[4], 'deadline', deadline, 'claimed_ms', now_ms)
-    table.insert(jobs, {attempt, redis.call('HGET', key, 'job'), id})
+    table.insert(jobs, {attempt, state[5], id})
     changed[#changed + 1] = id .. ' ' .. ARGV[7] .. ' ' .. (state[4] or '')
   else
     -- Stopped or deleted while queued, or now a job of another runner: drop the stale entry.

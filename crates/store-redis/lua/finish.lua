@@ -8,7 +8,8 @@
 -- deleted, even if its id was reused since. Then nothing changes, not even the in-flight
 -- list: an entry of the same id there belongs to a newer run, or to a claim of a new job
 -- under that id still being marked, and whoever ended the old run removed its entry.
-local state = redis.call('HMGET', KEYS[1], 'status', 'worker', 'attempt')
+-- The runner and owner are read here too, for the change announcement at the end.
+local state = redis.call('HMGET', KEYS[1], 'status', 'worker', 'attempt', 'runner', 'owner')
 if state[1] ~= 'running' or state[2] ~= ARGV[2] or state[3] ~= ARGV[7] then
   return 0
 end
@@ -26,14 +27,13 @@ end
 -- {ns}expiry is now plus the retention of its status, read from {ns}retention (ms per
 -- status, written by the supervisor) or the defaults (1 day completed, 7 days otherwise)
 -- when absent.
-local function retain(ns, id, status)
+local function retain(ns, id, status, now_ms)
   local defaults = {completed = 86400000, failed = 604800000, stopped = 604800000}
   local keep = tonumber(redis.call('HGET', ns .. 'retention', status) or '') or defaults[status]
   if not keep then
     return
   end
-  local t = redis.call('TIME')
-  redis.call('ZADD', ns .. 'expiry', t[1] * 1000 + math.floor(t[2] / 1000) + keep, id)
+  redis.call('ZADD', ns .. 'expiry', now_ms + keep, id)
 end
 -- Puts a job in {ns}scheduled, due at `due` (ms); when it is now the earliest there, tells
 -- the supervisors' promoters on the events channel, so they wake before they had planned.
@@ -44,6 +44,8 @@ local function schedule(ns, id, due)
   end
 end
 local ns = string.sub(KEYS[1], 1, #KEYS[1] - #ARGV[1] - 4)
+local t = redis.call('TIME')
+local now_ms = t[1] * 1000 + math.floor(t[2] / 1000)
 if ARGV[3] == 'failed' then
   local ok, decoded = pcall(cjson.decode, ARGV[4])
   local message = ok and type(decoded) == 'table' and decoded.error or nil
@@ -55,13 +57,11 @@ if ARGV[3] == 'failed' then
   -- the n-th retry waits base × 2^(n-1) seconds, capped at a day, jittered down to as little
   -- as half, so many jobs failing at once do not come back at once.
   local r = redis.call('HMGET', KEYS[1], 'retry', 'retries', 'requeues', 'errors', 'backoff',
-    'stop', 'runner', 'owner')
+    'stop')
   local errors = tonumber(r[4] or '0') or 0
   local reruns = (tonumber(r[3] or '0') or 0) + errors
   if r[1] == '1' and r[6] ~= '1' and reruns < (tonumber(r[2] or '0') or 0) then
     errors = errors + 1
-    local t = redis.call('TIME')
-    local now_ms = t[1] * 1000 + math.floor(t[2] / 1000)
     local wait = math.min((tonumber(r[5] or '1') or 1) * 2 ^ (errors - 1), 86400) * 1000
     local due = now_ms + math.floor(wait * (0.5 + 0.5 * ((t[2] % 1000) / 999)))
     restatus(ns, ARGV[1], 'running', 'scheduled')
@@ -70,7 +70,7 @@ if ARGV[3] == 'failed' then
       'progress')
     schedule(ns, ARGV[1], due)
     redis.call('PUBLISH', ns .. 'changes', 'scheduled\n' .. now_ms .. '\n' .. ARGV[1] .. ' ' ..
-      r[7] .. ' ' .. (r[8] or ''))
+      state[4] .. ' ' .. (state[5] or ''))
     return 1
   end
 end
@@ -78,9 +78,8 @@ restatus(ns, ARGV[1], 'running', ARGV[3])
 redis.call('HSET', KEYS[1], 'status', ARGV[3], 'result', ARGV[4],
   'completed_at', ARGV[5], 'updated_at', ARGV[5])
 redis.call('HDEL', KEYS[1], 'stop')
-retain(ns, ARGV[1], ARGV[3])
+retain(ns, ARGV[1], ARGV[3], now_ms)
 redis.call('PUBLISH', ARGV[6], ARGV[1] .. '\n' .. ARGV[3])
-local t, who = redis.call('TIME'), redis.call('HMGET', KEYS[1], 'runner', 'owner')
-redis.call('PUBLISH', ns .. 'changes', ARGV[3] .. '\n' .. (t[1] * 1000 + math.floor(t[2] / 1000)) ..
-  '\n' .. ARGV[1] .. ' ' .. who[1] .. ' ' .. (who[2] or ''))
+redis.call('PUBLISH', ns .. 'changes', ARGV[3] .. '\n' .. now_ms .. '\n' .. ARGV[1] .. ' ' ..
+  state[4] .. ' ' .. (state[5] or ''))
 return 1
