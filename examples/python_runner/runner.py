@@ -224,7 +224,10 @@ class Runner:
         self.stop_heartbeat = threading.Event()
 
     def load_script(self, name: str) -> Any:
-        return self.redis.register_script((LUA_DIR / f"{name}.lua").read_text())
+        # Every script runs with the shared helpers of lib.lua in front of it, as the store
+        # loads them.
+        helpers = (LUA_DIR / "lib.lua").read_text()
+        return self.redis.register_script(helpers + (LUA_DIR / f"{name}.lua").read_text())
 
     def connect(self) -> bool:
         """Waits for Redis to answer, with backoff, for up to 30 s or until a signal."""

@@ -30,15 +30,6 @@ local queue_prefix = string.sub(KEYS[1], 1, #KEYS[1] - #ARGV[7])
 local jobs = {}
 local changed = {}
 local ns = string.sub(ARGV[1], 1, #ARGV[1] - 4)
--- Moves a job between the status indexes ({ns}idx:status:<status>), keeping its creation
--- time (ms, the jobs index's score) as its score there.
-local function restatus(ns, id, from, to)
-  local score = redis.call('ZSCORE', ns .. 'jobs', id)
-  redis.call('ZREM', ns .. 'idx:status:' .. from, id)
-  if score then
-    redis.call('ZADD', ns .. 'idx:status:' .. to, score, id)
-  end
-end
 local function take(id)
   local key = ARGV[1] .. id
   -- The job's JSON comes in the same read: nearly every id taken here is claimed.

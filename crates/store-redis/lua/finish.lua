@@ -14,35 +14,6 @@ if state[1] ~= 'running' or state[2] ~= ARGV[2] or state[3] ~= ARGV[7] then
   return 0
 end
 redis.call('LREM', KEYS[2], 1, ARGV[1])
--- Moves a job between the status indexes ({ns}idx:status:<status>), keeping its creation
--- time (ms, the jobs index's score) as its score there.
-local function restatus(ns, id, from, to)
-  local score = redis.call('ZSCORE', ns .. 'jobs', id)
-  redis.call('ZREM', ns .. 'idx:status:' .. from, id)
-  if score then
-    redis.call('ZADD', ns .. 'idx:status:' .. to, score, id)
-  end
-end
--- Schedules a job that just became final for removal: its deadline (Redis ms) in
--- {ns}expiry is now plus the retention of its status, read from {ns}retention (ms per
--- status, written by the supervisor) or the defaults (1 day completed, 7 days otherwise)
--- when absent.
-local function retain(ns, id, status, now_ms)
-  local defaults = {completed = 86400000, failed = 604800000, stopped = 604800000}
-  local keep = tonumber(redis.call('HGET', ns .. 'retention', status) or '') or defaults[status]
-  if not keep then
-    return
-  end
-  redis.call('ZADD', ns .. 'expiry', now_ms + keep, id)
-end
--- Puts a job in {ns}scheduled, due at `due` (ms); when it is now the earliest there, tells
--- the supervisors' promoters on the events channel, so they wake before they had planned.
-local function schedule(ns, id, due)
-  redis.call('ZADD', ns .. 'scheduled', due, id)
-  if redis.call('ZRANGE', ns .. 'scheduled', 0, 0)[1] == id then
-    redis.call('PUBLISH', ns .. 'events', '\nscheduled')
-  end
-end
 local ns = string.sub(KEYS[1], 1, #KEYS[1] - #ARGV[1] - 4)
 local t = redis.call('TIME')
 local now_ms = t[1] * 1000 + math.floor(t[2] / 1000)

@@ -54,15 +54,6 @@ local function requeue(id, runner, priority)
 end
 local seen = {}
 local requeued = {}
--- Moves a job between the status indexes ({ns}idx:status:<status>), keeping its creation
--- time (ms, the jobs index's score) as its score there.
-local function restatus(ns, id, from, to)
-  local score = redis.call('ZSCORE', ns .. 'jobs', id)
-  redis.call('ZREM', ns .. 'idx:status:' .. from, id)
-  if score then
-    redis.call('ZADD', ns .. 'idx:status:' .. to, score, id)
-  end
-end
 for _, id in ipairs(redis.call('LRANGE', KEYS[3], 0, -1)) do
   if not seen[id] then
     seen[id] = true

@@ -8,32 +8,6 @@
 local t = redis.call('TIME')
 local now_ms = t[1] * 1000 + math.floor(t[2] / 1000)
 local ns = string.sub(ARGV[1], 1, #ARGV[1] - 4)
--- Moves a job between the status indexes ({ns}idx:status:<status>), keeping its creation
--- time (ms, the jobs index's score) as its score there.
-local function restatus(ns, id, from, to)
-  local score = redis.call('ZSCORE', ns .. 'jobs', id)
-  redis.call('ZREM', ns .. 'idx:status:' .. from, id)
-  if score then
-    redis.call('ZADD', ns .. 'idx:status:' .. to, score, id)
-  end
-end
--- Puts a job on its runner's queue (see docs/runner-protocol.md, "Priorities"): priority 0
--- on the list {ns}queue:<runner>, pushed on the left; a higher one in the sorted set
--- {ns}pqueue:<runner>, scored so that the highest priority, then the first queued, comes
--- first, with a wake marker on the list when that is empty, so a runner blocked on it wakes.
-local function enqueue(ns, id, runner, priority)
-  local p = tonumber(priority or '0') or 0
-  local queue = ns .. 'queue:' .. runner
-  if p <= 0 then
-    redis.call('LPUSH', queue, id)
-    return
-  end
-  local seq = redis.call('INCR', ns .. 'pseq')
-  redis.call('ZADD', ns .. 'pqueue:' .. runner, string.format('%.0f', (10 - p) * 1e13 + seq), id)
-  if redis.call('LLEN', queue) == 0 then
-    redis.call('LPUSH', queue, '!wake')
-  end
-end
 local changed = {}
 for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now_ms, 'LIMIT', 0,
     tonumber(ARGV[3]))) do

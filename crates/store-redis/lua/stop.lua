@@ -23,28 +23,6 @@ if status == 'queued' then
 elseif status == 'scheduled' then
   redis.call('ZREM', ns .. 'scheduled', ARGV[1])
 end
--- Moves a job between the status indexes ({ns}idx:status:<status>), keeping its creation
--- time (ms, the jobs index's score) as its score there.
-local function restatus(ns, id, from, to)
-  local score = redis.call('ZSCORE', ns .. 'jobs', id)
-  redis.call('ZREM', ns .. 'idx:status:' .. from, id)
-  if score then
-    redis.call('ZADD', ns .. 'idx:status:' .. to, score, id)
-  end
-end
--- Schedules a job that just became final for removal: its deadline (Redis ms) in
--- {ns}expiry is now plus the retention of its status, read from {ns}retention (ms per
--- status, written by the supervisor) or the defaults (1 day completed, 7 days otherwise)
--- when absent.
-local function retain(ns, id, status)
-  local defaults = {completed = 86400000, failed = 604800000, stopped = 604800000}
-  local keep = tonumber(redis.call('HGET', ns .. 'retention', status) or '') or defaults[status]
-  if not keep then
-    return
-  end
-  local t = redis.call('TIME')
-  redis.call('ZADD', ns .. 'expiry', t[1] * 1000 + math.floor(t[2] / 1000) + keep, id)
-end
 restatus(ns, ARGV[1], status, 'stopped')
 redis.call('HSET', KEYS[1], 'status', 'stopped', 'result', ARGV[2],
   'completed_at', ARGV[3], 'updated_at', ARGV[3])

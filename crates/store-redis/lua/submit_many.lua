@@ -24,31 +24,6 @@ if count > 0 and redis.call('EXISTS', unpack(hashes)) > 0 then
     end
   end
 end
--- Puts a job in {ns}scheduled, due at `due` (ms); when it is now the earliest there, tells
--- the supervisors' promoters on the events channel, so they wake before they had planned.
-local function schedule(ns, id, due)
-  redis.call('ZADD', ns .. 'scheduled', due, id)
-  if redis.call('ZRANGE', ns .. 'scheduled', 0, 0)[1] == id then
-    redis.call('PUBLISH', ns .. 'events', '\nscheduled')
-  end
-end
--- Puts a job on its runner's queue (see docs/runner-protocol.md, "Priorities"): priority 0
--- on the list {ns}queue:<runner>, pushed on the left; a higher one in the sorted set
--- {ns}pqueue:<runner>, scored so that the highest priority, then the first queued, comes
--- first, with a wake marker on the list when that is empty, so a runner blocked on it wakes.
-local function enqueue(ns, id, runner, priority)
-  local p = tonumber(priority or '0') or 0
-  local queue = ns .. 'queue:' .. runner
-  if p <= 0 then
-    redis.call('LPUSH', queue, id)
-    return
-  end
-  local seq = redis.call('INCR', ns .. 'pseq')
-  redis.call('ZADD', ns .. 'pqueue:' .. runner, string.format('%.0f', (10 - p) * 1e13 + seq), id)
-  if redis.call('LLEN', queue) == 0 then
-    redis.call('LPUSH', queue, '!wake')
-  end
-end
 local status = 'created'
 if ARGV[1] == '1' then
   status = 'queued'

@@ -26,27 +26,38 @@ pub(crate) struct Scripts {
     pub(crate) retry: redis::Script,
 }
 
+/// A script of `lua/`, with the helpers of `lua/lib.lua` in front of it: Redis runs each
+/// script on its own, so what they share travels with each.
+macro_rules! script {
+    ($name:literal) => {
+        redis::Script::new(concat!(
+            include_str!("../lua/lib.lua"),
+            include_str!(concat!("../lua/", $name, ".lua"))
+        ))
+    };
+}
+
 impl Scripts {
     pub(crate) fn load() -> Self {
         Self {
-            submit: redis::Script::new(include_str!("../lua/submit.lua")),
-            submit_many: redis::Script::new(include_str!("../lua/submit_many.lua")),
-            start: redis::Script::new(include_str!("../lua/start.lua")),
-            claim: redis::Script::new(include_str!("../lua/claim.lua")),
-            heartbeat: redis::Script::new(include_str!("../lua/heartbeat.lua")),
-            finish: redis::Script::new(include_str!("../lua/finish.lua")),
-            progress: redis::Script::new(include_str!("../lua/progress.lua")),
-            end: redis::Script::new(include_str!("../lua/end.lua")),
-            stop: redis::Script::new(include_str!("../lua/stop.lua")),
-            delete: redis::Script::new(include_str!("../lua/delete.lua")),
-            expire: redis::Script::new(include_str!("../lua/expire.lua")),
-            reap: redis::Script::new(include_str!("../lua/reap.lua")),
-            grant: redis::Script::new(include_str!("../lua/grant.lua")),
-            schedule_put: redis::Script::new(include_str!("../lua/schedule_put.lua")),
-            schedule_delete: redis::Script::new(include_str!("../lua/schedule_delete.lua")),
-            tick: redis::Script::new(include_str!("../lua/tick.lua")),
-            promote: redis::Script::new(include_str!("../lua/promote.lua")),
-            retry: redis::Script::new(include_str!("../lua/retry.lua")),
+            submit: script!("submit"),
+            submit_many: script!("submit_many"),
+            start: script!("start"),
+            claim: script!("claim"),
+            heartbeat: script!("heartbeat"),
+            finish: script!("finish"),
+            progress: script!("progress"),
+            end: script!("end"),
+            stop: script!("stop"),
+            delete: script!("delete"),
+            expire: script!("expire"),
+            reap: script!("reap"),
+            grant: script!("grant"),
+            schedule_put: script!("schedule_put"),
+            schedule_delete: script!("schedule_delete"),
+            tick: script!("tick"),
+            promote: script!("promote"),
+            retry: script!("retry"),
         }
     }
 }

@@ -149,24 +149,26 @@ impl Faults for SplitClaims {
         lease: Duration,
         most: usize,
     ) -> Vec<Claimed> {
-        let claimed: Vec<(u64, String, String)> =
-            redis::Script::new(include_str!("../lua/claim.lua"))
-                .key(key(&format!("queue:{queue}")))
-                .key(key(&format!("inflight:{worker}")))
-                .key(key("workers"))
-                .key(key("seen"))
-                .key(key("attempts"))
-                .arg(key("job:"))
-                .arg(worker)
-                .arg(u64::try_from(lease.as_millis()).expect("a short lease"))
-                .arg(chrono::Utc::now().to_rfc3339())
-                .arg(moved)
-                .arg(most)
-                .arg(queue)
-                .arg(5000)
-                .invoke_async(&mut self.conn.clone())
-                .await
-                .expect("claim.lua");
+        let claimed: Vec<(u64, String, String)> = redis::Script::new(concat!(
+            include_str!("../lua/lib.lua"),
+            include_str!("../lua/claim.lua")
+        ))
+        .key(key(&format!("queue:{queue}")))
+        .key(key(&format!("inflight:{worker}")))
+        .key(key("workers"))
+        .key(key("seen"))
+        .key(key("attempts"))
+        .arg(key("job:"))
+        .arg(worker)
+        .arg(u64::try_from(lease.as_millis()).expect("a short lease"))
+        .arg(chrono::Utc::now().to_rfc3339())
+        .arg(moved)
+        .arg(most)
+        .arg(queue)
+        .arg(5000)
+        .invoke_async(&mut self.conn.clone())
+        .await
+        .expect("claim.lua");
         claimed
             .into_iter()
             .map(|(token, json, _id)| Claimed {
