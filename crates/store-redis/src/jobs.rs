@@ -155,18 +155,7 @@ impl RedisStore {
             .invoke_async(&mut self.conn())
             .await
             .map_err(|e| self.unavailable(e))?;
-        match outcome.as_str() {
-            "ok" => Ok(()),
-            "missing" => Err(Error::JobNotFound { id: id.to_owned() }),
-            status => Err(Error::WrongState {
-                id: id.to_owned(),
-                status: status.parse().map_err(|e| Error::Corrupt {
-                    key: id.to_owned(),
-                    reason: format!("{e}"),
-                })?,
-                action: "started",
-            }),
-        }
+        queued_outcome(id, &outcome, "started")
     }
 
     pub(crate) async fn retry_job(&self, id: &str, owner: Option<&str>) -> Result<()> {
@@ -181,18 +170,7 @@ impl RedisStore {
             .invoke_async(&mut self.conn())
             .await
             .map_err(|e| self.unavailable(e))?;
-        match outcome.as_str() {
-            "ok" => Ok(()),
-            "missing" => Err(Error::JobNotFound { id: id.to_owned() }),
-            status => Err(Error::WrongState {
-                id: id.to_owned(),
-                status: status.parse().map_err(|e| Error::Corrupt {
-                    key: id.to_owned(),
-                    reason: format!("{e}"),
-                })?,
-                action: "retried",
-            }),
-        }
+        queued_outcome(id, &outcome, "retried")
     }
 
     pub(crate) async fn job(&self, id: &str) -> Result<JobRecord> {
@@ -275,5 +253,22 @@ impl RedisStore {
             .await
             .map_err(|e| self.unavailable(e))?;
         self.job(id).await
+    }
+}
+
+/// What `start.lua` or `retry.lua` answered about queuing job `id`: `ok`, `missing` (also
+/// another owner's), or the status that kept it from being `action`.
+fn queued_outcome(id: &str, outcome: &str, action: &'static str) -> Result<()> {
+    match outcome {
+        "ok" => Ok(()),
+        "missing" => Err(Error::JobNotFound { id: id.to_owned() }),
+        status => Err(Error::WrongState {
+            id: id.to_owned(),
+            status: status.parse().map_err(|e| Error::Corrupt {
+                key: id.to_owned(),
+                reason: format!("{e}"),
+            })?,
+            action,
+        }),
     }
 }

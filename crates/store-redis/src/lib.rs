@@ -43,7 +43,7 @@ mod listing;
 mod record;
 mod retention;
 mod runners;
-mod schedule;
+mod scheduled;
 mod schedules;
 mod scripts;
 mod secrets;

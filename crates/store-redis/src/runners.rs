@@ -9,7 +9,7 @@ use redis::AsyncCommands;
 
 use crate::connection::RedisStore;
 use crate::record;
-use crate::schedule::WAKE;
+use crate::scheduled::WAKE;
 
 impl RedisStore {
     pub(crate) async fn register_runner(&self, runner: &RunnerRecord) -> Result<()> {

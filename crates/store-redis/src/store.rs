@@ -1,6 +1,7 @@
 //! [`RedisStore`]'s [`Store`] implementation: each method names the file of its concept by
 //! delegating to the inherent method of the same name there (`jobs`, `waits`, `claims`,
-//! `runners`, `schedules`, `schedule`, `counts`, `retention`, `secrets`, `connection`).
+//! `runners`, `schedules` (cron), `scheduled` (delayed jobs), `counts`, `retention`,
+//! `secrets`, `connection`).
 
 use std::collections::HashMap;
 use std::time::Duration;
