@@ -290,6 +290,16 @@ fn runner_access() -> Value {
 const RUNNER_ERRORS: &[i32] = &[INVALID_PARAMS, UNAUTHORIZED, NOT_FOUND, BACKEND_UNAVAILABLE];
 
 const USER_ERRORS: &[i32] = &[INVALID_PARAMS, UNAUTHORIZED, NOT_FOUND, BACKEND_UNAVAILABLE];
+/// Errors of calls that change something that may be missing, or be in the way.
+const CHANGE_ERRORS: &[i32] = &[
+    INVALID_PARAMS,
+    UNAUTHORIZED,
+    NOT_FOUND,
+    CONFLICT,
+    BACKEND_UNAVAILABLE,
+];
+/// Errors any call that checks a secret and reaches the store may give.
+const BASIC_ERRORS: &[i32] = &[INVALID_PARAMS, UNAUTHORIZED, BACKEND_UNAVAILABLE];
 
 /// Every method served, in the contract's order.
 pub const ALL: &[Method] = &[
@@ -303,13 +313,7 @@ pub const ALL: &[Method] = &[
         params: &[SECRET, JOB],
         result: ("job_id", string),
         access: Access::User,
-        errors: &[
-            INVALID_PARAMS,
-            UNAUTHORIZED,
-            NOT_FOUND,
-            CONFLICT,
-            BACKEND_UNAVAILABLE,
-        ],
+        errors: CHANGE_ERRORS,
     },
     Method {
         name: names::JOBS_CREATE_MANY,
@@ -328,13 +332,7 @@ pub const ALL: &[Method] = &[
         params: &[SECRET, JOBS, START],
         result: ("job_ids", string_list),
         access: Access::User,
-        errors: &[
-            INVALID_PARAMS,
-            UNAUTHORIZED,
-            NOT_FOUND,
-            CONFLICT,
-            BACKEND_UNAVAILABLE,
-        ],
+        errors: CHANGE_ERRORS,
     },
     Method {
         name: names::JOBS_LIST,
@@ -387,13 +385,7 @@ pub const ALL: &[Method] = &[
         params: &[SECRET, JOB_ID],
         result: ("null", null),
         access: Access::User,
-        errors: &[
-            INVALID_PARAMS,
-            UNAUTHORIZED,
-            NOT_FOUND,
-            CONFLICT,
-            BACKEND_UNAVAILABLE,
-        ],
+        errors: CHANGE_ERRORS,
     },
     Method {
         name: names::JOB_STATUS,
@@ -465,13 +457,7 @@ pub const ALL: &[Method] = &[
         params: &[SECRET, JOB_ID],
         result: ("null", null),
         access: Access::User,
-        errors: &[
-            INVALID_PARAMS,
-            UNAUTHORIZED,
-            NOT_FOUND,
-            CONFLICT,
-            BACKEND_UNAVAILABLE,
-        ],
+        errors: CHANGE_ERRORS,
     },
     Method {
         name: names::SCHEDULES_CREATE,
@@ -499,13 +485,7 @@ pub const ALL: &[Method] = &[
         ],
         result: ("schedule", schema_of::<crate::schedule::Schedule>),
         access: Access::User,
-        errors: &[
-            INVALID_PARAMS,
-            UNAUTHORIZED,
-            NOT_FOUND,
-            CONFLICT,
-            BACKEND_UNAVAILABLE,
-        ],
+        errors: CHANGE_ERRORS,
     },
     Method {
         name: names::SCHEDULES_LIST,
@@ -516,7 +496,7 @@ pub const ALL: &[Method] = &[
         params: &[SECRET],
         result: ("schedules", schema_of::<Vec<crate::schedule::Schedule>>),
         access: Access::User,
-        errors: &[INVALID_PARAMS, UNAUTHORIZED, BACKEND_UNAVAILABLE],
+        errors: BASIC_ERRORS,
     },
     Method {
         name: names::SCHEDULES_DELETE,
@@ -592,13 +572,7 @@ pub const ALL: &[Method] = &[
         ],
         result: ("null", null),
         access: Access::Admin,
-        errors: &[
-            INVALID_PARAMS,
-            UNAUTHORIZED,
-            NOT_FOUND,
-            CONFLICT,
-            BACKEND_UNAVAILABLE,
-        ],
+        errors: CHANGE_ERRORS,
     },
     Method {
         name: names::LIST_RUNNERS,
@@ -608,7 +582,7 @@ pub const ALL: &[Method] = &[
         params: &[ADMIN_SECRET],
         result: ("runners", schema_of::<Vec<crate::runner::RunnerInfo>>),
         access: Access::Admin,
-        errors: &[INVALID_PARAMS, UNAUTHORIZED, BACKEND_UNAVAILABLE],
+        errors: BASIC_ERRORS,
     },
     Method {
         name: names::START_RUNNER,
@@ -684,7 +658,7 @@ pub const ALL: &[Method] = &[
         params: SECRET_CHANGE_PARAMS,
         result: ("null", null),
         access: Access::Admin,
-        errors: &[INVALID_PARAMS, UNAUTHORIZED, BACKEND_UNAVAILABLE],
+        errors: BASIC_ERRORS,
     },
     Method {
         name: names::REMOVE_SECRET,
@@ -695,13 +669,7 @@ pub const ALL: &[Method] = &[
         params: SECRET_CHANGE_PARAMS,
         result: ("null", null),
         access: Access::Admin,
-        errors: &[
-            INVALID_PARAMS,
-            UNAUTHORIZED,
-            NOT_FOUND,
-            CONFLICT,
-            BACKEND_UNAVAILABLE,
-        ],
+        errors: CHANGE_ERRORS,
     },
     Method {
         name: names::GET_SUPERVISOR_INFO,
@@ -712,7 +680,7 @@ pub const ALL: &[Method] = &[
         params: &[ADMIN_SECRET_PARAM],
         result: ("info", schema_of::<crate::info::SupervisorInfo>),
         access: Access::Admin,
-        errors: &[INVALID_PARAMS, UNAUTHORIZED, BACKEND_UNAVAILABLE],
+        errors: BASIC_ERRORS,
     },
     Method {
         name: names::RPC_DISCOVER,
@@ -788,7 +756,7 @@ pub const SUBSCRIPTIONS: &[Method] = &[
         params: &[SECRET, EVENT_FILTER],
         result: ("subscription", string),
         access: Access::User,
-        errors: &[INVALID_PARAMS, UNAUTHORIZED, BACKEND_UNAVAILABLE],
+        errors: BASIC_ERRORS,
     },
     Method {
         name: names::JOBS_UNSUBSCRIBE,
