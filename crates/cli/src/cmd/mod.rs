@@ -1,0 +1,43 @@
+//! One file per subcommand or group; this enum match only dispatches.
+
+pub(crate) mod completions;
+pub(crate) mod info;
+pub(crate) mod job;
+pub(crate) mod jobs;
+pub(crate) mod run;
+pub(crate) mod runners;
+pub(crate) mod secret;
+pub(crate) mod submit;
+pub(crate) mod watch;
+
+use crate::cli::{Cli, Command};
+use crate::context::Context;
+
+/// Runs the subcommand of `cli`; returns the exit status it calls for.
+///
+/// # Errors
+///
+/// Whatever failed, for `main` to print and map to an exit status.
+pub(crate) async fn run(cli: Cli) -> anyhow::Result<u8> {
+    if let Command::Completions(args) = &cli.command {
+        return completions::run(args);
+    }
+    let ctx = Context::new(&cli)?;
+    match cli.command {
+        Command::Run(args) => run::run(&ctx, args).await,
+        Command::Submit(args) => submit::run(&ctx, args).await,
+        Command::Jobs(args) => jobs::run(&ctx, args).await,
+        Command::Status(id) => job::status(&ctx, &id).await,
+        Command::Result(id) => job::result(&ctx, &id).await,
+        Command::Wait(id) => job::wait(&ctx, &id).await,
+        Command::Stop(id) => job::stop(&ctx, &id).await,
+        Command::Delete(id) => job::delete(&ctx, &id).await,
+        Command::Retry(id) => job::retry(&ctx, &id).await,
+        Command::Runners => runners::list(&ctx).await,
+        Command::Runner(command) => runners::run(&ctx, command).await,
+        Command::Secret(command) => secret::run(&ctx, command).await,
+        Command::Info => info::run(&ctx).await,
+        Command::Watch(args) => watch::run(&ctx, args).await,
+        Command::Completions(_) => unreachable!("answered above without a supervisor"),
+    }
+}
