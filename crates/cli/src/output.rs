@@ -42,14 +42,29 @@ pub(crate) fn raw(text: &str) -> std::io::Result<()> {
     stdout.flush()
 }
 
-/// A table with `header`, sized to the terminal when there is one.
+/// A table with `header`, fitted to the terminal's width when there is one wide enough.
 pub(crate) fn table(header: &[&str]) -> Table {
     let mut table = Table::new();
     table
         .load_preset(presets::NOTHING)
-        .set_content_arrangement(ContentArrangement::Dynamic)
         .set_header(header.iter().copied());
+    // A terminal that reports no usable width (a bare pty) would squash every column.
+    if table.width().is_some_and(|width| width >= 40) {
+        table.set_content_arrangement(ContentArrangement::Dynamic);
+    }
     table
+}
+
+/// `table` as text, without the blank margin the preset leaves around each line.
+pub(crate) fn table_text(table: &Table) -> String {
+    let lines: Vec<String> = table
+        .lines()
+        .map(|line| {
+            let line = line.strip_prefix(' ').unwrap_or(&line);
+            line.trim_end().to_owned()
+        })
+        .collect();
+    lines.join("\n")
 }
 
 /// Prints `rows` of `key  value`, keys aligned.
@@ -135,7 +150,7 @@ pub(crate) fn event_line(event: &JobEvent) -> String {
         "{} {} {:<9} {}",
         event.at.format("%H:%M:%S%.3f"),
         event.job_id,
-        event.status,
+        event.status.as_str(),
         event.runner,
     );
     if let Some(p) = &event.progress {

@@ -14,6 +14,13 @@ pub(crate) struct Id {
     id: String,
 }
 
+/// `job ID`: names the job in an error, since the supervisor's refusal may not.
+impl std::fmt::Display for Id {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "job {}", self.id)
+    }
+}
+
 /// `hero status ID`: the status, times, attempt, progress and last error.
 pub(crate) async fn status(ctx: &Context, id: &Id) -> anyhow::Result<u8> {
     let info = read_status(ctx, &id.id).await?;
@@ -31,8 +38,7 @@ pub(crate) async fn result(ctx: &Context, id: &Id) -> anyhow::Result<u8> {
     let info = read_status(ctx, &id.id).await?;
     if !info.status.is_final() {
         anyhow::bail!(
-            "job {} is {}, not finished: `hero wait {}` waits for it",
-            id.id,
+            "still {}: `hero wait {}` waits for it to finish",
             info.status,
             id.id
         );

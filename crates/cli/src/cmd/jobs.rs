@@ -63,7 +63,7 @@ pub(crate) async fn run(ctx: &Context, args: Args) -> anyhow::Result<u8> {
             output::short(&record.job.payload, 40),
         ]);
     }
-    output::line(&table.to_string())?;
+    output::line(&output::table_text(&table))?;
     if let Some(last) = jobs.last().filter(|_| jobs.len() as u64 == args.limit) {
         eprintln!(
             "(the first {} jobs; more with --before {})",

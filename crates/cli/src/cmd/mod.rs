@@ -10,6 +10,8 @@ pub(crate) mod secret;
 pub(crate) mod submit;
 pub(crate) mod watch;
 
+use anyhow::Context as _;
+
 use crate::cli::{Cli, Command};
 use crate::context::Context;
 
@@ -27,12 +29,12 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Run(args) => run::run(&ctx, args).await,
         Command::Submit(args) => submit::run(&ctx, args).await,
         Command::Jobs(args) => jobs::run(&ctx, args).await,
-        Command::Status(id) => job::status(&ctx, &id).await,
-        Command::Result(id) => job::result(&ctx, &id).await,
-        Command::Wait(id) => job::wait(&ctx, &id).await,
-        Command::Stop(id) => job::stop(&ctx, &id).await,
-        Command::Delete(id) => job::delete(&ctx, &id).await,
-        Command::Retry(id) => job::retry(&ctx, &id).await,
+        Command::Status(id) => job::status(&ctx, &id).await.context(id),
+        Command::Result(id) => job::result(&ctx, &id).await.context(id),
+        Command::Wait(id) => job::wait(&ctx, &id).await.context(id),
+        Command::Stop(id) => job::stop(&ctx, &id).await.context(id),
+        Command::Delete(id) => job::delete(&ctx, &id).await.context(id),
+        Command::Retry(id) => job::retry(&ctx, &id).await.context(id),
         Command::Runners => runners::list(&ctx).await,
         Command::Runner(command) => runners::run(&ctx, command).await,
         Command::Secret(command) => secret::run(&ctx, command).await,

@@ -43,6 +43,9 @@ pub(crate) struct Args {
 /// Runs the job; exit status 1 when it failed or was stopped.
 pub(crate) async fn run(ctx: &Context, args: Args) -> anyhow::Result<u8> {
     let payload = payload(&args)?;
+    if payload.trim().is_empty() {
+        return Err(Usage("the payload is empty".into()).into());
+    }
     let mut job = JobBuilder::new()
         .payload(payload)
         .runner(&args.runner)

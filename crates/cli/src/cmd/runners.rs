@@ -1,5 +1,6 @@
 //! `hero runners` and `hero runner start|stop|status|logs NAME` (admin secret).
 
+use anyhow::Context as _;
 use futures::StreamExt as _;
 use hero_supervisor_openrpc_client::RunnerInfo;
 use serde_json::json;
@@ -67,12 +68,25 @@ pub(crate) async fn list(ctx: &Context) -> anyhow::Result<u8> {
             output::wire(&runner.access),
         ]);
     }
-    output::line(&table.to_string())?;
+    output::line(&output::table_text(&table))?;
     Ok(exit::SUCCESS)
 }
 
 /// `hero runner …`.
 pub(crate) async fn run(ctx: &Context, command: Command) -> anyhow::Result<u8> {
+    let name = match &command {
+        Command::Start { name }
+        | Command::Stop { name, .. }
+        | Command::Status { name }
+        | Command::Logs { name, .. } => name.clone(),
+    };
+    // The supervisor's refusal does not always repeat the name.
+    act(ctx, command)
+        .await
+        .with_context(|| format!("runner {name}"))
+}
+
+async fn act(ctx: &Context, command: Command) -> anyhow::Result<u8> {
     let secret = ctx.secret()?;
     match command {
         Command::Start { name } => {

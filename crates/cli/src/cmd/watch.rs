@@ -143,7 +143,7 @@ fn draw(ctx: &Context, view: &View) -> String {
                     runner.restarts.to_string(),
                 ]);
             }
-            screen.push_str(&format!("{table}\n"));
+            screen.push_str(&format!("{}\n", output::table_text(&table)));
         }
         Err(why) => {
             screen.push_str(&format!("runners: {why}\n"));

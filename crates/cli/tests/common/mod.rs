@@ -37,9 +37,15 @@ pub struct Supervisor {
 impl Supervisor {
     /// A supervisor with an admin and a user secret and one `osis_runner` actor.
     pub async fn start() -> Self {
+        Self::start_with(|_| {}).await
+    }
+
+    /// As [`start`](Self::start), with the config changed by `adjust` first.
+    pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> Self {
         let redis = RedisServer::start();
         let data_dir = tempfile::tempdir().expect("a temporary directory");
-        let config = config(&redis, data_dir.path());
+        let mut config = config(&redis, data_dir.path());
+        adjust(&mut config);
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         let url = format!("http://{}", listener.local_addr().expect("addr"));
         let (stop, stopped) = oneshot::channel::<()>();
