@@ -33,6 +33,22 @@ pub(crate) fn code_of(error: &anyhow::Error) -> u8 {
     FAILED
 }
 
+/// `error` and its causes on one line, as `{:#}` shows them, without the code's name twice
+/// where the supervisor's message already starts with it (`not found: not found: …`).
+pub(crate) fn describe(error: &anyhow::Error) -> String {
+    let parts: Vec<String> = error
+        .chain()
+        .map(|cause| {
+            let text = cause.to_string();
+            match text.split_once(": ") {
+                Some((name, rest)) if rest.starts_with(&format!("{name}: ")) => rest.to_owned(),
+                _ => text,
+            }
+        })
+        .collect();
+    parts.join(": ")
+}
+
 /// True when stdout was closed by its reader.
 pub(crate) fn is_broken_pipe(error: &anyhow::Error) -> bool {
     error.chain().any(|cause| {
@@ -75,6 +91,17 @@ mod tests {
         assert_eq!(code_of(&rpc(codes::BACKEND_UNAVAILABLE)), UNREACHABLE);
         assert_eq!(code_of(&rpc(codes::NOT_FOUND)), FAILED);
         assert_eq!(code_of(&rpc(codes::METHOD_NOT_FOUND)), FAILED);
+    }
+
+    #[test]
+    fn the_code_is_named_once() {
+        let error = anyhow::Error::new(ClientError::NotFound {
+            message: "not found: no job with this id".into(),
+        })
+        .context("job j1");
+        assert_eq!(describe(&error), "job j1: not found: no job with this id");
+        let error = rpc(codes::METHOD_NOT_FOUND);
+        assert_eq!(describe(&error), "rpc error -32601: m");
     }
 
     #[test]
