@@ -51,6 +51,7 @@ async fn usage_errors_exit_2() {
     for args in [
         &["frobnicate"][..],
         &["run", "1", "--timeout", "soon"],
+        &["run", "1", "--timeout", "0"],
         &["jobs", "--status", "sleeping"],
         &["--url", "not a url", "jobs"],
     ] {

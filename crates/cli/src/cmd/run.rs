@@ -59,7 +59,10 @@ pub(crate) async fn run(ctx: &Context, args: Args) -> anyhow::Result<u8> {
     if let Some(context) = &args.context_id {
         job = job.context_id(context);
     }
-    let job = job.build().context("invalid job")?;
+    // Only the command line can make a job invalid here: a usage error.
+    let job = job
+        .build()
+        .map_err(|e| Usage(format!("invalid job: {e}")))?;
     let result = ctx.client.job_run(ctx.secret()?, job).await?;
     output::result(&result, ctx.json)
 }
