@@ -115,3 +115,21 @@ async fn a_chunk_larger_than_the_servers_limit_is_sent_in_smaller_calls() {
     assert_eq!(run.json()["submitted"], 1_000);
     sup.stop().await;
 }
+
+#[tokio::test]
+async fn a_chunk_over_the_request_size_limit_is_halved_until_it_fits() {
+    let sup = Supervisor::start_with(|config| config.limits.max_request_bytes = 256 << 10).await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("jobs.jsonl");
+    let payload = "1;".repeat(500);
+    let lines: String = (0..1_000)
+        .map(|n| format!("{{\"payload\": \"{payload}{n}\", \"executor\": \"osis\", \"runner\": \"{RUNNER}\"}}\n"))
+        .collect();
+    std::fs::write(&file, lines).unwrap();
+    let run = sup
+        .hero(&["--json", "submit", file.to_str().unwrap(), "--no-start"])
+        .await
+        .expect(0);
+    assert_eq!(run.json()["submitted"], 1_000);
+    sup.stop().await;
+}
