@@ -52,3 +52,50 @@ async fn watch_with_json_prints_one_event_object_per_line() {
     watch.kill().await;
     sup.stop().await;
 }
+
+/// Reads `stdout` until `done` holds for all of it read so far, within the test timeout.
+async fn read_until(
+    stdout: &mut tokio::process::ChildStdout,
+    seen: &mut String,
+    done: impl Fn(&str) -> bool,
+) {
+    use tokio::io::AsyncReadExt as _;
+    let mut buffer = [0u8; 4096];
+    while !done(seen) {
+        let read = common::bounded(stdout.read(&mut buffer)).await.unwrap();
+        assert!(read > 0, "the live view ended early: {seen}");
+        seen.push_str(&String::from_utf8_lossy(&buffer[..read]));
+    }
+}
+
+#[tokio::test]
+async fn on_a_terminal_watch_redraws_the_queue_lengths_and_the_latest_events() {
+    let sup = Supervisor::start().await;
+    // `script` gives `hero` a pseudo-terminal, as an ssh session would.
+    let hero = env!("CARGO_BIN_EXE_hero");
+    let mut command = tokio::process::Command::new("script");
+    command
+        .args(["-qfec", &format!("{hero} watch --interval 1"), "/dev/null"])
+        .env("HERO_URL", &sup.url)
+        .env("HERO_SECRET", ADMIN)
+        .env("HERO_SUPERVISOR_DATA_DIR", sup.data_dir.path())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true);
+    let mut child = command.spawn().expect("script starts");
+    let mut stdout = child.stdout.take().unwrap();
+    let mut seen = String::new();
+    read_until(&mut stdout, &mut seen, |s| {
+        s.contains("QUEUED") && s.contains(common::RUNNER)
+    })
+    .await;
+    assert!(
+        seen.contains("\x1b[H\x1b[2J"),
+        "the screen is redrawn in place: {seen}"
+    );
+
+    sup.hero(&["run", "40 + 2"]).await.expect(0);
+    read_until(&mut stdout, &mut seen, |s| s.contains("→ 42")).await;
+    child.kill().await.unwrap();
+    sup.stop().await;
+}
