@@ -39,25 +39,44 @@ impl RedisStore {
                 .arg("RANK")
                 .arg(-1)
                 .arg("MAXLEN")
-                .arg(16)
-                // The running jobs that are this runner's: the running index is as large as
-                // what runs now, and ZINTERCARD walks the smaller set.
-                .cmd("ZINTERCARD")
+                .arg(16);
+        }
+        let queued: Vec<(u64, u64, Option<u64>)> = pipe
+            .query_async(&mut self.conn())
+            .await
+            .map_err(|e| self.unavailable(e))?;
+        let running = self.running_counts(runners).await?;
+        Ok(queued
+            .into_iter()
+            .enumerate()
+            .map(|(i, (listed, prioritized, marker))| RunnerLoad {
+                queued: (listed + prioritized).saturating_sub(u64::from(marker.is_some())),
+                running: running.as_ref().map(|counts| counts[i]),
+            })
+            .collect())
+    }
+
+    /// The running jobs of each runner, by `ZINTERCARD` of the running index (as large as
+    /// what runs now; the command walks the smaller set) and the runner's index; `None` when
+    /// Redis refuses the command (before 7.0).
+    async fn running_counts(&self, runners: &[String]) -> Result<Option<Vec<u64>>> {
+        let keys = self.keys();
+        let mut pipe = redis::pipe();
+        for runner in runners {
+            pipe.cmd("ZINTERCARD")
                 .arg(2)
                 .arg(keys.by_status(JobStatus::Running.as_str()))
                 .arg(keys.by_runner(runner));
         }
-        let raw: Vec<(u64, u64, Option<u64>, u64)> = pipe
-            .query_async(&mut self.conn())
-            .await
-            .map_err(|e| self.unavailable(e))?;
-        Ok(raw
-            .into_iter()
-            .map(|(listed, prioritized, marker, running)| RunnerLoad {
-                queued: (listed + prioritized).saturating_sub(u64::from(marker.is_some())),
-                running,
-            })
-            .collect())
+        match pipe.query_async(&mut self.conn()).await {
+            Ok(counts) => Ok(Some(counts)),
+            Err(e)
+                if e.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::ResponseError) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(self.unavailable(e)),
+        }
     }
 
     pub(crate) async fn put_worker_stats(&self, stats: &WorkerStats, ttl: Duration) -> Result<()> {

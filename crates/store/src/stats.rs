@@ -25,8 +25,9 @@ pub struct JobStats {
 pub struct RunnerLoad {
     /// Jobs queued, of every priority (as [`Store::queue_len`](crate::Store::queue_len)).
     pub queued: u64,
-    /// Jobs running.
-    pub running: u64,
+    /// Jobs running; `None` when the store cannot count them without reading jobs (Redis
+    /// before 7.0, which lacks `ZINTERCARD`).
+    pub running: Option<u64>,
 }
 
 /// What one runner worker (one runner process) reports of itself.

@@ -32,7 +32,7 @@ pub async fn job_counters_count_each_submission_and_end_once(store: &dyn Store) 
         loads,
         [RunnerLoad {
             queued: 2,
-            running: 3
+            running: Some(3)
         }]
     );
     let [first, second, third] = [0, 1, 2].map(|i| claimed[i].attempt());
@@ -58,7 +58,7 @@ pub async fn job_counters_count_each_submission_and_end_once(store: &dyn Store) 
         loads,
         [RunnerLoad {
             queued: 1,
-            running: 0
+            running: Some(0)
         }]
     );
 }

@@ -164,7 +164,9 @@ async fn store_figures(supervisor: &Supervisor, registry: &mut Registry, mut que
                 runner: runner.clone(),
             };
             queued.get_or_create(&label).set(gauge(load.queued));
-            running.get_or_create(&label).set(gauge(load.running));
+            if let Some(n) = load.running {
+                running.get_or_create(&label).set(gauge(n));
+            }
         }
         registry.register(
             "hero_queue_length",
