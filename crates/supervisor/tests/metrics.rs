@@ -385,3 +385,38 @@ async fn metrics_history_returns_samples_after_an_interval() {
     );
     sup.stop().await;
 }
+
+#[tokio::test]
+async fn the_grafana_dashboard_charts_only_metrics_the_supervisor_serves() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../docs/grafana/hero-supervisor.json"
+    );
+    let dashboard: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let mut families = std::collections::BTreeSet::new();
+    for panel in dashboard["panels"].as_array().unwrap() {
+        for target in panel["targets"].as_array().unwrap() {
+            let expr = target["expr"].as_str().unwrap();
+            for word in expr.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
+                if let Some(name) = word.strip_prefix("hero_") {
+                    let family = ["_bucket", "_total"]
+                        .iter()
+                        .fold(name, |n, suffix| n.strip_suffix(suffix).unwrap_or(n));
+                    families.insert(format!("hero_{family}"));
+                }
+            }
+        }
+    }
+    assert!(families.len() >= 10, "{families:?}");
+    let sup = common::TestSupervisor::start().await;
+    run_jobs(&sup.client, 1, 0).await;
+    until("every charted family is served", || async {
+        let text = scrape(&sup.http, &sup.url).await;
+        families
+            .iter()
+            .all(|family| text.contains(&format!("# TYPE {family} ")))
+    })
+    .await;
+    sup.stop().await;
+}
