@@ -96,6 +96,10 @@ async fn runners(supervisor: &Supervisor, registry: &mut Registry) -> Vec<String
     }
     let remote = within(supervisor.store.runners()).await.unwrap_or_default();
     for runner in remote {
+        // A runner registered on an actor's queue: the actor's process says whether it is up.
+        if queues.contains(&runner.queue) {
+            continue;
+        }
         let seen = within(supervisor.store.last_seen(&runner.queue))
             .await
             .flatten();
