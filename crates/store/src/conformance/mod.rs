@@ -105,6 +105,7 @@ pub use secrets::{
 };
 pub use stats::{
     a_claim_announces_the_wait_and_an_end_the_run_time,
+    a_job_queued_later_waits_from_when_it_was_queued,
     job_counters_count_each_submission_and_end_once,
     worker_stats_disappear_when_their_worker_stops_writing,
 };
@@ -202,6 +203,7 @@ pub async fn run_all(store: Arc<dyn Store>, faults: &dyn Faults) {
     every_change_of_a_job_reaches_a_watcher(store).await;
     job_counters_count_each_submission_and_end_once(store).await;
     a_claim_announces_the_wait_and_an_end_the_run_time(store).await;
+    a_job_queued_later_waits_from_when_it_was_queued(store).await;
     worker_stats_disappear_when_their_worker_stops_writing(store).await;
     a_schedule_is_stored_once_and_deleted_only_by_its_owner(store).await;
     a_store_holds_at_most_the_schedules_it_is_given(store).await;

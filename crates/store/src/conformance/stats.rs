@@ -143,3 +143,29 @@ pub async fn worker_stats_disappear_when_their_worker_stops_writing(store: &dyn 
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+/// A job queued long after it was created (`job.start`, a delay, a retry) waits from when
+/// it was queued: its claim announces that wait, not its age.
+pub async fn a_job_queued_later_waits_from_when_it_was_queued(store: &dyn Store) {
+    let mut watch = store.watch_jobs().await.expect("watch");
+    let queue = fresh_queue();
+    let job = fresh_job(&queue);
+    store.create_job(&job, None).await.expect("create");
+    // Time passing is what is tested here: the job must be older than its wait.
+    let age = Duration::from_secs(1);
+    tokio::time::sleep(age).await;
+    store.start_job(&job.id, None).await.expect("start");
+    claim_now(store, &queue, "w-later").await.expect("a job");
+    let ids = [job.id.as_str()];
+    let claimed = loop {
+        let change = next_of(&mut watch, &ids).await;
+        if change.status == EventStatus::Running {
+            break change;
+        }
+    };
+    let wait = claimed.elapsed_ms.expect("the claim tells the wait");
+    assert!(
+        u128::from(wait) < age.as_millis(),
+        "waited {wait} ms: counted from its creation, not from its start"
+    );
+}
