@@ -8,6 +8,7 @@
 //! - [`runner`]: what the runner methods return.
 //! - [`schedule`]: what `schedules.create` takes and `schedules.list` returns.
 //! - [`info`]: what `get_supervisor_info` and `GET /health` return.
+//! - [`metrics`]: what `metrics.history` returns.
 //!
 //! ```
 //! use hero_supervisor_api::{methods, params};
@@ -20,6 +21,7 @@
 pub mod codes;
 pub mod info;
 pub mod methods;
+pub mod metrics;
 pub mod openrpc;
 pub mod params;
 pub mod runner;

@@ -59,6 +59,8 @@ pub mod names {
     pub const REMOVE_SECRET: &str = "remove_secret";
     /// `get_supervisor_info`
     pub const GET_SUPERVISOR_INFO: &str = "get_supervisor_info";
+    /// `metrics.history`
+    pub const METRICS_HISTORY: &str = "metrics.history";
     /// `rpc.discover`
     pub const RPC_DISCOVER: &str = "rpc.discover";
     /// `runner_logs.subscribe`: WebSocket only.
@@ -679,6 +681,23 @@ pub const ALL: &[Method] = &[
                       `by_status`).",
         params: &[ADMIN_SECRET_PARAM],
         result: ("info", schema_of::<crate::info::SupervisorInfo>),
+        access: Access::Admin,
+        errors: BASIC_ERRORS,
+    },
+    Method {
+        name: names::METRICS_HISTORY,
+        summary: "Throughput, latency and load over the last hour, sampled.",
+        description: "Returns `interval_secs` (10 unless configured) and `samples`, oldest \
+                      first, one per interval since this supervisor started, at most 360: \
+                      `at_ms` (the interval's end, Unix ms), `submitted`, `completed`, \
+                      `failed`, `stopped` (jobs in the interval, across every supervisor \
+                      sharing the store), `wait_p50_ms`, `wait_p95_ms` (queued to claimed, \
+                      jobs claimed in the interval), `duration_p50_ms`, `duration_p95_ms` \
+                      (claimed to ended, jobs ended in the interval), each `null` when no job \
+                      was measured, and `queued`, `running` (jobs at `at_ms`). The history is \
+                      kept in this supervisor's memory.",
+        params: &[ADMIN_SECRET_PARAM],
+        result: ("history", schema_of::<crate::metrics::MetricsHistory>),
         access: Access::Admin,
         errors: BASIC_ERRORS,
     },

@@ -49,4 +49,12 @@ impl WasmSupervisorClient {
         let client = self.native();
         promise(async move { client.get_supervisor_info(&admin_secret).await })
     }
+
+    /// Throughput, latency percentiles and load over the last hour, one sample per interval
+    /// since the supervisor started, oldest first (`metrics.history`).
+    #[wasm_bindgen(unchecked_return_type = "Promise<MetricsHistory>")]
+    pub fn metrics_history(&self, admin_secret: String) -> Promise {
+        let client = self.native();
+        promise(async move { client.metrics_history(&admin_secret).await })
+    }
 }

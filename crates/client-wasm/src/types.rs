@@ -138,6 +138,29 @@ export interface SupervisorInfo {
   [key: string]: unknown;
 }
 
+/** The answer of `metrics_history`: one sample per `interval_secs`, oldest first, at most 360. */
+export interface MetricsHistory {
+  interval_secs: number;
+  samples: MetricsSample[];
+}
+
+/** One interval of `metrics_history`: counts across the store, latencies in ms (`null` when no
+ * job was measured), and the jobs queued and running at its end. */
+export interface MetricsSample {
+  /** The interval's end, Unix milliseconds. */
+  at_ms: number;
+  submitted: number;
+  completed: number;
+  failed: number;
+  stopped: number;
+  wait_p50_ms: number | null;
+  wait_p95_ms: number | null;
+  duration_p50_ms: number | null;
+  duration_p95_ms: number | null;
+  queued: number;
+  running: number;
+}
+
 /** The OpenRPC 1.x document of `rpc_discover`. */
 export interface OpenRpcDocument {
   openrpc: string;

@@ -1,8 +1,9 @@
-//! The admin methods: grant and revoke secrets, describe the supervisor. All need an admin
-//! secret.
+//! The admin methods: grant and revoke secrets, describe the supervisor and its metrics'
+//! history. All need an admin secret.
 
 use hero_supervisor_api::info::SupervisorInfo;
 use hero_supervisor_api::methods::names;
+use hero_supervisor_api::metrics::MetricsHistory;
 use serde_json::Value;
 
 use crate::client::text;
@@ -68,6 +69,17 @@ impl SupervisorClient {
     /// As `supervisor_info`.
     pub async fn get_supervisor_info(&self, admin_secret: &str) -> Result<Value, ClientError> {
         self.call(names::GET_SUPERVISOR_INFO, [text(admin_secret)])
+            .await
+    }
+
+    /// Throughput, latency percentiles and load over the last hour, one sample per interval
+    /// since the supervisor started, oldest first (`metrics.history`).
+    ///
+    /// # Errors
+    ///
+    /// [`ClientError::Unauthorized`] for a secret that is not an admin secret.
+    pub async fn metrics_history(&self, admin_secret: &str) -> Result<MetricsHistory, ClientError> {
+        self.call(names::METRICS_HISTORY, [text(admin_secret)])
             .await
     }
 }

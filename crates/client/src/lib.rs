@@ -9,7 +9,7 @@
 //!   `stop_runner`, `get_runner_status`, `get_runner_logs`).
 //! - `schedules.rs`: `schedules_create`, `schedules_list`, `schedules_delete`, with
 //!   [`Schedule`].
-//! - `admin.rs`: `add_secret`, `remove_secret`, `get_supervisor_info`.
+//! - `admin.rs`: `add_secret`, `remove_secret`, `get_supervisor_info`, `metrics_history`.
 //! - `ws.rs`: the WebSocket transport and its subscriptions (`jobs_subscribe`,
 //!   `runner_logs_subscribe`), as streams; not on wasm32.
 //! - `rpc.rs`: the JSON-RPC envelope; params go by name, under the names declared in
@@ -61,6 +61,7 @@ pub use hero_job::{
 };
 pub use hero_supervisor_api::codes;
 pub use hero_supervisor_api::info::{BackendInfo, BackendStatus, Counts, SupervisorInfo};
+pub use hero_supervisor_api::metrics::{MetricsHistory, MetricsSample};
 pub use hero_supervisor_api::params::{EventFilter, EventStatusFilter, ListFilter, StatusFilter};
 pub use hero_supervisor_api::runner::{RunnerAccess, RunnerInfo, RunnerKind, RunnerState};
 pub use hero_supervisor_api::schedule::Schedule;

@@ -12,13 +12,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use hero_job::{Job, JobResult, Level};
+use hero_job::{Job, JobResult, JobStatus, Level};
 use hero_store::{Attempt, Claimed, Finish, Store};
 use tokio::task::{JoinError, JoinHandle};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::backoff::Backoff;
+use crate::counters::Counters;
 use crate::executor::{Executor, JobContext};
 use crate::inflight::InFlight;
 use crate::progress::Pusher;
@@ -45,6 +46,8 @@ pub(crate) struct Worker {
     pub(crate) inflight: InFlight,
     /// Cancelled when a shutdown outlasts its grace; every job token is its child.
     pub(crate) abort: CancellationToken,
+    /// Jobs ended here, for the stats the heartbeat writes.
+    pub(crate) counters: Arc<Counters>,
 }
 
 /// Why a job ended without its executor's answer.
@@ -66,6 +69,7 @@ impl Worker {
         self.inflight.insert(attempt.clone(), token.clone());
         if let Some(refusal) = self.refusal(&job) {
             tracing::warn!(executor = %job.executor, level = %job.level, "job refused: {refusal}");
+            self.counters.ended(JobStatus::Failed);
             self.report(&attempt, Finish::failed(refusal)).await;
             self.inflight.remove(&attempt);
             return;
@@ -85,6 +89,7 @@ impl Worker {
             elapsed_ms = started.elapsed().as_millis(),
             "job ended"
         );
+        self.counters.ended(finish.status);
         self.report(&attempt, finish).await;
         self.inflight.remove(&attempt);
     }

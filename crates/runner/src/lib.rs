@@ -10,7 +10,7 @@
 //! - `runner`: [`run`], the claim loop and the shutdown sequence.
 //! - `job`: one job's task: execute under timeout and token, then report.
 //! - `heartbeat`: renews the worker's lease and delivers stop requests; `inflight` holds the
-//!   running jobs' tokens for it.
+//!   running jobs' tokens for it; beside it, the worker's `counters` go to the store.
 //! - `progress`: keeps each job's latest progress and writes it to the store, coalesced.
 //! - `backoff`: capped exponential backoff with jitter for store retries.
 //! - [`cli`]: [`RunnerArgs`](cli::RunnerArgs) and [`run_main`](cli::run_main) for binaries.
@@ -45,6 +45,7 @@
 mod backoff;
 pub mod cli;
 mod config;
+mod counters;
 mod error;
 mod executor;
 mod heartbeat;

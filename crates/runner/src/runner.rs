@@ -66,6 +66,7 @@ async fn serve(
         executor,
         inflight: InFlight::default(),
         abort: CancellationToken::new(),
+        counters: Arc::default(),
     });
     // Heartbeats go on through the drain: running jobs keep their lease and can be stopped.
     let stop_heartbeat = CancellationToken::new();
@@ -76,6 +77,11 @@ async fn serve(
             config.lease,
             config.heartbeat,
             worker.inflight.clone(),
+            heartbeat::Reporting {
+                runner: config.queue.clone(),
+                slots: config.concurrency,
+                counters: worker.counters.clone(),
+            },
             stop_heartbeat.clone(),
         )
         .in_current_span(),

@@ -488,6 +488,25 @@ impl Store for LateReports {
     async fn queue_len(&self, queue: &str) -> hero_store::Result<u64> {
         self.inner.queue_len(queue).await
     }
+    async fn job_stats(&self) -> hero_store::Result<hero_store::JobStats> {
+        self.inner.job_stats().await
+    }
+    async fn runner_loads(
+        &self,
+        runners: &[String],
+    ) -> hero_store::Result<Vec<hero_store::RunnerLoad>> {
+        self.inner.runner_loads(runners).await
+    }
+    async fn put_worker_stats(
+        &self,
+        stats: &hero_store::WorkerStats,
+        ttl: Duration,
+    ) -> hero_store::Result<()> {
+        self.inner.put_worker_stats(stats, ttl).await
+    }
+    async fn worker_stats(&self) -> hero_store::Result<Vec<hero_store::WorkerStats>> {
+        self.inner.worker_stats().await
+    }
     async fn health(&self) -> hero_store::Result<()> {
         self.inner.health().await
     }

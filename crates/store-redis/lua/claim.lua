@@ -33,16 +33,19 @@ local ns = string.sub(ARGV[1], 1, #ARGV[1] - 4)
 local function take(id)
   local key = ARGV[1] .. id
   -- The job's JSON comes in the same read: nearly every id taken here is claimed.
-  local state = redis.call('HMGET', key, 'status', 'timeout', 'runner', 'owner', 'job')
+  local state = redis.call('HMGET', key, 'status', 'timeout', 'runner', 'owner', 'job',
+    'queued_ms')
   if state[1] == 'queued' and state[3] == ARGV[7] then
     -- A job stored before timeouts were copied into the hash gets the largest timeout.
     local deadline = now_ms + tonumber(state[2] or '86400') * 1000 + tonumber(ARGV[8] or '5000')
     local attempt = redis.call('INCR', KEYS[5])
-    restatus(ns, id, 'queued', 'running')
+    local created = restatus(ns, id, 'queued', 'running')
     redis.call('HSET', key, 'status', 'running', 'worker', ARGV[2], 'attempt', attempt,
       'started_at', ARGV[4], 'updated_at', ARGV[4], 'deadline', deadline, 'claimed_ms', now_ms)
     table.insert(jobs, {attempt, state[5], id})
-    changed[#changed + 1] = id .. ' ' .. ARGV[7] .. ' ' .. (state[4] or '')
+    -- Its wait: since it was last queued (`queued_ms`, set by every step that queues a job
+    -- again), else since it was created and queued with it.
+    changed[#changed + 1] = change_line(id, ARGV[7], state[4], state[6] or created, now_ms)
   else
     -- Stopped or deleted while queued, or now a job of another runner: drop the stale entry.
     redis.call('LREM', KEYS[2], 1, id)

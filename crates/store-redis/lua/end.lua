@@ -17,8 +17,9 @@ for i = 8, #ARGV do
 end
 if allowed then
   local ns = string.sub(KEYS[1], 1, #KEYS[1] - #ARGV[1] - 4)
+  local who = redis.call('HMGET', KEYS[1], 'runner', 'owner', 'claimed_ms')
   if status == 'queued' then
-    local runner = redis.call('HGET', KEYS[1], 'runner')
+    local runner = who[1]
     redis.call('LREM', ARGV[6] .. runner, 1, ARGV[1])
     redis.call('ZREM', ns .. 'pqueue:' .. runner, ARGV[1])
   elseif status == 'scheduled' then
@@ -31,10 +32,16 @@ if allowed then
     'completed_at', ARGV[4], 'updated_at', ARGV[4])
   redis.call('HDEL', KEYS[1], 'stop')
   retain(ns, ARGV[1], ARGV[2])
+  count_end(ns, who[1], ARGV[2])
   redis.call('PUBLISH', ARGV[5], ARGV[1] .. '\n' .. ARGV[2])
-  local t, who = redis.call('TIME'), redis.call('HMGET', KEYS[1], 'runner', 'owner')
-  redis.call('PUBLISH', ns .. 'changes',
-    ARGV[2] .. '\n' .. (t[1] * 1000 + math.floor(t[2] / 1000)) .. '\n' .. ARGV[1] .. ' ' ..
-    who[1] .. ' ' .. (who[2] or ''))
+  local t = redis.call('TIME')
+  local now_ms = t[1] * 1000 + math.floor(t[2] / 1000)
+  -- A run time only for a job that ran: a claim time left from another state means nothing.
+  local claimed = nil
+  if status == 'running' then
+    claimed = who[3]
+  end
+  redis.call('PUBLISH', ns .. 'changes', ARGV[2] .. '\n' .. now_ms .. '\n' ..
+    change_line(ARGV[1], who[1], who[2], claimed, now_ms))
 end
 return 1

@@ -9,7 +9,8 @@
 -- list: an entry of the same id there belongs to a newer run, or to a claim of a new job
 -- under that id still being marked, and whoever ended the old run removed its entry.
 -- The runner and owner are read here too, for the change announcement at the end.
-local state = redis.call('HMGET', KEYS[1], 'status', 'worker', 'attempt', 'runner', 'owner')
+local state = redis.call('HMGET', KEYS[1], 'status', 'worker', 'attempt', 'runner', 'owner',
+  'claimed_ms')
 if state[1] ~= 'running' or state[2] ~= ARGV[2] or state[3] ~= ARGV[7] then
   return 0
 end
@@ -50,7 +51,8 @@ redis.call('HSET', KEYS[1], 'status', ARGV[3], 'result', ARGV[4],
   'completed_at', ARGV[5], 'updated_at', ARGV[5])
 redis.call('HDEL', KEYS[1], 'stop')
 retain(ns, ARGV[1], ARGV[3], now_ms)
+count_end(ns, state[4], ARGV[3])
 redis.call('PUBLISH', ARGV[6], ARGV[1] .. '\n' .. ARGV[3])
-redis.call('PUBLISH', ns .. 'changes', ARGV[3] .. '\n' .. now_ms .. '\n' .. ARGV[1] .. ' ' ..
-  state[4] .. ' ' .. (state[5] or ''))
+redis.call('PUBLISH', ns .. 'changes', ARGV[3] .. '\n' .. now_ms .. '\n' ..
+  change_line(ARGV[1], state[4], state[5], state[6], now_ms))
 return 1

@@ -70,7 +70,7 @@ for _, id in ipairs(redis.call('LRANGE', KEYS[3], 0, -1)) do
         and tonumber(state[5]) + lease <= now_ms then
       redis.call('LREM', KEYS[3], 0, id)
       restatus(ns, id, 'running', 'queued')
-      redis.call('HSET', key, 'status', 'queued', 'updated_at', ARGV[5])
+      redis.call('HSET', key, 'status', 'queued', 'updated_at', ARGV[5], 'queued_ms', now_ms)
       -- A stop asked meanwhile stays asked: the next run is given it at its first heartbeat.
       redis.call('HDEL', key, 'worker', 'attempt', 'started_at', 'deadline', 'claimed_ms',
         'progress')

@@ -3,13 +3,33 @@
 -- them (see docs/runner-protocol.md).
 
 -- Moves a job between the status indexes ({ns}idx:status:<status>), keeping its creation
--- time (ms, the jobs index's score) as its score there.
+-- time (ms, the jobs index's score) as its score there. Returns that score (nil when the job
+-- is not indexed).
 local function restatus(ns, id, from, to)
   local score = redis.call('ZSCORE', ns .. 'jobs', id)
   redis.call('ZREM', ns .. 'idx:status:' .. from, id)
   if score then
     redis.call('ZADD', ns .. 'idx:status:' .. to, score, id)
   end
+  return score
+end
+
+-- Counts a job of `runner` that reached the final `status` in {ns}stats (field
+-- `finished:<runner>:<status>`), the counter `/metrics` reads: one HINCRBY per job end.
+local function count_end(ns, runner, status)
+  redis.call('HINCRBY', ns .. 'stats', 'finished:' .. runner .. ':' .. status, 1)
+end
+
+-- The job line of a change announcement (see docs/runner-protocol.md, "Job changes"):
+-- `ID RUNNER OWNER`, followed by ` MS` when `since_ms` (a Redis-clock time) is known: the
+-- milliseconds from it to `now_ms`, never below 0.
+local function change_line(id, runner, owner, since_ms, now_ms)
+  local line = id .. ' ' .. runner .. ' ' .. (owner or '')
+  local since = tonumber(since_ms or '')
+  if since then
+    line = line .. ' ' .. string.format('%.0f', math.max(now_ms - since, 0))
+  end
+  return line
 end
 
 -- Schedules a job that just became final for removal: its deadline (Redis ms) in

@@ -17,7 +17,7 @@ for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now_ms, 'LIMIT'
   -- Anything else was stopped, ended or deleted meanwhile: its entry is stale.
   if state[1] == 'scheduled' then
     restatus(ns, id, 'scheduled', 'queued')
-    redis.call('HSET', key, 'status', 'queued', 'updated_at', ARGV[2])
+    redis.call('HSET', key, 'status', 'queued', 'updated_at', ARGV[2], 'queued_ms', now_ms)
     enqueue(ns, id, state[2], state[3])
     changed[#changed + 1] = id .. ' ' .. state[2] .. ' ' .. (state[4] or '')
   end

@@ -30,10 +30,11 @@ local function finish(key, id, status, result)
     'completed_at', ARGV[4], 'updated_at', ARGV[4])
   redis.call('HDEL', key, 'stop')
   retain(ns, id, status)
+  local who = redis.call('HMGET', key, 'runner', 'owner', 'claimed_ms')
+  count_end(ns, who[1], status)
   redis.call('PUBLISH', ARGV[6], id .. '\n' .. status)
-  local who = redis.call('HMGET', key, 'runner', 'owner')
-  redis.call('PUBLISH', ns .. 'changes', status .. '\n' .. now_ms .. '\n' .. id .. ' ' ..
-    who[1] .. ' ' .. (who[2] or ''))
+  redis.call('PUBLISH', ns .. 'changes', status .. '\n' .. now_ms .. '\n' ..
+    change_line(id, who[1], who[2], who[3], now_ms))
 end
 
 for _, worker in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now_ms, 'LIMIT', 0, 100)) do
@@ -58,7 +59,7 @@ for _, worker in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now_ms, 'LI
       elseif reruns < retries then
         restatus(ns, id, 'running', 'queued')
         redis.call('HSET', key, 'status', 'queued', 'updated_at', ARGV[4],
-          'requeues', requeues + 1)
+          'requeues', requeues + 1, 'queued_ms', now_ms)
         redis.call('HDEL', key, 'worker', 'attempt', 'started_at', 'deadline', 'claimed_ms',
         'progress')
         local priority = tonumber(redis.call('HGET', key, 'priority') or '0') or 0

@@ -17,9 +17,10 @@ redis.call('ZREM', ns .. 'expiry', ARGV[1])
 restatus(ns, ARGV[1], status, 'queued')
 redis.call('HDEL', KEYS[1], 'result', 'completed_at', 'started_at', 'worker', 'attempt',
   'deadline', 'claimed_ms', 'progress', 'stop', 'losses', 'requeues', 'errors', 'last_error')
-redis.call('HSET', KEYS[1], 'status', 'queued', 'updated_at', ARGV[2])
-enqueue(ns, ARGV[1], runner, priority)
 local t = redis.call('TIME')
-redis.call('PUBLISH', ns .. 'changes', 'queued\n' .. (t[1] * 1000 + math.floor(t[2] / 1000)) ..
+local now_ms = t[1] * 1000 + math.floor(t[2] / 1000)
+redis.call('HSET', KEYS[1], 'status', 'queued', 'updated_at', ARGV[2], 'queued_ms', now_ms)
+enqueue(ns, ARGV[1], runner, priority)
+redis.call('PUBLISH', ns .. 'changes', 'queued\n' .. now_ms ..
   '\n' .. ARGV[1] .. ' ' .. runner .. ' ' .. (owner or ''))
 return 'ok'

@@ -27,8 +27,10 @@ restatus(ns, ARGV[1], status, 'stopped')
 redis.call('HSET', KEYS[1], 'status', 'stopped', 'result', ARGV[2],
   'completed_at', ARGV[3], 'updated_at', ARGV[3])
 retain(ns, ARGV[1], 'stopped')
+local runner = redis.call('HGET', KEYS[1], 'runner')
+count_end(ns, runner, 'stopped')
 redis.call('PUBLISH', ARGV[4], ARGV[1] .. '\nstopped')
 local t = redis.call('TIME')
 redis.call('PUBLISH', ns .. 'changes', 'stopped\n' .. (t[1] * 1000 + math.floor(t[2] / 1000)) ..
-  '\n' .. ARGV[1] .. ' ' .. redis.call('HGET', KEYS[1], 'runner') .. ' ' .. (owner or ''))
+  '\n' .. ARGV[1] .. ' ' .. runner .. ' ' .. (owner or ''))
 return 'stopped'

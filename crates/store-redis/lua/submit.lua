@@ -40,6 +40,8 @@ if ARGV[14] == '1' then
   redis.call('HSET', KEYS[1], 'retry', '1', 'backoff', ARGV[15])
 end
 redis.call('ZADD', KEYS[2], ARGV[5], ARGV[1])
+-- The counter `/metrics` reads, in the same step as the job it counts.
+redis.call('HINCRBY', string.sub(KEYS[2], 1, #KEYS[2] - 4) .. 'stats', 'submitted:' .. ARGV[3], 1)
 -- The listing indexes, scored like the jobs index (see docs/runner-protocol.md).
 local ns = string.sub(KEYS[2], 1, #KEYS[2] - 4)
 redis.call('ZADD', ns .. 'idx:status:' .. status, ARGV[5], ARGV[1])

@@ -50,6 +50,8 @@ local function index(key, score, id)
   entries[#entries + 1] = id
 end
 local changed = {}
+-- Jobs per runner, counted in {ns}stats with one HINCRBY per runner for the chunk.
+local submitted, runners = {}, {}
 local run_queue, run_ids = nil, {}
 for i = 1, count do
   local a = 2 + (i - 1) * per_job
@@ -75,6 +77,11 @@ for i = 1, count do
   if ARGV[a + 12] == '1' then
     redis.call('HSET', job, 'retry', '1', 'backoff', ARGV[a + 13])
   end
+  if submitted[ARGV[a + 3]] == nil then
+    submitted[ARGV[a + 3]] = 0
+    runners[#runners + 1] = ARGV[a + 3]
+  end
+  submitted[ARGV[a + 3]] = submitted[ARGV[a + 3]] + 1
   local own = status
   if status == 'queued' and due and due > now_ms then
     own = 'scheduled'
@@ -130,6 +137,9 @@ for _, key in ipairs(index_keys) do
 end
 if #run_ids > 0 then
   redis.call('LPUSH', run_queue, unpack(run_ids))
+end
+for _, runner in ipairs(runners) do
+  redis.call('HINCRBY', ns .. 'stats', 'submitted:' .. runner, submitted[runner])
 end
 -- Tells watchers, in one message for the chunk (see docs/runner-protocol.md, "Job changes").
 if #changed > 0 then

@@ -149,6 +149,21 @@ impl Keys {
         format!("{}expiry", self.prefix)
     }
 
+    /// Hash of the job counters `/metrics` reads, kept by the scripts in the same step as
+    /// the change they count: `submitted:<runner>` (by `submit.lua` and `submit_many.lua`) and
+    /// `finished:<runner>:<status>` (by every script that ends a job). The scripts derive this
+    /// name from the namespace.
+    pub(crate) fn stats(&self) -> String {
+        format!("{}stats", self.prefix)
+    }
+
+    /// String of JSON `{"worker", "runner", "jobs", "failures", "busy", "slots"}`: what one
+    /// runner worker reports of itself beside its heartbeat, with a time to live, so a dead
+    /// worker's entry disappears. Found through [`Self::workers`].
+    pub(crate) fn worker_stats(&self, worker: &str) -> String {
+        format!("{}wstats:{worker}", self.prefix)
+    }
+
     /// Pub/sub channel announcing each job's end: `id\nstatus`, or `id\n` when the job was
     /// deleted.
     pub(crate) fn events(&self) -> String {
@@ -190,5 +205,7 @@ mod tests {
         assert_eq!(keys.priority_queue("r"), "hero:v1:pqueue:r");
         assert_eq!(keys.priority_seq(), "hero:v1:pseq");
         assert_eq!(keys.scheduled(), "hero:v1:scheduled");
+        assert_eq!(keys.stats(), "hero:v1:stats");
+        assert_eq!(keys.worker_stats("w1"), "hero:v1:wstats:w1");
     }
 }

@@ -13,6 +13,8 @@
 //! - `secrets`: secret grants and watching them change.
 //! - `schedules`: cron schedules and the claim of each of their ticks.
 //! - `counts`: jobs counted by status, from the status indexes.
+//! - `stats`: the counters `/metrics` reads: jobs submitted and finished, runner loads, and
+//!   what each runner worker reports of itself.
 //! - `retention`: how long finished jobs are kept, and removing them once it has passed.
 //! - `scripts`: one Lua script per atomic operation (`lua/`), loaded once.
 //! - `keys`: the versioned key layout, one function per key.
@@ -47,6 +49,7 @@ mod scheduled;
 mod schedules;
 mod scripts;
 mod secrets;
+mod stats;
 mod store;
 mod waits;
 mod watch;

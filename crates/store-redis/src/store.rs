@@ -1,6 +1,6 @@
 //! [`RedisStore`]'s [`Store`] implementation: each method names the file of its concept by
 //! delegating to the inherent method of the same name there (`jobs`, `waits`, `claims`,
-//! `runners`, `schedules` (cron), `scheduled` (delayed jobs), `counts`, `retention`,
+//! `runners`, `schedules` (cron), `scheduled` (delayed jobs), `counts`, `stats`, `retention`,
 //! `secrets`, `connection`).
 
 use std::collections::HashMap;
@@ -180,6 +180,22 @@ impl Store for RedisStore {
 
     async fn queue_len(&self, queue: &str) -> Result<u64> {
         self.queue_len(queue).await
+    }
+
+    async fn job_stats(&self) -> Result<hero_store::JobStats> {
+        self.job_stats().await
+    }
+
+    async fn runner_loads(&self, runners: &[String]) -> Result<Vec<hero_store::RunnerLoad>> {
+        self.runner_loads(runners).await
+    }
+
+    async fn put_worker_stats(&self, stats: &hero_store::WorkerStats, ttl: Duration) -> Result<()> {
+        self.put_worker_stats(stats, ttl).await
+    }
+
+    async fn worker_stats(&self) -> Result<Vec<hero_store::WorkerStats>> {
+        self.worker_stats().await
     }
 
     async fn health(&self) -> Result<()> {

@@ -271,11 +271,16 @@ async fn deleting_a_finished_job_leaves_no_expiry_entry_behind() {
         .expect("keys");
     let mut keys: Vec<&str> = keys.iter().map(String::as_str).collect();
     keys.sort_unstable();
-    // What the claim left: the attempt counter and when the queue was seen (its worker's
-    // lease too); nothing of the job.
+    // What the claim left: the attempt counter, when the queue was seen (its worker's
+    // lease too) and the namespace's job counters; nothing of the job.
     assert_eq!(
         keys,
-        ["expiry:v1:attempts", "expiry:v1:seen", "expiry:v1:workers"]
+        [
+            "expiry:v1:attempts",
+            "expiry:v1:seen",
+            "expiry:v1:stats",
+            "expiry:v1:workers"
+        ]
     );
 }
 

@@ -4,6 +4,7 @@
 //! - [`Error`]: the failures a caller can act on.
 //! - [`JobChange`], [`Watched`]: the changes [`Store::watch_jobs`] hands out.
 //! - [`ScheduleRecord`], [`TickClaim`]: cron schedules and the claim of each tick.
+//! - [`JobStats`], [`RunnerLoad`], [`WorkerStats`]: the counters `/metrics` reads.
 //! - [`conformance`]: checks every store implementation must pass.
 //!
 //! A job's life through a store: [`Store::create_job`] (`created`) → [`Store::start_job`]
@@ -16,12 +17,14 @@ pub mod conformance;
 mod error;
 mod retention;
 mod schedule;
+mod stats;
 mod store;
 mod watch;
 
 pub use error::Error;
 pub use retention::{DEFAULT_COMPLETED_RETENTION, DEFAULT_FAILED_RETENTION, Retention};
 pub use schedule::{ScheduleRecord, TickClaim};
+pub use stats::{JobStats, RunnerLoad, WorkerStats};
 pub use store::{
     Attempt, Claimed, DEFAULT_LIST_LIMIT, Finish, JobFilter, MAX_LIST_LIMIT, MAX_RUNNER_LOSSES,
     Promoted, Reaped, RunnerAccess, RunnerRecord, StopOutcome, Store, TIMEOUT_GRACE,

@@ -531,6 +531,22 @@ pub trait Store: Send + Sync + 'static {
     /// Number of jobs waiting on `queue`, of every priority.
     async fn queue_len(&self, queue: &str) -> Result<u64>;
 
+    /// The job counters kept for every process sharing the store: one read, whatever the
+    /// number of jobs.
+    async fn job_stats(&self) -> Result<crate::JobStats>;
+
+    /// The load of each of `runners` (queue names), in order, read in one round trip; never
+    /// reads a job.
+    async fn runner_loads(&self, runners: &[String]) -> Result<Vec<crate::RunnerLoad>>;
+
+    /// Records what a worker reports of itself, kept for `ttl`: a worker that stops writing
+    /// it disappears from [`worker_stats`](Self::worker_stats) once `ttl` has passed.
+    async fn put_worker_stats(&self, stats: &crate::WorkerStats, ttl: Duration) -> Result<()>;
+
+    /// What every live worker last reported of itself (see
+    /// [`put_worker_stats`](Self::put_worker_stats)), by worker id.
+    async fn worker_stats(&self) -> Result<Vec<crate::WorkerStats>>;
+
     /// Checks that the backend answers.
     ///
     /// # Errors

@@ -25,6 +25,10 @@ pub struct JobChange {
     pub progress: Option<Progress>,
     /// When the store made the change, by the store's clock.
     pub at: DateTime<Utc>,
+    /// How long the job spent in the state it left, by the store's clock, when the store
+    /// says: on `running`, its wait since it was queued; on a final status reached from
+    /// `running`, its run time since its claim.
+    pub elapsed_ms: Option<u64>,
 }
 
 /// What a [`Store::watch_jobs`](crate::Store::watch_jobs) receiver gets.

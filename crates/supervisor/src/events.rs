@@ -310,6 +310,7 @@ mod tests {
             status,
             progress: None,
             at: chrono::Utc::now(),
+            elapsed_ms: None,
         }
     }
 

@@ -14,6 +14,8 @@
 //! - `schedule`, `ticker`: cron expressions, and the task creating each tick's job once.
 //! - `reaper`: ends the jobs of runners that stopped renewing their lease.
 //! - `memory`: gives the allocator's free memory back to the system after large answers.
+//! - `metrics`: `GET /metrics` and `metrics.history`: what the store counts for everyone and
+//!   what this supervisor measures itself.
 //! - `promoter`: queues scheduled jobs when they come due.
 //! - `error`: errors, and their one mapping onto JSON-RPC error codes.
 //!
@@ -24,6 +26,7 @@ pub mod config;
 mod error;
 mod events;
 mod memory;
+mod metrics;
 mod promoter;
 mod reaper;
 mod registry;
@@ -71,6 +74,8 @@ pub struct Running {
     _trimmer: memory::Trimmer,
     /// Kept for its lifetime: dropping it stops queuing scheduled jobs.
     _promoter: promoter::Promoter,
+    /// Kept for its lifetime: dropping it stops measuring jobs and sampling the history.
+    _metrics: metrics::Tasks,
     supervisor: Arc<supervisor::Supervisor>,
     address: std::net::SocketAddr,
     is_tls: bool,
@@ -124,7 +129,11 @@ pub async fn start(config: Config, listener: std::net::TcpListener) -> Result<Ru
         max_events_per_subscription: config.limits.max_events_per_subscription.max(1),
         hub: Arc::default(),
         started: std::time::Instant::now(),
+        metrics: Arc::new(metrics::Metrics::new(config.metrics.history_interval_secs)),
+        metrics_require_secret: config.metrics.require_secret,
     });
+    // Watching before serving, so the first jobs submitted are measured too.
+    let metrics = metrics::Tasks::start(supervisor.store.clone(), supervisor.metrics.clone()).await;
     let server = server::start(
         listener,
         supervisor.clone(),
@@ -142,6 +151,7 @@ pub async fn start(config: Config, listener: std::net::TcpListener) -> Result<Ru
         _ticker: ticker,
         _trimmer: memory::Trimmer::start(),
         _promoter: promoter,
+        _metrics: metrics,
         supervisor,
         address,
         is_tls,

@@ -1,5 +1,5 @@
 //! The HTTP and WebSocket server: JSON-RPC on `POST /` and WebSocket, `GET /health`,
-//! with the request size, batch and connection limits of the config; over TLS when the config
+//! `GET /metrics`, with the request size, batch and connection limits of the config; over TLS when the config
 //! has a `[tls]` table.
 
 use std::future::Future;
@@ -8,7 +8,9 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use hero_supervisor_api::Secret;
 use hero_supervisor_api::info::BackendStatus;
+use hero_supervisor_api::methods::Access;
 use http_body_util::BodyExt;
 use jsonrpsee::core::BoxError;
 use jsonrpsee::server::{
@@ -18,6 +20,7 @@ use jsonrpsee::server::{
 use serde_json::json;
 use tower::{Layer, Service};
 
+use crate::auth;
 use crate::config::Limits;
 use crate::error::StartError;
 use crate::rpc;
@@ -153,6 +156,11 @@ where
         if request.method() == http::Method::GET && request.uri().path() == "/health" {
             let supervisor = self.supervisor.clone();
             return Box::pin(async move { Ok(health(&supervisor).await) });
+        }
+        if request.method() == http::Method::GET && request.uri().path() == "/metrics" {
+            let supervisor = self.supervisor.clone();
+            let bearer = bearer(request.headers());
+            return Box::pin(async move { Ok(metrics(&supervisor, bearer).await) });
         }
         if request.method() == http::Method::POST {
             // The clone that was made ready is the one called; the fresh clone waits for the
@@ -310,6 +318,41 @@ fn json_response(body: String) -> HttpResponse {
         .status(http::StatusCode::OK)
         .header(http::header::CONTENT_TYPE, "application/json")
         .body(HttpBody::from(body))
+        .expect("a static status and header make a valid response")
+}
+
+/// The secret of an `Authorization: Bearer SECRET` header, if one was sent.
+fn bearer(headers: &http::HeaderMap) -> Option<Secret> {
+    let value = headers.get(http::header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, secret) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| Secret::new(secret.trim()))
+}
+
+/// The Prometheus metrics; with `[metrics] require_secret`, only for an admin secret sent as
+/// a bearer token (401 otherwise, naming no secret).
+async fn metrics(supervisor: &Supervisor, bearer: Option<Secret>) -> HttpResponse {
+    if supervisor.metrics_require_secret {
+        supervisor.secrets.refresh(supervisor.store.as_ref()).await;
+        let allowed = bearer.is_some_and(|secret| {
+            auth::authorize(&supervisor.secrets, Access::Admin, Some(&secret), false).is_ok()
+        });
+        if !allowed {
+            return http::Response::builder()
+                .status(http::StatusCode::UNAUTHORIZED)
+                .header(http::header::WWW_AUTHENTICATE, "Bearer")
+                .header(http::header::CONTENT_TYPE, "text/plain; charset=utf-8")
+                .body(HttpBody::from(
+                    "an admin secret is required: Authorization: Bearer <secret>\n",
+                ))
+                .expect("a static status and headers make a valid response");
+        }
+    }
+    http::Response::builder()
+        .status(http::StatusCode::OK)
+        .header(http::header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)
+        .body(HttpBody::from(crate::metrics::render(supervisor).await))
         .expect("a static status and header make a valid response")
 }
 

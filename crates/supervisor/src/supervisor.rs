@@ -50,6 +50,10 @@ pub(crate) struct Supervisor {
     pub(crate) hub: Arc<crate::events::Hub>,
     /// When this supervisor started, for its uptime.
     pub(crate) started: std::time::Instant,
+    /// What `GET /metrics` and `metrics.history` show of this supervisor's own measures.
+    pub(crate) metrics: Arc<crate::metrics::Metrics>,
+    /// The `[metrics] require_secret` switch: `GET /metrics` needs an admin bearer secret.
+    pub(crate) metrics_require_secret: bool,
 }
 
 /// Held for as long as a call waits for a job; dropping it lets another call wait.

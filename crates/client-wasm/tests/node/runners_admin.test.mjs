@@ -81,6 +81,13 @@ test('get_supervisor_info reports version, backend and counts', async () => {
   assert.equal(typeof info.uptime_secs, 'number');
 });
 
+test('metrics_history answers its interval and samples, for admins only', async () => {
+  const history = await client.metrics_history(admin);
+  assert.equal(typeof history.interval_secs, 'number');
+  assert.ok(Array.isArray(history.samples), JSON.stringify(history));
+  await rejectsWith(client.metrics_history(user), 'unauthorized', -32001);
+});
+
 test('rpc_discover returns the OpenRPC document', async () => {
   const doc = await client.rpc_discover();
   assert.match(doc.openrpc, /^1\./);

@@ -10,6 +10,7 @@ import {
   type JobStatus,
   type JobResult,
   type JobStatusInfo,
+  type MetricsHistory,
   type RunnerInfo,
   type Schedule,
   type SupervisorError,
@@ -47,6 +48,8 @@ export async function shapes(client: WasmSupervisorClient, job: WasmJob): Promis
   const runners: RunnerInfo[] = await client.list_runners('s');
   const pid: number | null = runners[0].pid;
   const info: SupervisorInfo = await client.get_supervisor_info('s');
+  const history: MetricsHistory = await client.metrics_history('s');
+  const p95: number | null = history.samples[0].wait_p95_ms;
   const logs: string[] = await client.get_runner_logs('s', 'r', 10);
   const nothing: void = await client.job_start('s', 'id');
   await client.stop_runner('s', 'r');
@@ -54,7 +57,7 @@ export async function shapes(client: WasmSupervisorClient, job: WasmJob): Promis
   await client.register_runner('s', 'name', undefined, 'admin');
   const unregistered: void = await client.unregister_runner('s', 'name');
   const bounded: WasmSupervisorClient = client.with_timeout(1000).with_wait_timeout(5000);
-  console.log(output, final, percent, jobs.length, ids, pid, info.version, logs, nothing, unregistered, bounded.url);
+  console.log(output, final, percent, jobs.length, ids, pid, info.version, history.interval_secs, p95, logs, nothing, unregistered, bounded.url);
 }
 
 export async function listing(client: WasmSupervisorClient): Promise<JobStatus[]> {

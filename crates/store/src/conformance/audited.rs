@@ -257,6 +257,26 @@ impl Store for Audited {
         self.inner.queue_len(queue).await
     }
 
+    async fn job_stats(&self) -> crate::Result<crate::JobStats> {
+        self.inner.job_stats().await
+    }
+
+    async fn runner_loads(&self, runners: &[String]) -> crate::Result<Vec<crate::RunnerLoad>> {
+        self.inner.runner_loads(runners).await
+    }
+
+    async fn put_worker_stats(
+        &self,
+        stats: &crate::WorkerStats,
+        ttl: std::time::Duration,
+    ) -> crate::Result<()> {
+        self.inner.put_worker_stats(stats, ttl).await
+    }
+
+    async fn worker_stats(&self) -> crate::Result<Vec<crate::WorkerStats>> {
+        self.inner.worker_stats().await
+    }
+
     async fn health(&self) -> crate::Result<()> {
         self.inner.health().await
     }

@@ -9,7 +9,7 @@ use crate::{Finish, JobChange, Store, Watched};
 
 /// The next change of one of `ids`, skipping other jobs' changes; panics after
 /// [`LONG_WAIT`] or when changes were missed.
-async fn next_of(watch: &mut broadcast::Receiver<Watched>, ids: &[&str]) -> JobChange {
+pub(super) async fn next_of(watch: &mut broadcast::Receiver<Watched>, ids: &[&str]) -> JobChange {
     let deadline = tokio::time::Instant::now() + LONG_WAIT;
     loop {
         let received = tokio::time::timeout_at(deadline, watch.recv())

@@ -8,7 +8,8 @@
 //!
 //! The checks are grouped by concept: `jobs`, `claims`, `fencing` (attempt tokens and claims
 //! cut in two), `progress`, `events`, `reaper`, `retention` (expiry and counts),
-//! `runners`, `scheduling`, `schedules` and `secrets`; `audited` holds [`Audited`].
+//! `runners`, `scheduling`, `schedules`, `secrets` and `stats` (the counters of `/metrics`);
+//! `audited` holds [`Audited`].
 //!
 //! ```ignore
 //! #[tokio::test]
@@ -31,6 +32,7 @@ mod runners;
 mod schedules;
 mod scheduling;
 mod secrets;
+mod stats;
 
 pub use audited::Audited;
 pub use claims::{
@@ -100,6 +102,12 @@ pub use secrets::{
     a_job_keeps_its_owner_out_of_sight,
     another_owners_start_stop_or_delete_is_not_found_and_changes_nothing,
     secret_grants_persist_and_announce_themselves, the_last_admin_secret_keeps_its_level,
+};
+pub use stats::{
+    a_claim_announces_the_wait_and_an_end_the_run_time,
+    a_job_queued_later_waits_from_when_it_was_queued,
+    job_counters_count_each_submission_and_end_once,
+    worker_stats_disappear_when_their_worker_stops_writing,
 };
 
 use std::sync::Arc;
@@ -193,6 +201,10 @@ pub async fn run_all(store: Arc<dyn Store>, faults: &dyn Faults) {
     a_job_created_again_under_a_deleted_ids_name_outlives_the_old_retention(store).await;
     job_counts_match_the_jobs_after_every_kind_of_change(store).await;
     every_change_of_a_job_reaches_a_watcher(store).await;
+    job_counters_count_each_submission_and_end_once(store).await;
+    a_claim_announces_the_wait_and_an_end_the_run_time(store).await;
+    a_job_queued_later_waits_from_when_it_was_queued(store).await;
+    worker_stats_disappear_when_their_worker_stops_writing(store).await;
     a_schedule_is_stored_once_and_deleted_only_by_its_owner(store).await;
     a_store_holds_at_most_the_schedules_it_is_given(store).await;
     each_tick_is_claimed_once(store).await;

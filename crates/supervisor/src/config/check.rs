@@ -63,6 +63,7 @@ impl Config {
             refuse_control_characters(key, value.unwrap_or_default())?;
         }
         self.retention.check()?;
+        self.metrics.check()?;
         if let Some(tls) = &self.tls {
             crate::tls::server_config(tls)?;
         }

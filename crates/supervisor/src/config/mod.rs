@@ -3,6 +3,7 @@
 //!
 //! - this file: the schema ([`Config`], [`Limits`], [`TlsConfig`]), loading and defaults;
 //! - `retention`: the `[retention]` table and its bounds;
+//! - `metrics`: the `[metrics]` table (`GET /metrics` access, history sampling);
 //! - `actor`: an `[[actors]]` table and its process manager;
 //! - `check`: what the types cannot say (names, binaries, origins), and error messages that
 //!   name the line and key but never a value;
@@ -18,10 +19,12 @@ use crate::error::ConfigError;
 
 mod actor;
 mod check;
+mod metrics;
 mod retention;
 mod secrets;
 
 pub use actor::{ActorConfig, ProcessManagerKind};
+pub use metrics::{MAX_HISTORY_INTERVAL_SECS, MetricsConfig};
 pub use retention::{MAX_RETENTION_SECS, Retention};
 
 /// Redis the default configuration uses, until the embedded store replaces it.
@@ -87,6 +90,10 @@ pub struct Config {
     /// and stopped ones.
     #[serde(default)]
     pub retention: Retention,
+    /// Who may read `GET /metrics`, and how often `metrics.history` takes a sample. Default:
+    /// open to anyone, a sample every 10 s.
+    #[serde(default)]
+    pub metrics: MetricsConfig,
     /// Web origins (`https://app.example:8443`, or `*` for any) whose pages may call the API
     /// from a browser. Default: none, so only pages the supervisor itself serves can.
     #[serde(default)]
@@ -233,6 +240,7 @@ impl Config {
             tmux_socket: None,
             limits: Limits::default(),
             retention: Retention::default(),
+            metrics: MetricsConfig::default(),
             cors_allowed_origins: Vec::new(),
             tls: None,
             actors: vec![ActorConfig {

@@ -1,7 +1,9 @@
-//! The admin methods: grant and revoke secrets, and describe the supervisor.
+//! The admin methods: grant and revoke secrets, describe the supervisor, and its metrics'
+//! history.
 
 use hero_supervisor_api::info::{BackendInfo, BackendStatus, Counts, SupervisorInfo};
 use hero_supervisor_api::methods::{Method, names};
+use hero_supervisor_api::metrics::MetricsHistory;
 use hero_supervisor_api::params::{self, SecretChangeParams};
 use serde_json::{Map, Value};
 
@@ -61,6 +63,13 @@ pub(super) async fn call(
             Ok(Value::Null)
         }
         names::GET_SUPERVISOR_INFO => info(supervisor).await,
+        names::METRICS_HISTORY => {
+            let history = MetricsHistory {
+                interval_secs: supervisor.metrics.interval_secs,
+                samples: supervisor.metrics.samples(),
+            };
+            Ok(serde_json::to_value(history).expect("the history serializes to JSON"))
+        }
         other => Err(Error::NotServed { method: other }),
     }
 }

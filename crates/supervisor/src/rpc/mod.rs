@@ -1,6 +1,6 @@
 //! The RPC module: every method of the API table registered with one handler that
 //! parses params, authorizes, and dispatches to its method group (`job`, `schedule`,
-//! `runner`, `admin`, `events`).
+//! `runner`, `admin`, `events`), and counts the call for `/metrics`.
 
 mod access;
 mod admin;
@@ -10,6 +10,7 @@ mod runner;
 mod schedule;
 
 pub(crate) use admin::backend;
+pub(crate) use runner::seen_recently;
 
 use std::sync::Arc;
 
@@ -30,9 +31,13 @@ pub(crate) fn module(supervisor: Arc<Supervisor>) -> RpcModule<Supervisor> {
     for method in methods::ALL {
         module
             .register_async_method(method.name, move |raw, supervisor, _| async move {
-                call(&supervisor, method, raw.as_str())
+                let started = std::time::Instant::now();
+                let answer = call(&supervisor, method, raw.as_str())
                     .await
-                    .map_err(ErrorObjectOwned::from)
+                    .map_err(ErrorObjectOwned::from);
+                let code = answer.as_ref().map_or_else(ErrorObjectOwned::code, |_| 0);
+                supervisor.metrics.rpc(method.name, code, started.elapsed());
+                answer
             })
             .expect("the method table holds each name once");
     }
@@ -119,7 +124,10 @@ async fn call(
                 .instrument(span)
                 .await
         }
-        names::ADD_SECRET | names::REMOVE_SECRET | names::GET_SUPERVISOR_INFO => {
+        names::ADD_SECRET
+        | names::REMOVE_SECRET
+        | names::GET_SUPERVISOR_INFO
+        | names::METRICS_HISTORY => {
             admin::call(supervisor, method, named)
                 .instrument(span)
                 .await

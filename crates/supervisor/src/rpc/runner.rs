@@ -218,6 +218,12 @@ fn local_state(state: hero_process::ProcessState) -> RunnerState {
     }
 }
 
+/// True when a runner of `queue` last seen at `last_seen` counts as up: it claimed within
+/// [`ONLINE_WINDOW`], as `list_runners` shows a remote runner `running`.
+pub(crate) fn seen_recently(last_seen: Option<DateTime<Utc>>) -> bool {
+    remote_state(last_seen, Utc::now()) == RunnerState::Running
+}
+
 /// Running when seen within [`ONLINE_WINDOW`], offline when seen before, unknown when never.
 fn remote_state(last_seen: Option<DateTime<Utc>>, now: DateTime<Utc>) -> RunnerState {
     match last_seen {
