@@ -160,7 +160,13 @@ where
         if request.method() == http::Method::GET && request.uri().path() == "/metrics" {
             let supervisor = self.supervisor.clone();
             let bearer = bearer(request.headers());
-            return Box::pin(async move { Ok(metrics(&supervisor, bearer).await) });
+            let format = crate::metrics::Format::from_accept(
+                request
+                    .headers()
+                    .get(http::header::ACCEPT)
+                    .and_then(|v| v.to_str().ok()),
+            );
+            return Box::pin(async move { Ok(metrics(&supervisor, bearer, format).await) });
         }
         if request.method() == http::Method::POST {
             // The clone that was made ready is the one called; the fresh clone waits for the
@@ -332,7 +338,11 @@ fn bearer(headers: &http::HeaderMap) -> Option<Secret> {
 
 /// The Prometheus metrics; with `[metrics] require_secret`, only for an admin secret sent as
 /// a bearer token (401 otherwise, naming no secret).
-async fn metrics(supervisor: &Supervisor, bearer: Option<Secret>) -> HttpResponse {
+async fn metrics(
+    supervisor: &Supervisor,
+    bearer: Option<Secret>,
+    format: crate::metrics::Format,
+) -> HttpResponse {
     if supervisor.metrics_require_secret {
         supervisor.secrets.refresh(supervisor.store.as_ref()).await;
         let allowed = bearer.is_some_and(|secret| {
@@ -351,8 +361,10 @@ async fn metrics(supervisor: &Supervisor, bearer: Option<Secret>) -> HttpRespons
     }
     http::Response::builder()
         .status(http::StatusCode::OK)
-        .header(http::header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)
-        .body(HttpBody::from(crate::metrics::render(supervisor).await))
+        .header(http::header::CONTENT_TYPE, format.content_type())
+        .body(HttpBody::from(
+            format.encode(crate::metrics::render(supervisor).await),
+        ))
         .expect("a static status and header make a valid response")
 }
 

@@ -21,7 +21,7 @@ async fn scrape(http: &reqwest::Client, url: &str) -> String {
         .to_str()
         .unwrap()
         .to_owned();
-    assert!(kind.starts_with("application/openmetrics-text"), "{kind}");
+    assert_eq!(kind, "text/plain; version=0.0.4; charset=utf-8");
     bounded(response.text()).await.unwrap()
 }
 
@@ -312,6 +312,42 @@ async fn require_secret_refuses_a_missing_or_wrong_bearer_and_serves_an_admin() 
 }
 
 #[tokio::test]
+async fn a_scraper_asking_for_openmetrics_gets_it_and_others_the_classic_format() {
+    let sup = common::TestSupervisor::start().await;
+    let classic = scrape(&sup.http, &sup.url).await;
+    assert!(
+        classic.contains("# TYPE hero_runner_restarts_total counter\n"),
+        "{classic}"
+    );
+    assert!(!classic.contains("# EOF"), "{classic}");
+    let response = bounded(
+        sup.http
+            .get(format!("{}/metrics", sup.url))
+            .header(
+                "accept",
+                "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5",
+            )
+            .send(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/openmetrics-text; version=1.0.0")
+    );
+    let open = bounded(response.text()).await.unwrap();
+    assert!(open.ends_with("# EOF\n"), "{open}");
+    assert!(
+        open.contains("# TYPE hero_runner_restarts counter\n"),
+        "{open}"
+    );
+    sup.stop().await;
+}
+
+#[tokio::test]
 async fn rpc_calls_are_counted_by_method_and_code() {
     let sup = common::TestSupervisor::start().await;
     bounded(sup.client.supervisor_info(ADMIN)).await.unwrap();
@@ -413,9 +449,11 @@ async fn the_grafana_dashboard_charts_only_metrics_the_supervisor_serves() {
     run_jobs(&sup.client, 1, 0).await;
     until("every charted family is served", || async {
         let text = scrape(&sup.http, &sup.url).await;
-        families
-            .iter()
-            .all(|family| text.contains(&format!("# TYPE {family} ")))
+        // The classic format names a counter family with its `_total` suffix.
+        families.iter().all(|family| {
+            text.contains(&format!("# TYPE {family} "))
+                || text.contains(&format!("# TYPE {family}_total counter\n"))
+        })
     })
     .await;
     sup.stop().await;

@@ -4,12 +4,15 @@
 //!   run time of every job, taken from the store's job changes (which every supervisor
 //!   receives, so no job pays a write for them);
 //! - `scrape`: the text of `GET /metrics`, those plus what the store counts for everyone;
+//! - `format`: that text as OpenMetrics or as the classic Prometheus format;
 //! - `history`: the sampler behind `metrics.history`.
 
+mod format;
 mod history;
 mod scrape;
 
-pub(crate) use scrape::{CONTENT_TYPE, render};
+pub(crate) use format::Format;
+pub(crate) use scrape::render;
 
 use std::collections::{HashSet, VecDeque};
 use std::sync::{Arc, Mutex, PoisonError};

@@ -14,9 +14,6 @@ use super::RunnerLabel;
 use crate::rpc;
 use crate::supervisor::Supervisor;
 
-/// The content type of the answer: OpenMetrics text, which Prometheus reads.
-pub(crate) const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
-
 /// Longest wait for each store read of a scrape; a store slower than this leaves its
 /// figures out of the answer rather than holding the scraper.
 const STORE_TIMEOUT: Duration = Duration::from_secs(2);
@@ -33,7 +30,7 @@ struct WorkerLabels {
     worker: String,
 }
 
-/// The whole answer of `GET /metrics`.
+/// The whole answer of `GET /metrics`, as OpenMetrics text (see [`super::Format`]).
 pub(crate) async fn render(supervisor: &Supervisor) -> String {
     let mut registry = Registry::default();
     let up = rpc::backend(supervisor).await.status == BackendStatus::Ok;
