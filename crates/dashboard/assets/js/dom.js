@@ -3,7 +3,8 @@
 // untrusted: it is only ever set as text, never parsed as HTML.
 
 /**
- * @typedef {string | number | Node | null | undefined | false} Child
+ * @typedef {string | number | Node | null | undefined | false | ChildList} Child
+ * @typedef {Child[]} ChildList
  */
 
 /**
@@ -11,7 +12,7 @@
  * @template {keyof HTMLElementTagNameMap} K
  * @param {K} tag
  * @param {Record<string, unknown>} [attrs]
- * @param {...(Child | Child[])} children
+ * @param {...Child} children
  * @returns {HTMLElementTagNameMap[K]}
  */
 export function h(tag, attrs = {}, ...children) {
@@ -32,19 +33,20 @@ export function h(tag, attrs = {}, ...children) {
 
 /**
  * @param {Node} parent
- * @param {(Child | Child[])[]} children
+ * @param {Child[]} children nested lists are appended in order
  */
 function append(parent, children) {
-  for (const child of children.flat()) {
+  for (const child of children) {
     if (child === null || child === undefined || child === false) continue;
-    parent.appendChild(typeof child === 'object' ? child : document.createTextNode(String(child)));
+    if (Array.isArray(child)) append(parent, child);
+    else parent.appendChild(typeof child === 'object' ? child : document.createTextNode(String(child)));
   }
 }
 
 /**
  * Replaces every child of `parent`.
  * @param {Element} parent
- * @param {...(Child | Child[])} children
+ * @param {...Child} children
  */
 export function replace(parent, ...children) {
   parent.replaceChildren();

@@ -9,10 +9,15 @@ import { NOT_FOUND, RpcError } from './rpc.js';
 /** How many of the runner's last lines are searched for the job's id. */
 const LOG_LINES_SEARCHED = 2000;
 
+/**
+ * The job shown, the context it is shown in, and how many reads of it have begun.
+ * @typedef {{context: import('./main.js').Context, id: string, reads: number}} Shown
+ */
+
 /** @type {{close: () => void} | null} */
 let events = null;
-/** The job shown and the context it is shown in; null once hidden. */
-/** @type {{context: import('./main.js').Context, id: string} | null} */
+/** The job shown; null once hidden. */
+/** @type {Shown | null} */
 let shown = null;
 
 /**
@@ -20,7 +25,8 @@ let shown = null;
  * @param {string} id
  */
 export function show(context, id) {
-  const current = { context, id };
+  /** @type {Shown} */
+  const current = { context, id, reads: 0 };
   shown = current;
   byId('job-title', HTMLElement).textContent = `Job ${id}`;
   for (const region of ['job-facts', 'job-payload', 'job-result', 'job-logs', 'job-progress-text']) {
@@ -46,23 +52,24 @@ export function hide() {
   shown = null;
 }
 
-/**
- * @typedef {{context: import('./main.js').Context, id: string}} Shown
- */
 
-/** @param {Shown} current */
+/**
+ * Reads the job again and shows it; of overlapping reads only the latest is shown.
+ * @param {Shown} current
+ */
 async function load(current) {
   const { context, id } = current;
   const message = byId('job-message', HTMLElement);
+  const read = ++current.reads;
+  const stale = () => shown !== current || read !== current.reads;
   try {
     const status = await context.rpc.call('job.status', { job_id: id, secret: context.secret });
-    if (shown !== current) return;
-    renderStatus(status);
     const record = known.get(id) ?? await find(context, id);
-    if (shown !== current) return;
-    renderRecord(record);
-    if (FINAL.includes(status.status)) await finished(current, record?.runner);
+    if (stale()) return;
+    renderFacts(status, record);
+    if (FINAL.includes(status.status)) await finished(current, record?.runner, stale);
   } catch (error) {
+    if (stale()) return;
     if (error instanceof RpcError && error.code === NOT_FOUND) {
       say(message, 'No such job: it was deleted, its retention passed, or it is not yours.', 'error');
       setButtons('deleted');
@@ -87,11 +94,12 @@ async function find(context, id) {
  * Shows the result, and for an admin the log lines about the job.
  * @param {Shown} current
  * @param {string | undefined} runner
+ * @param {() => boolean} stale whether a later read has begun
  */
-async function finished(current, runner) {
+async function finished(current, runner, stale) {
   const { context, id } = current;
   const result = await context.rpc.call('job.result', { job_id: id, secret: context.secret });
-  if (shown !== current) return;
+  if (stale()) return;
   const pre = byId('job-result', HTMLElement);
   if ('success' in result) replace(pre, result.success);
   else replace(pre, h('span', { class: 'error' }, `error: ${result.error}`));
@@ -99,7 +107,7 @@ async function finished(current, runner) {
   try {
     const lines = await context.rpc.call('get_runner_logs',
       { secret: context.secret, actor_id: runner, lines: LOG_LINES_SEARCHED });
-    if (shown !== current) return;
+    if (stale()) return;
     const mine = lines.filter((/** @type {string} */ line) => line.includes(id));
     byId('job-logs-card', HTMLElement).hidden = mine.length === 0;
     replace(byId('job-logs', HTMLElement), mine.join('\n'));
@@ -108,34 +116,35 @@ async function finished(current, runner) {
   }
 }
 
-/** @param {any} status the answer of `job.status` */
-function renderStatus(status) {
+/**
+ * @param {any} status the answer of `job.status`
+ * @param {any} record its `jobs.list` entry, if known
+ */
+function renderFacts(status, record) {
+  /**
+   * @param {string} term
+   * @param {import('./dom.js').Child} value
+   */
+  const fact = (term, value) => [h('dt', {}, term), h('dd', {}, value)];
   replace(byId('job-facts', HTMLElement),
     h('dt', {}, 'Status'), h('dd', { id: 'job-status' }, badge(status.status)),
-    h('dt', {}, 'Created'), h('dd', {}, formatTime(status.created_at)),
-    h('dt', {}, 'Started'), h('dd', {}, formatTime(status.started_at)),
-    h('dt', {}, 'Finished'), h('dd', {}, formatTime(status.completed_at)),
-    h('dt', {}, 'Attempt'), h('dd', {}, status.attempt ?? ''),
-    status.last_error && [h('dt', {}, 'Last error'), h('dd', {}, status.last_error)],
-    status.reason && [h('dt', {}, 'Waiting because'), h('dd', {}, status.reason)]);
+    fact('Created', formatTime(status.created_at)),
+    fact('Started', formatTime(status.started_at)),
+    fact('Finished', formatTime(status.completed_at)),
+    fact('Attempt', status.attempt ?? ''),
+    status.last_error && fact('Last error', status.last_error),
+    status.reason && fact('Waiting because', status.reason),
+    record && [
+      fact('Runner', record.runner),
+      fact('Executor', record.executor),
+      fact('Timeout', `${record.timeout} s`),
+      record.caller_id && fact('Caller', record.caller_id),
+      record.context_id && fact('Context', record.context_id),
+    ]);
   renderProgress(status.progress);
   setButtons(status.status);
-}
-
-/** @param {any} record a `jobs.list` entry, if known */
-function renderRecord(record) {
-  if (!record) {
-    replace(byId('job-payload', HTMLElement), h('em', {}, 'Not among the newest 1,000 jobs listed.'));
-    return;
-  }
-  const facts = byId('job-facts', HTMLElement);
-  facts.append(
-    h('dt', {}, 'Runner'), h('dd', {}, record.runner),
-    h('dt', {}, 'Executor'), h('dd', {}, record.executor),
-    h('dt', {}, 'Timeout'), h('dd', {}, `${record.timeout} s`),
-    record.caller_id && [h('dt', {}, 'Caller'), h('dd', {}, record.caller_id)],
-    record.context_id && [h('dt', {}, 'Context'), h('dd', {}, record.context_id)]);
-  replace(byId('job-payload', HTMLElement), record.payload);
+  if (record) replace(byId('job-payload', HTMLElement), record.payload);
+  else replace(byId('job-payload', HTMLElement), h('em', {}, 'Not among the newest 1,000 jobs listed.'));
 }
 
 /** @param {{percent: number, message?: string} | null | undefined} progress */
