@@ -88,3 +88,21 @@ test('the secret is kept in the tab only: not in the URL, cookies or localStorag
   await screenshot(page, 'signin');
   await tab.done();
 });
+
+test('a user submitting to an admin-only runner sees the refusal and stays signed in', async () => {
+  const registered = await rpc('register_runner', { secret: REGISTER, name: 'admin_only_runner', access: 'admin' });
+  assert.equal(registered.result, 'admin_only_runner');
+  const tab = await openTab(browser);
+  const { page } = tab;
+  await signIn(page, USER);
+  await page.locator('#page-jobs').waitFor();
+  const form = page.locator('#submit-form');
+  await form.getByLabel('Payload').fill('1');
+  await form.getByLabel('Runner').fill('admin_only_runner');
+  await form.getByRole('button', { name: 'Submit' }).click();
+  await page.locator('#submit-message', { hasText: 'admin' }).waitFor();
+  assert.equal(await page.locator('#submit-message').getAttribute('class'), 'message error');
+  assert.equal(await page.locator('#nav').isVisible(), true, 'still signed in');
+  await rpc('unregister_runner', { secret: ADMIN, name: 'admin_only_runner' });
+  await tab.done();
+});

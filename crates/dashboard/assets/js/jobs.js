@@ -3,6 +3,7 @@
 // the form that submits a job and opens it.
 
 import { badge, byId, formatTime, h, replace, say } from './dom.js';
+import { RpcError, UNAUTHORIZED } from './rpc.js';
 
 /** Jobs seen in a listing or submitted from this tab, by id: the detail page reads their
  * payload here, as the API has no call that returns one job's payload.
@@ -154,7 +155,9 @@ async function submit(context) {
     say(message, `Submitted ${id}.`);
     location.hash = `#/jobs/${encodeURIComponent(id)}`;
   } catch (error) {
-    context.fail(message, error);
+    // Here -32001 refuses this runner to this secret (an admin-only runner), not the secret.
+    if (error instanceof RpcError && error.code === UNAUTHORIZED) say(message, error.message, 'error');
+    else context.fail(message, error);
   }
 }
 
