@@ -19,6 +19,10 @@ export const ADMIN = env('HERO_ADMIN_SECRET');
 export const USER = env('HERO_USER_SECRET');
 export const REGISTER = env('HERO_REGISTER_SECRET');
 export const RUNNER = env('HERO_RUNNER');
+/** What a test needs to start a supervisor of its own on the same store. */
+export const SUPERVISOR_BIN = env('SUPERVISOR_BIN');
+export const REDIS_URL = env('REDIS_URL');
+export const NAMESPACE = env('HERO_NAMESPACE');
 const SCREENSHOTS = env('SCREENSHOT_DIR');
 
 /** Long enough for a debug build on a busy machine; every wait below is bounded by it. */
@@ -38,17 +42,18 @@ export async function launch() {
 
 /**
  * A fresh tab (its own sessionStorage) at 1280×800 that records what it asked for and every
- * error it logged; `done()` asserts it stayed on its origin and logged none.
+ * error it logged; `done()` asserts it stayed on `base`'s origin and logged no error but
+ * those `expected` matches.
  * @param {import('playwright-core').Browser} browser
  */
-export async function openTab(browser) {
+export async function openTab(browser, { base = URL, expected = /^$/ } = {}) {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   context.setDefaultTimeout(TIMEOUT);
   const page = await context.newPage();
   const errors = [];
   const elsewhere = [];
-  const origin = new globalThis.URL(URL).host;
-  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  const origin = new globalThis.URL(base).host;
+  page.on('console', (m) => { if (m.type() === 'error' && !expected.test(m.text())) errors.push(m.text()); });
   page.on('pageerror', (e) => errors.push(String(e)));
   page.on('request', (r) => { if (new globalThis.URL(r.url()).host !== origin) elsewhere.push(r.url()); });
   page.on('websocket', (w) => { if (new globalThis.URL(w.url()).host !== origin) elsewhere.push(w.url()); });
@@ -64,12 +69,12 @@ export async function openTab(browser) {
 }
 
 /**
- * Signs in on the sign-in page with `secret`.
+ * Opens the dashboard of `base` at `hash` and signs in with `secret`.
  * @param {import('playwright-core').Page} page
  * @param {string} secret
  */
-export async function signIn(page, secret, hash = '') {
-  await page.goto(URL + hash);
+export async function signIn(page, secret, hash = '', base = URL) {
+  await page.goto(base + hash);
   await page.getByLabel('Secret').fill(secret);
   await page.getByRole('button', { name: 'Sign in' }).click();
 }

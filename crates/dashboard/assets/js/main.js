@@ -26,17 +26,22 @@ const PAGES = {
   job: { page: job, admin: false },
 };
 
-const connection = byId('connection', HTMLElement);
-const rpc = new Rpc(ownOrigin(), (state) => {
-  const words = { connecting: 'connecting…', open: 'connected', closed: 'disconnected, retrying…' };
-  connection.textContent = words[state];
-  connection.dataset.state = state;
-});
-
 /** @type {Context | null} */
 let context = null;
 /** @type {Page | null} */
 let current = null;
+
+const connection = byId('connection', HTMLElement);
+let lost = false;
+const rpc = new Rpc(ownOrigin(), (state) => {
+  const words = { connecting: 'connecting…', open: 'connected', closed: 'disconnected, retrying…' };
+  connection.textContent = words[state];
+  connection.dataset.state = state;
+  if (state === 'closed') lost = true;
+  // Changes made while the connection was down sent no events: show the page afresh.
+  if (state === 'open' && lost && context) route();
+  if (state === 'open') lost = false;
+});
 
 /** @param {string} message */
 function signOut(message) {

@@ -66,9 +66,10 @@ export class Rpc {
     this.socket = socket;
     socket.onopen = () => {
       this.backoff = BACKOFF_MIN_MS;
-      this.onState('open');
-      for (const send of this.waiting.splice(0)) send();
       for (const sub of this.subs) this.start(sub);
+      for (const send of this.waiting.splice(0)) send();
+      // Last: a listener may close the subscriptions just re-opened and open its own.
+      this.onState('open');
     };
     socket.onmessage = (event) => this.receive(String(event.data));
     socket.onclose = () => this.dropped(socket);
