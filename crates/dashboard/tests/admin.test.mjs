@@ -72,7 +72,7 @@ test('a job submitted from the form is followed live until it completes with its
   await signIn(page, ADMIN, '#/jobs');
   const marker = unique('submitted');
   const form = page.locator('#submit-form');
-  await form.getByLabel('Payload').fill(`print("${marker}");\nsleep(1);\nprogress(100, "all done");\n40 + 2`);
+  await form.getByLabel('Payload').fill(`print("${marker}");\nsleep(2);\nprogress(100, "all done");\n40 + 2`);
   await form.getByLabel('Runner').fill(RUNNER);
   await form.getByLabel('Timeout (seconds)').fill('30');
   await form.getByRole('button', { name: 'Submit' }).click();
