@@ -30,6 +30,8 @@ const PAGES = {
 let context = null;
 /** @type {Page | null} */
 let current = null;
+/** Whether a sign-in call is under way. */
+let signingIn = false;
 
 const connection = byId('connection', HTMLElement);
 let lost = false;
@@ -38,9 +40,13 @@ const rpc = new Rpc(ownOrigin(), (state) => {
   connection.textContent = words[state];
   connection.dataset.state = state;
   if (state === 'closed') lost = true;
-  // Changes made while the connection was down sent no events: show the page afresh.
-  if (state === 'open' && lost && context) route();
-  if (state === 'open') lost = false;
+  if (state !== 'open' || !lost) return;
+  lost = false;
+  // Changes made while the connection was down sent no events: show the page afresh. A
+  // sign-in the outage interrupted is tried again.
+  const stored = storedSecret();
+  if (context) route();
+  else if (stored && !signingIn) signIn(stored);
 });
 
 /** @param {string} message */
@@ -70,6 +76,7 @@ function fail(region, error) {
 async function signIn(secret) {
   const message = byId('signin-message', HTMLElement);
   say(message, 'Checking the secret…');
+  signingIn = true;
   try {
     const level = await levelOf(rpc, secret);
     keep(secret);
@@ -84,13 +91,17 @@ async function signIn(secret) {
     }
     route();
   } catch (error) {
-    forget();
     if (error instanceof RpcError && error.code === UNAUTHORIZED) {
+      forget();
       say(message, 'Sign-in refused: the supervisor does not accept this secret for the ' +
         'dashboard (it is unknown, or a register secret).', 'error');
     } else {
+      // Not a verdict on the secret: a secret this tab signed in with before is kept, and
+      // tried again when the connection is back.
       say(message, `Could not sign in: ${error instanceof Error ? error.message : error}`, 'error');
     }
+  } finally {
+    signingIn = false;
   }
 }
 
