@@ -1,6 +1,6 @@
 //! The HTTP and WebSocket server: JSON-RPC on `POST /` and WebSocket, `GET /health`,
-//! `GET /metrics`, with the request size, batch and connection limits of the config; over TLS when the config
-//! has a `[tls]` table.
+//! `GET /metrics`, the dashboard on `GET /` and `GET /assets/…`, with the request size, batch
+//! and connection limits of the config; over TLS when the config has a `[tls]` table.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -167,6 +167,12 @@ where
                     .and_then(|v| v.to_str().ok()),
             );
             return Box::pin(async move { Ok(metrics(&supervisor, bearer, format).await) });
+        }
+        if request.method() == http::Method::GET
+            && !is_websocket_upgrade(&request)
+            && let Some(response) = dashboard(request.uri().path())
+        {
+            return Box::pin(std::future::ready(Ok(response)));
         }
         if request.method() == http::Method::POST {
             // The clone that was made ready is the one called; the fresh clone waits for the
@@ -366,6 +372,47 @@ async fn metrics(
             format.encode(crate::metrics::render(supervisor).await),
         ))
         .expect("a static status and header make a valid response")
+}
+
+/// Whether `request` asks to become a WebSocket: a `GET /` that does goes to the RPC server.
+fn is_websocket_upgrade<B>(request: &HttpRequest<B>) -> bool {
+    request
+        .headers()
+        .get(http::header::UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
+}
+
+/// The dashboard's page or one of its files (see `hero_dashboard`), 404 for any other path
+/// under its assets, `None` for paths that are not the dashboard's.
+fn dashboard(path: &str) -> Option<HttpResponse> {
+    let (status, content_type, body) = match hero_dashboard::asset(path) {
+        Some(asset) => (http::StatusCode::OK, asset.content_type, asset.body),
+        None if path.starts_with(hero_dashboard::ASSETS_PREFIX) => (
+            http::StatusCode::NOT_FOUND,
+            "text/plain; charset=utf-8",
+            &b"not found"[..],
+        ),
+        None => return None,
+    };
+    Some(
+        http::Response::builder()
+            .status(status)
+            .header(http::header::CONTENT_TYPE, content_type)
+            .header(
+                http::header::CONTENT_SECURITY_POLICY,
+                hero_dashboard::CONTENT_SECURITY_POLICY,
+            )
+            .header(http::header::X_CONTENT_TYPE_OPTIONS, "nosniff")
+            .header(http::header::REFERRER_POLICY, "no-referrer")
+            .header(http::header::X_FRAME_OPTIONS, "DENY")
+            // The files change with the binary, under the same names: revalidate every time.
+            .header(http::header::CACHE_CONTROL, "no-cache")
+            .body(HttpBody::new(http_body_util::Full::new(
+                bytes::Bytes::from_static(body),
+            )))
+            .expect("static headers make a valid response"),
+    )
 }
 
 /// 200 while the supervisor is up; the body says whether its store answers.
