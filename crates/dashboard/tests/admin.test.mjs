@@ -76,7 +76,12 @@ test('a job submitted from the form is followed live until it completes with its
   await form.getByLabel('Runner').fill(RUNNER);
   await form.getByLabel('Timeout (seconds)').fill('30');
   await form.getByRole('button', { name: 'Submit' }).click();
-  await page.waitForURL(/#\/jobs\/[0-9a-f-]{36}$/);
+  await page.waitForURL(/#\/jobs\/[0-9a-f-]{36}$/).catch(async (error) => {
+    // Say what the form said, so a failure here names its cause.
+    await screenshot(page, 'submit-failed');
+    const said = await page.locator('#submit-message').innerText().catch(() => '(no message)');
+    throw new Error(`no job page after submitting; the form says "${said}" at ${page.url()}`, { cause: error });
+  });
   const id = decodeURIComponent(page.url().split('/').pop());
   // Seen running first, then completed, without reloading the page.
   await page.locator('#job-status', { hasText: 'running' }).waitFor();
