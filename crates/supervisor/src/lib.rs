@@ -3,6 +3,7 @@
 //! - `config`: the TOML configuration, its defaults, its checks and where secrets come from.
 //! - `server`: HTTP + WebSocket JSON-RPC server, `/health`, size and connection limits.
 //! - `wire`: makes JSON-RPC ids and notifications standard before the RPC library reads them.
+//! - `unsubscribe`: lets the unsubscribe methods take their subscription id by name.
 //! - `tls`: the optional TLS certificate and the accept loop that serves over it.
 //! - `rpc`: one handler per method group (`job`, `runner`, `admin`), behind one gate that
 //!   parses params and checks the secret; `rpc/access.rs` decides who may use a runner and
@@ -36,6 +37,7 @@ mod server;
 mod supervisor;
 mod ticker;
 mod tls;
+mod unsubscribe;
 mod wire;
 
 use std::future::Future;

@@ -59,7 +59,11 @@ pub(crate) fn start(
     listener.set_nonblocking(true).map_err(StartError::Server)?;
     let builder = Server::builder()
         .set_config(config)
-        .set_http_middleware(http);
+        .set_http_middleware(http)
+        .set_rpc_middleware(
+            jsonrpsee::server::middleware::rpc::RpcServiceBuilder::new()
+                .layer_fn(crate::unsubscribe::ByName),
+        );
     let methods = rpc::module(supervisor);
     let Some(tls) = tls else {
         let server = builder

@@ -318,6 +318,38 @@ async fn unsubscribing_stops_the_events_of_that_subscription_only() {
 }
 
 #[tokio::test]
+async fn an_unsubscribe_takes_its_subscription_id_by_name_too() {
+    let sup = common::TestSupervisor::start().await;
+    let mut socket = Socket::open(&sup).await;
+    let mut seen = Vec::new();
+    socket
+        .send(1, "jobs.subscribe", json!({"secret": USER}))
+        .await;
+    let jobs = socket.answer(1, &mut seen).await["result"].clone();
+    socket
+        .send(
+            2,
+            "runner_logs.subscribe",
+            json!({"secret": ADMIN, "actor_id": RUNNER, "lines": 0}),
+        )
+        .await;
+    let logs = socket.answer(2, &mut seen).await["result"].clone();
+    assert!(jobs.is_string() && logs.is_string(), "{jobs} {logs}");
+    for (id, method, subscription, ended) in [
+        (3, "jobs.unsubscribe", &jobs, true),
+        (4, "jobs.unsubscribe", &jobs, false),
+        (5, "runner_logs.unsubscribe", &logs, true),
+    ] {
+        socket
+            .send(id, method, json!({"subscription": subscription}))
+            .await;
+        let answer = socket.answer(id, &mut seen).await;
+        assert_eq!(answer["result"], ended, "{method}: {answer}");
+    }
+    sup.stop().await;
+}
+
+#[tokio::test]
 async fn a_subscription_needs_a_user_secret_a_valid_filter_and_a_websocket() {
     let sup = common::TestSupervisor::start().await;
     let mut socket = Socket::open(&sup).await;

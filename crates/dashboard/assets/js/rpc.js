@@ -195,8 +195,7 @@ export class Rpc {
    * @param {string} id
    */
   unsubscribe(method, id) {
-    // By position: the server's unsubscribe methods do not take their id by name.
-    this.call(method.replace('.subscribe', '.unsubscribe'), [id]).catch(() => {});
+    this.call(method.replace('.subscribe', '.unsubscribe'), { subscription: id }).catch(() => {});
   }
 
   /**
