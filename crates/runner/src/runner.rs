@@ -174,7 +174,7 @@ fn spawn_job(
     claim: Claimed,
     permit: OwnedSemaphorePermit,
 ) {
-    let span = tracing::info_span!("job", id = %claim.job.id, attempt = claim.token);
+    let span = tracing::info_span!("job", id = %claim.job.id, token = claim.token);
     let worker = worker.clone();
     jobs.spawn(
         async move {
