@@ -37,9 +37,9 @@ async function refresh(context) {
   }
   try {
     const history = await context.rpc.call('metrics.history', { admin_secret: context.secret });
-    renderHistory(history.samples ?? []);
+    renderHistory(history.samples ?? [], Number(history.interval_secs) || 10);
   } catch (error) {
-    if (error instanceof RpcError && error.code === METHOD_NOT_FOUND) renderHistory([]);
+    if (error instanceof RpcError && error.code === METHOD_NOT_FOUND) renderHistory([], 10);
     else context.fail(message, error);
   }
 }
@@ -72,14 +72,16 @@ function renderCounts(table, counts, none) {
 
 /**
  * @param {any[]} samples the `samples` of `metrics.history`, oldest first
+ * @param {number} interval its `interval_secs`: the span each sample counts
  */
-function renderHistory(samples) {
+function renderHistory(samples, interval) {
+  byId('throughput-every', HTMLElement).textContent = `jobs per ${interval} s, last hour`;
   const throughput = byId('chart-throughput', HTMLElement);
   const latency = byId('chart-latency', HTMLElement);
   if (!samples.length) {
     for (const chart of [throughput, latency]) {
       replace(chart, h('p', { class: 'empty' }, 'No history yet: the supervisor keeps a ' +
-        'sample every 10 s from its start.'));
+        `sample every ${interval} s from its start.`));
     }
     return;
   }
@@ -90,7 +92,7 @@ function renderHistory(samples) {
     { name: 'completed', key: 'completed', values: column('completed') },
     { name: 'failed', key: 'failed', values: column('failed') },
     { name: 'queued', key: 'queued', values: column('queued') },
-  ], 'Jobs completed, failed and queued per 10 seconds over the last hour');
+  ], `Jobs completed, failed and queued per ${interval} seconds over the last hour`);
   lineChart(latency, times, [
     { name: 'wait p50', key: 'wait50', values: column('wait_p50_ms') },
     { name: 'wait p95', key: 'wait95', values: column('wait_p95_ms') },
