@@ -92,9 +92,10 @@ fn serve(args: Args) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async {
         let running = hero_supervisor::start(config, listener).await?;
+        let url = running.url();
         say(&format!(
-            "supervisor listening on {} (JSON-RPC over HTTP and WebSocket; GET /health)",
-            running.url()
+            "supervisor listening on {url} (JSON-RPC over HTTP and WebSocket; dashboard at \
+             {url}/, metrics at {url}/metrics, GET /health)"
         ));
         say(&secret_note);
         running.serve_until(shutdown_signal()).await;
