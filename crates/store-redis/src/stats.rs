@@ -15,7 +15,8 @@ const MAX_WORKERS: isize = 10_000;
 
 impl RedisStore {
     pub(crate) async fn job_stats(&self) -> Result<JobStats> {
-        let fields: Vec<(String, u64)> = redis::cmd("HGETALL")
+        // Values read as text: one field of another shape is skipped, not the whole read.
+        let fields: Vec<(String, String)> = redis::cmd("HGETALL")
             .arg(self.keys().stats())
             .query_async(&mut self.conn())
             .await
@@ -126,9 +127,12 @@ impl RedisStore {
 }
 
 /// The counters of the `{ns}:v1:stats` fields; a field of another shape is skipped.
-fn job_stats_of(fields: Vec<(String, u64)>) -> JobStats {
+fn job_stats_of(fields: Vec<(String, String)>) -> JobStats {
     let mut stats = JobStats::default();
     for (field, count) in fields {
+        let Ok(count) = count.parse::<u64>() else {
+            continue;
+        };
         if let Some(runner) = field.strip_prefix("submitted:") {
             stats.submitted.insert(runner.to_owned(), count);
         } else if let Some(rest) = field.strip_prefix("finished:") {
@@ -149,13 +153,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn counters_are_read_by_runner_and_status() {
+    fn counters_are_read_by_runner_and_status_skipping_fields_of_another_shape() {
         let stats = job_stats_of(vec![
-            ("submitted:r1".into(), 3),
-            ("finished:r1:completed".into(), 2),
-            ("finished:r1:failed".into(), 1),
-            ("finished:r1:sideways".into(), 9),
-            ("other".into(), 4),
+            ("submitted:r1".into(), "3".into()),
+            ("finished:r1:completed".into(), "2".into()),
+            ("finished:r1:failed".into(), "1".into()),
+            ("finished:r1:sideways".into(), "9".into()),
+            ("finished:r2:failed".into(), "many".into()),
+            ("other".into(), "4".into()),
         ]);
         assert_eq!(stats.submitted.get("r1"), Some(&3));
         assert_eq!(

@@ -213,8 +213,11 @@ impl Tasks {
         let mut tasks = vec![tokio::spawn(history::run(store.clone(), metrics.clone()))];
         match store.watch_jobs().await {
             Ok(changes) => tasks.push(tokio::spawn(watch(changes, metrics))),
-            // The store is down at start: the histograms stay empty; everything else works.
-            Err(error) => tracing::warn!(%error, "job wait and run time histograms are off"),
+            // The store is down at start: the histograms wait for it, everything else works.
+            Err(error) => {
+                tracing::warn!(%error, "job wait and run time histograms wait for the store");
+                tasks.push(tokio::spawn(watch_when_up(store, metrics)));
+            }
         }
         Self(tasks)
     }
@@ -225,6 +228,20 @@ impl Drop for Tasks {
         for task in &self.0 {
             task.abort();
         }
+    }
+}
+
+/// Asks the store for its job changes until it answers, waiting longer after each refusal
+/// (up to 30 s), then feeds them to `metrics`.
+async fn watch_when_up(store: Arc<dyn Store>, metrics: Arc<Metrics>) {
+    let mut pause = Duration::from_secs(1);
+    loop {
+        tokio::time::sleep(pause).await;
+        if let Ok(changes) = store.watch_jobs().await {
+            tracing::info!("job wait and run time histograms are on");
+            return watch(changes, metrics).await;
+        }
+        pause = (pause * 2).min(Duration::from_secs(30));
     }
 }
 

@@ -10,9 +10,12 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 
-use super::RunnerLabel;
+use super::{MAX_RUNNER_LABELS, RunnerLabel};
 use crate::rpc;
 use crate::supervisor::Supervisor;
+
+/// The runner label of the counters of runners past [`MAX_RUNNER_LABELS`].
+const OTHER_RUNNERS: &str = "_other";
 
 /// Longest wait for each store read of a scrape; a store slower than this leaves its
 /// figures out of the answer rather than holding the scraper.
@@ -41,7 +44,7 @@ pub(crate) async fn render(supervisor: &Supervisor) -> String {
         "1 when the store answers this supervisor, else 0",
         backend_up,
     );
-    let runners = runners(supervisor, &mut registry).await;
+    let runners = runners(supervisor, &mut registry, up).await;
     if up {
         store_figures(supervisor, &mut registry, runners).await;
     }
@@ -72,9 +75,9 @@ pub(crate) async fn render(supervisor: &Supervisor) -> String {
     text
 }
 
-/// `hero_runner_up` and `hero_runner_restarts_total` for the runners this supervisor knows;
-/// returns every queue name it knows.
-async fn runners(supervisor: &Supervisor, registry: &mut Registry) -> Vec<String> {
+/// `hero_runner_up` and `hero_runner_restarts_total` for the runners this supervisor knows
+/// (registered runners only while the store answers); returns every queue name it knows.
+async fn runners(supervisor: &Supervisor, registry: &mut Registry, store_up: bool) -> Vec<String> {
     let up = Family::<RunnerLabel, Gauge>::default();
     let restarts = Family::<RunnerLabel, Counter>::default();
     let mut queues = Vec::new();
@@ -91,20 +94,30 @@ async fn runners(supervisor: &Supervisor, registry: &mut Registry) -> Vec<String
             .inc_by(u64::from(status.restarts));
         queues.push(actor.config.name.clone());
     }
-    let remote = within(supervisor.store.runners()).await.unwrap_or_default();
-    for runner in remote {
-        // A runner registered on an actor's queue: the actor's process says whether it is up.
-        if queues.contains(&runner.queue) {
-            continue;
-        }
-        let seen = within(supervisor.store.last_seen(&runner.queue))
-            .await
-            .flatten();
+    let remote = if store_up {
+        within(supervisor.store.runners()).await.unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    // A runner registered on an actor's queue: the actor's process says whether it is up.
+    let remote: Vec<_> = remote
+        .into_iter()
+        .filter(|runner| !queues.contains(&runner.queue))
+        .take(MAX_RUNNER_LABELS)
+        .collect();
+    // Read at once, so a slow store costs a scrape one timeout, not one per runner.
+    let seen = futures::future::join_all(
+        remote
+            .iter()
+            .map(|runner| within(supervisor.store.last_seen(&runner.queue))),
+    )
+    .await;
+    for (runner, seen) in remote.into_iter().zip(seen) {
         let label = RunnerLabel {
             runner: runner.queue.clone(),
         };
         up.get_or_create(&label)
-            .set(i64::from(rpc::seen_recently(seen)));
+            .set(i64::from(rpc::seen_recently(seen.flatten())));
         queues.push(runner.queue);
     }
     registry.register(
@@ -122,14 +135,41 @@ async fn runners(supervisor: &Supervisor, registry: &mut Registry) -> Vec<String
 
 /// The figures the store keeps for every supervisor: job counters, runner loads, worker
 /// stats. A read that fails or is late leaves its figures out.
+///
+/// The store's counters name every runner that ever had a job, and are never pruned: past
+/// [`MAX_RUNNER_LABELS`] runners (the known ones first, then by name), the rest are summed
+/// under the runner [`OTHER_RUNNERS`], so a scrape stays bounded whatever names were used.
 async fn store_figures(supervisor: &Supervisor, registry: &mut Registry, mut queues: Vec<String>) {
     let store = supervisor.store.as_ref();
     if let Some(stats) = within(store.job_stats()).await {
+        let mut named: Vec<&String> = stats
+            .submitted
+            .keys()
+            .chain(stats.finished.keys().map(|(runner, _)| runner))
+            .collect();
+        named.sort_unstable();
+        named.dedup();
+        let mut kept: std::collections::HashSet<String> = queues.iter().cloned().collect();
+        for runner in named {
+            if kept.len() >= MAX_RUNNER_LABELS {
+                break;
+            }
+            if kept.insert(runner.clone()) {
+                queues.push(runner.clone());
+            }
+        }
+        let label = |runner: &String| {
+            if kept.contains(runner) {
+                runner.clone()
+            } else {
+                OTHER_RUNNERS.to_owned()
+            }
+        };
         let submitted = Family::<RunnerLabel, Counter>::default();
         for (runner, n) in &stats.submitted {
             submitted
                 .get_or_create(&RunnerLabel {
-                    runner: runner.clone(),
+                    runner: label(runner),
                 })
                 .inc_by(*n);
         }
@@ -137,7 +177,7 @@ async fn store_figures(supervisor: &Supervisor, registry: &mut Registry, mut que
         for ((runner, status), n) in &stats.finished {
             finished
                 .get_or_create(&FinishedLabels {
-                    runner: runner.clone(),
+                    runner: label(runner),
                     status: status.as_str(),
                 })
                 .inc_by(*n);
@@ -152,8 +192,6 @@ async fn store_figures(supervisor: &Supervisor, registry: &mut Registry, mut que
             "Jobs that reached a final status, by runner and status, across the store",
             finished,
         );
-        // Runners that only ever had jobs (a queue nobody serves yet) have a queue too.
-        queues.extend(stats.submitted.into_keys());
     }
     queues.sort_unstable();
     queues.dedup();
