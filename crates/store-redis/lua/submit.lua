@@ -10,19 +10,20 @@ if redis.call('EXISTS', KEYS[1]) == 1 then
 end
 local status = 'created'
 local due = tonumber(ARGV[13] or '')
+local t = redis.call('TIME')
+local now_ms = t[1] * 1000 + math.floor(t[2] / 1000)
 if ARGV[6] == '1' then
   status = 'queued'
-  if due then
-    local now = redis.call('TIME')
-    if due > now[1] * 1000 + math.floor(now[2] / 1000) then
-      status = 'scheduled'
-    end
+  if due and due > now_ms then
+    status = 'scheduled'
   end
 end
 -- The timeout and retries are copied out of the JSON so that claiming and reaping need not
--- decode a payload that may be a megabyte long.
+-- decode a payload that may be a megabyte long. `queued_ms` (Redis clock) is where the
+-- wait `/metrics` reports starts; a job queued later (job.start, a delay) gets it anew.
 redis.call('HSET', KEYS[1], 'job', ARGV[2], 'runner', ARGV[3], 'status', status,
-  'created_at', ARGV[4], 'updated_at', ARGV[4], 'timeout', ARGV[7], 'retries', ARGV[8])
+  'created_at', ARGV[4], 'updated_at', ARGV[4], 'timeout', ARGV[7], 'retries', ARGV[8],
+  'queued_ms', now_ms)
 if ARGV[9] ~= '' then
   redis.call('HSET', KEYS[1], 'owner', ARGV[9])
 end
@@ -63,7 +64,6 @@ elseif status == 'scheduled' then
   schedule(ns, ARGV[1], ARGV[13])
 end
 -- Tells watchers (see docs/runner-protocol.md, "Job changes").
-local t = redis.call('TIME')
-redis.call('PUBLISH', ns .. 'changes', status .. '\n' .. (t[1] * 1000 + math.floor(t[2] / 1000)) ..
+redis.call('PUBLISH', ns .. 'changes', status .. '\n' .. now_ms ..
   '\n' .. ARGV[1] .. ' ' .. ARGV[3] .. ' ' .. ARGV[9])
 return 1

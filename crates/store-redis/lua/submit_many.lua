@@ -61,11 +61,12 @@ for i = 1, count do
   if ARGV[2] ~= '' then
     redis.call('HSET', job, 'job', ARGV[a + 2], 'runner', ARGV[a + 3], 'status', status,
       'created_at', ARGV[a + 4], 'updated_at', ARGV[a + 4], 'timeout', ARGV[a + 6],
-      'retries', ARGV[a + 7], 'owner', ARGV[2], 'caller', ARGV[a + 8], 'context', ARGV[a + 9])
+      'retries', ARGV[a + 7], 'owner', ARGV[2], 'caller', ARGV[a + 8], 'context', ARGV[a + 9],
+      'queued_ms', now_ms)
   else
     redis.call('HSET', job, 'job', ARGV[a + 2], 'runner', ARGV[a + 3], 'status', status,
       'created_at', ARGV[a + 4], 'updated_at', ARGV[a + 4], 'timeout', ARGV[a + 6],
-      'retries', ARGV[a + 7], 'caller', ARGV[a + 8], 'context', ARGV[a + 9])
+      'retries', ARGV[a + 7], 'caller', ARGV[a + 8], 'context', ARGV[a + 9], 'queued_ms', now_ms)
   end
   local priority, due = ARGV[a + 10], tonumber(ARGV[a + 11])
   if priority ~= '0' then
