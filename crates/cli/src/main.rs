@@ -38,7 +38,7 @@ fn main() -> ExitCode {
         // A reader that went away (`hero jobs | head`) wanted no more: nothing to report.
         Err(error) if exit::is_broken_pipe(&error) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("hero: {}", exit::describe(&error));
+            eprintln!("hero: {}", output::inert(&exit::describe(&error)));
             ExitCode::from(exit::code_of(&error))
         }
     }

@@ -1,6 +1,6 @@
 //! How answers are shown: JSON for `--json`, else tables and `key: value` lines for people.
 
-use std::io::Write as _;
+use std::io::{IsTerminal as _, Write as _};
 
 use chrono::{DateTime, Utc};
 use comfy_table::{ContentArrangement, Table, presets};
@@ -20,15 +20,34 @@ pub(crate) fn json(value: &impl Serialize) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Prints `text` and a line end on stdout.
+/// Prints `text` and a line end on stdout. On a terminal, control characters other than line
+/// ends and tabs show as `�`: job output, log lines and error texts come from whoever wrote
+/// the job, and must not drive the terminal (move the cursor, set its title, hide text).
 ///
 /// # Errors
 ///
 /// Stdout is closed, e.g. piped into `head`.
 pub(crate) fn line(text: &str) -> std::io::Result<()> {
     let mut stdout = std::io::stdout().lock();
-    writeln!(stdout, "{text}")?;
+    if stdout.is_terminal() {
+        writeln!(stdout, "{}", inert(text))?;
+    } else {
+        writeln!(stdout, "{text}")?;
+    }
     stdout.flush()
+}
+
+/// `text` with every control character but `\n` and `\t` replaced by `�`.
+pub(crate) fn inert(text: &str) -> std::borrow::Cow<'_, str> {
+    let keep = |c: char| !c.is_control() || c == '\n' || c == '\t';
+    if text.chars().all(keep) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    std::borrow::Cow::Owned(
+        text.chars()
+            .map(|c| if keep(c) { c } else { '\u{FFFD}' })
+            .collect(),
+    )
 }
 
 /// Writes `text` to stdout as it is, at once.
@@ -134,7 +153,7 @@ pub(crate) fn result(result: &JobResult, as_json: bool) -> anyhow::Result<u8> {
     } else {
         match result {
             JobResult::Success { success } => line(success)?,
-            JobResult::Error { error } => eprintln!("job failed: {error}"),
+            JobResult::Error { error } => eprintln!("job failed: {}", inert(error)),
         }
     }
     Ok(if result.is_success() {
@@ -174,6 +193,15 @@ pub(crate) fn event_line(event: &JobEvent) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn terminal_control_sequences_are_made_inert_but_lines_and_tabs_kept() {
+        assert_eq!(inert("a\tb\nc"), "a\tb\nc");
+        assert_eq!(
+            inert("\u{1b}]0;pwned\u{7}x\r"),
+            "\u{FFFD}]0;pwned\u{FFFD}x\u{FFFD}"
+        );
+    }
 
     #[test]
     fn long_or_multi_line_text_is_cut_to_one_line() {

@@ -53,6 +53,8 @@ async fn usage_errors_exit_2() {
         &["run", "1", "--timeout", "soon"],
         &["run", "1", "--timeout", "0"],
         &["jobs", "--status", "sleeping"],
+        &["jobs", "--limit", "0"],
+        &["jobs", "--limit", "10001"],
         &["--url", "not a url", "jobs"],
     ] {
         let mut command = common::command(args, dir.path(), &[("HERO_SECRET", ADMIN)], &[]);

@@ -23,7 +23,8 @@ pub(crate) struct Args {
     #[arg(long)]
     context_id: Option<String>,
     /// The most jobs shown, 1 to 10,000.
-    #[arg(long, short, default_value_t = 100)]
+    #[arg(long, short, default_value_t = 100,
+          value_parser = clap::value_parser!(u64).range(1..=10_000))]
     limit: u64,
     /// Only jobs created before this job id: the page after a page that ended with it.
     #[arg(long)]
