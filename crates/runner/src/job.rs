@@ -69,8 +69,9 @@ impl Worker {
         self.inflight.insert(attempt.clone(), token.clone());
         if let Some(refusal) = self.refusal(&job) {
             tracing::warn!(executor = %job.executor, level = %job.level, "job refused: {refusal}");
-            self.counters.ended(JobStatus::Failed);
-            self.report(&attempt, Finish::failed(refusal)).await;
+            if self.report(&attempt, Finish::failed(refusal)).await {
+                self.counters.ended(JobStatus::Failed);
+            }
             self.inflight.remove(&attempt);
             return;
         }
@@ -89,8 +90,11 @@ impl Worker {
             elapsed_ms = started.elapsed().as_millis(),
             "job ended"
         );
-        self.counters.ended(finish.status);
-        self.report(&attempt, finish).await;
+        let status = finish.status;
+        // Counted once the store took the report: a run ended elsewhere is not this worker's.
+        if self.report(&attempt, finish).await {
+            self.counters.ended(status);
+        }
         self.inflight.remove(&attempt);
     }
 
@@ -148,19 +152,20 @@ impl Worker {
 
     /// Reports `finish`, retrying while the store is unavailable, until the store accepts
     /// the report or refuses it because the run was ended elsewhere. Retrying is always safe:
-    /// the store takes a report only for the attempt the worker holds, and only once.
-    async fn report(&self, attempt: &Attempt, finish: Finish) {
+    /// the store takes a report only for the attempt the worker holds, and only once. True
+    /// when the store took it.
+    async fn report(&self, attempt: &Attempt, finish: Finish) -> bool {
         let finish = cap_output(finish);
         let mut backoff = Backoff::store();
         let mut failing = false;
         loop {
             match self.store.finish(&self.id, attempt, finish.clone()).await {
-                Ok(true) => return,
+                Ok(true) => return true,
                 Ok(false) => {
                     tracing::debug!(
                         "this run was ended elsewhere, requeued or deleted; outcome dropped"
                     );
-                    return;
+                    return false;
                 }
                 Err(error) if error.is_retryable() => {
                     let delay = backoff.next_delay();
@@ -173,7 +178,7 @@ impl Worker {
                 }
                 Err(error) => {
                     tracing::error!(%error, "could not report the job's outcome");
-                    return;
+                    return false;
                 }
             }
         }
