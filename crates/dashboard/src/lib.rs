@@ -25,7 +25,7 @@ pub struct Asset {
 /// origin's WebSocket and HTTP endpoints, and it may not be framed, run inline code or post
 /// forms elsewhere.
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
-     style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self' ws: wss:; \
+     style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; \
      object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 /// The URL path prefix of every file but the page itself.

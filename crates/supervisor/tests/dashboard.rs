@@ -40,7 +40,7 @@ async fn get_root_serves_the_dashboard_page_with_a_strict_content_security_polic
         "default-src 'self'",
         "script-src 'self'",
         "style-src 'self'",
-        "connect-src 'self' ws: wss:",
+        "connect-src 'self';",
         "img-src 'self' data:",
         "frame-ancestors 'none'",
     ] {

@@ -3,7 +3,7 @@
 // on its id; stop, retry and delete; for an admin, the runner's log lines that name the job.
 
 import { badge, byId, formatTime, h, replace, say } from './dom.js';
-import { FINAL, known } from './jobs.js';
+import { FINAL, known, remember } from './jobs.js';
 import { NOT_FOUND, RpcError } from './rpc.js';
 
 /** How many of the runner's last lines are searched for the job's id. */
@@ -11,7 +11,8 @@ const LOG_LINES_SEARCHED = 2000;
 
 /**
  * The job shown, the context it is shown in, and how many reads of it have begun.
- * @typedef {{context: import('./main.js').Context, id: string, reads: number}} Shown
+ * @typedef {{context: import('./main.js').Context, id: string, reads: number,
+ *   missed: boolean}} Shown
  */
 
 /** @type {{close: () => void} | null} */
@@ -26,7 +27,7 @@ let shown = null;
  */
 export function show(context, id) {
   /** @type {Shown} */
-  const current = { context, id, reads: 0 };
+  const current = { context, id, reads: 0, missed: false };
   shown = current;
   byId('job-title', HTMLElement).textContent = `Job ${id}`;
   for (const region of ['job-facts', 'job-payload', 'job-result', 'job-logs', 'job-progress-text']) {
@@ -64,7 +65,7 @@ async function load(current) {
   const stale = () => shown !== current || read !== current.reads;
   try {
     const status = await context.rpc.call('job.status', { job_id: id, secret: context.secret });
-    const record = known.get(id) ?? await find(context, id);
+    const record = known.get(id) ?? await find(current);
     if (stale()) return;
     renderFacts(status, record);
     if (FINAL.includes(status.status)) await finished(current, record?.runner, stale);
@@ -80,14 +81,18 @@ async function load(current) {
 }
 
 /**
- * The job's record from the newest jobs, for a page opened by its link.
- * @param {import('./main.js').Context} context
- * @param {string} id
+ * The job's record from the newest jobs, for a page opened by its link; looked for once per
+ * page, as each look reads up to 1,000 jobs with their payloads.
+ * @param {Shown} current
  */
-async function find(context, id) {
+async function find(current) {
+  if (current.missed) return undefined;
+  const { context, id } = current;
   const list = await context.rpc.call('jobs.list', { secret: context.secret, filter: { limit: 1000 } });
-  for (const record of list) known.set(record.id, record);
-  return known.get(id);
+  const record = list.find((/** @type {any} */ r) => r.id === id);
+  if (record) remember(record);
+  else current.missed = true;
+  return record;
 }
 
 /**

@@ -6,9 +6,26 @@ import { badge, byId, formatTime, h, replace, say } from './dom.js';
 import { RpcError, UNAUTHORIZED } from './rpc.js';
 
 /** Jobs seen in a listing or submitted from this tab, by id: the detail page reads their
- * payload here, as the API has no call that returns one job's payload.
+ * payload here, as the API has no call that returns one job's payload. At most
+ * `KNOWN_MAX`, the least recently seen going first: a tab left open on a busy supervisor
+ * must not keep every payload it ever listed.
  * @type {Map<string, any>} */
 export const known = new Map();
+const KNOWN_MAX = 2000;
+
+/**
+ * Keeps `record` in `known`, as the most recently seen.
+ * @param {any} record a `jobs.list` entry
+ */
+export function remember(record) {
+  known.delete(record.id);
+  known.set(record.id, record);
+  while (known.size > KNOWN_MAX) {
+    const oldest = known.keys().next().value;
+    if (oldest === undefined) break;
+    known.delete(oldest);
+  }
+}
 
 /** Final statuses: nothing changes a job in one of them but `job.retry` and `job.delete`. */
 export const FINAL = ['completed', 'failed', 'stopped'];
@@ -80,7 +97,7 @@ async function refresh(context) {
   try {
     const list = await context.rpc.call('jobs.list', { secret: context.secret, filter: f });
     if (shown !== context) return;
-    for (const record of list) known.set(record.id, record);
+    for (const record of list) remember(record);
     render(list, Number(f.limit));
     say(message, cursors.length ? `Page ${cursors.length + 1}, older jobs.` : '');
   } catch (error) {
@@ -151,7 +168,7 @@ async function submit(context) {
   say(message, 'Submitting…');
   try {
     const [id] = await context.rpc.call('jobs.create_many', { secret: context.secret, jobs: [job] });
-    known.set(id, { ...job, id, status: 'queued', created_at: new Date().toISOString() });
+    remember({ ...job, id, status: 'queued', created_at: new Date().toISOString() });
     say(message, `Submitted ${id}.`);
     location.hash = `#/jobs/${encodeURIComponent(id)}`;
   } catch (error) {

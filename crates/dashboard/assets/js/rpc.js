@@ -32,7 +32,7 @@ export class RpcError extends Error {
  *   timer: ReturnType<typeof setTimeout>}} Pending
  * @typedef {{method: string, params: Record<string, unknown>,
  *   onResult: (result: any) => void, onEnd: (error: RpcError) => void,
- *   serverId: string | null, closed: boolean}} Sub
+ *   serverId: string | null, closed: boolean, starting: boolean}} Sub
  * @typedef {'connecting' | 'open' | 'closed'} State
  */
 
@@ -158,7 +158,7 @@ export class Rpc {
    */
   subscribe(method, params, onResult, onEnd) {
     /** @type {Sub} */
-    const sub = { method, params, onResult, onEnd, serverId: null, closed: false };
+    const sub = { method, params, onResult, onEnd, serverId: null, closed: false, starting: false };
     this.subs.add(sub);
     if (this.socket?.readyState === WebSocket.OPEN) this.start(sub);
     return {
@@ -173,8 +173,15 @@ export class Rpc {
     };
   }
 
-  /** @param {Sub} sub */
+  /**
+   * Opens `sub` on the server, unless it is open or being opened: a reconnect and the retry
+   * after a server-ended subscription may both ask, and two server subscriptions would
+   * deliver every event twice.
+   * @param {Sub} sub
+   */
   async start(sub) {
+    if (sub.starting || sub.serverId !== null) return;
+    sub.starting = true;
     try {
       const id = String(await this.call(sub.method, sub.params));
       if (sub.closed) {
@@ -184,9 +191,12 @@ export class Rpc {
       sub.serverId = id;
       this.byServerId.set(id, sub);
     } catch (error) {
+      sub.starting = false;
       // A lost connection re-opens every subscription once it is back.
       if (error instanceof RpcError && error.code !== DISCONNECTED) this.ended(sub, error);
+      return;
     }
+    sub.starting = false;
   }
 
   /**
