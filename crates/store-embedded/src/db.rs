@@ -206,8 +206,8 @@ fn open_file(path: &Path) -> Result<Database> {
     let db = Database::create(path).map_err(|e| match e {
         redb::DatabaseError::DatabaseAlreadyOpen => Error::Unavailable {
             reason: format!(
-                "{} is already open in another process: an embedded store file serves one \
-                 process at a time",
+                "{} is already open: an embedded store file serves one process at a time, \
+                 through one open (clone the store to share it)",
                 path.display()
             ),
         },

@@ -1,0 +1,66 @@
+//! Opening a store file: shared by clones within a process, refused to a second open.
+
+use std::time::Duration;
+
+use hero_job::JobBuilder;
+use hero_store::Store;
+use hero_store_embedded::EmbeddedStore;
+
+#[tokio::test]
+async fn a_second_open_of_one_file_is_refused_and_says_why() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let file = dir.path().join("store.redb");
+    let _first = EmbeddedStore::open(&file).await.expect("open");
+    let Err(err) = EmbeddedStore::open(&file).await else {
+        panic!("a second open of one file was allowed");
+    };
+    let message = err.to_string();
+    assert!(err.is_retryable(), "{message}");
+    assert!(message.contains("already open"), "{message}");
+    assert!(message.contains("one process at a time"), "{message}");
+}
+
+#[tokio::test]
+async fn a_claim_blocked_on_one_handle_wakes_for_a_job_submitted_through_a_clone() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let store = EmbeddedStore::open(dir.path().join("store.redb"))
+        .await
+        .expect("open");
+    let other = store.clone();
+    let claim = tokio::spawn(async move {
+        other
+            .claim(
+                "r",
+                "w",
+                Duration::from_secs(30),
+                Duration::from_secs(30),
+                1,
+            )
+            .await
+            .expect("claim")
+    });
+    // Wait until the claim is blocked: it marked the queue seen before it waited.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while store.last_seen("r").await.expect("last seen").is_none() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the claim never ran"
+        );
+        tokio::task::yield_now().await;
+    }
+    let job = JobBuilder::new()
+        .payload("1")
+        .executor("osis")
+        .runner("r")
+        .build()
+        .expect("a valid job");
+    let started = tokio::time::Instant::now();
+    store.submit_job(&job, None).await.expect("submit");
+    let claimed = tokio::time::timeout(Duration::from_secs(5), claim)
+        .await
+        .expect("the claim wakes long before its 30 s wait ends")
+        .expect("the claim task");
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(claimed[0].job.id, job.id);
+    assert!(started.elapsed() < Duration::from_secs(5));
+}
