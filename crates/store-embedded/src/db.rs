@@ -28,6 +28,10 @@ pub(crate) struct Inner {
     /// What wakes blocked claims and waiters and feeds watchers: the store's only processes
     /// are this one, so in-process notifications see every change.
     pub(crate) signals: Signals,
+    /// Held from a transaction's commit until its effects are told, so watchers see changes
+    /// in the order they were committed (a std mutex: held on a blocking thread, never
+    /// across an await).
+    told_in_order: std::sync::Mutex<()>,
     pub(crate) path: String,
 }
 
@@ -144,35 +148,41 @@ impl EmbeddedStore {
             inner: Arc::new(Inner {
                 db,
                 signals: Signals::new(),
+                told_in_order: std::sync::Mutex::new(()),
                 path: shown,
             }),
         })
     }
 
-    /// Runs `change` in one write transaction on a blocking thread and commits it; then
-    /// tells waiters and watchers what it did. An error from `change` commits nothing.
+    /// Runs `change` in one write transaction on a blocking thread and commits it, then tells
+    /// waiters and watchers what it did. An error from `change` commits nothing.
     pub(crate) async fn write<T, F>(&self, change: F) -> Result<T>
     where
         T: Send + 'static,
         F: FnOnce(&mut Tables<'_>, &mut Effects, Now) -> Result<T> + Send + 'static,
     {
         let inner = self.inner.clone();
-        let (value, effects) = tokio::task::spawn_blocking(move || {
+        tokio::task::spawn_blocking(move || {
             let tx = inner.db.begin_write().map_err(unavailable)?;
             let mut effects = Effects::default();
             let value = {
                 let mut tables = Tables::open(&tx)?;
                 change(&mut tables, &mut effects, Now::read())?
             };
+            // Taken while this transaction still excludes every other writer, so the next
+            // one cannot commit and tell its changes before these are told.
+            let _order = inner
+                .told_in_order
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
             tx.commit().map_err(unavailable)?;
-            Ok::<_, Error>((value, effects))
+            inner.signals.apply(effects);
+            Ok(value)
         })
         .await
         .map_err(|e| Error::Unavailable {
             reason: format!("store transaction: {e}"),
-        })??;
-        self.inner.signals.apply(effects);
-        Ok(value)
+        })?
     }
 
     /// Runs `read` on a snapshot of the store on a blocking thread.

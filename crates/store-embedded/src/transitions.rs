@@ -4,6 +4,7 @@
 
 use hero_job::{EventStatus, JobResult, JobStatus};
 use hero_store::{Result, Retention};
+use redb::ReadableTable;
 
 use crate::db::{Now, Tables, to_json, unavailable};
 use crate::tables::{Meta, by_status, number};
@@ -114,7 +115,6 @@ pub(crate) fn schedule(
 ) -> Result<()> {
     t.scheduled.insert((due, id), ()).map_err(unavailable)?;
     m.scheduled_at = Some(due);
-    use redb::ReadableTable;
     let first = t.scheduled.first().map_err(unavailable)?;
     if first.is_some_and(|(key, _)| key.value() == (due, id)) {
         fx.rescheduled();
@@ -167,7 +167,6 @@ pub(crate) fn retention(t: &Tables<'_>) -> Result<Retention> {
             },
         )
     };
-    use redb::ReadableTable;
     Ok(Retention {
         completed: read("completed", default.completed)?,
         failed: read("failed", default.failed)?,
