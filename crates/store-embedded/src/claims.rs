@@ -19,6 +19,13 @@ pub(crate) fn millis(d: Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
+/// The instant `wait` from now; a wait too long to represent is a year.
+pub(crate) fn deadline_after(wait: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(wait)
+        .unwrap_or_else(|| now + Duration::from_secs(365 * 86_400))
+}
+
 /// Renews `worker`'s lease until `now + lease`.
 pub(crate) fn renew_lease(
     t: &mut Tables<'_>,
@@ -188,7 +195,7 @@ impl EmbeddedStore {
         wait: Duration,
         most: usize,
     ) -> Result<Vec<Claimed>> {
-        let deadline = Instant::now() + wait;
+        let deadline = deadline_after(wait);
         let bell = self.inner.signals.queues.get(queue);
         loop {
             // Listening before looking: a job queued between the look and the wait still
@@ -313,7 +320,10 @@ fn heartbeat(
             t.inflight
                 .remove((worker, id.as_str()))
                 .map_err(unavailable)?;
-        } else if !listed && m.claimed_ms.is_some_and(|c| c + millis(lease) <= now.ms) {
+        } else if !listed
+            && m.claimed_ms
+                .is_some_and(|c| c.saturating_add(millis(lease)) <= now.ms)
+        {
             drop_run(t, &id, &m)?;
             set_status(t, &id, &mut m, JobStatus::Queued)?;
             // A stop asked meanwhile stays asked: the next run is given it at its first

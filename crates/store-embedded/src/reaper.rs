@@ -27,6 +27,7 @@ impl EmbeddedStore {
             .write(|t, fx, now| {
                 let (failed, requeued) = reap_lost(t, fx, now)?;
                 let timed_out = reap_timed_out(t, fx, now)?;
+                crate::stats::drop_lapsed(t, now, WORKERS_PER_PASS)?;
                 Ok((failed, requeued, timed_out))
             })
             .await?;

@@ -85,23 +85,6 @@ impl EmbeddedStore {
             t.worker_stats
                 .insert(worker.as_str(), json.as_str())
                 .map_err(unavailable)?;
-            // Lapsed entries of other workers go here, so the table holds the live ones.
-            let lapsed: Vec<String> = t
-                .worker_stats
-                .iter()
-                .map_err(unavailable)?
-                .filter_map(|entry| {
-                    let (name, json) = entry.ok()?;
-                    let stored: Option<Stored> = serde_json::from_str(json.value()).ok();
-                    stored
-                        .is_none_or(|s| s.until <= now.ms)
-                        .then(|| name.value().to_owned())
-                })
-                .take(100)
-                .collect();
-            for name in lapsed {
-                t.worker_stats.remove(name.as_str()).map_err(unavailable)?;
-            }
             Ok(())
         })
         .await
@@ -124,4 +107,30 @@ impl EmbeddedStore {
         })
         .await
     }
+}
+
+/// Removes the entries of workers that stopped writing them, at most `most` per call: run by
+/// the reaper, so the table holds about the live workers.
+pub(crate) fn drop_lapsed(
+    t: &mut crate::db::Tables<'_>,
+    now: crate::db::Now,
+    most: usize,
+) -> Result<()> {
+    let lapsed: Vec<String> = t
+        .worker_stats
+        .iter()
+        .map_err(unavailable)?
+        .filter_map(|entry| {
+            let (name, json) = entry.ok()?;
+            let stored: Option<Stored> = serde_json::from_str(json.value()).ok();
+            stored
+                .is_none_or(|s| s.until <= now.ms)
+                .then(|| name.value().to_owned())
+        })
+        .take(most)
+        .collect();
+    for name in lapsed {
+        t.worker_stats.remove(name.as_str()).map_err(unavailable)?;
+    }
+    Ok(())
 }

@@ -10,7 +10,7 @@ use crate::db::EmbeddedStore;
 
 impl EmbeddedStore {
     pub(crate) async fn wait_final(&self, id: &str, timeout: Duration) -> Result<JobRecord> {
-        let deadline = Instant::now() + timeout;
+        let deadline = crate::claims::deadline_after(timeout);
         let bell = self.inner.signals.ends.get(id);
         loop {
             // Listening before reading: an end between the read and the wait still wakes.

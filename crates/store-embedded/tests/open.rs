@@ -64,3 +64,40 @@ async fn a_claim_blocked_on_one_handle_wakes_for_a_job_submitted_through_a_clone
     assert_eq!(claimed[0].job.id, job.id);
     assert!(started.elapsed() < Duration::from_secs(5));
 }
+
+#[tokio::test]
+async fn waits_and_leases_too_long_to_represent_are_served_without_a_panic() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let store = EmbeddedStore::open(dir.path().join("store.redb"))
+        .await
+        .expect("open");
+    let job = JobBuilder::new()
+        .payload("1")
+        .executor("osis")
+        .runner("r")
+        .build()
+        .expect("a valid job");
+    store.submit_job(&job, None).await.expect("submit");
+    let claimed = store
+        .claim("r", "w", Duration::MAX, Duration::MAX, 1)
+        .await
+        .expect("claim");
+    assert_eq!(claimed.len(), 1);
+    let beat = store
+        .heartbeat("w", Duration::MAX, &[claimed[0].attempt()])
+        .await
+        .expect("heartbeat");
+    assert!(beat.is_empty(), "{beat:?}");
+    let done = hero_store::Finish::completed("ok");
+    assert!(
+        store
+            .finish("w", &claimed[0].attempt(), done)
+            .await
+            .expect("finish")
+    );
+    let record = store
+        .wait_final(&job.id, Duration::MAX)
+        .await
+        .expect("wait");
+    assert_eq!(record.status, hero_job::JobStatus::Completed);
+}
