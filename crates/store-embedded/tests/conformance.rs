@@ -16,7 +16,7 @@ async fn open(dir: &tempfile::TempDir) -> EmbeddedStore {
         .expect("open the store file")
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test]
 async fn embedded_store_passes_the_conformance_suite() {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let store = open(&dir).await;

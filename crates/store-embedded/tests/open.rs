@@ -101,3 +101,83 @@ async fn waits_and_leases_too_long_to_represent_are_served_without_a_panic() {
         .expect("wait");
     assert_eq!(record.status, hero_job::JobStatus::Completed);
 }
+
+#[tokio::test]
+async fn secrets_runners_schedules_retention_and_counters_survive_a_reopen() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let file = dir.path().join("store.redb");
+    let job = JobBuilder::new()
+        .payload("1")
+        .executor("osis")
+        .runner("r")
+        .build()
+        .expect("a valid job");
+    let now = chrono::Utc::now();
+    let schedule = hero_store::ScheduleRecord {
+        name: "nightly".into(),
+        cron: "0 0 * * *".into(),
+        job: job.clone(),
+        owner: Some("o".into()),
+        created_at: now,
+        last_tick: now,
+        seed: "seed".into(),
+    };
+    let retention = hero_store::Retention {
+        completed: Duration::from_millis(1),
+        ..hero_store::Retention::default()
+    };
+    {
+        let store = EmbeddedStore::open(&file).await.expect("open");
+        assert!(
+            store
+                .put_secret_grant("hash", "user", &["admin".to_owned()])
+                .await
+                .expect("grant")
+        );
+        let runner = hero_store::RunnerRecord {
+            name: "remote".into(),
+            queue: "remote".into(),
+            access: hero_store::RunnerAccess::Admin,
+            registered_at: now,
+        };
+        store.register_runner(&runner).await.expect("register");
+        store.put_schedule(&schedule, 10).await.expect("schedule");
+        store.put_retention(&retention).await.expect("retention");
+        store.submit_job(&job, None).await.expect("submit");
+    }
+    let store = EmbeddedStore::open(&file).await.expect("reopen");
+    let grants = store.secret_grants().await.expect("grants");
+    assert_eq!(grants.get("hash").map(String::as_str), Some("user"));
+    let runners = store.runners().await.expect("runners");
+    assert_eq!(runners.len(), 1);
+    assert_eq!(runners[0].access, hero_store::RunnerAccess::Admin);
+    let schedules = store.schedules().await.expect("schedules");
+    assert_eq!(schedules[0].name, "nightly");
+    assert_eq!(
+        schedules[0].last_tick.timestamp_millis(),
+        now.timestamp_millis()
+    );
+    let stats = store.job_stats().await.expect("stats");
+    assert_eq!(stats.submitted.get("r"), Some(&1));
+    assert_eq!(store.queue_len("r").await.expect("len"), 1);
+    // The retention set before the restart is the one a job ending after it gets.
+    let claimed = store
+        .claim("r", "w", Duration::from_secs(30), Duration::ZERO, 1)
+        .await
+        .expect("claim");
+    let done = hero_store::Finish::completed("ok");
+    assert!(
+        store
+            .finish("w", &claimed[0].attempt(), done)
+            .await
+            .expect("finish")
+    );
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while store.job(&job.id).await.is_ok() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the job outlived the retention set before the restart"
+        );
+        store.reap_expired().await.expect("reap");
+    }
+}
