@@ -15,6 +15,7 @@ use crate::transitions::{
 };
 use crate::watch::Effects;
 
+/// `d` in whole milliseconds; one too long for an `i64` is the largest.
 pub(crate) fn millis(d: Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
