@@ -62,6 +62,15 @@ pub enum StartError {
     /// The API server could not start.
     #[error("cannot start the API server")]
     Server(#[source] std::io::Error),
+    /// The runner endpoint's socket (`[runner_endpoint] socket`) cannot be served.
+    #[error("cannot serve runners on the socket `{path}`")]
+    RunnerEndpoint {
+        /// The socket's path.
+        path: PathBuf,
+        /// What the OS said, or why the file there is not replaced.
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 /// A failed RPC call.
