@@ -38,7 +38,6 @@ impl From<hero_store::Error> for Failure {
     fn from(error: hero_store::Error) -> Self {
         let code = match &error {
             hero_store::Error::Unavailable { .. } => codes::BACKEND_UNAVAILABLE,
-            hero_store::Error::JobNotFound { .. } => codes::NOT_FOUND,
             _ => codes::INTERNAL_ERROR,
         };
         // Store messages name ids and keys, never credentials: the Redis store redacts them.
