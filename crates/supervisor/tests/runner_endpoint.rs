@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use common::{USER, bounded, until};
 use hero_job::{JobResult, JobStatus};
+use hero_supervisor::config::ActorTransport;
 use hero_supervisor_api::codes;
 use hero_supervisor_openrpc_client::JobBuilder;
 use hero_test_support::TIMEOUT;
@@ -121,6 +122,30 @@ async fn jobs_run_to_completion_and_fail_through_the_socket() {
     );
     let status = sup.client.job_status(&id).await.unwrap();
     assert_eq!(status.status, JobStatus::Failed);
+}
+
+#[tokio::test]
+async fn an_actor_with_the_supervisor_transport_runs_jobs_through_the_socket() {
+    let sup = common::TestSupervisor::start_with(|config| {
+        config.actors[0].transport = ActorTransport::Supervisor;
+        // A Redis nobody serves: the job can only run if the runner uses the socket.
+        config.actors[0]
+            .env
+            .insert("HERO_REDIS_URL".into(), "redis://127.0.0.1:1".into());
+    })
+    .await;
+    let done = bounded(
+        sup.client
+            .job_run(USER, common::job("40 + 2").build().unwrap()),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        done,
+        JobResult::Success {
+            success: "42".into()
+        }
+    );
 }
 
 #[tokio::test]

@@ -25,7 +25,7 @@ mod retention;
 mod runner_endpoint;
 mod secrets;
 
-pub use actor::{ActorConfig, ProcessManagerKind};
+pub use actor::{ActorConfig, ActorTransport, ProcessManagerKind};
 pub use metrics::{MAX_HISTORY_INTERVAL_SECS, MetricsConfig};
 pub use retention::{MAX_RETENTION_SECS, Retention};
 pub use runner_endpoint::RunnerEndpointConfig;
@@ -261,6 +261,7 @@ impl Config {
                 concurrency: None,
                 env: Default::default(),
                 access: RunnerAccess::User,
+                transport: ActorTransport::Redis,
             }],
         }
     }
