@@ -333,6 +333,61 @@ async fn a_stale_socket_is_replaced_and_a_live_one_refused() {
 }
 
 #[tokio::test]
+async fn a_runner_on_the_socket_carries_on_across_a_supervisor_restart() {
+    let redis = hero_test_support::RedisServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let start = || async {
+        let mut config = common::config(&redis, dir.path());
+        config.actors.clear();
+        config.accept_unknown_runners = true;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let running = bounded(hero_supervisor::start(config, listener))
+            .await
+            .unwrap();
+        let client = hero_supervisor_openrpc_client::SupervisorClient::new(running.url()).unwrap();
+        (running, client)
+    };
+    // Started before any supervisor serves: it keeps trying until one does.
+    let _runner = tokio::process::Command::new(hero_test_support::workspace_binary("osis_runner"))
+        .args(["--name", "restarted", "--redis-url", "redis://127.0.0.1:1"])
+        .arg("--db-path")
+        .arg(dir.path().join("restarted_db"))
+        .arg("--supervisor")
+        .arg(format!(
+            "unix://{}",
+            dir.path().join("runner.sock").display()
+        ))
+        .env_clear()
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+
+    let (first, client) = start().await;
+    let answer = bounded(client.job_run(USER, job("restarted", "1 + 1").build().unwrap()))
+        .await
+        .unwrap();
+    assert_eq!(
+        answer,
+        JobResult::Success {
+            success: "2".into()
+        }
+    );
+    bounded(first.serve_until(async {})).await;
+
+    let (second, client) = start().await;
+    let answer = bounded(client.job_run(USER, job("restarted", "2 + 2").build().unwrap()))
+        .await
+        .unwrap();
+    assert_eq!(
+        answer,
+        JobResult::Success {
+            success: "4".into()
+        }
+    );
+    bounded(second.serve_until(async {})).await;
+}
+
+#[tokio::test]
 async fn malformed_requests_get_clear_errors_and_the_connection_serves_on() {
     let sup = supervisor().await;
     let mut socket = Socket::connect(&socket(&sup)).await;

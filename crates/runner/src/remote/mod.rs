@@ -317,3 +317,28 @@ impl Store for RemoteStore {
         unsupported("worker_stats")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn supervisor_methods_are_refused_without_a_connection() {
+        let store = RemoteStore::unix("/nonexistent/runner.sock");
+        let error = store.job("some-id").await.unwrap_err();
+        assert!(matches!(error, Error::Unsupported { .. }), "{error}");
+        assert!(!error.is_retryable());
+        assert!(error.to_string().contains("`job`"), "{error}");
+    }
+
+    #[tokio::test]
+    async fn a_missing_socket_is_an_outage_the_runner_retries() {
+        let store = RemoteStore::unix("/nonexistent/runner.sock");
+        let error = store.health().await.unwrap_err();
+        assert!(error.is_retryable(), "{error}");
+        assert!(
+            error.to_string().contains("/nonexistent/runner.sock"),
+            "{error}"
+        );
+    }
+}

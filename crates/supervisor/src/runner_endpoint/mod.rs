@@ -15,6 +15,7 @@ use hero_store::Store;
 use tokio::net::UnixListener;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 mod connection;
 mod methods;
@@ -22,6 +23,10 @@ mod methods;
 /// Most runner connections served at once; one more waits until another closes. Each runner
 /// process holds one.
 const MAX_CONNECTIONS: usize = 1024;
+
+/// How long [`RunnerEndpoint::stop`] waits for requests under way: a claim long-polls for
+/// 30 s at most, plus room for its answer.
+const DRAIN: Duration = Duration::from_secs(35);
 
 /// How long to pause after a failed `accept` (out of file descriptors, say), so that a
 /// persistent failure does not become a busy loop.
@@ -33,6 +38,8 @@ pub(crate) struct RunnerEndpoint {
     /// Ends the accept loop and every connection's reading.
     stop: CancellationToken,
     accepting: tokio::task::JoinHandle<()>,
+    /// The connections, so a stop can wait for the requests under way to be answered.
+    connections: TaskTracker,
 }
 
 impl RunnerEndpoint {
@@ -55,21 +62,36 @@ impl RunnerEndpoint {
         // A peer that connected in the moment between bind and chmod is refused by owner.
         let owner = std::fs::metadata(path)?.uid();
         let stop = CancellationToken::new();
-        let accepting = tokio::spawn(accept_loop(listener, store, owner, stop.clone()));
+        let connections = TaskTracker::new();
+        let accepting = tokio::spawn(accept_loop(
+            listener,
+            store,
+            owner,
+            stop.clone(),
+            connections.clone(),
+        ));
         tracing::info!(socket = %path.display(), "serving runners on a Unix socket");
         Ok(Self {
             path: path.to_owned(),
             stop,
             accepting,
+            connections,
         })
     }
 
-    /// Stops accepting, stops reading every connection and removes the socket file.
-    /// Requests under way finish on their own.
+    /// Stops accepting, stops reading every connection, waits (at most 35 s) for the
+    /// requests under way to be answered, and removes the socket file.
     pub(crate) async fn stop(mut self) {
         self.stop.cancel();
         // A loop that panicked has stopped as well.
         let _ = (&mut self.accepting).await;
+        self.connections.close();
+        if tokio::time::timeout(DRAIN, self.connections.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!("runner requests still under way at shutdown; leaving them");
+        }
     }
 }
 
@@ -115,6 +137,7 @@ async fn accept_loop(
     store: Arc<dyn Store>,
     owner: u32,
     stop: CancellationToken,
+    connections: TaskTracker,
 ) {
     let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     loop {
@@ -149,7 +172,7 @@ async fn accept_loop(
         }
         let store = store.clone();
         let stop = stop.clone();
-        tokio::spawn(async move {
+        connections.spawn(async move {
             connection::serve(stream, store, stop).await;
             drop(slot);
         });
