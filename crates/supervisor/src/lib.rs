@@ -112,14 +112,7 @@ pub async fn start(config: Config, listener: std::net::TcpListener) -> Result<Ru
     .await?;
     let store: Arc<dyn Store> = Arc::new(store);
     // Before the actors, so a runner started to use it finds it there.
-    let runner_endpoint = config
-        .runner_endpoint
-        .socket_path(&config.data_dir())
-        .map(|path| {
-            runner_endpoint::RunnerEndpoint::start(&path, store.clone())
-                .map_err(|source| StartError::RunnerEndpoint { path, source })
-        })
-        .transpose()?;
+    let runner_endpoint = runner_endpoint::RunnerEndpoint::start_configured(&config, &store)?;
     let registry = registry::Registry::start(&config).await?;
     let supervisor = Arc::new(supervisor::Supervisor {
         store,

@@ -299,7 +299,7 @@ async fn the_socket_is_readable_by_the_supervisors_user_only_and_removed_at_shut
 }
 
 #[tokio::test]
-async fn a_stale_socket_is_replaced_and_a_live_one_refused() {
+async fn a_stale_socket_is_replaced_and_a_live_one_left_to_its_supervisor() {
     let redis = hero_test_support::RedisServer::start();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("runner.sock");
@@ -307,28 +307,36 @@ async fn a_stale_socket_is_replaced_and_a_live_one_refused() {
     drop(std::os::unix::net::UnixListener::bind(&path).unwrap());
     assert!(path.exists());
 
-    let config = common::config(&redis, dir.path());
-    let mut config_second = config.clone();
-    config_second.actors.clear();
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let running = bounded(hero_supervisor::start(config, listener))
-        .await
-        .unwrap();
+    let mut config = common::config(&redis, dir.path());
+    config.actors.clear();
+    let start = |config| async {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        bounded(hero_supervisor::start(config, listener)).await
+    };
+    let first = start(config.clone()).await.unwrap();
     let mut socket = Socket::connect(&path).await;
     let health = socket.call("runner.health", json!({})).await;
     assert_eq!(health["result"], Value::Null, "{health}");
 
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let refused = bounded(hero_supervisor::start(config_second, listener)).await;
-    let error = match refused {
+    // A second supervisor on the same data directory that does not need the socket
+    // starts without one; one that needs it is refused, naming the socket.
+    let second = start(config.clone()).await.unwrap();
+    let mut needing = config.clone();
+    needing.runner_endpoint.socket = Some(path.clone());
+    let error = match start(needing).await {
         Ok(_) => panic!("a second supervisor took over a socket still served"),
-        Err(error) => format!("{error:#}"),
+        Err(error) => error.to_string(),
     };
     assert!(error.contains("runner.sock"), "{error}");
     let health = socket.call("runner.health", json!({})).await;
     assert_eq!(health["result"], Value::Null, "the first still serves");
 
-    bounded(running.serve_until(async {})).await;
+    bounded(second.serve_until(async {})).await;
+    assert!(
+        path.exists(),
+        "the second leaves the first one's socket alone"
+    );
+    bounded(first.serve_until(async {})).await;
     assert!(!path.exists(), "the socket is removed at shutdown");
 }
 

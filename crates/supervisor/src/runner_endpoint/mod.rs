@@ -17,6 +17,9 @@ use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::config::{ActorTransport, Config};
+use crate::error::StartError;
+
 mod connection;
 mod methods;
 
@@ -43,6 +46,41 @@ pub(crate) struct RunnerEndpoint {
 }
 
 impl RunnerEndpoint {
+    /// Starts the endpoint `config` asks for, if any.
+    ///
+    /// When another supervisor already serves the default socket (two supervisors on one
+    /// host, one data directory, neither configuring `[runner_endpoint] socket`), this one
+    /// serves none and says so, unless it needs its own: the socket was configured, or an
+    /// actor reaches the store through it.
+    ///
+    /// # Errors
+    ///
+    /// [`StartError::RunnerEndpoint`] when the socket cannot be served, see [`Self::start`].
+    pub(crate) fn start_configured(
+        config: &Config,
+        store: &Arc<dyn Store>,
+    ) -> Result<Option<Self>, StartError> {
+        let Some(path) = config.runner_endpoint.socket_path(&config.data_dir()) else {
+            return Ok(None);
+        };
+        let needed = config.runner_endpoint.socket.is_some()
+            || config
+                .actors
+                .iter()
+                .any(|actor| actor.transport == ActorTransport::Supervisor);
+        match Self::start(&path, store.clone()) {
+            Ok(endpoint) => Ok(Some(endpoint)),
+            Err(e) if e.kind() == std::io::ErrorKind::AddrInUse && !needed => {
+                tracing::warn!(
+                    socket = %path.display(),
+                    "another supervisor serves runners on this socket; serving no runner socket"
+                );
+                Ok(None)
+            }
+            Err(source) => Err(StartError::RunnerEndpoint { path, source }),
+        }
+    }
+
     /// Serves `store`'s runner operations on a Unix socket at `path`, readable and writable
     /// by the supervisor's user only.
     ///
