@@ -236,19 +236,25 @@ async fn a_late_report_from_an_old_attempt_is_refused() {
 
 #[tokio::test]
 async fn a_long_poll_claim_returns_as_soon_as_a_job_arrives() {
-    let sup = supervisor().await;
+    // Jobs for a runner never seen are refused, so the first job accepted proves the claim
+    // below has reached the store and is waiting.
+    let sup = common::TestSupervisor::start_with(|config| config.actors.clear()).await;
     let path = socket(&sup);
     let started = Instant::now();
     let claiming = tokio::spawn(async move {
         let mut socket = Socket::connect(&path).await;
         socket.claim("polled", "w1", 10_000, 30_000).await
     });
-    let id = bounded(
-        sup.client
-            .jobs_create(USER, job("polled", "1").build().unwrap()),
-    )
-    .await
-    .unwrap();
+    let job = job("polled", "1").build().unwrap();
+    let id = job.id.clone();
+    until("the waiting claim makes the runner known", || async {
+        sup.client.jobs_create(USER, job.clone()).await.is_ok()
+    })
+    .await;
+    assert!(
+        !claiming.is_finished(),
+        "the claim waits while no job is queued"
+    );
     bounded(sup.client.job_start(USER, &id)).await.unwrap();
 
     let claimed = bounded(claiming).await.unwrap();

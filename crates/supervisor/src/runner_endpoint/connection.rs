@@ -47,6 +47,7 @@ pub(super) async fn serve(stream: UnixStream, store: Arc<dyn Store>, stop: Cance
             Ok(None) => break,
             Err(failure) => {
                 // After an over-long line the stream is out of step: answer once, then close.
+                // A runner that already hung up needs no answer.
                 let _ = answers.send(error_line(&Value::Null, &failure)).await;
                 break;
             }
