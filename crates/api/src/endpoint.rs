@@ -2,11 +2,14 @@
 //! store itself, and what it gets back.
 //!
 //! The endpoint is line-delimited JSON-RPC 2.0 on a Unix socket (one request or response
-//! object per line); `docs/runner-protocol.md` ("Through the supervisor") describes it for
-//! runners in any language. Each method maps onto one store operation of a runner; params
-//! are taken by name. The supervisor serves it, the runner SDK's remote store calls it.
+//! object per line), and the same methods on the API's HTTP/WebSocket port, where each takes
+//! a register or admin `secret` first (see [`crate::methods`]); `docs/runner-protocol.md`
+//! ("Through the supervisor") describes both for runners in any language. Each method maps
+//! onto one store operation of a runner. The supervisor serves it, the runner SDK's remote
+//! store calls it.
 
 use hero_job::{Job, JobResult, JobStatus, Progress};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// `runner.claim`: take up to `most` jobs of `queue`, waiting up to `wait_ms` for the first.
@@ -47,7 +50,7 @@ pub const MAX_RESULT_BYTES: usize = 1 << 20;
 pub const MAX_REQUEST_LINE_BYTES: usize = 8 << 20;
 
 /// One run of a job: its id and the token of the claim that started it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Attempt {
     /// The job's id.
     pub id: String,
@@ -56,7 +59,7 @@ pub struct Attempt {
 }
 
 /// The params of `runner.claim`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ClaimParams {
     /// The queue (runner name) to take jobs from.
     pub queue: String,
@@ -71,7 +74,7 @@ pub struct ClaimParams {
 }
 
 /// One job `runner.claim` took: the job and the token of this claim.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Claimed {
     /// The job as submitted.
     pub job: Job,
@@ -80,7 +83,7 @@ pub struct Claimed {
 }
 
 /// The params of `runner.heartbeat`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct HeartbeatParams {
     /// The worker whose lease is renewed.
     pub worker: String,
@@ -91,7 +94,7 @@ pub struct HeartbeatParams {
 }
 
 /// The params of `runner.finish`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct FinishParams {
     /// The worker holding the run.
     pub worker: String,
@@ -104,7 +107,7 @@ pub struct FinishParams {
 }
 
 /// The params of `runner.progress`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ProgressParams {
     /// The worker holding the run.
     pub worker: String,
@@ -115,7 +118,7 @@ pub struct ProgressParams {
 }
 
 /// What a worker reports of itself (`runner.put_worker_stats`).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct WorkerStats {
     /// The worker's id.
     pub worker: String,
@@ -132,7 +135,7 @@ pub struct WorkerStats {
 }
 
 /// The params of `runner.put_worker_stats`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct WorkerStatsParams {
     /// The figures.
     pub stats: WorkerStats,

@@ -178,6 +178,12 @@ pub enum Error {
         /// Why it was refused.
         source: Box<Error>,
     },
+    /// A runner's store call (`runner.claim`, …) with params out of bounds.
+    #[error("invalid params: {reason}")]
+    RunnerCall {
+        /// What is wrong, naming the field.
+        reason: String,
+    },
     /// The method is declared in the API table but this server has no handler for it.
     #[error("method `{method}` is not served by this supervisor")]
     NotServed {
@@ -261,6 +267,7 @@ impl From<Error> for ErrorObjectOwned {
             | Error::Job(_)
             | Error::TooManyJobs { .. }
             | Error::BadSchedule { .. }
+            | Error::RunnerCall { .. }
             | Error::Store(Store::TooManySchedules { .. }) => codes::INVALID_PARAMS,
             // Answered above with its source's code; never reached.
             Error::InJob { .. } => codes::INTERNAL_ERROR,

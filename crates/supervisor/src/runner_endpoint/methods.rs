@@ -14,7 +14,7 @@ use hero_supervisor_api::endpoint::{
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-/// A JSON-RPC error to answer with.
+/// A JSON-RPC error to answer on the socket.
 #[derive(Debug)]
 pub(super) struct Failure {
     pub(super) code: i32,
@@ -28,29 +28,70 @@ impl Failure {
             message: message.into(),
         }
     }
-
-    fn invalid(message: impl Into<String>) -> Self {
-        Self::new(codes::INVALID_PARAMS, message)
-    }
 }
 
-impl From<hero_store::Error> for Failure {
+/// Why a runner's call was not carried out: the same on either transport, worded for each
+/// by its caller.
+#[derive(Debug)]
+pub(crate) enum Refusal {
+    /// Not one of the endpoint's methods.
+    UnknownMethod,
+    /// The params are missing, of the wrong type, or out of bounds; says which.
+    Invalid(String),
+    /// The store failed.
+    Store(hero_store::Error),
+}
+
+impl From<hero_store::Error> for Refusal {
     fn from(error: hero_store::Error) -> Self {
-        let code = match &error {
-            hero_store::Error::Unavailable { .. } => codes::BACKEND_UNAVAILABLE,
-            _ => codes::INTERNAL_ERROR,
-        };
-        // Store messages name ids and keys, never credentials: the Redis store redacts them.
-        Self::new(code, error.to_string())
+        Self::Store(error)
     }
 }
 
-/// Runs `method` with `params` against `store`.
+impl From<Refusal> for Failure {
+    fn from(refusal: Refusal) -> Self {
+        match refusal {
+            Refusal::UnknownMethod => Self::new(
+                codes::METHOD_NOT_FOUND,
+                format!(
+                    "method not found: the runner endpoint serves {}",
+                    wire::METHODS.join(", ")
+                ),
+            ),
+            Refusal::Invalid(reason) => {
+                Self::new(codes::INVALID_PARAMS, format!("invalid params: {reason}"))
+            }
+            // Store messages name ids and keys, never credentials (the Redis store redacts
+            // them), and the socket's peer is the supervisor's own user.
+            Refusal::Store(error) => {
+                let code = match &error {
+                    hero_store::Error::Unavailable { .. } => codes::BACKEND_UNAVAILABLE,
+                    _ => codes::INTERNAL_ERROR,
+                };
+                Self::new(code, error.to_string())
+            }
+        }
+    }
+}
+
+/// Runs `method` with `params`, as sent on the socket.
 pub(super) async fn call(
     store: &dyn Store,
     method: &str,
     params: Option<Value>,
 ) -> Result<Value, Failure> {
+    let params = params.unwrap_or(Value::Object(serde_json::Map::new()));
+    if !params.is_object() {
+        return Err(Failure::new(
+            codes::INVALID_PARAMS,
+            "invalid params: the runner endpoint takes params by name (an object)",
+        ));
+    }
+    run(store, method, params).await.map_err(Failure::from)
+}
+
+/// Runs `method` with `params` (by name, without a secret) against `store`.
+pub(crate) async fn run(store: &dyn Store, method: &str, params: Value) -> Result<Value, Refusal> {
     match method {
         wire::CLAIM => claim(store, parse(params)?).await,
         wire::HEARTBEAT => heartbeat(store, parse(params)?).await,
@@ -61,53 +102,37 @@ pub(super) async fn call(
             store.health().await?;
             Ok(Value::Null)
         }
-        _ => Err(Failure::new(
-            codes::METHOD_NOT_FOUND,
-            format!(
-                "method not found: the runner endpoint serves {}",
-                wire::METHODS.join(", ")
-            ),
-        )),
+        _ => Err(Refusal::UnknownMethod),
     }
 }
 
-fn parse<T: DeserializeOwned>(params: Option<Value>) -> Result<T, Failure> {
-    let params = params.unwrap_or(Value::Object(serde_json::Map::new()));
-    if !params.is_object() {
-        return Err(Failure::invalid(
-            "invalid params: the runner endpoint takes params by name (an object)",
-        ));
-    }
-    serde_json::from_value(params).map_err(|e| Failure::invalid(format!("invalid params: {e}")))
+fn parse<T: DeserializeOwned>(params: Value) -> Result<T, Refusal> {
+    serde_json::from_value(params).map_err(|e| Refusal::Invalid(e.to_string()))
 }
 
-fn lease(field: &str, ms: u64) -> Result<Duration, Failure> {
+fn lease(field: &str, ms: u64) -> Result<Duration, Refusal> {
     if ms == 0 || ms > wire::MAX_LEASE_MS {
-        return Err(Failure::invalid(format!(
-            "invalid params: `{field}` must be 1 to {} ms",
+        return Err(Refusal::Invalid(format!(
+            "`{field}` must be 1 to {} ms",
             wire::MAX_LEASE_MS
         )));
     }
     Ok(Duration::from_millis(ms))
 }
 
-fn named(field: &str, value: &str) -> Result<(), Failure> {
+fn named(field: &str, value: &str) -> Result<(), Refusal> {
     if value.is_empty() {
-        return Err(Failure::invalid(format!(
-            "invalid params: `{field}` is empty"
-        )));
+        return Err(Refusal::Invalid(format!("`{field}` is empty")));
     }
     Ok(())
 }
 
-async fn claim(store: &dyn Store, params: ClaimParams) -> Result<Value, Failure> {
+async fn claim(store: &dyn Store, params: ClaimParams) -> Result<Value, Refusal> {
     named("queue", &params.queue)?;
     named("worker", &params.worker)?;
     let lease = lease("lease_ms", params.lease_ms)?;
     if params.most == 0 {
-        return Err(Failure::invalid(
-            "invalid params: `most` must be at least 1",
-        ));
+        return Err(Refusal::Invalid("`most` must be at least 1".into()));
     }
     let wait = Duration::from_millis(params.wait_ms.min(wire::MAX_CLAIM_WAIT_MS));
     let most = params.most.min(wire::MAX_CLAIM_BATCH);
@@ -124,12 +149,12 @@ async fn claim(store: &dyn Store, params: ClaimParams) -> Result<Value, Failure>
     Ok(to_value(&claimed))
 }
 
-async fn heartbeat(store: &dyn Store, params: HeartbeatParams) -> Result<Value, Failure> {
+async fn heartbeat(store: &dyn Store, params: HeartbeatParams) -> Result<Value, Refusal> {
     named("worker", &params.worker)?;
     let lease = lease("lease_ms", params.lease_ms)?;
     if params.running.len() > wire::MAX_RUNNING {
-        return Err(Failure::invalid(format!(
-            "invalid params: `running` lists more than {} runs",
+        return Err(Refusal::Invalid(format!(
+            "`running` lists more than {} runs",
             wire::MAX_RUNNING
         )));
     }
@@ -145,14 +170,14 @@ async fn heartbeat(store: &dyn Store, params: HeartbeatParams) -> Result<Value, 
     Ok(to_value(&stops))
 }
 
-async fn finish(store: &dyn Store, params: FinishParams) -> Result<Value, Failure> {
+async fn finish(store: &dyn Store, params: FinishParams) -> Result<Value, Refusal> {
     named("worker", &params.worker)?;
     if !matches!(
         params.status,
         JobStatus::Completed | JobStatus::Failed | JobStatus::Stopped
     ) {
-        return Err(Failure::invalid(
-            "invalid params: `status` must be completed, failed or stopped",
+        return Err(Refusal::Invalid(
+            "`status` must be completed, failed or stopped".into(),
         ));
     }
     let len = match &params.result {
@@ -160,8 +185,8 @@ async fn finish(store: &dyn Store, params: FinishParams) -> Result<Value, Failur
         JobResult::Error { error } => error.len(),
     };
     if len > wire::MAX_RESULT_BYTES {
-        return Err(Failure::invalid(format!(
-            "invalid params: the result is {len} bytes, more than the limit of {}",
+        return Err(Refusal::Invalid(format!(
+            "the result is {len} bytes, more than the limit of {}",
             wire::MAX_RESULT_BYTES
         )));
     }
@@ -175,7 +200,7 @@ async fn finish(store: &dyn Store, params: FinishParams) -> Result<Value, Failur
     Ok(Value::Bool(taken))
 }
 
-async fn progress(store: &dyn Store, params: ProgressParams) -> Result<Value, Failure> {
+async fn progress(store: &dyn Store, params: ProgressParams) -> Result<Value, Refusal> {
     named("worker", &params.worker)?;
     // Through the constructor, so an over-long message or percent is cut as the SDK would.
     let progress = Progress::new(params.progress.percent, params.progress.message);
@@ -185,7 +210,7 @@ async fn progress(store: &dyn Store, params: ProgressParams) -> Result<Value, Fa
     Ok(Value::Bool(taken))
 }
 
-async fn put_worker_stats(store: &dyn Store, params: WorkerStatsParams) -> Result<Value, Failure> {
+async fn put_worker_stats(store: &dyn Store, params: WorkerStatsParams) -> Result<Value, Refusal> {
     let s = params.stats;
     named("stats.worker", &s.worker)?;
     let ttl = lease("ttl_ms", params.ttl_ms)?;

@@ -4,7 +4,8 @@
 //! - this file: the socket (mode 0600, a stale one replaced, removed at shutdown) and the
 //!   accept loop;
 //! - `connection`: one runner's connection, line-delimited JSON-RPC;
-//! - `methods`: each method onto its one store call.
+//! - `methods`: each method onto its one store call; `rpc/endpoint.rs` serves the same
+//!   calls on the API port.
 
 use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -22,6 +23,8 @@ use crate::error::StartError;
 
 mod connection;
 mod methods;
+
+pub(crate) use methods::{Refusal, run};
 
 /// Most runner connections served at once; one more waits until another closes. Each runner
 /// process holds one.
