@@ -8,7 +8,7 @@
 
 use std::future::Future;
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,6 +18,7 @@ use clap::Parser;
 use hero_job::Level;
 use hero_store::Store;
 use hero_store_redis::{RedisStore, redact_url};
+use hero_supervisor_api::Secret;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::time::Instant;
 
@@ -60,11 +61,16 @@ pub struct RunnerArgs {
     /// The key prefix in Redis, the same as the supervisor's.
     #[arg(long, default_value = "hero")]
     pub namespace: String,
-    /// Reach the store through the supervisor's runner endpoint instead of Redis:
-    /// `unix:///PATH/runner.sock` (by default `runner.sock` in the supervisor's data
-    /// directory). When given, `--redis-url` and `--namespace` are not used.
-    #[arg(long, env = "HERO_RUNNER_SUPERVISOR", value_parser = parse_supervisor, value_name = "unix://PATH")]
+    /// Reach the store through the supervisor instead of Redis: `unix:///PATH/runner.sock`
+    /// (its runner socket, by default `runner.sock` in the supervisor's data directory), or
+    /// `http(s)://HOST:PORT` (its API, with `--secret`). When given, `--redis-url` and
+    /// `--namespace` are not used.
+    #[arg(long, env = "HERO_RUNNER_SUPERVISOR", value_parser = parse_supervisor, value_name = "unix://PATH|http(s)://HOST:PORT")]
     pub supervisor: Option<SupervisorEndpoint>,
+    /// A register or admin secret of the supervisor, for `--supervisor http(s)://…`; never
+    /// logged.
+    #[arg(long, env = "HERO_RUNNER_SECRET", hide_env_values = true)]
+    pub secret: Option<Secret>,
     /// Most jobs executed at once.
     #[arg(long, default_value_t = 4)]
     pub concurrency: usize,
@@ -91,6 +97,7 @@ impl std::fmt::Debug for RunnerArgs {
             .field("redis_url", &redact_url(&self.redis_url))
             .field("namespace", &self.namespace)
             .field("supervisor", &self.supervisor)
+            .field("secret", &self.secret)
             .field("concurrency", &self.concurrency)
             .field("access", &self.access)
             .field("lease_ms", &self.lease_ms)
@@ -181,22 +188,35 @@ pub async fn main_with(executor: Arc<dyn Executor>, args: RunnerArgs) -> anyhow:
 }
 
 async fn connect_store(args: &RunnerArgs) -> anyhow::Result<Arc<dyn Store>> {
-    Ok(match &args.supervisor {
-        Some(SupervisorEndpoint::Unix(path)) => Arc::new(connect_endpoint(path).await?),
-        None => Arc::new(connect(&args.redis_url, &args.namespace).await?),
-    })
+    let endpoint = match &args.supervisor {
+        None => return Ok(Arc::new(connect(&args.redis_url, &args.namespace).await?)),
+        Some(endpoint) => endpoint,
+    };
+    let store = match endpoint {
+        SupervisorEndpoint::Unix(path) => RemoteStore::unix(path),
+        SupervisorEndpoint::Http(url) => {
+            let secret = args.secret.clone().filter(|s| !s.is_empty()).context(
+                "--supervisor http(s)://… needs --secret (or HERO_RUNNER_SECRET): a register or \
+                 admin secret of the supervisor",
+            )?;
+            RemoteStore::http(url, secret).with_context(|| format!("using `{url}`"))?
+        }
+    };
+    Ok(Arc::new(connect_endpoint(store, endpoint).await?))
 }
 
-/// Checks that the supervisor's runner endpoint at `path` answers, retrying with backoff
-/// for up to [`CONNECT_PATIENCE`]: a runner may start before the supervisor serves.
-async fn connect_endpoint(path: &Path) -> anyhow::Result<RemoteStore> {
-    let store = RemoteStore::unix(path);
+/// Checks that the supervisor answers through `store`, retrying with backoff for up to
+/// [`CONNECT_PATIENCE`]: a runner may start before the supervisor serves.
+async fn connect_endpoint(
+    store: RemoteStore,
+    endpoint: &SupervisorEndpoint,
+) -> anyhow::Result<RemoteStore> {
     let deadline = Instant::now() + CONNECT_PATIENCE;
     let mut backoff = Backoff::store();
     loop {
         let error = match store.health().await {
             Ok(()) => {
-                tracing::info!(socket = %path.display(), "connected through the supervisor");
+                tracing::info!(supervisor = %endpoint, "connected through the supervisor");
                 return Ok(store);
             }
             Err(error) => error,
@@ -205,12 +225,11 @@ async fn connect_endpoint(path: &Path) -> anyhow::Result<RemoteStore> {
         if !error.is_retryable() || Instant::now() + delay >= deadline {
             return Err(error).with_context(|| {
                 format!(
-                    "reaching the supervisor at unix://{} (gave up after {CONNECT_PATIENCE:?})",
-                    path.display()
+                    "reaching the supervisor at {endpoint} (gave up after {CONNECT_PATIENCE:?})"
                 )
             });
         }
-        tracing::warn!(socket = %path.display(), %error, ?delay, "cannot reach the supervisor; retrying");
+        tracing::warn!(supervisor = %endpoint, %error, ?delay, "cannot reach the supervisor; retrying");
         tokio::time::sleep(delay).await;
     }
 }
@@ -245,22 +264,34 @@ async fn connect(url: &str, namespace: &str) -> anyhow::Result<RedisStore> {
 pub enum SupervisorEndpoint {
     /// `unix://PATH`: the supervisor's Unix socket on this host.
     Unix(PathBuf),
+    /// `http://HOST:PORT` or `https://…`: the supervisor's API, with a secret.
+    Http(String),
 }
 
 impl std::fmt::Display for SupervisorEndpoint {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::Unix(path) => write!(f, "unix://{}", path.display()),
+            Self::Http(url) => f.write_str(url),
         }
     }
 }
 
 fn parse_supervisor(value: &str) -> Result<SupervisorEndpoint, String> {
-    match value.strip_prefix("unix://") {
-        Some(path) if !path.is_empty() => Ok(SupervisorEndpoint::Unix(PathBuf::from(path))),
-        Some(_) => Err("`unix://` needs the socket's path, e.g. unix:///data/runner.sock".into()),
-        None => Err(format!(
-            "`{value}` is not a supervisor endpoint: use unix://PATH (the supervisor's runner socket)"
+    if let Some(path) = value.strip_prefix("unix://") {
+        if path.is_empty() {
+            return Err("`unix://` needs the socket's path, e.g. unix:///data/runner.sock".into());
+        }
+        return Ok(SupervisorEndpoint::Unix(PathBuf::from(path)));
+    }
+    let host = value
+        .strip_prefix("http://")
+        .or_else(|| value.strip_prefix("https://"));
+    match host {
+        Some(host) if !host.is_empty() => Ok(SupervisorEndpoint::Http(value.to_owned())),
+        _ => Err(format!(
+            "`{value}` is not a supervisor endpoint: use unix://PATH (its runner socket) or \
+             http(s)://HOST:PORT (its API, with --secret)"
         )),
     }
 }
@@ -336,7 +367,7 @@ mod tests {
             "--db-path",
             "/tmp/db",
             "--redis-url",
-            "redis://:secret@127.0.0.1:6379",
+            "redis://:hunter2@127.0.0.1:6379",
             "--namespace",
             "ns",
         ])
@@ -346,7 +377,7 @@ mod tests {
         assert_eq!(args.namespace, "ns");
         assert_eq!(args.concurrency, 4);
         assert_eq!(args.access, None, "no flag leaves the executor's default");
-        assert!(!format!("{args:?}").contains("secret"));
+        assert!(!format!("{args:?}").contains("hunter2"));
     }
 
     #[test]
@@ -376,8 +407,31 @@ mod tests {
     }
 
     #[test]
-    fn supervisor_refuses_anything_but_a_unix_socket_path() {
-        for bad in ["unix://", "/data/runner.sock", "http://127.0.0.1:3030", ""] {
+    fn supervisor_takes_an_http_url_with_a_secret_that_is_never_shown() {
+        let args = RunnerArgs::try_parse_from([
+            "osis_runner",
+            "--name",
+            "o",
+            "--supervisor",
+            "https://sup.example:3030",
+            "--secret",
+            "hunter2-register",
+        ])
+        .expect("an http endpoint parses");
+        assert_eq!(
+            args.supervisor,
+            Some(SupervisorEndpoint::Http("https://sup.example:3030".into()))
+        );
+        assert_eq!(
+            args.secret.as_ref().map(Secret::expose),
+            Some("hunter2-register")
+        );
+        assert!(!format!("{args:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn supervisor_refuses_anything_but_a_socket_or_an_api_url() {
+        for bad in ["unix://", "/data/runner.sock", "http://", "ftp://h", ""] {
             let parsed =
                 RunnerArgs::try_parse_from(["osis_runner", "--name", "o", "--supervisor", bad]);
             assert!(parsed.is_err(), "`{bad}` must be refused");

@@ -10,7 +10,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use common::{USER, bounded, until};
+use common::{ADMIN, REGISTER, USER, bounded, until};
 use hero_job::{JobResult, JobStatus};
 use hero_supervisor::config::ActorTransport;
 use hero_supervisor_api::codes;
@@ -399,6 +399,77 @@ async fn a_runner_on_the_socket_carries_on_across_a_supervisor_restart() {
         }
     );
     bounded(second.serve_until(async {})).await;
+}
+
+/// An `osis_runner` on queue `name` that reaches the store through the supervisor's API.
+fn runner_over_http(sup: &common::TestSupervisor, name: &str, secret: &str) -> Child {
+    tokio::process::Command::new(hero_test_support::workspace_binary("osis_runner"))
+        .args(["--name", name, "--redis-url", "redis://127.0.0.1:1"])
+        .args(["--supervisor", &sup.url, "--db-path"])
+        .arg(sup.data_dir.path().join(format!("{name}_db")))
+        .env_clear()
+        .env("HERO_RUNNER_SECRET", secret)
+        .kill_on_drop(true)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_runner_over_http_with_a_register_secret_runs_and_fails_jobs() {
+    let sup = supervisor().await;
+    let _runner = runner_over_http(&sup, "over_http", REGISTER);
+
+    let done = bounded(
+        sup.client
+            .job_run(USER, job("over_http", "40 + 2").build().unwrap()),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        done,
+        JobResult::Success {
+            success: "42".into()
+        }
+    );
+    let failed = bounded(
+        sup.client
+            .job_run(USER, job("over_http", "throw \"boom\"").build().unwrap()),
+    )
+    .await
+    .unwrap();
+    assert!(
+        matches!(&failed, JobResult::Error { error } if error.contains("boom")),
+        "{failed:?}"
+    );
+}
+
+#[tokio::test]
+async fn the_runner_methods_on_the_api_need_a_register_or_admin_secret() {
+    let sup = supervisor().await;
+    for secret in [USER, "wrong-secret"] {
+        let code = sup
+            .error_code(
+                "runner.claim",
+                json!({"secret": secret, "queue": "q", "worker": "w", "lease_ms": 1000,
+                       "wait_ms": 0, "most": 1}),
+            )
+            .await;
+        assert_eq!(code, i64::from(codes::UNAUTHORIZED), "{secret}");
+    }
+    let answer = sup.call("runner.health", json!({"secret": ADMIN})).await;
+    assert_eq!(answer["result"], Value::Null, "{answer}");
+
+    // A runner given a user's secret says why and stops, rather than retrying for ever.
+    let runner = runner_over_http(&sup, "refused", USER);
+    let output = bounded(runner.wait_with_output()).await.unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("unauthorized"), "{stderr}");
+    assert!(
+        !stderr.contains(USER),
+        "the secret is never printed: {stderr}"
+    );
 }
 
 #[tokio::test]

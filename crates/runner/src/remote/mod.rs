@@ -1,8 +1,10 @@
 //! [`RemoteStore`]: the store of a runner that reaches it through the supervisor's runner
-//! endpoint (`--supervisor unix://PATH`) instead of connecting to it itself.
+//! endpoint (`--supervisor unix://PATH` or `--supervisor http(s)://HOST:PORT`) instead of
+//! connecting to it itself.
 //!
 //! - this file: the [`Store`] methods a runner uses, each one endpoint call;
-//! - `client`: the connection, its requests and their answers.
+//! - `client`: the Unix socket's connection, its requests and their answers;
+//! - `http`: the same calls on the supervisor's API port, with the runner's secret.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -15,11 +17,16 @@ use hero_store::{
     Attempt, Claimed, Error, Finish, JobFilter, JobStats, Promoted, Reaped, Result, Retention,
     RunnerLoad, RunnerRecord, ScheduleRecord, StopOutcome, Store, TickClaim, Watched, WorkerStats,
 };
+use hero_supervisor_api::Secret;
 use hero_supervisor_api::endpoint as wire;
+use serde::Serialize;
 use serde::de::DeserializeOwned;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 mod client;
+mod http;
+
+use http::{Http, within};
 
 /// How long a call other than a claim may wait for its answer before it counts as failed
 /// (and is retried by the runner, like any store outage).
@@ -30,10 +37,15 @@ const CALL_TIMEOUT: Duration = Duration::from_secs(10);
 /// `claim`, `heartbeat`, `finish`, `progress`, `put_worker_stats` and `health` go to the
 /// supervisor, which makes the same call on its own store, attempt-token fencing included.
 /// Every other method answers [`Error::Unsupported`]: it is the supervisor's, not a
-/// runner's. A broken connection is reopened by the next call; until then calls answer
-/// [`Error::Unavailable`], which the runner retries.
+/// runner's. A broken connection or an unreachable supervisor answers [`Error::Unavailable`],
+/// which the runner retries; a refusal (a wrong secret, say) answers `Unsupported`.
 pub struct RemoteStore {
-    client: client::Client,
+    transport: Transport,
+}
+
+enum Transport {
+    Unix(client::Client),
+    Http(Http),
 }
 
 impl RemoteStore {
@@ -41,17 +53,31 @@ impl RemoteStore {
     /// connected until the first call; [`health`](Store::health) checks the way.
     pub fn unix(path: impl Into<PathBuf>) -> Self {
         Self {
-            client: client::Client::new(path.into()),
+            transport: Transport::Unix(client::Client::new(path.into())),
         }
     }
 
-    async fn call<T: DeserializeOwned>(
-        &self,
+    /// A store reached through the supervisor's API at `url` (`http://HOST:PORT` or
+    /// `https://…`), each call carrying `secret`, a register or admin secret.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Unsupported`] when `url` cannot be used.
+    pub fn http(url: &str, secret: Secret) -> Result<Self> {
+        Ok(Self {
+            transport: Transport::Http(Http::new(url, secret)?),
+        })
+    }
+
+    /// Sends a socket request: `params` by name, the answer read as `T`.
+    async fn on_socket<T: DeserializeOwned>(
+        client: &client::Client,
         method: &str,
-        params: Value,
+        params: &impl Serialize,
         timeout: Duration,
     ) -> Result<T> {
-        let value = self.client.call(method, params, timeout).await?;
+        let params = serde_json::to_value(params).expect("wire types serialize: plain structs");
+        let value = client.call(method, params, timeout).await?;
         serde_json::from_value(value).map_err(|e| Error::Corrupt {
             key: method.to_owned(),
             reason: format!("the supervisor's answer does not fit: {e}"),
@@ -97,10 +123,19 @@ impl Store for RemoteStore {
         };
         // The supervisor holds a claim up to its own bound at most; past that plus the
         // usual allowance, the answer is not coming.
-        let wait = wait.min(Duration::from_millis(wire::MAX_CLAIM_WAIT_MS));
-        let claimed: Vec<wire::Claimed> = self
-            .call(wire::CLAIM, json!(params), wait + CALL_TIMEOUT)
-            .await?;
+        let timeout = wait.min(Duration::from_millis(wire::MAX_CLAIM_WAIT_MS)) + CALL_TIMEOUT;
+        let claimed: Vec<wire::Claimed> = match &self.transport {
+            Transport::Unix(client) => {
+                Self::on_socket(client, wire::CLAIM, &params, timeout).await?
+            }
+            Transport::Http(http) => {
+                within(
+                    timeout,
+                    http.client.runner_claim(http.secret.expose(), &params),
+                )
+                .await?
+            }
+        };
         Ok(claimed
             .into_iter()
             .map(|c| Claimed {
@@ -121,9 +156,15 @@ impl Store for RemoteStore {
             lease_ms: millis(lease),
             running: running.iter().map(to_wire).collect(),
         };
-        let stops: Vec<wire::Attempt> = self
-            .call(wire::HEARTBEAT, json!(params), CALL_TIMEOUT)
-            .await?;
+        let stops: Vec<wire::Attempt> = match &self.transport {
+            Transport::Unix(client) => {
+                Self::on_socket(client, wire::HEARTBEAT, &params, CALL_TIMEOUT).await?
+            }
+            Transport::Http(http) => {
+                let call = http.client.runner_heartbeat(http.secret.expose(), &params);
+                within(CALL_TIMEOUT, call).await?
+            }
+        };
         Ok(stops
             .into_iter()
             .map(|a| Attempt {
@@ -140,7 +181,15 @@ impl Store for RemoteStore {
             status: finish.status,
             result: finish.result,
         };
-        self.call(wire::FINISH, json!(params), CALL_TIMEOUT).await
+        match &self.transport {
+            Transport::Unix(client) => {
+                Self::on_socket(client, wire::FINISH, &params, CALL_TIMEOUT).await
+            }
+            Transport::Http(http) => {
+                let call = http.client.runner_finish(http.secret.expose(), &params);
+                within(CALL_TIMEOUT, call).await
+            }
+        }
     }
 
     async fn progress(&self, worker: &str, attempt: &Attempt, progress: &Progress) -> Result<bool> {
@@ -149,7 +198,15 @@ impl Store for RemoteStore {
             attempt: to_wire(attempt),
             progress: progress.clone(),
         };
-        self.call(wire::PROGRESS, json!(params), CALL_TIMEOUT).await
+        match &self.transport {
+            Transport::Unix(client) => {
+                Self::on_socket(client, wire::PROGRESS, &params, CALL_TIMEOUT).await
+            }
+            Transport::Http(http) => {
+                let call = http.client.runner_progress(http.secret.expose(), &params);
+                within(CALL_TIMEOUT, call).await
+            }
+        }
     }
 
     async fn put_worker_stats(&self, stats: &WorkerStats, ttl: Duration) -> Result<()> {
@@ -164,15 +221,37 @@ impl Store for RemoteStore {
             },
             ttl_ms: millis(ttl),
         };
-        let _: Value = self
-            .call(wire::PUT_WORKER_STATS, json!(params), CALL_TIMEOUT)
-            .await?;
-        Ok(())
+        match &self.transport {
+            Transport::Unix(client) => {
+                let _: Value =
+                    Self::on_socket(client, wire::PUT_WORKER_STATS, &params, CALL_TIMEOUT).await?;
+                Ok(())
+            }
+            Transport::Http(http) => {
+                let call = http
+                    .client
+                    .runner_put_worker_stats(http.secret.expose(), &params);
+                within(CALL_TIMEOUT, call).await
+            }
+        }
     }
 
     async fn health(&self) -> Result<()> {
-        let _: Value = self.call(wire::HEALTH, json!({}), CALL_TIMEOUT).await?;
-        Ok(())
+        match &self.transport {
+            Transport::Unix(client) => {
+                let _: Value =
+                    Self::on_socket(client, wire::HEALTH, &serde_json::json!({}), CALL_TIMEOUT)
+                        .await?;
+                Ok(())
+            }
+            Transport::Http(http) => {
+                within(
+                    CALL_TIMEOUT,
+                    http.client.runner_health(http.secret.expose()),
+                )
+                .await
+            }
+        }
     }
 
     async fn create_job(&self, _job: &Job, _owner: Option<&str>) -> Result<()> {
