@@ -11,7 +11,7 @@
 use std::error::Error;
 
 use hero_supervisor::Config;
-use hero_supervisor::config::{ActorConfig, ProcessManagerKind, RunnerAccess};
+use hero_supervisor::config::{ActorConfig, ActorTransport, ProcessManagerKind, RunnerAccess};
 use hero_supervisor_openrpc_client::{JobBuilder, SupervisorClient};
 
 #[tokio::main]
@@ -39,6 +39,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
         concurrency: None,
         env: Default::default(),
         access: RunnerAccess::User,
+        transport: ActorTransport::Redis,
     }];
     config.check()?;
 

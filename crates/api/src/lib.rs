@@ -9,6 +9,8 @@
 //! - [`schedule`]: what `schedules.create` takes and `schedules.list` returns.
 //! - [`info`]: what `get_supervisor_info` and `GET /health` return.
 //! - [`metrics`]: what `metrics.history` returns.
+//! - [`endpoint`]: the runner endpoint's methods, params and bounds (runners reaching the
+//!   store through the supervisor).
 //!
 //! ```
 //! use hero_supervisor_api::{methods, params};
@@ -19,6 +21,7 @@
 //! ```
 
 pub mod codes;
+pub mod endpoint;
 pub mod info;
 pub mod methods;
 pub mod metrics;

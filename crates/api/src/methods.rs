@@ -11,6 +11,8 @@ use crate::codes::{
     BACKEND_UNAVAILABLE, BUSY, CONFLICT, INVALID_PARAMS, NOT_FOUND, UNAUTHORIZED, WAIT_TIMED_OUT,
 };
 
+mod runner_endpoint;
+
 /// Wire names, usable as `match` patterns.
 pub mod names {
     /// `jobs.create`
@@ -63,6 +65,18 @@ pub mod names {
     pub const METRICS_HISTORY: &str = "metrics.history";
     /// `rpc.discover`
     pub const RPC_DISCOVER: &str = "rpc.discover";
+    /// `runner.claim`: the runner endpoint's methods, on the API port.
+    pub const RUNNER_CLAIM: &str = crate::endpoint::CLAIM;
+    /// `runner.heartbeat`
+    pub const RUNNER_HEARTBEAT: &str = crate::endpoint::HEARTBEAT;
+    /// `runner.finish`
+    pub const RUNNER_FINISH: &str = crate::endpoint::FINISH;
+    /// `runner.progress`
+    pub const RUNNER_PROGRESS: &str = crate::endpoint::PROGRESS;
+    /// `runner.put_worker_stats`
+    pub const RUNNER_PUT_WORKER_STATS: &str = crate::endpoint::PUT_WORKER_STATS;
+    /// `runner.health`
+    pub const RUNNER_HEALTH: &str = crate::endpoint::HEALTH;
     /// `runner_logs.subscribe`: WebSocket only.
     pub const RUNNER_LOGS_SUBSCRIBE: &str = "runner_logs.subscribe";
     /// `runner_logs.line`: the notification of `runner_logs.subscribe`.
@@ -710,6 +724,12 @@ pub const ALL: &[Method] = &[
         access: Access::Anyone,
         errors: &[],
     },
+    runner_endpoint::CLAIM,
+    runner_endpoint::HEARTBEAT,
+    runner_endpoint::FINISH,
+    runner_endpoint::PROGRESS,
+    runner_endpoint::PUT_WORKER_STATS,
+    runner_endpoint::HEALTH,
 ];
 
 const EVENT_FILTER: Param = Param {

@@ -478,6 +478,7 @@ impl EventStatusFilter {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::endpoint;
     use crate::methods::{ALL, find};
 
     fn method(name: &str) -> &'static Method {
@@ -623,6 +624,14 @@ mod tests {
                         "force" | "follow" | "start" => Value::Bool(true),
                         "filter" => serde_json::json!({"status": "queued", "limit": 5}),
                         "lines" => Value::from(5),
+                        "lease_ms" | "wait_ms" | "most" | "ttl_ms" => Value::from(1),
+                        "running" => serde_json::json!([]),
+                        "attempt" => serde_json::json!({"id": "x", "token": 1}),
+                        "status" => Value::String("failed".into()),
+                        "result" => serde_json::json!({"error": "x"}),
+                        "progress" => serde_json::json!({"percent": 1, "message": "x"}),
+                        "stats" => serde_json::json!({"worker": "w", "runner": "r", "jobs": 0,
+                                                      "failures": 0, "busy": 0, "slots": 1}),
                         _ => Value::String("x".into()),
                     };
                     (p.name.to_owned(), value)
@@ -651,6 +660,23 @@ mod tests {
                 ["secret", "actor_id", "force"] => parse::<StopRunnerParams>(m, map).is_ok(),
                 ["secret", "actor_id", "lines", "follow"] => {
                     parse::<RunnerLogsParams>(m, map).is_ok()
+                }
+                // The runner endpoint's: the gate checks the secret, the socket's struct
+                // reads the rest.
+                ["secret", "queue", "worker", "lease_ms", "wait_ms", "most"] => {
+                    parse::<endpoint::ClaimParams>(m, map).is_ok()
+                }
+                ["secret", "worker", "lease_ms", "running"] => {
+                    parse::<endpoint::HeartbeatParams>(m, map).is_ok()
+                }
+                ["secret", "worker", "attempt", "status", "result"] => {
+                    parse::<endpoint::FinishParams>(m, map).is_ok()
+                }
+                ["secret", "worker", "attempt", "progress"] => {
+                    parse::<endpoint::ProgressParams>(m, map).is_ok()
+                }
+                ["secret", "stats", "ttl_ms"] => {
+                    parse::<endpoint::WorkerStatsParams>(m, map).is_ok()
                 }
                 [] => true,
                 _ => panic!("{}: no params struct for this shape", m.name),

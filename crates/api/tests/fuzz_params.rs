@@ -5,6 +5,7 @@
 //!
 //! Cases per property: 256, or `PROPTEST_CASES` (see `docs/security.md`, "Fuzzing").
 
+use hero_supervisor_api::endpoint;
 use hero_supervisor_api::methods::{self, Method};
 use hero_supervisor_api::params::{
     self, ActorParams, AdminSecretParams, FollowLogsParams, JobIdParams, JobParams, JobReadParams,
@@ -51,11 +52,32 @@ fn parse_declared(method: &'static Method, named: Map<String, Value>) -> Result<
         ["secret", "actor_id", "lines", "follow"] => {
             params::parse::<RunnerLogsParams>(method, named).map(drop)
         }
+        // The runner endpoint's methods: the secret, then the socket method's params.
+        ["secret", "queue", "worker", "lease_ms", "wait_ms", "most"] => {
+            params::parse::<endpoint::ClaimParams>(method, without_secret(named)).map(drop)
+        }
+        ["secret", "worker", "lease_ms", "running"] => {
+            params::parse::<endpoint::HeartbeatParams>(method, without_secret(named)).map(drop)
+        }
+        ["secret", "worker", "attempt", "status", "result"] => {
+            params::parse::<endpoint::FinishParams>(method, without_secret(named)).map(drop)
+        }
+        ["secret", "worker", "attempt", "progress"] => {
+            params::parse::<endpoint::ProgressParams>(method, without_secret(named)).map(drop)
+        }
+        ["secret", "stats", "ttl_ms"] => {
+            params::parse::<endpoint::WorkerStatsParams>(method, without_secret(named)).map(drop)
+        }
         // `runner_logs.unsubscribe`, `jobs.unsubscribe`: jsonrpsee reads the subscription id
         // itself.
         ["subscription"] | [] => Ok(()),
         _ => panic!("{}: no params struct for this shape", method.name),
     }
+}
+
+fn without_secret(mut named: Map<String, Value>) -> Map<String, Value> {
+    named.remove("secret");
+    named
 }
 
 /// Runs `raw` through both steps for `method`, checking every refusal.
@@ -109,6 +131,18 @@ const NAMES: &[&str] = &[
     "runner",
     "timeout",
     "env_vars",
+    "worker",
+    "lease_ms",
+    "wait_ms",
+    "most",
+    "running",
+    "attempt",
+    "token",
+    "status",
+    "result",
+    "progress",
+    "stats",
+    "ttl_ms",
 ];
 
 fn key() -> impl Strategy<Value = String> {

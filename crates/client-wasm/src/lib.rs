@@ -3,8 +3,9 @@
 //!
 //! - `client.rs`: [`WasmSupervisorClient`] — the supervisor's URL, timeouts, and the turn of a
 //!   native call into a JavaScript `Promise`; also `rpc_discover`.
-//! - `jobs.rs`, `runners.rs`, `schedules.rs`, `admin.rs`: one JavaScript method per method of the native client,
-//!   under the same names, plus the seed document's `create_job`.
+//! - `jobs.rs`, `runners.rs`, `schedules.rs`, `admin.rs`, `endpoint.rs` (a runner's store
+//!   calls): one JavaScript method per method of the native client, under the same names,
+//!   plus the seed document's `create_job`.
 //! - `job.rs`: [`WasmJob`], a job built in JavaScript and checked by `hero_job::JobBuilder`.
 //! - `subscription.rs`: [`WasmSubscription`], a WebSocket subscription (`runner_logs_subscribe`,
 //!   `jobs_subscribe`) delivering to a callback or an async iterator; `websocket.rs` opens its
@@ -28,6 +29,7 @@
 
 mod admin;
 mod client;
+mod endpoint;
 mod error;
 mod job;
 mod jobs;

@@ -10,6 +10,9 @@
 //! - `schedules.rs`: `schedules_create`, `schedules_list`, `schedules_delete`, with
 //!   [`Schedule`].
 //! - `admin.rs`: `add_secret`, `remove_secret`, `get_supervisor_info`, `metrics_history`.
+//! - `endpoint.rs`: a runner's store calls through the supervisor (`runner_claim`,
+//!   `runner_heartbeat`, `runner_finish`, `runner_progress`, `runner_put_worker_stats`,
+//!   `runner_health`).
 //! - `ws.rs`: the WebSocket transport and its subscriptions (`jobs_subscribe`,
 //!   `runner_logs_subscribe`), as streams; not on wasm32.
 //! - `rpc.rs`: the JSON-RPC envelope; params go by name, under the names declared in
@@ -43,6 +46,7 @@
 
 mod admin;
 mod client;
+mod endpoint;
 mod error;
 mod jobs;
 mod rpc;

@@ -1,9 +1,10 @@
 //! Binary support: the command line every runner accepts and a whole `main` around [`run`].
 //!
 //! The supervisor starts a runner as `BINARY --id ID --name NAME --db-path PATH --redis-url
-//! URL --namespace NS --access LEVEL`; [`RunnerArgs`] accepts exactly these flags. A runner
-//! binary is [`run_main`] with a closure that builds its [`Executor`]. Only this module uses
-//! `anyhow`.
+//! URL --namespace NS --access LEVEL`; [`RunnerArgs`] accepts exactly these flags, and
+//! `--supervisor unix://PATH` in place of Redis to reach the store through the supervisor's
+//! runner endpoint. A runner binary is [`run_main`] with a closure that builds its
+//! [`Executor`]. Only this module uses `anyhow`.
 
 use std::future::Future;
 use std::io::IsTerminal;
@@ -15,14 +16,16 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Parser;
 use hero_job::Level;
+use hero_store::Store;
 use hero_store_redis::{RedisStore, redact_url};
+use hero_supervisor_api::Secret;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::time::Instant;
 
 use crate::backoff::Backoff;
-use crate::{Executor, RunnerConfig, run};
+use crate::{Executor, RemoteStore, RunnerConfig, run};
 
-/// How long a starting runner keeps trying to reach Redis before it gives up.
+/// How long a starting runner keeps trying to reach its store before it gives up.
 const CONNECT_PATIENCE: Duration = Duration::from_secs(30);
 
 /// How often a runner checks that the process that started it is still alive.
@@ -58,6 +61,16 @@ pub struct RunnerArgs {
     /// The key prefix in Redis, the same as the supervisor's.
     #[arg(long, default_value = "hero")]
     pub namespace: String,
+    /// Reach the store through the supervisor instead of Redis: `unix:///PATH/runner.sock`
+    /// (its runner socket, by default `runner.sock` in the supervisor's data directory), or
+    /// `http(s)://HOST:PORT` (its API, with `--secret`). When given, `--redis-url` and
+    /// `--namespace` are not used.
+    #[arg(long, env = "HERO_RUNNER_SUPERVISOR", value_parser = parse_supervisor, value_name = "unix://PATH|http(s)://HOST:PORT")]
+    pub supervisor: Option<SupervisorEndpoint>,
+    /// A register or admin secret of the supervisor, for `--supervisor http(s)://…`; never
+    /// logged.
+    #[arg(long, env = "HERO_RUNNER_SECRET", hide_env_values = true)]
+    pub secret: Option<Secret>,
     /// Most jobs executed at once.
     #[arg(long, default_value_t = 4)]
     pub concurrency: usize,
@@ -83,6 +96,8 @@ impl std::fmt::Debug for RunnerArgs {
             .field("db_path", &self.db_path)
             .field("redis_url", &redact_url(&self.redis_url))
             .field("namespace", &self.namespace)
+            .field("supervisor", &self.supervisor)
+            .field("secret", &self.secret)
             .field("concurrency", &self.concurrency)
             .field("access", &self.access)
             .field("lease_ms", &self.lease_ms)
@@ -130,31 +145,35 @@ where
     result
 }
 
-/// Connects to the Redis in `args` and runs `executor` there until SIGTERM or SIGINT.
+/// Connects to the store in `args` (Redis, or the supervisor's runner endpoint with
+/// `--supervisor`) and runs `executor` there until SIGTERM or SIGINT.
 ///
 /// Connecting is retried with backoff for up to 30 s, logging each failure; a signal during
 /// that time ends the runner cleanly. The shutdown is graceful, as for [`run`].
 ///
 /// # Errors
 ///
-/// When the signal handlers cannot be installed, Redis stays unreachable for 30 s, or the
-/// arguments make an invalid [`RunnerConfig`] (e.g. `--concurrency 0`).
+/// When the signal handlers cannot be installed, the store stays unreachable for 30 s, or
+/// the arguments make an invalid [`RunnerConfig`] (e.g. `--concurrency 0`).
 pub async fn main_with(executor: Arc<dyn Executor>, args: RunnerArgs) -> anyhow::Result<()> {
     let shutdown = shutdown_signal()?;
     tokio::pin!(shutdown);
-    let safe_url = redact_url(&args.redis_url);
     let access = args.access.unwrap_or_else(|| executor.default_access());
+    let store_at = match &args.supervisor {
+        Some(endpoint) => endpoint.to_string(),
+        None => redact_url(&args.redis_url).to_string(),
+    };
     tracing::info!(
         id = args.id.as_deref().unwrap_or("-"),
         name = %args.name,
         access = %access,
-        redis = %safe_url,
+        store = %store_at,
         namespace = %args.namespace,
         "runner starting"
     );
-    let store = tokio::select! {
+    let store: Arc<dyn Store> = tokio::select! {
         () = &mut shutdown => return Ok(()),
-        store = connect(&args.redis_url, &args.namespace) => store?,
+        store = connect_store(&args) => store?,
     };
     let config = RunnerConfig {
         concurrency: args.concurrency,
@@ -163,9 +182,56 @@ pub async fn main_with(executor: Arc<dyn Executor>, args: RunnerArgs) -> anyhow:
         heartbeat: Duration::from_millis(args.heartbeat_ms),
         ..RunnerConfig::new(&args.name)
     };
-    run(Arc::new(store), config, executor, shutdown)
+    run(store, config, executor, shutdown)
         .await
         .with_context(|| format!("running runner `{}`", args.name))
+}
+
+async fn connect_store(args: &RunnerArgs) -> anyhow::Result<Arc<dyn Store>> {
+    let endpoint = match &args.supervisor {
+        None => return Ok(Arc::new(connect(&args.redis_url, &args.namespace).await?)),
+        Some(endpoint) => endpoint,
+    };
+    let store = match endpoint {
+        SupervisorEndpoint::Unix(path) => RemoteStore::unix(path),
+        SupervisorEndpoint::Http(url) => {
+            let secret = args.secret.clone().filter(|s| !s.is_empty()).context(
+                "--supervisor http(s)://… needs --secret (or HERO_RUNNER_SECRET): a register or \
+                 admin secret of the supervisor",
+            )?;
+            RemoteStore::http(url, secret).with_context(|| format!("using `{url}`"))?
+        }
+    };
+    Ok(Arc::new(connect_endpoint(store, endpoint).await?))
+}
+
+/// Checks that the supervisor answers through `store`, retrying with backoff for up to
+/// [`CONNECT_PATIENCE`]: a runner may start before the supervisor serves.
+async fn connect_endpoint(
+    store: RemoteStore,
+    endpoint: &SupervisorEndpoint,
+) -> anyhow::Result<RemoteStore> {
+    let deadline = Instant::now() + CONNECT_PATIENCE;
+    let mut backoff = Backoff::store();
+    loop {
+        let error = match store.health().await {
+            Ok(()) => {
+                tracing::info!(supervisor = %endpoint, "connected through the supervisor");
+                return Ok(store);
+            }
+            Err(error) => error,
+        };
+        let delay = backoff.next_delay();
+        if !error.is_retryable() || Instant::now() + delay >= deadline {
+            return Err(error).with_context(|| {
+                format!(
+                    "reaching the supervisor at {endpoint} (gave up after {CONNECT_PATIENCE:?})"
+                )
+            });
+        }
+        tracing::warn!(supervisor = %endpoint, %error, ?delay, "cannot reach the supervisor; retrying");
+        tokio::time::sleep(delay).await;
+    }
 }
 
 /// Connects to Redis, retrying with backoff for up to [`CONNECT_PATIENCE`].
@@ -189,6 +255,44 @@ async fn connect(url: &str, namespace: &str) -> anyhow::Result<RedisStore> {
         }
         tracing::warn!(redis = %safe_url, %error, ?delay, "cannot reach redis; retrying");
         tokio::time::sleep(delay).await;
+    }
+}
+
+/// Where a runner reaches the supervisor's runner endpoint (`--supervisor`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SupervisorEndpoint {
+    /// `unix://PATH`: the supervisor's Unix socket on this host.
+    Unix(PathBuf),
+    /// `http://HOST:PORT` or `https://…`: the supervisor's API, with a secret.
+    Http(String),
+}
+
+impl std::fmt::Display for SupervisorEndpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Unix(path) => write!(f, "unix://{}", path.display()),
+            Self::Http(url) => f.write_str(url),
+        }
+    }
+}
+
+fn parse_supervisor(value: &str) -> Result<SupervisorEndpoint, String> {
+    if let Some(path) = value.strip_prefix("unix://") {
+        if path.is_empty() {
+            return Err("`unix://` needs the socket's path, e.g. unix:///data/runner.sock".into());
+        }
+        return Ok(SupervisorEndpoint::Unix(PathBuf::from(path)));
+    }
+    let host = value
+        .strip_prefix("http://")
+        .or_else(|| value.strip_prefix("https://"));
+    match host {
+        Some(host) if !host.is_empty() => Ok(SupervisorEndpoint::Http(value.to_owned())),
+        _ => Err(format!(
+            "`{value}` is not a supervisor endpoint: use unix://PATH (its runner socket) or \
+             http(s)://HOST:PORT (its API, with --secret)"
+        )),
     }
 }
 
@@ -263,7 +367,7 @@ mod tests {
             "--db-path",
             "/tmp/db",
             "--redis-url",
-            "redis://:secret@127.0.0.1:6379",
+            "redis://:hunter2@127.0.0.1:6379",
             "--namespace",
             "ns",
         ])
@@ -273,7 +377,7 @@ mod tests {
         assert_eq!(args.namespace, "ns");
         assert_eq!(args.concurrency, 4);
         assert_eq!(args.access, None, "no flag leaves the executor's default");
-        assert!(!format!("{args:?}").contains("secret"));
+        assert!(!format!("{args:?}").contains("hunter2"));
     }
 
     #[test]
@@ -282,6 +386,56 @@ mod tests {
             .expect("a level parses");
         assert_eq!(args.access, Some(Level::User));
         assert!(RunnerArgs::try_parse_from(["r", "--name", "s", "--access", "root"]).is_err());
+    }
+
+    #[test]
+    fn supervisor_takes_a_unix_socket_in_place_of_redis() {
+        let args = RunnerArgs::try_parse_from([
+            "osis_runner",
+            "--name",
+            "osis_runner_1",
+            "--supervisor",
+            "unix:///data/runner.sock",
+        ])
+        .expect("a unix endpoint parses");
+        assert_eq!(
+            args.supervisor,
+            Some(SupervisorEndpoint::Unix(PathBuf::from("/data/runner.sock")))
+        );
+        let redis = RunnerArgs::try_parse_from(["osis_runner", "--name", "o"]).expect("parses");
+        assert_eq!(redis.supervisor, None, "without the flag, Redis as before");
+    }
+
+    #[test]
+    fn supervisor_takes_an_http_url_with_a_secret_that_is_never_shown() {
+        let args = RunnerArgs::try_parse_from([
+            "osis_runner",
+            "--name",
+            "o",
+            "--supervisor",
+            "https://sup.example:3030",
+            "--secret",
+            "hunter2-register",
+        ])
+        .expect("an http endpoint parses");
+        assert_eq!(
+            args.supervisor,
+            Some(SupervisorEndpoint::Http("https://sup.example:3030".into()))
+        );
+        assert_eq!(
+            args.secret.as_ref().map(Secret::expose),
+            Some("hunter2-register")
+        );
+        assert!(!format!("{args:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn supervisor_refuses_anything_but_a_socket_or_an_api_url() {
+        for bad in ["unix://", "/data/runner.sock", "http://", "ftp://h", ""] {
+            let parsed =
+                RunnerArgs::try_parse_from(["osis_runner", "--name", "o", "--supervisor", bad]);
+            assert!(parsed.is_err(), "`{bad}` must be refused");
+        }
     }
 
     #[test]

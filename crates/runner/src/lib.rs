@@ -13,6 +13,8 @@
 //!   running jobs' tokens for it; beside it, the worker's `counters` go to the store.
 //! - `progress`: keeps each job's latest progress and writes it to the store, coalesced.
 //! - `backoff`: capped exponential backoff with jitter for store retries.
+//! - `remote`: [`RemoteStore`], the store of a runner that reaches it through the
+//!   supervisor's runner endpoint.
 //! - [`cli`]: [`RunnerArgs`](cli::RunnerArgs) and [`run_main`](cli::run_main) for binaries.
 //! - `error`: [`Error`].
 //!
@@ -52,9 +54,11 @@ mod heartbeat;
 mod inflight;
 mod job;
 mod progress;
+mod remote;
 mod runner;
 
 pub use config::RunnerConfig;
 pub use error::Error;
 pub use executor::{Executor, JobContext};
+pub use remote::RemoteStore;
 pub use runner::run;

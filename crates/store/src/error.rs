@@ -62,6 +62,14 @@ pub enum Error {
         /// What the backend said, without credentials.
         reason: String,
     },
+    /// The store does not offer this operation here, or refused the request as malformed: a
+    /// supervisor-side method asked of a runner's connection through the supervisor, say.
+    /// Retrying does not help.
+    #[error("not supported: {reason}")]
+    Unsupported {
+        /// What was asked and why it cannot be done.
+        reason: String,
+    },
     /// Stored data could not be read back; a bug or a foreign writer.
     #[error("stored data for `{key}` is corrupt: {reason}")]
     Corrupt {

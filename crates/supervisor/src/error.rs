@@ -62,6 +62,15 @@ pub enum StartError {
     /// The API server could not start.
     #[error("cannot start the API server")]
     Server(#[source] std::io::Error),
+    /// The runner endpoint's socket (`[runner_endpoint] socket`) cannot be served.
+    #[error("cannot serve runners on the socket `{path}`")]
+    RunnerEndpoint {
+        /// The socket's path.
+        path: PathBuf,
+        /// What the OS said, or why the file there is not replaced.
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 /// A failed RPC call.
@@ -169,6 +178,12 @@ pub enum Error {
         /// Why it was refused.
         source: Box<Error>,
     },
+    /// A runner's store call (`runner.claim`, …) with params out of bounds.
+    #[error("invalid params: {reason}")]
+    RunnerCall {
+        /// What is wrong, naming the field.
+        reason: String,
+    },
     /// The method is declared in the API table but this server has no handler for it.
     #[error("method `{method}` is not served by this supervisor")]
     NotServed {
@@ -252,6 +267,7 @@ impl From<Error> for ErrorObjectOwned {
             | Error::Job(_)
             | Error::TooManyJobs { .. }
             | Error::BadSchedule { .. }
+            | Error::RunnerCall { .. }
             | Error::Store(Store::TooManySchedules { .. }) => codes::INVALID_PARAMS,
             // Answered above with its source's code; never reached.
             Error::InJob { .. } => codes::INTERNAL_ERROR,

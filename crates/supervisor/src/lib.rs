@@ -18,6 +18,8 @@
 //! - `metrics`: `GET /metrics` and `metrics.history`: what the store counts for everyone and
 //!   what this supervisor measures itself.
 //! - `promoter`: queues scheduled jobs when they come due.
+//! - `runner_endpoint`: the Unix socket runners reach the store through, when they cannot
+//!   reach it themselves.
 //! - `error`: errors, and their one mapping onto JSON-RPC error codes.
 //!
 //! [`run`] ties them together; `main.rs` only reads arguments and passes a signal.
@@ -32,6 +34,7 @@ mod promoter;
 mod reaper;
 mod registry;
 mod rpc;
+mod runner_endpoint;
 mod schedule;
 mod server;
 mod supervisor;
@@ -78,6 +81,8 @@ pub struct Running {
     _promoter: promoter::Promoter,
     /// Kept for its lifetime: dropping it stops measuring jobs and sampling the history.
     _metrics: metrics::Tasks,
+    /// Stopped after the actors, which may report their last jobs through it.
+    runner_endpoint: Option<runner_endpoint::RunnerEndpoint>,
     supervisor: Arc<supervisor::Supervisor>,
     address: std::net::SocketAddr,
     is_tls: bool,
@@ -105,9 +110,12 @@ pub async fn start(config: Config, listener: std::net::TcpListener) -> Result<Ru
         &store,
     )
     .await?;
+    let store: Arc<dyn Store> = Arc::new(store);
+    // Before the actors, so a runner started to use it finds it there.
+    let runner_endpoint = runner_endpoint::RunnerEndpoint::start_configured(&config, &store)?;
     let registry = registry::Registry::start(&config).await?;
     let supervisor = Arc::new(supervisor::Supervisor {
-        store: Arc::new(store),
+        store,
         secrets,
         require_secret_for_reads: config.require_secret_for_reads,
         accept_unknown_runners: config.accept_unknown_runners,
@@ -154,6 +162,7 @@ pub async fn start(config: Config, listener: std::net::TcpListener) -> Result<Ru
         _trimmer: memory::Trimmer::start(),
         _promoter: promoter,
         _metrics: metrics,
+        runner_endpoint,
         supervisor,
         address,
         is_tls,
@@ -181,5 +190,8 @@ impl Running {
         let _ = self.server.stop();
         self.server.stopped().await;
         self.supervisor.registry.stop_all().await;
+        if let Some(endpoint) = self.runner_endpoint {
+            endpoint.stop().await;
+        }
     }
 }

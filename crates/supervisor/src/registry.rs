@@ -7,7 +7,7 @@ use std::time::Duration;
 use hero_process::{Backend, Policy, ProcessManager, ProcessSpec};
 use hero_store_redis::redact_url;
 
-use crate::config::{ActorConfig, Config, ProcessManagerKind};
+use crate::config::{ActorConfig, ActorTransport, Config, ProcessManagerKind};
 use crate::error::StartError;
 
 /// Time a runner gets after SIGTERM before it is killed: longer than the runner SDK's own
@@ -118,15 +118,25 @@ fn spec(config: &Config, actor: &ActorConfig, data_dir: &Path) -> ProcessSpec {
     if let Some(concurrency) = actor.concurrency {
         args.extend(["--concurrency".into(), concurrency.to_string()]);
     }
-    // Through the environment, not argv: a password in the URL must not show in `ps`.
     // The runner follows its supervisor: it drains and exits if this process dies.
-    let mut env = vec![
-        ("HERO_REDIS_URL".to_owned(), redis_url),
-        (
-            "HERO_SUPERVISOR_PID".to_owned(),
-            std::process::id().to_string(),
-        ),
-    ];
+    let mut env = vec![(
+        "HERO_SUPERVISOR_PID".to_owned(),
+        std::process::id().to_string(),
+    )];
+    let socket = config.runner_endpoint.socket_path(data_dir);
+    match (actor.transport, socket) {
+        (ActorTransport::Supervisor, Some(socket)) => {
+            args.extend([
+                "--supervisor".into(),
+                format!("unix://{}", socket.display()),
+            ]);
+        }
+        // `check` refuses a supervisor transport without a socket; Redis is the fallback.
+        _ => {
+            // Through the environment, not argv: a password in the URL must not show in `ps`.
+            env.push(("HERO_REDIS_URL".to_owned(), redis_url));
+        }
+    }
     // The runner logs at the supervisor's level; nothing else of the supervisor's environment,
     // which may hold secrets, reaches it.
     if let Ok(filter) = std::env::var("RUST_LOG") {

@@ -8,7 +8,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{ADMIN, REGISTER, RUNNER, USER, bounded};
-use hero_supervisor::config::{ActorConfig, ProcessManagerKind, RunnerAccess};
+use hero_supervisor::config::{ActorConfig, ActorTransport, ProcessManagerKind, RunnerAccess};
 use hero_supervisor_api::codes;
 use hero_supervisor_openrpc_client::RunnerAccess as WireAccess;
 use serde_json::{Value, json};
@@ -35,6 +35,7 @@ async fn with_sal_runner() -> common::TestSupervisor {
             concurrency: None,
             env: Default::default(),
             access: RunnerAccess::Admin,
+            transport: ActorTransport::Redis,
         });
     })
     .await

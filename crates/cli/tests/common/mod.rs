@@ -9,7 +9,7 @@ use std::process::{Output, Stdio};
 use std::time::Duration;
 
 use hero_supervisor::Config;
-use hero_supervisor::config::{ActorConfig, ProcessManagerKind, RunnerAccess};
+use hero_supervisor::config::{ActorConfig, ActorTransport, ProcessManagerKind, RunnerAccess};
 use hero_supervisor_openrpc_client::{JobBuilder, SupervisorClient};
 use hero_test_support::{RedisServer, TIMEOUT};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
@@ -125,6 +125,7 @@ fn config(redis: &RedisServer, data_dir: &Path) -> Config {
         concurrency: None,
         env: Default::default(),
         access: RunnerAccess::User,
+        transport: ActorTransport::Redis,
     }];
     config
 }

@@ -42,6 +42,22 @@ pub struct ActorConfig {
     /// `admin`, for runners with system access such as `sal_runner`.
     #[serde(default)]
     pub access: RunnerAccess,
+    /// How the runner reaches the store: `redis` (the default; `HERO_REDIS_URL` in its
+    /// environment) or `supervisor` (`--supervisor unix://SOCKET`, the runner endpoint's
+    /// socket, which must be on). Only runners built on the SDK take `--supervisor`.
+    #[serde(default)]
+    pub transport: ActorTransport,
+}
+
+/// How an actor reaches the store.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ActorTransport {
+    /// Straight to Redis, with the actor's or the supervisor's `redis_url`.
+    #[default]
+    Redis,
+    /// Through this supervisor's runner endpoint socket.
+    Supervisor,
 }
 
 impl ActorConfig {
@@ -131,6 +147,16 @@ impl<'de> Deserialize<'de> for ProcessManagerKind {
 mod tests {
     use super::*;
     use crate::config::tests::parse;
+
+    #[test]
+    fn transport_is_redis_unless_the_supervisor_is_asked_for() {
+        let actor = "[[actors]]\nid='a'\nname='a'\nbinary_path='/bin/sh'\n";
+        let default = parse(actor).unwrap();
+        assert_eq!(default.actors[0].transport, ActorTransport::Redis);
+        let through = parse(&format!("{actor}transport='supervisor'")).unwrap();
+        assert_eq!(through.actors[0].transport, ActorTransport::Supervisor);
+        assert!(parse(&format!("{actor}transport='http'")).is_err());
+    }
 
     #[test]
     fn a_bad_process_manager_is_explained() {

@@ -47,6 +47,22 @@ impl Config {
                 return Err(invalid(&key, "two actors share this id".into()));
             }
             actor.check_text(&key)?;
+            if actor.transport == super::ActorTransport::Supervisor {
+                if self.runner_endpoint.socket_path(&self.data_dir()).is_none() {
+                    return Err(invalid(
+                        &format!("{key}.transport"),
+                        "`supervisor` needs the runner endpoint, but `runner_endpoint.socket` \
+                         is \"\" (off)"
+                            .into(),
+                    ));
+                }
+                if actor.redis_url.is_some() {
+                    return Err(invalid(
+                        &format!("{key}.redis_url"),
+                        "is not used with `transport = \"supervisor\"`; remove one".into(),
+                    ));
+                }
+            }
             if !actor.binary_path.is_file() {
                 return Err(invalid(
                     &format!("{key}.binary_path"),
@@ -58,6 +74,13 @@ impl Config {
             ("namespace", Some(self.namespace.as_str())),
             ("redis_url", self.redis_url.as_deref()),
             ("tmux_socket", self.tmux_socket.as_deref()),
+            (
+                "runner_endpoint.socket",
+                self.runner_endpoint
+                    .socket
+                    .as_deref()
+                    .and_then(std::path::Path::to_str),
+            ),
         ];
         for (key, value) in top_level {
             refuse_control_characters(key, value.unwrap_or_default())?;
@@ -163,6 +186,21 @@ mod tests {
         let err = config.check().unwrap_err().to_string();
         assert!(err.contains("actors.a.binary_path"), "{err}");
         assert!(err.contains("/no/such/runner"), "{err}");
+    }
+
+    #[test]
+    fn an_actor_through_the_supervisor_needs_the_socket_and_no_redis_url_of_its_own() {
+        let actor = "[[actors]]\nid='a'\nname='a'\nbinary_path='/bin/sh'\ntransport='supervisor'\n";
+        parse(actor)
+            .unwrap()
+            .check()
+            .expect("the default socket serves it");
+        let off = parse(&format!("[runner_endpoint]\nsocket = ''\n{actor}")).unwrap();
+        let err = off.check().unwrap_err().to_string();
+        assert!(err.contains("actors.a.transport"), "{err}");
+        let both = parse(&format!("{actor}redis_url='redis://h'")).unwrap();
+        let err = both.check().unwrap_err().to_string();
+        assert!(err.contains("actors.a.redis_url"), "{err}");
     }
 
     #[test]

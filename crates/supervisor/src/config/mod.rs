@@ -5,6 +5,7 @@
 //! - `retention`: the `[retention]` table and its bounds;
 //! - `metrics`: the `[metrics]` table (`GET /metrics` access, history sampling);
 //! - `actor`: an `[[actors]]` table and its process manager;
+//! - `runner_endpoint`: the `[runner_endpoint]` table (the socket runners reach the store by);
 //! - `check`: what the types cannot say (names, binaries, origins), and error messages that
 //!   name the line and key but never a value;
 //! - `secrets`: secrets from files and the environment, and the generated admin secret.
@@ -21,11 +22,13 @@ mod actor;
 mod check;
 mod metrics;
 mod retention;
+mod runner_endpoint;
 mod secrets;
 
-pub use actor::{ActorConfig, ProcessManagerKind};
+pub use actor::{ActorConfig, ActorTransport, ProcessManagerKind};
 pub use metrics::{MAX_HISTORY_INTERVAL_SECS, MetricsConfig};
 pub use retention::{MAX_RETENTION_SECS, Retention};
+pub use runner_endpoint::RunnerEndpointConfig;
 
 /// Redis the default configuration uses, until the embedded store replaces it.
 pub const DEFAULT_REDIS_URL: &str = "redis://127.0.0.1:6379";
@@ -102,6 +105,10 @@ pub struct Config {
     /// HTTP, as behind a TLS-terminating proxy.
     #[serde(default)]
     pub tls: Option<TlsConfig>,
+    /// The Unix socket runners reach the store through (`--supervisor unix://PATH`).
+    /// Default: `<data_dir>/runner.sock`.
+    #[serde(default)]
+    pub runner_endpoint: RunnerEndpointConfig,
     /// Runners the supervisor starts and supervises.
     #[serde(default)]
     pub actors: Vec<ActorConfig>,
@@ -243,6 +250,7 @@ impl Config {
             metrics: MetricsConfig::default(),
             cors_allowed_origins: Vec::new(),
             tls: None,
+            runner_endpoint: RunnerEndpointConfig::default(),
             actors: vec![ActorConfig {
                 id: "osis_runner_1".into(),
                 name: "osis_runner_1".into(),
@@ -253,6 +261,7 @@ impl Config {
                 concurrency: None,
                 env: Default::default(),
                 access: RunnerAccess::User,
+                transport: ActorTransport::Redis,
             }],
         }
     }

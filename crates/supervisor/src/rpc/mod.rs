@@ -1,9 +1,11 @@
 //! The RPC module: every method of the API table registered with one handler that
 //! parses params, authorizes, and dispatches to its method group (`job`, `schedule`,
-//! `runner`, `admin`, `events`), and counts the call for `/metrics`.
+//! `runner`, `admin`, `events`, and `endpoint` for runners' store calls), and counts the
+//! call for `/metrics`.
 
 mod access;
 mod admin;
+mod endpoint;
 mod events;
 mod job;
 mod runner;
@@ -121,6 +123,16 @@ async fn call(
         }
         names::SCHEDULES_CREATE | names::SCHEDULES_LIST | names::SCHEDULES_DELETE => {
             schedule::call(supervisor, method, named, caller.as_ref())
+                .instrument(span)
+                .await
+        }
+        names::RUNNER_CLAIM
+        | names::RUNNER_HEARTBEAT
+        | names::RUNNER_FINISH
+        | names::RUNNER_PROGRESS
+        | names::RUNNER_PUT_WORKER_STATS
+        | names::RUNNER_HEALTH => {
+            endpoint::call(supervisor, method, named)
                 .instrument(span)
                 .await
         }

@@ -7,7 +7,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use hero_supervisor::Config;
-use hero_supervisor::config::{ActorConfig, ProcessManagerKind, RunnerAccess};
+use hero_supervisor::config::{ActorConfig, ActorTransport, ProcessManagerKind, RunnerAccess};
 use hero_supervisor_openrpc_client::{JobBuilder, SupervisorClient};
 use hero_test_support::{RedisServer, TIMEOUT};
 use serde_json::{Value, json};
@@ -54,6 +54,7 @@ pub fn config(redis: &RedisServer, data_dir: &std::path::Path) -> Config {
         concurrency: None,
         env: Default::default(),
         access: RunnerAccess::User,
+        transport: ActorTransport::Redis,
     }];
     config
 }
