@@ -39,7 +39,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
         concurrency: None,
         env: Default::default(),
         access: RunnerAccess::User,
-        transport: ActorTransport::Redis,
+        transport_choice: Some(ActorTransport::Redis),
     }];
     config.check()?;
 

@@ -62,6 +62,16 @@ pub enum StartError {
     /// The API server could not start.
     #[error("cannot start the API server")]
     Server(#[source] std::io::Error),
+    /// The data directory, which holds the embedded store, or the store's file in it cannot
+    /// be created or made private.
+    #[error("cannot prepare `{path}` for the embedded store")]
+    DataDir {
+        /// The directory or the file.
+        path: PathBuf,
+        /// What the OS said.
+        #[source]
+        source: std::io::Error,
+    },
     /// The runner endpoint's socket (`[runner_endpoint] socket`) cannot be served.
     #[error("cannot serve runners on the socket `{path}`")]
     RunnerEndpoint {

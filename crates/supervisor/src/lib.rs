@@ -88,6 +88,35 @@ pub struct Running {
     is_tls: bool,
 }
 
+/// The store the config names, and the backend's name for `/health` and
+/// `get_supervisor_info`: the Redis of `redis_url`, else the embedded store in the file
+/// `store.redb` under the data directory.
+async fn open_store(config: &Config) -> Result<(Arc<dyn Store>, &'static str), StartError> {
+    if let Some(url) = &config.redis_url {
+        let store = RedisStore::connect(url, &config.namespace).await?;
+        return Ok((Arc::new(store), "redis"));
+    }
+    let dir = config.data_dir();
+    std::fs::create_dir_all(&dir).map_err(|source| StartError::DataDir {
+        path: dir.clone(),
+        source,
+    })?;
+    let path = dir.join(EMBEDDED_FILE);
+    let store = hero_store_embedded::EmbeddedStore::open(&path).await?;
+    // The file holds every job's payload and result, and the secrets granted at run time.
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).map_err(|source| {
+        StartError::DataDir {
+            path: path.clone(),
+            source,
+        }
+    })?;
+    Ok((Arc::new(store), "embedded"))
+}
+
+/// The embedded store's file name in the data directory.
+pub const EMBEDDED_FILE: &str = "store.redb";
+
 /// Connects the store, starts the configured actors and serves the API on `listener`.
 ///
 /// # Errors
@@ -99,7 +128,7 @@ pub async fn start(config: Config, listener: std::net::TcpListener) -> Result<Ru
     // Read before anything starts, so a bad certificate leaves no runner behind.
     let tls = config.tls.as_ref().map(tls::server_config).transpose()?;
     let is_tls = tls.is_some();
-    let store = RedisStore::connect(config.redis_url(), &config.namespace).await?;
+    let (store, backend) = open_store(&config).await?;
     // Written where every script that ends a job reads it, so jobs finished by runners on
     // other hosts get the same retention.
     store.put_retention(&config.retention.to_store()).await?;
@@ -107,10 +136,9 @@ pub async fn start(config: Config, listener: std::net::TcpListener) -> Result<Ru
         config.admin_secrets.clone(),
         config.user_secrets.clone(),
         config.register_secrets.clone(),
-        &store,
+        store.as_ref(),
     )
     .await?;
-    let store: Arc<dyn Store> = Arc::new(store);
     // Before the actors, so a runner started to use it finds it there.
     let runner_endpoint = runner_endpoint::RunnerEndpoint::start_configured(&config, &store)?;
     let registry = registry::Registry::start(&config).await?;
@@ -127,7 +155,7 @@ pub async fn start(config: Config, listener: std::net::TcpListener) -> Result<Ru
         max_jobs_per_call: config.limits.max_jobs_per_call,
         max_schedules: config.limits.max_schedules,
         schedules_changed: tokio::sync::Notify::new(),
-        backend: "redis",
+        backend,
         registry,
         namespace: config.namespace.clone(),
         waits: tokio::sync::Semaphore::new(config.limits.max_connections as usize),

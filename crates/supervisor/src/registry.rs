@@ -41,7 +41,12 @@ impl Registry {
             tracing::info!(
                 actor = %actor.id,
                 runner = %actor.name,
-                redis = %redact_url(actor.redis_url.as_deref().unwrap_or(config.redis_url())),
+                store = %actor
+                    .redis_url
+                    .as_deref()
+                    .or(config.redis_url.as_deref())
+                    .filter(|_| actor.transport(config.redis_url.is_some()) == ActorTransport::Redis)
+                    .map_or_else(|| "through the supervisor".to_owned(), redact_url),
                 log = %spec.log_path.display(),
                 "starting actor"
             );
@@ -100,7 +105,8 @@ fn spec(config: &Config, actor: &ActorConfig, data_dir: &Path) -> ProcessSpec {
     let redis_url = actor
         .redis_url
         .clone()
-        .unwrap_or_else(|| config.redis_url().to_owned());
+        .or_else(|| config.redis_url.clone())
+        .unwrap_or_default();
     let mut args = vec![
         "--id".into(),
         actor.id.clone(),
@@ -124,14 +130,15 @@ fn spec(config: &Config, actor: &ActorConfig, data_dir: &Path) -> ProcessSpec {
         std::process::id().to_string(),
     )];
     let socket = config.runner_endpoint.socket_path(data_dir);
-    match (actor.transport, socket) {
+    match (actor.transport(config.redis_url.is_some()), socket) {
         (ActorTransport::Supervisor, Some(socket)) => {
             args.extend([
                 "--supervisor".into(),
                 format!("unix://{}", socket.display()),
             ]);
         }
-        // `check` refuses a supervisor transport without a socket; Redis is the fallback.
+        // `check` refuses a supervisor transport without a socket, and a Redis transport
+        // without a Redis; Redis is the fallback.
         _ => {
             // Through the environment, not argv: a password in the URL must not show in `ps`.
             env.push(("HERO_REDIS_URL".to_owned(), redis_url));

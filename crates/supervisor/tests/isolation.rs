@@ -35,7 +35,7 @@ async fn with_sal_runner() -> common::TestSupervisor {
             concurrency: None,
             env: Default::default(),
             access: RunnerAccess::Admin,
-            transport: ActorTransport::Redis,
+            transport_choice: Some(ActorTransport::Redis),
         });
     })
     .await

@@ -127,7 +127,7 @@ async fn jobs_run_to_completion_and_fail_through_the_socket() {
 #[tokio::test]
 async fn an_actor_with_the_supervisor_transport_runs_jobs_through_the_socket() {
     let sup = common::TestSupervisor::start_with(|config| {
-        config.actors[0].transport = ActorTransport::Supervisor;
+        config.actors[0].transport_choice = Some(ActorTransport::Supervisor);
         // A Redis nobody serves: the job can only run if the runner uses the socket.
         config.actors[0]
             .env

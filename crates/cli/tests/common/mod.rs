@@ -125,7 +125,7 @@ fn config(redis: &RedisServer, data_dir: &Path) -> Config {
         concurrency: None,
         env: Default::default(),
         access: RunnerAccess::User,
-        transport: ActorTransport::Redis,
+        transport_choice: Some(ActorTransport::Redis),
     }];
     config
 }

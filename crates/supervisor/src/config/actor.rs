@@ -42,11 +42,13 @@ pub struct ActorConfig {
     /// `admin`, for runners with system access such as `sal_runner`.
     #[serde(default)]
     pub access: RunnerAccess,
-    /// How the runner reaches the store: `redis` (the default; `HERO_REDIS_URL` in its
-    /// environment) or `supervisor` (`--supervisor unix://SOCKET`, the runner endpoint's
-    /// socket, which must be on). Only runners built on the SDK take `--supervisor`.
-    #[serde(default)]
-    pub transport: ActorTransport,
+    /// How the runner reaches the store: `redis` (`HERO_REDIS_URL` in its environment) or
+    /// `supervisor` (`--supervisor unix://SOCKET`, the runner endpoint's socket, which must be
+    /// on). Only runners built on the SDK take `--supervisor`. Default: `redis` when the
+    /// supervisor or this actor has a `redis_url`, else `supervisor` (the embedded store is
+    /// reached through the supervisor only); see [`ActorConfig::transport`].
+    #[serde(default, rename = "transport")]
+    pub transport_choice: Option<ActorTransport>,
 }
 
 /// How an actor reaches the store.
@@ -61,6 +63,17 @@ pub enum ActorTransport {
 }
 
 impl ActorConfig {
+    /// The transport in force: the configured one, else `redis` when a Redis is named (by
+    /// the actor or, as `supervisor_redis`, by the supervisor), else `supervisor`.
+    pub fn transport(&self, supervisor_redis: bool) -> ActorTransport {
+        self.transport_choice
+            .unwrap_or(if supervisor_redis || self.redis_url.is_some() {
+                ActorTransport::Redis
+            } else {
+                ActorTransport::Supervisor
+            })
+    }
+
     /// Refuses what could change the meaning of a command the actor is started with (a tmux
     /// script, a shell line): control characters anywhere, and `env` names no shell accepts.
     /// `key` is the actor's, e.g. `actors.osis_runner_1`.
@@ -149,12 +162,23 @@ mod tests {
     use crate::config::tests::parse;
 
     #[test]
-    fn transport_is_redis_unless_the_supervisor_is_asked_for() {
+    fn transport_follows_the_backend_unless_one_is_asked_for() {
         let actor = "[[actors]]\nid='a'\nname='a'\nbinary_path='/bin/sh'\n";
         let default = parse(actor).unwrap();
-        assert_eq!(default.actors[0].transport, ActorTransport::Redis);
+        assert_eq!(default.actors[0].transport(true), ActorTransport::Redis);
+        assert_eq!(
+            default.actors[0].transport(false),
+            ActorTransport::Supervisor
+        );
+        let own = parse(&format!("{actor}redis_url='redis://h'")).unwrap();
+        assert_eq!(own.actors[0].transport(false), ActorTransport::Redis);
         let through = parse(&format!("{actor}transport='supervisor'")).unwrap();
-        assert_eq!(through.actors[0].transport, ActorTransport::Supervisor);
+        assert_eq!(
+            through.actors[0].transport(true),
+            ActorTransport::Supervisor
+        );
+        let redis = parse(&format!("{actor}transport='redis'")).unwrap();
+        assert_eq!(redis.actors[0].transport(false), ActorTransport::Redis);
         assert!(parse(&format!("{actor}transport='http'")).is_err());
     }
 

@@ -47,7 +47,20 @@ impl Config {
                 return Err(invalid(&key, "two actors share this id".into()));
             }
             actor.check_text(&key)?;
-            if actor.transport == super::ActorTransport::Supervisor {
+            let transport = actor.transport(self.redis_url.is_some());
+            if transport == super::ActorTransport::Redis
+                && self.redis_url.is_none()
+                && actor.redis_url.is_none()
+            {
+                return Err(invalid(
+                    &format!("{key}.transport"),
+                    "`redis` needs a `redis_url` (the supervisor's or the actor's); without one \
+                     the supervisor keeps jobs in its embedded store, which runners reach \
+                     through it: `transport = \"supervisor\"`"
+                        .into(),
+                ));
+            }
+            if transport == super::ActorTransport::Supervisor {
                 if self.runner_endpoint.socket_path(&self.data_dir()).is_none() {
                     return Err(invalid(
                         &format!("{key}.transport"),

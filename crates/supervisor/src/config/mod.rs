@@ -30,14 +30,13 @@ pub use metrics::{MAX_HISTORY_INTERVAL_SECS, MetricsConfig};
 pub use retention::{MAX_RETENTION_SECS, Retention};
 pub use runner_endpoint::RunnerEndpointConfig;
 
-/// Redis the default configuration uses, until the embedded store replaces it.
-pub const DEFAULT_REDIS_URL: &str = "redis://127.0.0.1:6379";
-
 /// Everything the supervisor reads at start-up.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
-    /// The Redis holding jobs and queues. Default: [`DEFAULT_REDIS_URL`].
+    /// The Redis holding jobs and queues. Default: none, and then the supervisor keeps them in
+    /// its embedded store, the file `store.redb` under the data directory, and its actors
+    /// reach it through the runner endpoint.
     #[serde(default)]
     pub redis_url: Option<String>,
     /// Prefix of every Redis key. Default `hero`.
@@ -221,8 +220,10 @@ impl Config {
         Ok(config)
     }
 
-    /// The configuration used when no file is given: the local Redis, one `osis_runner`
-    /// actor named `osis_runner_1` found next to the supervisor's own executable.
+    /// The configuration used when no file is given: the embedded store under the data
+    /// directory, and two actors found next to the supervisor's own executable,
+    /// `osis_runner_1` (sandboxed, for user secrets) and `sal_runner_1` (system access, for
+    /// admin secrets only), both reaching the store through the supervisor.
     pub fn default_local() -> Self {
         // Without its own path (a deleted executable), the binary is looked up relative to
         // the working directory; `check` then names the path that does not exist.
@@ -251,24 +252,34 @@ impl Config {
             cors_allowed_origins: Vec::new(),
             tls: None,
             runner_endpoint: RunnerEndpointConfig::default(),
-            actors: vec![ActorConfig {
-                id: "osis_runner_1".into(),
-                name: "osis_runner_1".into(),
-                binary_path: binary_dir.join("osis_runner"),
-                db_path: None,
-                redis_url: None,
-                process_manager: ProcessManagerKind::Simple,
-                concurrency: None,
-                env: Default::default(),
-                access: RunnerAccess::User,
-                transport: ActorTransport::Redis,
-            }],
+            actors: vec![
+                ActorConfig {
+                    id: "osis_runner_1".into(),
+                    name: "osis_runner_1".into(),
+                    binary_path: binary_dir.join("osis_runner"),
+                    db_path: None,
+                    redis_url: None,
+                    process_manager: ProcessManagerKind::Simple,
+                    concurrency: None,
+                    env: Default::default(),
+                    access: RunnerAccess::User,
+                    transport_choice: None,
+                },
+                ActorConfig {
+                    id: "sal_runner_1".into(),
+                    name: "sal_runner_1".into(),
+                    binary_path: binary_dir.join("sal_runner"),
+                    db_path: None,
+                    redis_url: None,
+                    process_manager: ProcessManagerKind::Simple,
+                    concurrency: None,
+                    env: Default::default(),
+                    // System access: admin secrets only.
+                    access: RunnerAccess::Admin,
+                    transport_choice: None,
+                },
+            ],
         }
-    }
-
-    /// The Redis URL in force.
-    pub fn redis_url(&self) -> &str {
-        self.redis_url.as_deref().unwrap_or(DEFAULT_REDIS_URL)
     }
 
     /// The data directory in force.

@@ -67,10 +67,9 @@ impl RunnerEndpoint {
             return Ok(None);
         };
         let needed = config.runner_endpoint.socket.is_some()
-            || config
-                .actors
-                .iter()
-                .any(|actor| actor.transport == ActorTransport::Supervisor);
+            || config.actors.iter().any(|actor| {
+                actor.transport(config.redis_url.is_some()) == ActorTransport::Supervisor
+            });
         match Self::start(&path, store.clone()) {
             Ok(endpoint) => Ok(Some(endpoint)),
             Err(e) if e.kind() == std::io::ErrorKind::AddrInUse && !needed => {

@@ -54,7 +54,7 @@ pub fn config(redis: &RedisServer, data_dir: &std::path::Path) -> Config {
         concurrency: None,
         env: Default::default(),
         access: RunnerAccess::User,
-        transport: ActorTransport::Redis,
+        transport_choice: Some(ActorTransport::Redis),
     }];
     config
 }
