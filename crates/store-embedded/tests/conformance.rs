@@ -103,7 +103,7 @@ async fn jobs_without_a_caller_or_context_id_are_listed_by_their_other_fields() 
 }
 
 #[tokio::test]
-async fn one_reaping_pass_removes_a_backlog_of_several_batches() {
+async fn a_reaping_backlog_of_several_batches_is_removed_a_full_batch_at_a_time() {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let store = open(&dir).await;
     store
@@ -145,8 +145,9 @@ async fn one_reaping_pass_removes_a_backlog_of_several_batches() {
                 .expect("finish")
         );
     }
-    // Every job ended over a millisecond ago: the first pass finds them all, more than one
-    // batch of 500, and goes on past a full batch.
+    // Every job ended over a millisecond ago: the first pass finds them all and takes a full
+    // batch of 500 at least; how many more it takes depends on its time budget, which one
+    // fsync-bound batch may use up on a loaded machine.
     let deadline = tokio::time::Instant::now() + TIMEOUT;
     let mut passes = Vec::new();
     while store
@@ -167,10 +168,7 @@ async fn one_reaping_pass_removes_a_backlog_of_several_batches() {
         }
     }
     assert_eq!(passes.iter().sum::<u64>(), 1200, "{passes:?}");
-    assert!(
-        passes[0] > 1000,
-        "one pass removes several batches: {passes:?}"
-    );
+    assert!(passes[0] >= 500, "a pass takes a full batch: {passes:?}");
 }
 
 /// A claim here is one transaction, so it cannot be cut in two: the checks of a claim whose
