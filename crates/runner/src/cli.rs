@@ -34,6 +34,12 @@ const PARENT_CHECK: Duration = Duration::from_secs(1);
 /// How long the runtime waits for blocking work that ignored cancellation when exiting.
 const EXIT_GRACE: Duration = Duration::from_secs(1);
 
+/// How long, past its shutdown grace, a runner that reaches the store through the supervisor
+/// that started it keeps trying to report once that supervisor died: the store died with it,
+/// so the reports may never land; the jobs left unreported are reaped as lost once a
+/// supervisor runs on that store again.
+const ORPHAN_REPORT_PATIENCE: Duration = Duration::from_secs(5);
+
 /// The command line of a runner binary.
 #[derive(Clone, Parser)]
 #[command(
@@ -156,7 +162,11 @@ where
 /// When the signal handlers cannot be installed, the store stays unreachable for 30 s, or
 /// the arguments make an invalid [`RunnerConfig`] (e.g. `--concurrency 0`).
 pub async fn main_with(executor: Arc<dyn Executor>, args: RunnerArgs) -> anyhow::Result<()> {
-    let shutdown = shutdown_signal()?;
+    let signal = shutdown_signal()?;
+    let (orphaned_tx, orphaned_rx) = tokio::sync::oneshot::channel();
+    let shutdown = async move {
+        let _ = orphaned_tx.send(signal.await == Shutdown::ParentGone);
+    };
     tokio::pin!(shutdown);
     let access = args.access.unwrap_or_else(|| executor.default_access());
     let store_at = match &args.supervisor {
@@ -182,9 +192,30 @@ pub async fn main_with(executor: Arc<dyn Executor>, args: RunnerArgs) -> anyhow:
         heartbeat: Duration::from_millis(args.heartbeat_ms),
         ..RunnerConfig::new(&args.name)
     };
-    run(store, config, executor, shutdown)
-        .await
-        .with_context(|| format!("running runner `{}`", args.name))
+    // A runner reporting to Redis outlives its supervisor until its reports land; one whose
+    // store is the dead supervisor would retry them for ever and never exit.
+    let through_supervisor = args.supervisor.is_some();
+    let patience = config.shutdown_grace + ORPHAN_REPORT_PATIENCE;
+    let give_up = async move {
+        if through_supervisor && orphaned_rx.await == Ok(true) {
+            tokio::time::sleep(patience).await;
+        } else {
+            std::future::pending::<()>().await;
+        }
+    };
+    tokio::select! {
+        result = run(store, config, executor, shutdown) => {
+            result.with_context(|| format!("running runner `{}`", args.name))
+        }
+        () = give_up => {
+            tracing::warn!(
+                ?patience,
+                "the supervisor holding the store is gone; exiting with reports unsent, \
+                 their jobs are reaped as lost when a supervisor runs on that store again"
+            );
+            Ok(())
+        }
+    }
 }
 
 async fn connect_store(args: &RunnerArgs) -> anyhow::Result<Arc<dyn Store>> {
@@ -296,22 +327,30 @@ fn parse_supervisor(value: &str) -> Result<SupervisorEndpoint, String> {
     }
 }
 
+/// Why a runner shuts down.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shutdown {
+    Signal,
+    ParentGone,
+}
+
 /// Completes on the first SIGTERM or SIGINT, or when the supervisor that started this runner
 /// dies.
 ///
 /// A supervisor killed with SIGKILL cannot stop its runners; without the parent watch they
 /// would live on beside the ones its restart starts, claiming jobs no supervisor tracks. An
 /// orphaned runner instead finishes its running jobs, as on SIGTERM, and exits.
-fn shutdown_signal() -> anyhow::Result<impl Future<Output = ()> + Send> {
+fn shutdown_signal() -> anyhow::Result<impl Future<Output = Shutdown> + Send> {
     let mut terminate = signal(SignalKind::terminate()).context("listening for SIGTERM")?;
     let mut interrupt = signal(SignalKind::interrupt()).context("listening for SIGINT")?;
     Ok(async move {
-        let name = tokio::select! {
-            _ = terminate.recv() => "SIGTERM",
-            _ = interrupt.recv() => "SIGINT",
-            () = parent_gone() => "the parent process exited",
+        let (name, why) = tokio::select! {
+            _ = terminate.recv() => ("SIGTERM", Shutdown::Signal),
+            _ = interrupt.recv() => ("SIGINT", Shutdown::Signal),
+            () = parent_gone() => ("the parent process exited", Shutdown::ParentGone),
         };
         tracing::info!("{name}; shutting down");
+        why
     })
 }
 
