@@ -267,3 +267,55 @@ async fn verify(
         .try_collect()
         .await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The runner binaries next to this test's executable (`target/debug/deps/..`): build
+    /// them with `cargo build -p hero-examples --examples`.
+    fn bin_dir() -> std::path::PathBuf {
+        let exe = std::env::current_exe().expect("the test's own path");
+        let dir = exe
+            .parent()
+            .and_then(std::path::Path::parent)
+            .expect("the test runs from target/<profile>/deps")
+            .to_path_buf();
+        assert!(
+            RunnerKind::Mock.binary(&dir).is_file(),
+            "build the runner first: cargo build -p hero-examples --examples"
+        );
+        dir
+    }
+
+    #[tokio::test]
+    async fn an_embedded_drain_runs_every_job_through_the_runner_socket_and_checks_its_result() {
+        let work_dir = tempfile::tempdir().expect("a scratch directory");
+        let bin_dir = bin_dir();
+        let setup = Setup {
+            backend: Backend::Embedded,
+            // Never connected to: the embedded backend has no Redis.
+            redis_url: "redis://127.0.0.1:1/",
+            bin_dir: &bin_dir,
+            work_dir: work_dir.path(),
+            in_flight: 4,
+        };
+        let layout = Layout {
+            processes: 1,
+            concurrency: 2,
+        };
+
+        let drain = run(&setup, RunnerKind::Mock, layout, 20)
+            .await
+            .expect("the drain on the embedded store");
+
+        assert_eq!(drain.backend, Backend::Embedded);
+        assert_eq!(drain.jobs, 20);
+        assert!(drain.drain_per_sec > 0.0 && drain.enqueue_per_sec > 0.0);
+        let store = work_dir
+            .path()
+            .join("embedded_bench_drain_mock_1x2")
+            .join("store.redb");
+        assert!(store.is_file(), "the jobs were kept in {}", store.display());
+    }
+}
