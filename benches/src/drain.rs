@@ -6,20 +6,23 @@
 //! bulk enqueue figure, measured against the same supervisor and Redis as the per-job one.
 //!
 //! The drain is timed from the first job's end to the last's, as announced on the store's
-//! end-of-job channel, so runner start-up is left out; afterwards every job's result is
-//! read back with `job.result` and checked.
+//! end-of-job channel (Redis) or by `jobs.subscribe` (the embedded store, which has no
+//! channel outside the supervisor), so runner start-up is left out; afterwards every job's
+//! result is read back with `job.result` and checked.
 
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use futures::{StreamExt, TryStreamExt, stream};
-use hero_supervisor_openrpc_client::SupervisorClient;
+use hero_supervisor_openrpc_client::{
+    EventFilter, EventStatus, EventStatusFilter, JobEvents, SupervisorClient,
+};
 use redis::AsyncCommands;
 
 use crate::floor::rate;
 use crate::runners::{Layout, Placement, RunnerKind, Runners};
 use crate::supervisor::{SECRET, Supervisor};
-use crate::workload::{self, Setup};
+use crate::workload::{self, Backend, Setup};
 
 /// Longest wait for the next job to end before the drain counts as stuck.
 const STALL_TIMEOUT: Duration = Duration::from_secs(30);
@@ -30,6 +33,7 @@ const BULK_CHUNK: usize = 1_000;
 /// The figures of one drain workload.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Drain {
+    pub(crate) backend: Backend,
     pub(crate) kind: RunnerKind,
     pub(crate) layout: Layout,
     pub(crate) jobs: usize,
@@ -57,26 +61,27 @@ pub(crate) async fn run(
 ) -> anyhow::Result<Drain> {
     anyhow::ensure!(jobs >= 2, "a drain needs at least 2 jobs to time");
     let (namespace, queue) = workload::names("drain", kind, layout);
-    let supervisor = Supervisor::start(setup.redis_url, &namespace, setup.work_dir).await?;
+    let supervisor = Supervisor::start(setup, &namespace).await?;
     let client = &supervisor.client;
 
     let started = Instant::now();
     let ids = enqueue(client, setup.in_flight, kind, &queue, jobs).await?;
     let enqueue_per_sec = rate(jobs, started.elapsed());
-    let queued = queue_len(setup.redis_url, &namespace, &queue).await?;
-    anyhow::ensure!(queued == jobs, "{queued} of {jobs} jobs are queued");
+    check_queued(setup, &namespace, &queue, jobs).await?;
 
     let bulk_queue = format!("{queue}-bulk");
     let started = Instant::now();
     enqueue_bulk(client, kind, &bulk_queue, jobs).await?;
     let bulk_enqueue_per_sec = rate(jobs, started.elapsed());
-    let queued = queue_len(setup.redis_url, &namespace, &bulk_queue).await?;
-    anyhow::ensure!(queued == jobs, "{queued} of {jobs} bulk jobs are queued");
+    check_queued(setup, &namespace, &bulk_queue, jobs).await?;
 
-    let mut ended = ended_events(setup.redis_url, &namespace).await?;
+    let mut ended = match setup.backend {
+        Backend::Redis => Ended::Channel(ended_events(setup.redis_url, &namespace).await?),
+        Backend::Embedded => Ended::Subscription(ended_subscription(client, &queue).await?),
+    };
     let spawned = Instant::now();
     let placement = Placement {
-        redis_url: setup.redis_url,
+        transport: &supervisor.transport,
         namespace: &namespace,
         queue: &queue,
         work_dir: setup.work_dir,
@@ -88,6 +93,7 @@ pub(crate) async fn run(
     verify(client, setup.in_flight, kind, &ids).await?;
     supervisor.stop().await?;
     Ok(Drain {
+        backend: setup.backend,
         kind,
         layout,
         jobs,
@@ -146,6 +152,63 @@ async fn enqueue_bulk(
     Ok(())
 }
 
+/// Checks that `jobs` jobs wait on `queue`. Only Redis can be read from outside the
+/// supervisor; on the embedded store the drain's count of ended jobs and the check of every
+/// result stand for it.
+async fn check_queued(
+    setup: &Setup<'_>,
+    namespace: &str,
+    queue: &str,
+    jobs: usize,
+) -> anyhow::Result<()> {
+    if setup.backend == Backend::Redis {
+        let queued = queue_len(setup.redis_url, namespace, queue).await?;
+        anyhow::ensure!(
+            queued == jobs,
+            "{queued} of {jobs} jobs are queued on {queue}"
+        );
+    }
+    Ok(())
+}
+
+/// Where the drain learns that jobs ended.
+enum Ended {
+    /// The store's end-of-job channel in Redis.
+    Channel(redis::aio::PubSubStream),
+    /// `jobs.subscribe`, for jobs that end.
+    Subscription(JobEvents),
+}
+
+impl Ended {
+    /// Waits for the next job to end; `None` when the announcements stopped.
+    async fn next(&mut self) -> Option<anyhow::Result<()>> {
+        match self {
+            Self::Channel(stream) => stream.next().await.map(|_| Ok(())),
+            Self::Subscription(events) => events.next().await.map(|event| {
+                event
+                    .map(|_| ())
+                    .context("the job event subscription failed")
+            }),
+        }
+    }
+}
+
+/// `jobs.subscribe` for the jobs of `queue` that end, opened before any job can end.
+async fn ended_subscription(client: &SupervisorClient, queue: &str) -> anyhow::Result<JobEvents> {
+    let filter = EventFilter {
+        job_ids: None,
+        runner: Some(queue.to_owned()),
+        status: Some(EventStatusFilter::Many(vec![
+            EventStatus::Completed,
+            EventStatus::Failed,
+        ])),
+    };
+    client
+        .jobs_subscribe(SECRET, Some(filter))
+        .await
+        .context("jobs.subscribe")
+}
+
 /// Length of the runner's queue list, read straight from Redis.
 async fn queue_len(url: &str, namespace: &str, queue: &str) -> anyhow::Result<usize> {
     let mut conn = redis::Client::open(url)?
@@ -172,16 +235,13 @@ async fn ended_events(url: &str, namespace: &str) -> anyhow::Result<redis::aio::
 }
 
 /// Waits for `jobs` end announcements; returns when the first and the last arrived.
-async fn wait_ended(
-    ended: &mut redis::aio::PubSubStream,
-    jobs: usize,
-) -> anyhow::Result<(Instant, Instant)> {
+async fn wait_ended(ended: &mut Ended, jobs: usize) -> anyhow::Result<(Instant, Instant)> {
     let mut first = None;
     for seen in 0..jobs {
         tokio::time::timeout(STALL_TIMEOUT, ended.next())
             .await
             .with_context(|| format!("no job ended for {STALL_TIMEOUT:?} after {seen} of {jobs}"))?
-            .context("the job event subscription closed")?;
+            .context("the job event subscription closed")??;
         first.get_or_insert_with(Instant::now);
     }
     let last = Instant::now();
@@ -206,4 +266,56 @@ async fn verify(
         .buffer_unordered(in_flight)
         .try_collect()
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The runner binaries next to this test's executable (`target/debug/deps/..`): build
+    /// them with `cargo build -p hero-examples --examples`.
+    fn bin_dir() -> std::path::PathBuf {
+        let exe = std::env::current_exe().expect("the test's own path");
+        let dir = exe
+            .parent()
+            .and_then(std::path::Path::parent)
+            .expect("the test runs from target/<profile>/deps")
+            .to_path_buf();
+        assert!(
+            RunnerKind::Mock.binary(&dir).is_file(),
+            "build the runner first: cargo build -p hero-examples --examples"
+        );
+        dir
+    }
+
+    #[tokio::test]
+    async fn an_embedded_drain_runs_every_job_through_the_runner_socket_and_checks_its_result() {
+        let work_dir = tempfile::tempdir().expect("a scratch directory");
+        let bin_dir = bin_dir();
+        let setup = Setup {
+            backend: Backend::Embedded,
+            // Never connected to: the embedded backend has no Redis.
+            redis_url: "redis://127.0.0.1:1/",
+            bin_dir: &bin_dir,
+            work_dir: work_dir.path(),
+            in_flight: 4,
+        };
+        let layout = Layout {
+            processes: 1,
+            concurrency: 2,
+        };
+
+        let drain = run(&setup, RunnerKind::Mock, layout, 20)
+            .await
+            .expect("the drain on the embedded store");
+
+        assert_eq!(drain.backend, Backend::Embedded);
+        assert_eq!(drain.jobs, 20);
+        assert!(drain.drain_per_sec > 0.0 && drain.enqueue_per_sec > 0.0);
+        let store = work_dir
+            .path()
+            .join("embedded_bench_drain_mock_1x2")
+            .join("store.redb");
+        assert!(store.is_file(), "the jobs were kept in {}", store.display());
+    }
 }

@@ -27,7 +27,7 @@ use clap::Parser;
 use hero_test_support::RedisServer;
 
 use crate::runners::{Layout, RunnerKind};
-use crate::workload::Setup;
+use crate::workload::{Backend, Setup};
 
 /// The drain layouts of the peers' note: 2 processes, or one process running 8 at once.
 const DRAIN_LAYOUTS: [Layout; 2] = [
@@ -65,6 +65,11 @@ struct Args {
     /// latency with 1,000 jobs stored, then with `--stored-jobs`. Takes minutes.
     #[arg(long)]
     scale: bool,
+    /// Runs the drain and roundtrip workloads a second time on a supervisor with the embedded
+    /// store (no `redis_url`; runners through its runner socket), and reports those figures
+    /// beside, and as ratios to, the Redis ones of the same run.
+    #[arg(long, conflicts_with = "scale")]
+    embedded: bool,
     /// Jobs stored at the larger size of `--scale`. Default 1,000,000; 20,000 with `--quick`.
     #[arg(long, requires = "scale")]
     stored_jobs: Option<usize>,
@@ -100,6 +105,7 @@ async fn run(mut args: Args) -> anyhow::Result<()> {
     let redis = tokio::task::spawn_blocking(RedisServer::start).await?;
     let redis_url = redis.url();
     let setup = Setup {
+        backend: Backend::Redis,
         redis_url: &redis_url,
         bin_dir: &bin_dir,
         work_dir: work_dir.path(),
@@ -126,23 +132,51 @@ async fn measure(setup: &Setup<'_>, args: &Args) -> anyhow::Result<report::Repor
     let floor_ops = if args.quick { 2_000 } else { 20_000 };
     eprintln!("redis floor: {floor_ops} sequential PINGs, then 50 connections");
     let floor = floor::measure(setup.redis_url, floor_ops).await?;
+    let (drains, roundtrips) = workloads(setup, args).await?;
+    let embedded = if args.embedded {
+        let setup = Setup {
+            backend: Backend::Embedded,
+            ..*setup
+        };
+        Some(workloads(&setup, args).await?)
+    } else {
+        None
+    };
+    Ok(report::Report {
+        floor,
+        drains,
+        roundtrips,
+        embedded,
+    })
+}
+
+/// The drain and roundtrip workloads on `setup`'s backend.
+async fn workloads(
+    setup: &Setup<'_>,
+    args: &Args,
+) -> anyhow::Result<(Vec<drain::Drain>, Vec<roundtrip::Roundtrip>)> {
+    let backend = setup.backend.name();
     let mut drains = Vec::new();
     for kind in [RunnerKind::Mock, RunnerKind::Osis] {
         for layout in DRAIN_LAYOUTS {
-            eprintln!("drain: {} jobs, {} {layout}", args.jobs, kind.name());
+            eprintln!(
+                "drain ({backend}): {} jobs, {} {layout}",
+                args.jobs,
+                kind.name()
+            );
             drains.push(drain::run(setup, kind, layout, args.jobs).await?);
         }
     }
     let mut roundtrips = Vec::new();
     for kind in [RunnerKind::Mock, RunnerKind::Osis] {
-        eprintln!("roundtrip: {} job.run, {}", args.roundtrips, kind.name());
+        eprintln!(
+            "roundtrip ({backend}): {} job.run, {}",
+            args.roundtrips,
+            kind.name()
+        );
         roundtrips.push(roundtrip::run(setup, kind, args.roundtrips).await?);
     }
-    Ok(report::Report {
-        floor,
-        drains,
-        roundtrips,
-    })
+    Ok((drains, roundtrips))
 }
 
 /// The directory of this executable: `target/release` under `cargo run --release`.

@@ -25,6 +25,8 @@ pub(crate) struct Report {
     pub(crate) floor: Floor,
     pub(crate) drains: Vec<Drain>,
     pub(crate) roundtrips: Vec<Roundtrip>,
+    /// The same drains and roundtrips on the embedded store, in the same order (`--embedded`).
+    pub(crate) embedded: Option<(Vec<Drain>, Vec<Roundtrip>)>,
 }
 
 impl Report {
@@ -38,6 +40,9 @@ impl Report {
         self.print_floor();
         self.print_drains();
         self.print_roundtrips();
+        if let Some((drains, roundtrips)) = &self.embedded {
+            self.print_embedded(drains, roundtrips);
+        }
         print_peers();
     }
 
@@ -119,6 +124,63 @@ impl Report {
             );
         }
         println!("  ÷BullMQ, ÷target: our p50 ÷ theirs, 1× or less meets it");
+    }
+}
+
+impl Report {
+    fn print_embedded(&self, drains: &[Drain], roundtrips: &[Roundtrip]) {
+        println!(
+            "\nembedded store beside redis (no redis_url, runners through the runner socket; \
+             ÷redis: embedded ÷ the redis figure above)"
+        );
+        println!(
+            "  {:<9} {:<12} {:>5} {:>7} {:>10} {:>7} {:>10} {:>7} {:>10} {:>7} {:>9}",
+            "store",
+            "runner",
+            "procs",
+            "jobs",
+            "enqueue/s",
+            "÷redis",
+            "bulk enq/s",
+            "÷redis",
+            "drain/s",
+            "÷redis",
+            "startup"
+        );
+        for (e, r) in drains.iter().zip(&self.drains) {
+            println!(
+                "  {:<9} {:<12} {:>5} {:>7} {:>10} {:>6.2}× {:>10} {:>6.2}× {:>10} {:>6.2}× {:>6.0} ms",
+                e.backend.name(),
+                e.kind.name(),
+                e.layout.to_string(),
+                e.jobs,
+                thousands(e.enqueue_per_sec),
+                e.enqueue_per_sec / r.enqueue_per_sec,
+                thousands(e.bulk_enqueue_per_sec),
+                e.bulk_enqueue_per_sec / r.bulk_enqueue_per_sec,
+                thousands(e.drain_per_sec),
+                e.drain_per_sec / r.drain_per_sec,
+                millis(e.startup),
+            );
+        }
+        println!(
+            "  {:<9} {:<12} {:>6} {:>8} {:>8} {:>8} {:>10}",
+            "store", "runner", "calls", "p50 ms", "p90 ms", "p99 ms", "p50÷redis"
+        );
+        for (e, r) in roundtrips.iter().zip(&self.roundtrips) {
+            let p50 = millis(e.latency.p50);
+            println!(
+                "  {:<9} {:<12} {:>6} {:>8.3} {:>8.3} {:>8.3} {:>9.2}×",
+                e.backend.name(),
+                e.kind.name(),
+                e.calls,
+                p50,
+                millis(e.latency.p90),
+                millis(e.latency.p99),
+                p50 / millis(r.latency.p50),
+            );
+        }
+        println!("  rates: more than 1× is faster than redis; latency: less than 1× is faster");
     }
 }
 

@@ -8,7 +8,7 @@ use anyhow::Context;
 use crate::latency::{self, Quantiles};
 use crate::runners::{Layout, Placement, RunnerKind, Runners};
 use crate::supervisor::{SECRET, Supervisor};
-use crate::workload::{self, Setup};
+use crate::workload::{self, Backend, Setup};
 
 /// The runners serving the roundtrips: one process running up to 8 jobs at once.
 pub(crate) const LAYOUT: Layout = Layout {
@@ -22,6 +22,7 @@ const WARMUP: usize = 50;
 /// The figures of one roundtrip workload.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Roundtrip {
+    pub(crate) backend: Backend,
     pub(crate) kind: RunnerKind,
     pub(crate) calls: usize,
     pub(crate) latency: Quantiles,
@@ -38,9 +39,9 @@ pub(crate) async fn run(
     calls: usize,
 ) -> anyhow::Result<Roundtrip> {
     let (namespace, queue) = workload::names("roundtrip", kind, LAYOUT);
-    let supervisor = Supervisor::start(setup.redis_url, &namespace, setup.work_dir).await?;
+    let supervisor = Supervisor::start(setup, &namespace).await?;
     let placement = Placement {
-        redis_url: setup.redis_url,
+        transport: &supervisor.transport,
         namespace: &namespace,
         queue: &queue,
         work_dir: setup.work_dir,
@@ -66,6 +67,7 @@ pub(crate) async fn run(
     runners.stop().await;
     supervisor.stop().await?;
     Ok(Roundtrip {
+        backend: setup.backend,
         kind,
         calls,
         latency: latency::quantiles(&histogram),

@@ -78,10 +78,19 @@ impl fmt::Display for Layout {
     }
 }
 
+/// How runners reach the store.
+#[derive(Debug, Clone)]
+pub(crate) enum Transport {
+    /// Straight to Redis at this URL, given in `HERO_REDIS_URL`.
+    Redis(String),
+    /// Through the supervisor's runner socket at this path (`--supervisor unix://…`).
+    Socket(PathBuf),
+}
+
 /// Where and under which names runners are started.
 #[derive(Debug)]
 pub(crate) struct Placement<'a> {
-    pub(crate) redis_url: &'a str,
+    pub(crate) transport: &'a Transport,
     pub(crate) namespace: &'a str,
     /// The queue (runner name) the processes claim from.
     pub(crate) queue: &'a str,
@@ -97,7 +106,8 @@ pub(crate) struct Runners {
 
 impl Runners {
     /// Starts `layout.processes` processes of `kind` as the supervisor would: `--id`,
-    /// `--name`, `--db-path`, `--namespace`, and the Redis URL in `HERO_REDIS_URL`.
+    /// `--name`, `--db-path`, `--namespace`, and the Redis URL in `HERO_REDIS_URL` or the
+    /// runner socket in `--supervisor`.
     ///
     /// # Errors
     ///
@@ -118,12 +128,19 @@ impl Runners {
             let log = File::create(&log).with_context(|| format!("creating {}", log.display()))?;
             let binary = kind.binary(bin_dir);
             // Same process group as the bench: Ctrl-C in a terminal stops the runners too.
-            let child = Command::new(&binary)
+            let mut command = Command::new(&binary);
+            command
                 .args(["--id", &id, "--name", at.queue, "--namespace", at.namespace])
                 .arg("--db-path")
                 .arg(at.work_dir.join(&id))
-                .args(["--concurrency", &layout.concurrency.to_string()])
-                .env("HERO_REDIS_URL", at.redis_url)
+                .args(["--concurrency", &layout.concurrency.to_string()]);
+            match at.transport {
+                Transport::Redis(url) => command.env("HERO_REDIS_URL", url),
+                Transport::Socket(path) => command
+                    .arg("--supervisor")
+                    .arg(format!("unix://{}", path.display())),
+            };
+            let child = command
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
                 .stderr(log)

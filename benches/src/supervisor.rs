@@ -9,6 +9,9 @@ use hero_supervisor_openrpc_client::SupervisorClient;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+use crate::runners::Transport;
+use crate::workload::{Backend, Setup};
+
 /// The user secret the bench's supervisors accept.
 pub(crate) const SECRET: &str = "bench-user-secret";
 
@@ -18,27 +21,44 @@ const START_TIMEOUT: Duration = Duration::from_secs(10);
 /// A running supervisor; dropping it stops it.
 pub(crate) struct Supervisor {
     pub(crate) client: SupervisorClient,
+    /// How this supervisor's runners reach its store.
+    pub(crate) transport: Transport,
     /// Dropping or sending on it completes the supervisor's shutdown future.
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<Result<(), hero_supervisor::StartError>>>,
 }
 
 impl Supervisor {
-    /// Serves a supervisor on Redis `redis_url` under `namespace`, keeping its files in
-    /// `data_dir`, and waits until it answers `rpc.discover`.
+    /// Serves a supervisor on `setup`'s backend under `namespace` and waits until it answers
+    /// `rpc.discover`. On Redis its files are in the scratch directory; on the embedded
+    /// store, in a directory of its own there named after `namespace`, so each workload
+    /// starts on an empty store file.
     ///
     /// # Errors
     ///
     /// The port cannot be bound, or the supervisor fails or does not answer in time.
-    pub(crate) async fn start(
-        redis_url: &str,
-        namespace: &str,
-        data_dir: &std::path::Path,
-    ) -> anyhow::Result<Self> {
+    pub(crate) async fn start(setup: &Setup<'_>, namespace: &str) -> anyhow::Result<Self> {
         let mut config = Config::default_local();
-        config.redis_url = Some(redis_url.to_owned());
         config.namespace = namespace.to_owned();
-        config.data_dir = Some(data_dir.to_owned());
+        let transport = match setup.backend {
+            Backend::Redis => {
+                config.redis_url = Some(setup.redis_url.to_owned());
+                config.data_dir = Some(setup.work_dir.to_owned());
+                Transport::Redis(setup.redis_url.to_owned())
+            }
+            Backend::Embedded => {
+                config.redis_url = None;
+                let data_dir = setup.work_dir.join(format!("embedded_{namespace}"));
+                std::fs::create_dir_all(&data_dir)
+                    .with_context(|| format!("creating {}", data_dir.display()))?;
+                let socket = data_dir.join("runner.sock");
+                // Named, not left to the default: the runners are started by the bench, not
+                // as actors, and must find it.
+                config.runner_endpoint.socket = Some(socket.clone());
+                config.data_dir = Some(data_dir);
+                Transport::Socket(socket)
+            }
+        };
         config.user_secrets = vec![SECRET.into()];
         config.actors.clear();
         // The benchmark's runners are started beside the supervisor and may not have claimed
@@ -53,6 +73,7 @@ impl Supervisor {
         }));
         let supervisor = Self {
             client: SupervisorClient::new(&url)?,
+            transport,
             stop: Some(stop),
             task: Some(task),
         };

@@ -10,10 +10,33 @@ use crate::runners::{Layout, RunnerKind};
 /// Seconds a bench job may run; far above what any should need.
 const JOB_TIMEOUT_SECS: u64 = 300;
 
+/// The store the supervisor under test keeps its jobs in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Backend {
+    /// The bench's private Redis; runners reach it directly (`HERO_REDIS_URL`).
+    Redis,
+    /// The embedded store (no `redis_url`), a redb file in the supervisor's data directory;
+    /// runners reach it through the supervisor's runner socket (`--supervisor unix://…`).
+    Embedded,
+}
+
+impl Backend {
+    /// The backend's name, as printed.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Self::Redis => "redis",
+            Self::Embedded => "embedded",
+        }
+    }
+}
+
 /// Where a workload runs.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Setup<'a> {
-    /// The bench's private Redis.
+    /// The store the supervisors under test use.
+    pub(crate) backend: Backend,
+    /// The bench's private Redis: the store under [`Backend::Redis`], the floor's server
+    /// always.
     pub(crate) redis_url: &'a str,
     /// Holds the runner binaries (`target/release`).
     pub(crate) bin_dir: &'a Path,

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 
-use crate::runners::{Layout, Placement, RunnerKind, Runners};
+use crate::runners::{Layout, Placement, RunnerKind, Runners, Transport};
 use crate::workload::Setup;
 
 pub(crate) use report::print;
@@ -96,8 +96,9 @@ pub(crate) async fn run(setup: &Setup<'_>, stored: usize) -> anyhow::Result<Scal
     let supervisor =
         SupervisorProcess::start(setup.bin_dir, setup.redis_url, namespace, setup.work_dir).await?;
     let started = supervisor.memory()?;
+    let transport = Transport::Redis(setup.redis_url.to_owned());
     let placement = Placement {
-        redis_url: setup.redis_url,
+        transport: &transport,
         namespace,
         queue,
         work_dir: setup.work_dir,
