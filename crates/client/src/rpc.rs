@@ -127,6 +127,8 @@ mod tests {
                 2 => request(1, method.name, [text("a"), text("b")]),
                 3 => request(1, method.name, [text("a"), text("b"), text("c")]),
                 4 => request(1, method.name, [text("a"), text("b"), text("c"), text("d")]),
+                5 => request(1, method.name, ["a", "b", "c", "d", "e"].map(text)),
+                6 => request(1, method.name, ["a", "b", "c", "d", "e", "f"].map(text)),
                 n => panic!("{}: no test shape for {n} params", method.name),
             }
             .unwrap();
