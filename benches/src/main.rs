@@ -11,6 +11,7 @@
 
 mod drain;
 mod floor;
+mod hops;
 mod latency;
 mod report;
 mod roundtrip;
@@ -70,6 +71,10 @@ struct Args {
     /// beside, and as ratios to, the Redis ones of the same run.
     #[arg(long, conflicts_with = "scale")]
     embedded: bool,
+    /// Run only the *hops* workload: where one `job.run` spends its time, from `MONITOR`
+    /// stamps (`--roundtrips` calls, no-op runner).
+    #[arg(long, conflicts_with_all = ["scale", "embedded"])]
+    hops: bool,
     /// Jobs stored at the larger size of `--scale`. Default 1,000,000; 20,000 with `--quick`.
     #[arg(long, requires = "scale")]
     stored_jobs: Option<usize>,
@@ -116,6 +121,10 @@ async fn run(mut args: Args) -> anyhow::Result<()> {
         scale::run(&setup, args.stored_jobs.unwrap_or(default))
             .await
             .map(|scale| scale::print(&scale, &bin_dir.join("supervisor")))
+    } else if args.hops {
+        hops::run(&setup, args.roundtrips)
+            .await
+            .map(|hops| hops::print(&hops))
     } else {
         measure(&setup, &args).await.map(|report| report.print())
     };

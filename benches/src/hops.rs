@@ -1,0 +1,235 @@
+//! *hops* (`--hops`): where one `job.run` spends its time. Sequential `job.run` calls with
+//! the no-op runner, as in the roundtrip workload, while a `MONITOR` connection records when
+//! Redis received each command of the path. Redis stamps each command on arrival with the
+//! same clock as this process's, so the calls' send and receive times and Redis' stamps fall
+//! on one time line:
+//!
+//! 1. call sent → submit script arrives (HTTP, JSON-RPC, the secret check, the job's checks);
+//! 2. submit arrives → claim arrives (the submit script, the runner's wake-up, its claim);
+//! 3. claim arrives → finish arrives (the claim script, executing the job, the report);
+//! 4. finish arrives → the supervisor's read arrives (the finish script, the end-of-job
+//!    message, the waiting call's wake-up);
+//! 5. read arrives → reply received (the read, the JSON-RPC reply over HTTP).
+//!
+//! `MONITOR` slows Redis down a little, so the sum is above the roundtrip workload's figure;
+//! the split is what this measures.
+
+use std::collections::HashMap;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use anyhow::Context;
+use futures::StreamExt;
+
+use crate::latency;
+use crate::roundtrip::LAYOUT;
+use crate::runners::{Placement, RunnerKind, Runners};
+use crate::supervisor::{SECRET, Supervisor};
+use crate::workload::{self, Setup};
+
+/// The hops of one `job.run`, in path order.
+pub(crate) const HOPS: [&str; 5] = [
+    "call sent → submit script at Redis",
+    "submit → runner's claim at Redis",
+    "claim → runner's report at Redis",
+    "report → supervisor's read at Redis",
+    "read → reply received",
+];
+
+/// The first group of every timed call's job id.
+const ID_PREFIX: &str = "b0b0b0b0";
+
+/// When each step of one call happened (seconds since the epoch).
+#[derive(Debug, Default, Clone, Copy)]
+struct Stamps {
+    sent: f64,
+    submit: Option<f64>,
+    claim: Option<f64>,
+    finish: Option<f64>,
+    read: Option<f64>,
+    received: f64,
+}
+
+/// The median and p90 of each hop, and the number of calls whose every step was seen.
+#[derive(Debug)]
+pub(crate) struct Hops {
+    pub(crate) calls: usize,
+    pub(crate) p50: Vec<Duration>,
+    pub(crate) p90: Vec<Duration>,
+    pub(crate) total_p50: Duration,
+}
+
+/// Runs `calls` timed `job.run` calls (after the roundtrip workload's warm-up) under
+/// `MONITOR` and splits each into its hops.
+///
+/// # Errors
+///
+/// A call fails, or `MONITOR` cannot be started.
+pub(crate) async fn run(setup: &Setup<'_>, calls: usize) -> anyhow::Result<Hops> {
+    let kind = RunnerKind::Mock;
+    let (namespace, queue) = workload::names("hops", kind, LAYOUT);
+    let supervisor = Supervisor::start(setup, &namespace).await?;
+    let placement = Placement {
+        transport: &supervisor.transport,
+        namespace: &namespace,
+        queue: &queue,
+        work_dir: setup.work_dir,
+    };
+    let runners = Runners::start(kind, setup.bin_dir, LAYOUT, &placement)?;
+    for n in 0..50 {
+        let result = supervisor
+            .client
+            .job_run(SECRET, workload::job(kind, &queue, n)?)
+            .await?;
+        workload::check(kind, n, &result)?;
+    }
+
+    let client = redis::Client::open(setup.redis_url)?;
+    let monitor = client
+        .get_async_monitor()
+        .await
+        .context("starting MONITOR")?;
+    let lines = tokio::spawn(async move {
+        let mut lines = Vec::new();
+        let mut stream = monitor.into_on_message::<String>();
+        while let Some(line) = stream.next().await {
+            let done = line.contains("\"hops-bench-end\"");
+            lines.push(line);
+            if done {
+                break;
+            }
+        }
+        lines
+    });
+    // A command that only shows on the monitor marks that it is up; another, its end.
+    let mut conn = client.get_multiplexed_async_connection().await?;
+    let _: () = redis::cmd("ECHO")
+        .arg("hops-bench-start")
+        .query_async(&mut conn)
+        .await?;
+
+    let mut stamps: HashMap<String, Stamps> = HashMap::new();
+    for n in 50..50 + calls {
+        // An id of a form no other key or argument has, so a `MONITOR` line names its call.
+        let id = format!("{ID_PREFIX}-0000-4000-8000-{n:012}");
+        let mut job = workload::job(kind, &queue, n)?;
+        job.id.clone_from(&id);
+        let sent = epoch();
+        let result = supervisor.client.job_run(SECRET, job).await?;
+        let received = epoch();
+        workload::check(kind, n, &result)?;
+        stamps.insert(
+            id,
+            Stamps {
+                sent,
+                received,
+                ..Stamps::default()
+            },
+        );
+    }
+    let _: () = redis::cmd("ECHO")
+        .arg("hops-bench-end")
+        .query_async(&mut conn)
+        .await?;
+    let lines = tokio::time::timeout(Duration::from_secs(30), lines)
+        .await
+        .context("MONITOR did not show the end marker")??;
+    runners.stop().await;
+    supervisor.stop().await?;
+
+    if let Ok(path) = std::env::var("HOPS_DUMP") {
+        std::fs::write(path, lines.join("\n"))?;
+    }
+    for line in &lines {
+        attribute(line, &mut stamps);
+    }
+    Ok(split(stamps.values()))
+}
+
+/// Files one `MONITOR` line under the call it belongs to. Commands a script runs show as
+/// coming from `lua` and are left out: only what a process sent counts.
+fn attribute(line: &str, stamps: &mut HashMap<String, Stamps>) {
+    let Some((time, rest)) = line.split_once(' ') else {
+        return;
+    };
+    let Ok(time) = time.parse::<f64>() else {
+        return;
+    };
+    if rest.starts_with("[0 lua]") || rest.contains(" lua]") {
+        return;
+    }
+    let Some(at) = rest.find(ID_PREFIX) else {
+        return;
+    };
+    let Some(call) = rest.get(at..at + 36).and_then(|id| stamps.get_mut(id)) else {
+        return;
+    };
+    let first = |slot: &mut Option<f64>| {
+        if slot.is_none() {
+            *slot = Some(time);
+        }
+    };
+    if rest.contains("\"EVALSHA\"") || rest.contains("\"EVAL\"") {
+        if rest.contains(":inflight:") && rest.contains(":workers\"") {
+            first(&mut call.claim);
+        } else if rest.contains(":inflight:") {
+            first(&mut call.finish);
+        } else if rest.contains(":jobs\"") {
+            first(&mut call.submit);
+        }
+    } else if call.finish.is_some() {
+        first(&mut call.read);
+    }
+}
+
+fn split<'a>(calls: impl Iterator<Item = &'a Stamps>) -> Hops {
+    let mut hops: Vec<_> = HOPS.iter().map(|_| latency::histogram()).collect();
+    let mut total = latency::histogram();
+    let mut complete = 0;
+    for call in calls {
+        let (Some(submit), Some(claim), Some(finish), Some(read)) =
+            (call.submit, call.claim, call.finish, call.read)
+        else {
+            continue;
+        };
+        complete += 1;
+        let points = [call.sent, submit, claim, finish, read, call.received];
+        for (hop, pair) in hops.iter_mut().zip(points.windows(2)) {
+            latency::record(hop, Duration::from_secs_f64((pair[1] - pair[0]).max(0.0)));
+        }
+        latency::record(
+            &mut total,
+            Duration::from_secs_f64(call.received - call.sent),
+        );
+    }
+    Hops {
+        calls: complete,
+        p50: hops.iter().map(|h| latency::quantile(h, 0.5)).collect(),
+        p90: hops.iter().map(|h| latency::quantile(h, 0.9)).collect(),
+        total_p50: latency::quantile(&total, 0.5),
+    }
+}
+
+fn epoch() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or_default()
+}
+
+/// Prints the hops as a table.
+pub(crate) fn print(hops: &Hops) {
+    println!(
+        "job.run hops (no-op runner, {} calls under MONITOR):",
+        hops.calls
+    );
+    println!("| hop | p50 ms | p90 ms |");
+    println!("|---|---:|---:|");
+    for (i, name) in HOPS.iter().enumerate() {
+        println!(
+            "| {name} | {:.3} | {:.3} |",
+            latency::millis(hops.p50[i]),
+            latency::millis(hops.p90[i])
+        );
+    }
+    println!("| whole call | {:.3} | |", latency::millis(hops.total_p50));
+}
