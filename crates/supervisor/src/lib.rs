@@ -169,6 +169,7 @@ pub async fn start(config: Config, listener: std::net::TcpListener) -> Result<Ru
         started: std::time::Instant::now(),
         metrics: Arc::new(metrics::Metrics::new(config.metrics.history_interval_secs)),
         metrics_require_secret: config.metrics.require_secret,
+        known_runners: rpc::RunnersCache::default(),
     });
     // Watching before serving, so the first jobs submitted are measured too.
     let metrics = metrics::Tasks::start(supervisor.store.clone(), supervisor.metrics.clone()).await;

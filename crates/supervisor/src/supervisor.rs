@@ -54,6 +54,8 @@ pub(crate) struct Supervisor {
     pub(crate) metrics: Arc<crate::metrics::Metrics>,
     /// The `[metrics] require_secret` switch: `GET /metrics` needs an admin bearer secret.
     pub(crate) metrics_require_secret: bool,
+    /// The registered runners the submit check reads, kept for a moment.
+    pub(crate) known_runners: crate::rpc::RunnersCache,
 }
 
 /// Held for as long as a call waits for a job; dropping it lets another call wait.

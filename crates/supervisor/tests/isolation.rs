@@ -229,6 +229,45 @@ async fn a_job_for_an_unknown_runner_is_refused_at_once_naming_the_known_ones() 
     sup.stop().await;
 }
 
+// The registered runners are kept for a moment between submits: a registration made through
+// another supervisor must still count at once, and a removal here too.
+#[tokio::test]
+async fn a_runner_registered_through_another_supervisor_is_known_at_once() {
+    let first = common::TestSupervisor::start().await;
+    let url = first.redis.url();
+    let second = common::TestSupervisor::start_with(move |c| {
+        c.redis_url = Some(url);
+        c.actors.clear();
+    })
+    .await;
+    let job = json!({"payload": "1", "executor": "osis", "runner": "elsewhere"});
+    // Known runners read once, and kept.
+    let known = json!({"payload": "1", "executor": "osis", "runner": RUNNER});
+    assert!(first.call("jobs.create", json!([USER, known])).await["result"].is_string());
+    assert_eq!(
+        first
+            .error_code("jobs.create", json!([USER, job.clone()]))
+            .await,
+        code(codes::NOT_FOUND)
+    );
+    bounded(second.client.register_runner(REGISTER, "elsewhere", None))
+        .await
+        .unwrap();
+    let answer = first.call("jobs.create", json!([USER, job.clone()])).await;
+    assert!(answer["result"].is_string(), "{answer}");
+    // Removed through this supervisor: refused here at once.
+    let removed = first
+        .call("unregister_runner", json!([ADMIN, "elsewhere"]))
+        .await;
+    assert!(removed.get("error").is_none(), "{removed}");
+    assert_eq!(
+        first.error_code("jobs.create", json!([USER, job])).await,
+        code(codes::NOT_FOUND)
+    );
+    second.stop().await;
+    first.stop().await;
+}
+
 #[tokio::test]
 async fn with_accept_unknown_runners_a_job_waits_for_a_runner_that_comes_later() {
     let sup = common::TestSupervisor::start_with(|c| c.accept_unknown_runners = true).await;

@@ -11,6 +11,7 @@ mod job;
 mod runner;
 mod schedule;
 
+pub(crate) use access::RunnersCache;
 pub(crate) use admin::backend;
 pub(crate) use runner::seen_recently;
 

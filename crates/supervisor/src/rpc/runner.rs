@@ -45,6 +45,7 @@ pub(super) async fn call(
                 return Err(Error::ConfiguredRunner { name: p.name });
             }
             supervisor.store.unregister_runner(&p.name).await?;
+            supervisor.known_runners.forget();
             tracing::info!(runner = %p.name, "runner unregistered");
             Ok(Value::Null)
         }
@@ -123,6 +124,7 @@ async fn register(
         registered_at: Utc::now(),
     };
     supervisor.store.register_runner(&record).await?;
+    supervisor.known_runners.forget();
     tracing::info!(
         runner = %record.name,
         queue = %record.queue,
