@@ -8,9 +8,10 @@
 -- deleted, even if its id was reused since. Then nothing changes, not even the in-flight
 -- list: an entry of the same id there belongs to a newer run, or to a claim of a new job
 -- under that id still being marked, and whoever ended the old run removed its entry.
--- The runner and owner are read here too, for the change announcement at the end.
+-- The runner, owner and whether a caller waits are read here too, for the announcements at
+-- the end.
 local state = redis.call('HMGET', KEYS[1], 'status', 'worker', 'attempt', 'runner', 'owner',
-  'claimed_ms')
+  'claimed_ms', 'waited')
 if state[1] ~= 'running' or state[2] ~= ARGV[2] or state[3] ~= ARGV[7] then
   return 0
 end
@@ -52,6 +53,21 @@ redis.call('HSET', KEYS[1], 'status', ARGV[3], 'result', ARGV[4],
 redis.call('HDEL', KEYS[1], 'stop')
 retain(ns, ARGV[1], ARGV[3], now_ms)
 count_end(ns, state[4], ARGV[3])
+-- A caller waits for this job (`job.run`): it gets the outcome with the announcement, before
+-- the end announcement, and need not read the job (the job's own JSON, which it holds, is
+-- left out).
+if state[7] then
+  local names = {'status', 'updated_at', 'result', 'progress', 'started_at', 'completed_at',
+    'errors', 'requeues', 'owner', 'last_error'}
+  local values = redis.call('HMGET', KEYS[1], unpack(names))
+  local fields = {}
+  for i, name in ipairs(names) do
+    if values[i] then
+      fields[name] = values[i]
+    end
+  end
+  redis.call('PUBLISH', ns .. 'results', ARGV[1] .. '\n' .. cjson.encode(fields))
+end
 redis.call('PUBLISH', ARGV[6], ARGV[1] .. '\n' .. ARGV[3])
 redis.call('PUBLISH', ns .. 'changes', ARGV[3] .. '\n' .. now_ms .. '\n' ..
   change_line(ARGV[1], state[4], state[5], state[6], now_ms))

@@ -3,7 +3,8 @@
 -- KEYS: job hash, jobs index, queue
 -- ARGV: id, job json, runner, now (RFC 3339), now (ms), queue?, timeout (s), retries,
 --   owner (opaque; empty for none), caller id, context id, priority, due (ms; "" for none),
---   retry on error ("1" or "0"), retry backoff (s)
+--   retry on error ("1" or "0"), retry backoff (s), waited ("1": a caller waits for its end,
+--   which finish.lua then announces with its outcome on {ns}results)
 -- Returns 0 when the id is taken, 1 otherwise.
 if redis.call('EXISTS', KEYS[1]) == 1 then
   return 0
@@ -39,6 +40,9 @@ if due then
 end
 if ARGV[14] == '1' then
   redis.call('HSET', KEYS[1], 'retry', '1', 'backoff', ARGV[15])
+end
+if ARGV[16] == '1' then
+  redis.call('HSET', KEYS[1], 'waited', '1')
 end
 redis.call('ZADD', KEYS[2], ARGV[5], ARGV[1])
 -- The counter `/metrics` reads, in the same step as the job it counts.

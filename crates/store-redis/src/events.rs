@@ -8,6 +8,12 @@
 //! so a woken waiter reads the job itself. After a reconnect every waiter is woken, since
 //! announcements made while the subscription was down are lost.
 //!
+//! `{ns}:v1:results` announces, before the end announcement, the end of a job submitted by
+//! `job.run` together with its outcome (`id\n{fields}`, the job hash's fields but the job
+//! itself, as a JSON object): its waiter, which holds the job it submitted, answers without
+//! reading it. Only such jobs are announced there, so the payload-free rule above still holds
+//! for the rest.
+//!
 //! The events channel also carries `\nscheduled` when a job became the earliest `scheduled`
 //! one, waking the supervisor's promoter before the time it had planned to wake.
 //!
@@ -23,9 +29,15 @@ use futures::StreamExt;
 use hero_store::{WATCH_CAPACITY, Watched};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
-/// A wake-up: the job ended or was deleted, or announcements may have been missed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Wake;
+/// A wake-up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Wake {
+    /// The job ended or was deleted, or announcements may have been missed: read it.
+    Look,
+    /// The job ended with these fields of its hash (a JSON object of strings, the job's own
+    /// JSON left out).
+    Ended(Arc<str>),
+}
 
 type Waiters = HashMap<String, Vec<oneshot::Sender<Wake>>>;
 
@@ -153,7 +165,23 @@ impl Events {
         };
         for tx in senders {
             // A waiter that already gave up has dropped its receiver; nothing to tell it.
-            let _ = tx.send(Wake);
+            let _ = tx.send(Wake::Look);
+        }
+    }
+
+    /// Hands a waited-for job's end, with its fields, to its waiters.
+    fn dispatch_ended(&self, payload: &str) {
+        let Some((id, fields)) = payload.split_once('\n') else {
+            tracing::warn!("ignoring malformed job result");
+            return;
+        };
+        let Some(senders) = self.lock().remove(id) else {
+            return;
+        };
+        let fields: Arc<str> = Arc::from(fields);
+        for tx in senders {
+            // As in `dispatch`.
+            let _ = tx.send(Wake::Ended(fields.clone()));
         }
     }
 
@@ -171,7 +199,7 @@ impl Events {
         let waiters = std::mem::take(&mut *self.lock());
         for tx in waiters.into_values().flatten() {
             // As in `dispatch`: a closed receiver needs no news.
-            let _ = tx.send(Wake);
+            let _ = tx.send(Wake::Look);
         }
     }
 
@@ -181,10 +209,12 @@ impl Events {
     }
 }
 
-/// The channels the listener serves: end announcements, and job changes for watchers.
+/// The channels the listener serves: end announcements, waited-for jobs' outcomes, and job
+/// changes for watchers.
 #[derive(Debug, Clone)]
 pub(crate) struct Channels {
     pub(crate) events: String,
+    pub(crate) results: String,
     pub(crate) changes: String,
 }
 
@@ -201,7 +231,7 @@ pub(crate) async fn listen(
     let mut ready = Some(ready);
     let mut backoff = Duration::from_millis(50);
     loop {
-        match subscribe(&client, &channels.events).await {
+        match subscribe(&client, &channels).await {
             Ok(pubsub) => {
                 backoff = Duration::from_millis(50);
                 if let Some(ready) = ready.take() {
@@ -249,8 +279,11 @@ async fn serve(
                         continue;
                     }
                 };
-                if message.get_channel_name() == channels.events {
+                let channel = message.get_channel_name();
+                if channel == channels.events {
                     events.dispatch(&payload);
+                } else if channel == channels.results {
+                    events.dispatch_ended(&payload);
                 } else if events.has_watchers() {
                     events.announce_changes(&payload);
                 } else if watching {
@@ -277,10 +310,12 @@ async fn serve(
 
 async fn subscribe(
     client: &redis::Client,
-    channel: &str,
+    channels: &Channels,
 ) -> redis::RedisResult<redis::aio::PubSub> {
     let mut pubsub = client.get_async_pubsub().await?;
-    pubsub.subscribe(channel).await?;
+    pubsub
+        .subscribe(&[channels.events.as_str(), channels.results.as_str()])
+        .await?;
     Ok(pubsub)
 }
 
@@ -295,9 +330,25 @@ mod tests {
         let mut a2 = events.register("a");
         let mut b = events.register("b");
         events.dispatch("a\ncompleted");
-        assert_eq!(a.try_recv(), Ok(Wake));
-        assert_eq!(a2.try_recv(), Ok(Wake));
+        assert_eq!(a.try_recv(), Ok(Wake::Look));
+        assert_eq!(a2.try_recv(), Ok(Wake::Look));
         assert!(b.try_recv().is_err(), "b has not ended");
+    }
+
+    #[test]
+    fn a_waited_jobs_end_reaches_its_waiters_with_its_fields() {
+        let (events, _requests) = Events::new();
+        let mut a = events.register("a");
+        let mut b = events.register("b");
+        events.dispatch_ended("a\n{\"status\":\"completed\"}");
+        assert_eq!(
+            a.try_recv(),
+            Ok(Wake::Ended(Arc::from("{\"status\":\"completed\"}")))
+        );
+        assert!(b.try_recv().is_err(), "b has not ended");
+        // The end announcement after it finds nobody left to wake.
+        events.dispatch("a\ncompleted");
+        assert!(events.lock().get("a").is_none());
     }
 
     #[test]
@@ -305,7 +356,7 @@ mod tests {
         let (events, _requests) = Events::new();
         let mut rx = events.register("a");
         events.dispatch("a\n");
-        assert_eq!(rx.try_recv(), Ok(Wake));
+        assert_eq!(rx.try_recv(), Ok(Wake::Look));
     }
 
     #[test]

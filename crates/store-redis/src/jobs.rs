@@ -34,6 +34,22 @@ impl RedisStore {
     }
 
     pub(crate) async fn submit(&self, job: &Job, owner: Option<&str>, queue: bool) -> Result<()> {
+        self.store_job(job, owner, queue, false).await
+    }
+
+    /// Stores and queues `job` for a caller that waits for its end (`job.run`): its end is
+    /// announced with its outcome on the results channel (see `events.rs`).
+    pub(crate) async fn submit_waited(&self, job: &Job, owner: Option<&str>) -> Result<()> {
+        self.store_job(job, owner, true, true).await
+    }
+
+    async fn store_job(
+        &self,
+        job: &Job,
+        owner: Option<&str>,
+        queue: bool,
+        waited: bool,
+    ) -> Result<()> {
         let json = serde_json::to_string(job).map_err(|e| Error::Corrupt {
             key: job.id.clone(),
             reason: e.to_string(),
@@ -61,6 +77,7 @@ impl RedisStore {
             .arg(due(job))
             .arg(if job.retry_on_error { "1" } else { "0" })
             .arg(job.retry_backoff_secs)
+            .arg(if waited { "1" } else { "0" })
             .invoke_async(&mut self.conn())
             .await
             .map_err(|e| self.unavailable(e))?;

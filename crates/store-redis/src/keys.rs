@@ -175,6 +175,12 @@ impl Keys {
     pub(crate) fn changes(&self) -> String {
         format!("{}changes", self.prefix)
     }
+
+    /// The channel on which the end of a job someone waits for (`job.run`) is announced with
+    /// its outcome, so the waiter need not read the job (see `events.rs`).
+    pub(crate) fn results(&self) -> String {
+        format!("{}results", self.prefix)
+    }
 }
 
 #[cfg(test)]

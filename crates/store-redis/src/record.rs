@@ -21,8 +21,21 @@ pub(crate) fn from_fields(
     let job_json = fields
         .remove("job")
         .ok_or_else(|| corrupt("no `job` field".into()))?;
-    let mut job: Job =
+    let job: Job =
         serde_json::from_str(&job_json).map_err(|e| corrupt(format!("job json: {e}")))?;
+    with_job(id, job, fields).map(Some)
+}
+
+/// Builds the record of `job` from the other fields of its hash.
+pub(crate) fn with_job(
+    id: &str,
+    mut job: Job,
+    mut fields: HashMap<String, String>,
+) -> Result<JobRecord, Error> {
+    let corrupt = |reason: String| Error::Corrupt {
+        key: id.to_owned(),
+        reason,
+    };
     let status: JobStatus = fields
         .get("status")
         .ok_or_else(|| corrupt("no `status` field".into()))?
@@ -54,7 +67,7 @@ pub(crate) fn from_fields(
     // Runs before this one: again after an error, and again after a lost runner. A run is
     // under way or ended when the job has a claim time (cleared when it goes back to wait).
     let attempt = count("errors") + count("requeues") + u32::from(started_at.is_some());
-    Ok(Some(JobRecord {
+    Ok(JobRecord {
         job,
         status,
         started_at,
@@ -64,7 +77,7 @@ pub(crate) fn from_fields(
         progress,
         attempt,
         last_error: fields.remove("last_error"),
-    }))
+    })
 }
 
 /// Reads a registered runner's JSON record back.

@@ -1,6 +1,7 @@
 //! Waiting for a job's end without polling: the lazily opened events subscription, and
 //! the waits that register with it before reading the job.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -9,7 +10,7 @@ use hero_store::{Error, Result};
 use tokio::time::Instant;
 
 use crate::connection::{COMMAND_TIMEOUT, RedisStore};
-use crate::events::{self, Events};
+use crate::events::{self, Events, Wake};
 
 impl RedisStore {
     pub(crate) async fn events(&self) -> Result<&Arc<Events>> {
@@ -21,6 +22,7 @@ impl RedisStore {
                 let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
                 let channels = events::Channels {
                     events: self.keys().events(),
+                    results: self.keys().results(),
                     changes: self.keys().changes(),
                 };
                 let task = tokio::spawn(events::listen(
@@ -73,9 +75,17 @@ impl RedisStore {
         // Registered before the job exists, so its end cannot be missed and no read is
         // needed until it is announced.
         let woken = events.register(&job.id);
-        self.submit(job, owner, true).await?;
-        if tokio::time::timeout_at(deadline, woken).await.is_err() {
-            return self.job(&job.id).await;
+        self.submit_waited(job, owner).await?;
+        match tokio::time::timeout_at(deadline, woken).await {
+            Err(_) => return self.job(&job.id).await,
+            Ok(Ok(Wake::Ended(fields))) => {
+                // The outcome came with the announcement: the job need not be read. Should it
+                // not be readable, reading the job says what is wrong.
+                if let Some(record) = ended(job, &fields) {
+                    return Ok(record);
+                }
+            }
+            Ok(_) => {}
         }
         self.wait_until(events, &job.id, deadline).await
     }
@@ -95,6 +105,14 @@ impl RedisStore {
             }
         }
     }
+}
+
+/// The final record of `job` from the fields its end was announced with; `None` when they
+/// cannot be read or do not describe a final state.
+fn ended(job: &Job, fields: &str) -> Option<JobRecord> {
+    let fields: HashMap<String, String> = serde_json::from_str(fields).ok()?;
+    let record = crate::record::with_job(&job.id, job.clone(), fields).ok()?;
+    record.status.is_final().then_some(record)
 }
 
 /// Drops the closed senders of a waiter's job when the waiter goes away.

@@ -96,6 +96,49 @@ pub async fn wait_final_wakes_on_finish(store: &dyn Store) {
     );
 }
 
+/// A run job's answer is its stored final record, progress and owner included, whether it
+/// completed or failed.
+pub async fn a_run_jobs_record_is_the_stored_one(store: &dyn Store) {
+    let queue = fresh_queue();
+    for finish in [
+        Finish::completed("done"),
+        Finish::failed("it broke\non two lines"),
+    ] {
+        let job = fresh_job(&queue);
+        let runner = async {
+            let attempt = store
+                .claim(&queue, "w1", LEASE, LONG_WAIT, 1)
+                .await
+                .expect("claim")
+                .pop()
+                .expect("the run's job is claimed")
+                .attempt();
+            let progress = hero_job::Progress::new(50, "half");
+            store
+                .progress("w1", &attempt, &progress)
+                .await
+                .expect("progress");
+            store
+                .finish("w1", &attempt, finish.clone())
+                .await
+                .expect("finish");
+        };
+        let (record, ()) = tokio::time::timeout(LONG_WAIT, async {
+            tokio::join!(store.run_job(&job, Some("owner-1"), LONG_WAIT), runner)
+        })
+        .await
+        .expect("the run ends when its job does");
+        let record = record.expect("run");
+        assert!(record.status.is_final(), "{record:?}");
+        assert_eq!(record.result, Some(finish.result.clone()));
+        assert_eq!(
+            record,
+            store.job(&job.id).await.expect("read"),
+            "the answer is the stored record"
+        );
+    }
+}
+
 /// Stopping a queued job removes it from its queue; stopping a final job changes nothing.
 pub async fn stop_of_a_queued_job_takes_it_off_the_queue(store: &dyn Store) {
     let queue = fresh_queue();

@@ -53,10 +53,10 @@ pub use fencing::{
     an_unreadable_job_fails_alone_and_the_rest_of_its_batch_runs,
 };
 pub use jobs::{
-    created_job_reads_back_unchanged, delete_removes_the_job_and_its_queue_entry,
-    duplicate_id_is_a_conflict, ending_a_job_follows_its_allowed_transitions,
-    job_counts_cover_every_status, list_includes_every_job, start_queues_once,
-    stop_of_a_queued_job_takes_it_off_the_queue,
+    a_run_jobs_record_is_the_stored_one, created_job_reads_back_unchanged,
+    delete_removes_the_job_and_its_queue_entry, duplicate_id_is_a_conflict,
+    ending_a_job_follows_its_allowed_transitions, job_counts_cover_every_status,
+    list_includes_every_job, start_queues_once, stop_of_a_queued_job_takes_it_off_the_queue,
     stop_of_a_running_job_is_requested_through_the_heartbeat,
     submitting_many_jobs_stores_all_in_order_or_none, wait_final_wakes_on_finish,
 };
@@ -155,6 +155,8 @@ pub trait Faults: Send + Sync {
 pub async fn run_all(store: Arc<dyn Store>, faults: &dyn Faults) {
     an_unreadable_job_fails_alone_and_the_rest_of_its_batch_runs(&*store, faults).await;
     a_blocked_claim_wakes_for_a_priority_job(&*store).await;
+    // Not audited: `run_job` stores a job the audit does not see stored.
+    a_run_jobs_record_is_the_stored_one(&*store).await;
     let audited = Audited::new(store);
     let store: &dyn Store = &audited;
     created_job_reads_back_unchanged(store).await;
