@@ -7,9 +7,8 @@
 //! 1. call sent → submit script arrives (HTTP, JSON-RPC, the secret check, the job's checks);
 //! 2. submit arrives → claim arrives (the submit script, the runner's wake-up, its claim);
 //! 3. claim arrives → finish arrives (the claim script, executing the job, the report);
-//! 4. finish arrives → the supervisor's read arrives (the finish script, the end-of-job
-//!    message, the waiting call's wake-up);
-//! 5. read arrives → reply received (the read, the JSON-RPC reply over HTTP).
+//! 4. finish arrives → reply received (the finish script, the end-of-job message, the
+//!    waiting call's wake-up, a read of the job if it needs one, the JSON-RPC reply).
 //!
 //! `MONITOR` slows Redis down a little, so the sum is above the roundtrip workload's figure;
 //! the split is what this measures.
@@ -27,12 +26,11 @@ use crate::supervisor::{SECRET, Supervisor};
 use crate::workload::{self, Setup};
 
 /// The hops of one `job.run`, in path order.
-pub(crate) const HOPS: [&str; 5] = [
+pub(crate) const HOPS: [&str; 4] = [
     "call sent → submit script at Redis",
     "submit → runner's claim at Redis",
     "claim → runner's report at Redis",
-    "report → supervisor's read at Redis",
-    "read → reply received",
+    "report → reply received",
 ];
 
 /// The first group of every timed call's job id.
@@ -45,7 +43,6 @@ struct Stamps {
     submit: Option<f64>,
     claim: Option<f64>,
     finish: Option<f64>,
-    read: Option<f64>,
     received: f64,
 }
 
@@ -176,8 +173,6 @@ fn attribute(line: &str, stamps: &mut HashMap<String, Stamps>) {
         } else if rest.contains(":jobs\"") {
             first(&mut call.submit);
         }
-    } else if call.finish.is_some() {
-        first(&mut call.read);
     }
 }
 
@@ -186,13 +181,12 @@ fn split<'a>(calls: impl Iterator<Item = &'a Stamps>) -> Hops {
     let mut total = latency::histogram();
     let mut complete = 0;
     for call in calls {
-        let (Some(submit), Some(claim), Some(finish), Some(read)) =
-            (call.submit, call.claim, call.finish, call.read)
+        let (Some(submit), Some(claim), Some(finish)) = (call.submit, call.claim, call.finish)
         else {
             continue;
         };
         complete += 1;
-        let points = [call.sent, submit, claim, finish, read, call.received];
+        let points = [call.sent, submit, claim, finish, call.received];
         for (hop, pair) in hops.iter_mut().zip(points.windows(2)) {
             latency::record(hop, Duration::from_secs_f64((pair[1] - pair[0]).max(0.0)));
         }

@@ -36,9 +36,17 @@ end
 -- {ns}expiry is now (`now_ms`, or the Redis clock when not given) plus the retention of its
 -- status, read from {ns}retention (ms per status, written by the supervisor) or the defaults
 -- (1 day completed, 7 days otherwise) when absent.
-local function retain(ns, id, status, now_ms)
+-- A script that ends many jobs passes a table as `kept`, so it reads each status's retention
+-- once.
+local function retain(ns, id, status, now_ms, kept)
   local defaults = {completed = 86400000, failed = 604800000, stopped = 604800000}
-  local keep = tonumber(redis.call('HGET', ns .. 'retention', status) or '') or defaults[status]
+  local keep = kept and kept[status]
+  if keep == nil then
+    keep = tonumber(redis.call('HGET', ns .. 'retention', status) or '') or defaults[status]
+    if kept then
+      kept[status] = keep or false
+    end
+  end
   if not keep then
     return
   end
@@ -76,3 +84,94 @@ local function enqueue(ns, id, runner, priority)
   end
 end
 
+
+-- Records a worker's report on a run it holds (finish.lua, finish_many.lua): see finish.lua.
+-- `t` and `now_ms` are the Redis clock; `batch` gathers what the caller announces and counts
+-- once for all its reports (`publish_batch`): the change lines per final status, the end
+-- counts per runner and status, and the retention of each status. Returns 1, or 0 when the
+-- worker no longer holds that attempt.
+local function finish_run(ns, id, worker, status, result, now_iso, events, attempt, t, now_ms,
+    batch)
+  local key = ns .. 'job:' .. id
+  local state = redis.call('HMGET', key, 'status', 'worker', 'attempt', 'runner', 'owner',
+    'claimed_ms', 'waited')
+  if state[1] ~= 'running' or state[2] ~= worker or state[3] ~= attempt then
+    return 0
+  end
+  redis.call('LREM', ns .. 'inflight:' .. worker, 1, id)
+  if status == 'failed' then
+    local ok, decoded = pcall(cjson.decode, result)
+    local message = ok and type(decoded) == 'table' and decoded.error or nil
+    if type(message) == 'string' then
+      redis.call('HSET', key, 'last_error', message)
+    end
+    -- A job that asked to be retried after an error, with retries left (runs again after a
+    -- lost runner count too) and no stop asked, backs off as `scheduled` instead of ending:
+    -- the n-th retry waits base × 2^(n-1) seconds, capped at a day, jittered down to as
+    -- little as half, so many jobs failing at once do not come back at once.
+    local r = redis.call('HMGET', key, 'retry', 'retries', 'requeues', 'errors', 'backoff',
+      'stop')
+    local errors = tonumber(r[4] or '0') or 0
+    local reruns = (tonumber(r[3] or '0') or 0) + errors
+    if r[1] == '1' and r[6] ~= '1' and reruns < (tonumber(r[2] or '0') or 0) then
+      errors = errors + 1
+      local wait = math.min((tonumber(r[5] or '1') or 1) * 2 ^ (errors - 1), 86400) * 1000
+      local due = now_ms + math.floor(wait * (0.5 + 0.5 * ((t[2] % 1000) / 999)))
+      restatus(ns, id, 'running', 'scheduled')
+      redis.call('HSET', key, 'status', 'scheduled', 'errors', errors, 'updated_at', now_iso)
+      redis.call('HDEL', key, 'worker', 'attempt', 'started_at', 'deadline', 'claimed_ms',
+        'progress')
+      schedule(ns, id, due)
+      redis.call('PUBLISH', ns .. 'changes', 'scheduled\n' .. now_ms .. '\n' .. id .. ' ' ..
+        state[4] .. ' ' .. (state[5] or ''))
+      return 1
+    end
+  end
+  restatus(ns, id, 'running', status)
+  redis.call('HSET', key, 'status', status, 'result', result, 'completed_at', now_iso,
+    'updated_at', now_iso)
+  redis.call('HDEL', key, 'stop')
+  retain(ns, id, status, now_ms, batch.kept)
+  local counted = state[4] .. ':' .. status
+  batch.counts[counted] = (batch.counts[counted] or 0) + 1
+  -- A caller waits for this job (`job.run`): it gets the outcome with the announcement,
+  -- before the end announcement, and need not read the job (the job's own JSON, which it
+  -- holds, is left out).
+  if state[7] then
+    local names = {'status', 'updated_at', 'result', 'progress', 'started_at', 'completed_at',
+      'errors', 'requeues', 'owner', 'last_error'}
+    local values = redis.call('HMGET', key, unpack(names))
+    local fields = {}
+    for i, name in ipairs(names) do
+      if values[i] then
+        fields[name] = values[i]
+      end
+    end
+    redis.call('PUBLISH', ns .. 'results', id .. '\n' .. cjson.encode(fields))
+  end
+  redis.call('PUBLISH', events, id .. '\n' .. status)
+  local lines = batch.changes[status]
+  if not lines then
+    lines = {}
+    batch.changes[status] = lines
+  end
+  lines[#lines + 1] = change_line(id, state[4], state[5], state[6], now_ms)
+  return 1
+end
+
+-- What `finish_run` gathers for a batch of reports.
+local function new_batch()
+  return {changes = {}, counts = {}, kept = {}}
+end
+
+-- Counts the ends of a batch in {ns}stats and announces its changes: one message per final
+-- status.
+local function publish_batch(ns, batch, now_ms)
+  for field, n in pairs(batch.counts) do
+    redis.call('HINCRBY', ns .. 'stats', 'finished:' .. field, n)
+  end
+  for status, lines in pairs(batch.changes) do
+    redis.call('PUBLISH', ns .. 'changes', status .. '\n' .. now_ms .. '\n' ..
+      table.concat(lines, '\n'))
+  end
+end

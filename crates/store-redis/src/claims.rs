@@ -171,37 +171,6 @@ impl RedisStore {
             .collect())
     }
 
-    pub(crate) async fn finish(
-        &self,
-        worker: &str,
-        attempt: &Attempt,
-        finish: Finish,
-    ) -> Result<bool> {
-        let id = attempt.id.as_str();
-        let keys = self.keys();
-        let result = serde_json::to_string(&finish.result).map_err(|e| Error::Corrupt {
-            key: id.to_owned(),
-            reason: e.to_string(),
-        })?;
-        let done: i64 = self
-            .inner
-            .scripts
-            .finish
-            .key(keys.job(id))
-            .key(keys.inflight(worker))
-            .arg(id)
-            .arg(worker)
-            .arg(finish.status.as_str())
-            .arg(result)
-            .arg(now())
-            .arg(keys.events())
-            .arg(attempt.token)
-            .invoke_async(&mut self.conn())
-            .await
-            .map_err(|e| self.unavailable(e))?;
-        Ok(done == 1)
-    }
-
     pub(crate) async fn progress(
         &self,
         worker: &str,

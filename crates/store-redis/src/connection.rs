@@ -40,6 +40,8 @@ pub(crate) struct Inner {
     pub(crate) keys: Keys,
     pub(crate) scripts: Scripts,
     pub(crate) safe_url: String,
+    /// Runners' reports waiting for the next batch (`reports.rs`).
+    pub(crate) reports: crate::reports::Reports,
 }
 
 impl Drop for Inner {
@@ -113,6 +115,7 @@ impl RedisStore {
                 keys: Keys::new(namespace),
                 scripts: Scripts::load(),
                 safe_url,
+                reports: crate::reports::Reports::default(),
             }),
         };
         store.health().await?;

@@ -25,6 +25,11 @@ impl Keys {
         format!("{}{id}", self.job_prefix())
     }
 
+    /// What every key of the namespace starts with: `{namespace}:v1:`.
+    pub(crate) fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
     pub(crate) fn job_prefix(&self) -> String {
         format!("{}job:", self.prefix)
     }

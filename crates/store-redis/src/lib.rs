@@ -43,6 +43,7 @@ mod jobs;
 mod keys;
 mod listing;
 mod record;
+mod reports;
 mod retention;
 mod runners;
 mod scheduled;

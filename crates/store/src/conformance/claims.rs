@@ -51,6 +51,45 @@ pub async fn a_batch_claim_takes_the_oldest_jobs_in_order(store: &dyn Store) {
     assert_eq!(rest[0].job.id, jobs[3].id);
 }
 
+/// Reports sent at once are each recorded or refused on their own: one refused (a token of
+/// no run) costs the others nothing, and each accepted one records its own result.
+pub async fn reports_sent_at_once_are_each_answered_for_their_own_run(store: &dyn Store) {
+    let queue = fresh_queue();
+    let jobs: Vec<Job> = (0..40).map(|_| fresh_job(&queue)).collect();
+    for job in &jobs {
+        store.submit_job(job, None).await.expect("submit");
+    }
+    let claimed = store
+        .claim(&queue, "w1", LEASE, NO_WAIT, jobs.len())
+        .await
+        .expect("claim");
+    assert_eq!(claimed.len(), jobs.len());
+    let reports = claimed.iter().enumerate().map(|(i, claim)| {
+        let mut attempt = claim.attempt();
+        if i % 2 == 1 {
+            attempt.token += 1_000_000;
+        }
+        async move {
+            let finish = Finish::completed(format!("out {i}"));
+            (i, store.finish("w1", &attempt, finish).await)
+        }
+    });
+    for (i, outcome) in futures::future::join_all(reports).await {
+        assert_eq!(outcome.expect("answered"), i % 2 == 0, "report {i}");
+        let record = store.job(&claimed[i].job.id).await.expect("read");
+        if i % 2 == 0 {
+            assert_eq!(record.status, JobStatus::Completed);
+            assert_eq!(record.result, Some(JobResult::success(format!("out {i}"))));
+        } else {
+            assert_eq!(
+                record.status,
+                JobStatus::Running,
+                "refused: job {i} runs on"
+            );
+        }
+    }
+}
+
 /// The first report is final; a second one changes nothing.
 pub async fn finish_records_the_result_once(store: &dyn Store) {
     let queue = fresh_queue();

@@ -1,0 +1,175 @@
+//! Runners' reports sent in batches: the reports that come in while one batch is on its way
+//! go together in the next `finish_many.lua` call (group commit). A lone report goes at
+//! once, so a runner that reports one job at a time waits no longer than before; a busy one
+//! pays one script call, one clock read and one change announcement per batch instead of per
+//! job.
+//!
+//! The batch is sent by a task of its own, which takes batches until none is left: a caller
+//! that gives up waiting (its future dropped) never leaves the others' reports unsent.
+
+use std::sync::Mutex;
+
+use hero_store::{Attempt, Error, Finish, Result};
+use tokio::sync::oneshot;
+
+use crate::connection::RedisStore;
+use crate::scripts::now;
+
+/// Most reports in one script call.
+const MAX_BATCH: usize = 256;
+
+/// Most bytes of results in one script call (a single larger report still goes alone).
+const MAX_BATCH_BYTES: usize = 1 << 20;
+
+/// The reports waiting for the next batch, and whether a task is sending batches.
+#[derive(Debug, Default)]
+pub(crate) struct Reports {
+    state: Mutex<State>,
+}
+
+impl Reports {
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        // Every step under the lock is one push or take: the state stays whole.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+#[derive(Debug, Default)]
+struct State {
+    waiting: Vec<Report>,
+    sending: bool,
+}
+
+#[derive(Debug)]
+struct Report {
+    worker: String,
+    id: String,
+    token: u64,
+    status: &'static str,
+    result: String,
+    done: oneshot::Sender<Result<bool>>,
+}
+
+impl RedisStore {
+    pub(crate) async fn finish(
+        &self,
+        worker: &str,
+        attempt: &Attempt,
+        finish: Finish,
+    ) -> Result<bool> {
+        let result = serde_json::to_string(&finish.result).map_err(|e| Error::Corrupt {
+            key: attempt.id.clone(),
+            reason: e.to_string(),
+        })?;
+        let (done, answer) = oneshot::channel();
+        let report = Report {
+            worker: worker.to_owned(),
+            id: attempt.id.clone(),
+            token: attempt.token,
+            status: finish.status.as_str(),
+            result,
+            done,
+        };
+        let start = {
+            let mut state = self.inner.reports.lock();
+            state.waiting.push(report);
+            !std::mem::replace(&mut state.sending, true)
+        };
+        if start {
+            tokio::spawn(self.clone().send_reports());
+        }
+        answer.await.unwrap_or_else(|_| {
+            Err(Error::Unavailable {
+                reason: format!("redis at {}: the report was not sent", self.inner.safe_url),
+            })
+        })
+    }
+
+    /// Sends batches until no report waits.
+    async fn send_reports(self) {
+        loop {
+            let batch = {
+                let mut state = self.inner.reports.lock();
+                if state.waiting.is_empty() {
+                    state.sending = false;
+                    return;
+                }
+                take_batch(&mut state.waiting)
+            };
+            let outcome = self.finish_many(&batch).await;
+            for (i, report) in batch.into_iter().enumerate() {
+                let answer = match &outcome {
+                    Ok(done) => Ok(done.get(i).is_some_and(|&d| d == 1)),
+                    Err(reason) => Err(Error::Unavailable {
+                        reason: reason.clone(),
+                    }),
+                };
+                // A caller that gave up needs no answer.
+                let _ = report.done.send(answer);
+            }
+        }
+    }
+
+    /// Each report's outcome (1 recorded, 0 refused), or why the batch was not recorded.
+    async fn finish_many(&self, batch: &[Report]) -> std::result::Result<Vec<i64>, String> {
+        let keys = self.keys();
+        let mut script = self.inner.scripts.finish_many.prepare_invoke();
+        script.arg(keys.prefix()).arg(now()).arg(keys.events());
+        for report in batch {
+            script
+                .arg(&report.id)
+                .arg(&report.worker)
+                .arg(report.status)
+                .arg(&report.result)
+                .arg(report.token);
+        }
+        script
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(|e| format!("redis at {}: {e}", self.inner.safe_url))
+    }
+}
+
+/// The oldest waiting reports, within [`MAX_BATCH`] and [`MAX_BATCH_BYTES`] (at least one).
+fn take_batch(waiting: &mut Vec<Report>) -> Vec<Report> {
+    let mut bytes = 0;
+    let mut n = 0;
+    for report in waiting.iter() {
+        bytes += report.result.len();
+        if n > 0 && (n == MAX_BATCH || bytes > MAX_BATCH_BYTES) {
+            break;
+        }
+        n += 1;
+    }
+    waiting.drain(..n).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report(result_len: usize) -> Report {
+        Report {
+            worker: "w".into(),
+            id: "j".into(),
+            token: 1,
+            status: "completed",
+            result: "x".repeat(result_len),
+            done: oneshot::channel().0,
+        }
+    }
+
+    #[test]
+    fn a_batch_is_bounded_in_count_and_bytes_and_never_empty() {
+        let mut waiting: Vec<Report> = (0..300).map(|_| report(10)).collect();
+        assert_eq!(take_batch(&mut waiting).len(), MAX_BATCH);
+        assert_eq!(take_batch(&mut waiting).len(), 300 - MAX_BATCH);
+        let mut big: Vec<Report> = (0..3).map(|_| report(MAX_BATCH_BYTES)).collect();
+        assert_eq!(
+            take_batch(&mut big).len(),
+            1,
+            "an oversized report goes alone"
+        );
+        assert_eq!(big.len(), 2);
+    }
+}
