@@ -166,9 +166,11 @@ fn attribute(line: &str, stamps: &mut HashMap<String, Stamps>) {
         }
     };
     if rest.contains("\"EVALSHA\"") || rest.contains("\"EVAL\"") {
-        if rest.contains(":inflight:") && rest.contains(":workers\"") {
+        // The claim names the workers' lease index; a report (finish_many.lua), the end
+        // channel; a submit, the jobs index.
+        if rest.contains(":workers\"") {
             first(&mut call.claim);
-        } else if rest.contains(":inflight:") {
+        } else if rest.contains(":events\"") {
             first(&mut call.finish);
         } else if rest.contains(":jobs\"") {
             first(&mut call.submit);

@@ -34,12 +34,12 @@ local function take(id)
   local key = ARGV[1] .. id
   -- The job's JSON comes in the same read: nearly every id taken here is claimed.
   local state = redis.call('HMGET', key, 'status', 'timeout', 'runner', 'owner', 'job',
-    'queued_ms')
+    'queued_ms', 'created_ms')
   if state[1] == 'queued' and state[3] == ARGV[7] then
     -- A job stored before timeouts were copied into the hash gets the largest timeout.
     local deadline = now_ms + tonumber(state[2] or '86400') * 1000 + tonumber(ARGV[8] or '5000')
     local attempt = redis.call('INCR', KEYS[5])
-    local created = restatus(ns, id, 'queued', 'running')
+    local created = restatus(ns, id, 'queued', 'running', state[7])
     redis.call('HSET', key, 'status', 'running', 'worker', ARGV[2], 'attempt', attempt,
       'started_at', ARGV[4], 'updated_at', ARGV[4], 'deadline', deadline, 'claimed_ms', now_ms)
     table.insert(jobs, {attempt, state[5], id})

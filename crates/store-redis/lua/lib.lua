@@ -3,10 +3,12 @@
 -- them (see docs/runner-protocol.md).
 
 -- Moves a job between the status indexes ({ns}idx:status:<status>), keeping its creation
--- time (ms, the jobs index's score) as its score there. Returns that score (nil when the job
--- is not indexed).
-local function restatus(ns, id, from, to)
-  local score = redis.call('ZSCORE', ns .. 'jobs', id)
+-- time (ms, the jobs index's score) as its score there. A caller that read the job hash's
+-- `created_ms` (the same score, stored by the submit scripts) passes it as `score` and saves
+-- the index lookup; jobs stored before that field existed are looked up. Returns the score
+-- (nil when the job is not indexed).
+local function restatus(ns, id, from, to, score)
+  score = score or redis.call('ZSCORE', ns .. 'jobs', id)
   redis.call('ZREM', ns .. 'idx:status:' .. from, id)
   if score then
     redis.call('ZADD', ns .. 'idx:status:' .. to, score, id)
@@ -94,7 +96,7 @@ local function finish_run(ns, id, worker, status, result, now_iso, events, attem
     batch)
   local key = ns .. 'job:' .. id
   local state = redis.call('HMGET', key, 'status', 'worker', 'attempt', 'runner', 'owner',
-    'claimed_ms', 'waited')
+    'claimed_ms', 'waited', 'created_ms', 'stop')
   if state[1] ~= 'running' or state[2] ~= worker or state[3] ~= attempt then
     return 0
   end
@@ -117,7 +119,7 @@ local function finish_run(ns, id, worker, status, result, now_iso, events, attem
       errors = errors + 1
       local wait = math.min((tonumber(r[5] or '1') or 1) * 2 ^ (errors - 1), 86400) * 1000
       local due = now_ms + math.floor(wait * (0.5 + 0.5 * ((t[2] % 1000) / 999)))
-      restatus(ns, id, 'running', 'scheduled')
+      restatus(ns, id, 'running', 'scheduled', state[8])
       redis.call('HSET', key, 'status', 'scheduled', 'errors', errors, 'updated_at', now_iso)
       redis.call('HDEL', key, 'worker', 'attempt', 'started_at', 'deadline', 'claimed_ms',
         'progress')
@@ -127,10 +129,12 @@ local function finish_run(ns, id, worker, status, result, now_iso, events, attem
       return 1
     end
   end
-  restatus(ns, id, 'running', status)
+  restatus(ns, id, 'running', status, state[8])
   redis.call('HSET', key, 'status', status, 'result', result, 'completed_at', now_iso,
     'updated_at', now_iso)
-  redis.call('HDEL', key, 'stop')
+  if state[9] then
+    redis.call('HDEL', key, 'stop')
+  end
   retain(ns, id, status, now_ms, batch.kept)
   local counted = state[4] .. ':' .. status
   batch.counts[counted] = (batch.counts[counted] or 0) + 1

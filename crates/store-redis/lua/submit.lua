@@ -20,11 +20,12 @@ if ARGV[6] == '1' then
   end
 end
 -- The timeout and retries are copied out of the JSON so that claiming and reaping need not
--- decode a payload that may be a megabyte long. `queued_ms` (Redis clock) is where the
+-- decode a payload that may be a megabyte long, and the creation time (the jobs index's
+-- score) so that status changes need not look it up. `queued_ms` (Redis clock) is where the
 -- wait `/metrics` reports starts; a job queued later (job.start, a delay) gets it anew.
 redis.call('HSET', KEYS[1], 'job', ARGV[2], 'runner', ARGV[3], 'status', status,
   'created_at', ARGV[4], 'updated_at', ARGV[4], 'timeout', ARGV[7], 'retries', ARGV[8],
-  'queued_ms', now_ms)
+  'queued_ms', now_ms, 'created_ms', ARGV[5])
 if ARGV[9] ~= '' then
   redis.call('HSET', KEYS[1], 'owner', ARGV[9])
 end

@@ -57,16 +57,18 @@ for i = 1, count do
   local a = 2 + (i - 1) * per_job
   local job = KEYS[2 * i]
   -- The timeout and retries are copied out of the JSON so that claiming and reaping need not
-  -- decode a payload that may be a megabyte long.
+  -- decode a payload that may be a megabyte long; the creation time (the jobs index's score)
+  -- so that status changes need not look it up.
   if ARGV[2] ~= '' then
     redis.call('HSET', job, 'job', ARGV[a + 2], 'runner', ARGV[a + 3], 'status', status,
       'created_at', ARGV[a + 4], 'updated_at', ARGV[a + 4], 'timeout', ARGV[a + 6],
       'retries', ARGV[a + 7], 'owner', ARGV[2], 'caller', ARGV[a + 8], 'context', ARGV[a + 9],
-      'queued_ms', now_ms)
+      'queued_ms', now_ms, 'created_ms', ARGV[a + 5])
   else
     redis.call('HSET', job, 'job', ARGV[a + 2], 'runner', ARGV[a + 3], 'status', status,
       'created_at', ARGV[a + 4], 'updated_at', ARGV[a + 4], 'timeout', ARGV[a + 6],
-      'retries', ARGV[a + 7], 'caller', ARGV[a + 8], 'context', ARGV[a + 9], 'queued_ms', now_ms)
+      'retries', ARGV[a + 7], 'caller', ARGV[a + 8], 'context', ARGV[a + 9], 'queued_ms', now_ms,
+      'created_ms', ARGV[a + 5])
   end
   local priority, due = ARGV[a + 10], tonumber(ARGV[a + 11])
   if priority ~= '0' then
