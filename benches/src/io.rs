@@ -2,8 +2,10 @@
 //! CPU; `mock_runner` with `MOCK_JOB_SLEEP_MS`), so throughput is bounded by how many run at
 //! once, not by CPU.
 //!
-//! - *saturation*: one runner process at concurrency [`SATURATION_CONCURRENCY`]; the ideal is
-//!   that many jobs per [`SLEEP_MS`].
+//! - *saturation*: one runner process at concurrency [`SATURATION_SLOTS`]; the ideal is that
+//!   many jobs per [`SLEEP_MS`]. Then the same slots split over 2 and 4 processes, which
+//!   shows whether one process's claim loop is the limit, and the 1-process layout with no
+//!   sleep, which shows what the machine's CPU allows (the no-op drain rate).
 //! - *scaling*: 1 to [`MAX_PROCESSES`] runner processes at a fixed concurrency each; the ideal
 //!   grows linearly with the processes.
 //!
@@ -28,8 +30,11 @@ use crate::workload::{self, Setup};
 /// How long each job waits in the runner, in milliseconds.
 pub(crate) const SLEEP_MS: u64 = 10;
 
-/// Jobs the one process of the saturation layout runs at once.
-const SATURATION_CONCURRENCY: usize = 256;
+/// Jobs the saturation layouts run at once, over all their processes.
+const SATURATION_SLOTS: usize = 256;
+
+/// The process counts the saturation slots are split over.
+const SATURATION_SPLITS: [usize; 3] = [1, 2, 4];
 
 /// The most runner processes of the scaling layouts.
 const MAX_PROCESSES: usize = 4;
@@ -38,6 +43,8 @@ const MAX_PROCESSES: usize = 4;
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct IoDrain {
     pub(crate) layout: Layout,
+    /// How long each job waited in the runner, in milliseconds.
+    pub(crate) sleep_ms: u64,
     pub(crate) jobs: usize,
     /// Jobs ended per second, first end to last.
     pub(crate) drain_per_sec: f64,
@@ -50,28 +57,30 @@ pub(crate) struct IoDrain {
 }
 
 impl IoDrain {
-    /// Every slot busy all the time: `processes × concurrency` jobs per [`SLEEP_MS`].
-    pub(crate) fn ideal_per_sec(&self) -> f64 {
-        ideal_per_sec(self.layout)
+    /// Every slot busy all the time: `processes × concurrency` jobs per sleep; `None` for
+    /// jobs that do not sleep.
+    pub(crate) fn ideal_per_sec(&self) -> Option<f64> {
+        (self.sleep_ms > 0).then(|| {
+            (self.layout.processes * self.layout.concurrency) as f64 * 1_000.0
+                / self.sleep_ms as f64
+        })
     }
-}
-
-/// `processes × concurrency` jobs per [`SLEEP_MS`].
-fn ideal_per_sec(layout: Layout) -> f64 {
-    (layout.processes * layout.concurrency) as f64 * 1_000.0 / SLEEP_MS as f64
 }
 
 /// Everything `--io` measured.
 #[derive(Debug)]
 pub(crate) struct Io {
     pub(crate) waves: usize,
-    pub(crate) saturation: IoDrain,
+    /// [`SATURATION_SLOTS`] over each of [`SATURATION_SPLITS`] processes, in order.
+    pub(crate) saturation: Vec<IoDrain>,
+    /// One process at [`SATURATION_SLOTS`] with jobs that do not sleep.
+    pub(crate) ceiling: IoDrain,
     /// 1 to [`MAX_PROCESSES`] processes, in order.
     pub(crate) scaling: Vec<IoDrain>,
 }
 
-/// Runs the saturation layout, then the scaling ones at `concurrency` per process, each for
-/// `waves` waves.
+/// Runs the saturation layouts and their no-sleep ceiling, then the scaling ones at
+/// `concurrency` per process, each for `waves` waves.
 ///
 /// # Errors
 ///
@@ -79,40 +88,56 @@ pub(crate) struct Io {
 pub(crate) async fn run(setup: &Setup<'_>, concurrency: usize, waves: usize) -> anyhow::Result<Io> {
     anyhow::ensure!(concurrency > 0, "--io-concurrency must be at least 1");
     anyhow::ensure!(waves >= 2, "an I/O drain needs at least 2 waves to time");
+    let mut saturation = Vec::with_capacity(SATURATION_SPLITS.len());
+    for processes in SATURATION_SPLITS {
+        let layout = Layout {
+            processes,
+            concurrency: SATURATION_SLOTS / processes,
+        };
+        saturation.push(run_logged(setup, "io_sat", layout, waves, SLEEP_MS).await?);
+    }
     let layout = Layout {
         processes: 1,
-        concurrency: SATURATION_CONCURRENCY,
+        concurrency: SATURATION_SLOTS,
     };
-    eprintln!(
-        "io: {} jobs of {SLEEP_MS} ms, mock_runner {layout}",
-        jobs(layout, waves)
-    );
-    let saturation = run_layout(setup, layout, waves, SLEEP_MS).await?;
+    let ceiling = run_logged(setup, "io_cpu", layout, waves, 0).await?;
     let mut scaling = Vec::with_capacity(MAX_PROCESSES);
     for processes in 1..=MAX_PROCESSES {
         let layout = Layout {
             processes,
             concurrency,
         };
-        eprintln!(
-            "io: {} jobs of {SLEEP_MS} ms, mock_runner {layout}",
-            jobs(layout, waves)
-        );
-        scaling.push(run_layout(setup, layout, waves, SLEEP_MS).await?);
+        scaling.push(run_logged(setup, "io_scale", layout, waves, SLEEP_MS).await?);
     }
     Ok(Io {
         waves,
         saturation,
+        ceiling,
         scaling,
     })
+}
+
+/// [`run_layout`], saying on stderr what it runs.
+async fn run_logged(
+    setup: &Setup<'_>,
+    workload: &str,
+    layout: Layout,
+    waves: usize,
+    sleep_ms: u64,
+) -> anyhow::Result<IoDrain> {
+    eprintln!(
+        "io: {} jobs of {sleep_ms} ms, mock_runner {layout}",
+        jobs(layout, waves)
+    );
+    run_layout(setup, workload, layout, waves, sleep_ms).await
 }
 
 fn jobs(layout: Layout, waves: usize) -> usize {
     layout.processes * layout.concurrency * waves
 }
 
-/// Queues the jobs of `layout`, starts its runners with every job waiting `sleep_ms`, and
-/// times the drain.
+/// Queues the jobs of `layout` under names made of `workload` and the layout, starts its
+/// runners with every job waiting `sleep_ms` (none at 0), and times the drain.
 ///
 /// # Errors
 ///
@@ -120,13 +145,14 @@ fn jobs(layout: Layout, waves: usize) -> usize {
 /// its payload, or a process's `/proc` files cannot be read.
 pub(crate) async fn run_layout(
     setup: &Setup<'_>,
+    workload: &str,
     layout: Layout,
     waves: usize,
     sleep_ms: u64,
 ) -> anyhow::Result<IoDrain> {
     let kind = RunnerKind::Mock;
     let jobs = jobs(layout, waves);
-    let (namespace, queue) = workload::names("io", kind, layout);
+    let (namespace, queue) = workload::names(workload, kind, layout);
     let supervisor = Supervisor::start_process(setup, &namespace).await?;
     let client = &supervisor.client;
     let mut pids = Pids {
@@ -166,6 +192,7 @@ pub(crate) async fn run_layout(
     supervisor.stop().await?;
     Ok(IoDrain {
         layout,
+        sleep_ms,
         jobs,
         drain_per_sec: rate(jobs - 1, last - first),
         elapsed: last - first,
@@ -190,42 +217,45 @@ pub(crate) fn print(io: &Io) {
         "  {:<11} {:>6} {:>9} {:>9} {:>9} {:>7} {:>8} {:>8} {:>9}",
         "", "procs", "jobs", "drained", "drain/s", "ideal/s", "÷ideal", "÷linear", "startup"
     );
-    let s = &io.saturation;
-    println!(
-        "  {:<11} {:>6} {:>9} {:>6.0} ms {:>9} {:>7} {:>7.2}× {:>8} {:>6.0} ms",
-        "saturation",
-        s.layout.to_string(),
-        s.jobs,
-        millis(s.elapsed),
-        thousands(s.drain_per_sec),
-        thousands(s.ideal_per_sec()),
-        s.drain_per_sec / s.ideal_per_sec(),
-        "",
-        millis(s.startup),
-    );
+    for d in &io.saturation {
+        print_row("saturation", d, None);
+    }
+    print_row("no sleep", &io.ceiling, None);
     let one = io.scaling.first().map_or(0.0, |d| d.drain_per_sec);
     for d in &io.scaling {
-        println!(
-            "  {:<11} {:>6} {:>9} {:>6.0} ms {:>9} {:>7} {:>7.2}× {:>7.2}× {:>6.0} ms",
-            "scaling",
-            d.layout.to_string(),
-            d.jobs,
-            millis(d.elapsed),
-            thousands(d.drain_per_sec),
-            thousands(d.ideal_per_sec()),
-            d.drain_per_sec / d.ideal_per_sec(),
-            linear_ratio(d, one),
-            millis(d.startup),
-        );
+        print_row("scaling", d, Some(linear_ratio(d, one)));
     }
     println!(
-        "  drained: first job ended to last; ideal/s: every slot busy all the time (procs × concurrency per {SLEEP_MS} ms); \
-         ÷linear: drain/s ÷ (procs × the 1-process drain/s); 0.9× or more meets either aim;\n  \
-         startup: runners started to first job ended"
+        "  drained: first job ended to last; ideal/s: every slot busy all the time (procs × \
+         concurrency per {SLEEP_MS} ms); ÷linear: drain/s ÷ (procs × the 1-process drain/s);\n  \
+         0.9× or more meets either aim; no sleep: the 1-process layout's jobs without the wait, \
+         what the CPU allows; startup: runners started to first job ended"
     );
     print_costs(
         "  CPU per job and peak memory of the drain (supervisor binary as a child process)",
-        std::iter::once(("saturation", s)).chain(io.scaling.iter().map(|d| ("scaling", d))),
+        io.saturation
+            .iter()
+            .map(|d| ("saturation", d))
+            .chain(std::iter::once(("no sleep", &io.ceiling)))
+            .chain(io.scaling.iter().map(|d| ("scaling", d))),
+    );
+}
+
+/// One line of the drain table.
+fn print_row(name: &str, d: &IoDrain, linear: Option<f64>) {
+    let blank = || "".to_owned();
+    println!(
+        "  {:<11} {:>6} {:>9} {:>6.0} ms {:>9} {:>7} {:>8} {:>8} {:>6.0} ms",
+        name,
+        d.layout.to_string(),
+        d.jobs,
+        millis(d.elapsed),
+        thousands(d.drain_per_sec),
+        d.ideal_per_sec().map_or_else(blank, thousands),
+        d.ideal_per_sec()
+            .map_or_else(blank, |ideal| format!("{:.2}×", d.drain_per_sec / ideal)),
+        linear.map_or_else(blank, |ratio| format!("{ratio:.2}×")),
+        millis(d.startup),
     );
 }
 
@@ -234,15 +264,27 @@ fn linear_ratio(d: &IoDrain, one: f64) -> f64 {
     d.drain_per_sec / (d.layout.processes as f64 * one)
 }
 
+/// The share of the machine's `cores` the four roles kept busy from the runners' start to the
+/// last job's end.
+fn busy_share(d: &IoDrain, cores: usize) -> f64 {
+    let c = &d.costs;
+    let cpu = c.supervisor.cpu + c.runners.cpu + c.redis.cpu + c.bench.cpu;
+    let window = (d.startup + d.elapsed).as_secs_f64() * cores.max(1) as f64;
+    cpu.as_secs_f64() / window.max(f64::EPSILON)
+}
+
 fn print_costs<'a>(title: &str, rows: impl Iterator<Item = (&'a str, &'a IoDrain)>) {
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
     println!("\n{title}");
     println!(
-        "  {:<11} {:>6} {:>12} {:>12} {:>12} {:>10} {:>10} {:>10}",
+        "  {:<11} {:>6} {:>12} {:>12} {:>12} {:>12} {:>9} {:>10} {:>10} {:>10}",
         "",
         "procs",
         "sup µs/job",
         "runner µs/job",
         "redis µs/job",
+        "bench µs/job",
+        "CPUs busy",
         "sup MiB",
         "runner MiB",
         "redis MiB"
@@ -250,12 +292,14 @@ fn print_costs<'a>(title: &str, rows: impl Iterator<Item = (&'a str, &'a IoDrain
     for (name, d) in rows {
         let c = &d.costs;
         println!(
-            "  {:<11} {:>6} {:>12.1} {:>12.1} {:>12.1} {:>10.1} {:>10.1} {:>10.1}",
+            "  {:<11} {:>6} {:>12.1} {:>12.1} {:>12.1} {:>12.1} {:>8.0}% {:>10.1} {:>10.1} {:>10.1}",
             name,
             d.layout.to_string(),
             c.supervisor.cpu_us_per_job,
             c.runners.cpu_us_per_job,
             c.redis.cpu_us_per_job,
+            c.bench.cpu_us_per_job,
+            busy_share(d, cores) * 100.0,
             mib(c.supervisor.peak_kib),
             mib(c.runners.peak_kib),
             mib(c.redis.peak_kib),
@@ -263,7 +307,9 @@ fn print_costs<'a>(title: &str, rows: impl Iterator<Item = (&'a str, &'a IoDrain
     }
     println!(
         "  µs/job: user + system CPU time from /proc/PID/stat ({} ms ticks) over the drain \
-         (runners from their start), ÷ jobs; runner: all its processes together;\n  MiB: peak \
+         (runners from their start), ÷ jobs; runner: all its processes together;\n  bench: this \
+         process, which holds the subscription to the end-of-job channel; CPUs busy: the four \
+         together ÷ (cores × the drain's time from the runners' start);\n  MiB: peak \
          resident memory (VmHWM) in the process's life; runner: the largest process; redis: \
          over the whole run",
         TICK.as_millis()
@@ -285,6 +331,7 @@ mod tests {
                 processes,
                 concurrency,
             },
+            sleep_ms: SLEEP_MS,
             jobs: 0,
             drain_per_sec,
             elapsed: Duration::ZERO,
@@ -319,7 +366,7 @@ mod tests {
 
         let sleep = Duration::from_millis(100);
 
-        let drain = run_layout(&setup, layout, 3, 100)
+        let drain = run_layout(&setup, "io_test", layout, 3, 100)
             .await
             .expect("the I/O drain on redis");
 
@@ -341,8 +388,13 @@ mod tests {
 
     #[test]
     fn the_ideal_is_every_slot_busy_each_sleep() {
-        assert!((drain(1, 256, 0.0).ideal_per_sec() - 25_600.0).abs() < 1e-9);
-        assert!((drain(4, 16, 0.0).ideal_per_sec() - 6_400.0).abs() < 1e-9);
+        assert_eq!(drain(1, 256, 0.0).ideal_per_sec(), Some(25_600.0));
+        assert_eq!(drain(4, 16, 0.0).ideal_per_sec(), Some(6_400.0));
+        let no_sleep = IoDrain {
+            sleep_ms: 0,
+            ..drain(1, 256, 0.0)
+        };
+        assert_eq!(no_sleep.ideal_per_sec(), None);
     }
 
     #[test]

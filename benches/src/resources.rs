@@ -93,15 +93,18 @@ pub(crate) struct Costs {
     pub(crate) supervisor: Usage,
     pub(crate) runners: Usage,
     pub(crate) redis: Usage,
+    /// The bench itself: its client, and its subscription to the end-of-job channel.
+    pub(crate) bench: Usage,
 }
 
 /// Readings of every process of a workload at one moment: the supervisor, the runners,
-/// Redis.
+/// Redis, the bench.
 #[derive(Debug, Clone)]
 pub(crate) struct Snapshot {
     supervisor: Sample,
     runners: Vec<Sample>,
     redis: Sample,
+    bench: Sample,
 }
 
 /// The processes a workload's figures cover.
@@ -123,6 +126,7 @@ impl Pids {
             supervisor: sample(self.supervisor).context("the supervisor")?,
             runners: sample_all(&self.runners).context("a runner")?,
             redis: sample(self.redis).context("redis-server")?,
+            bench: sample(std::process::id()).context("the bench")?,
         })
     }
 }
@@ -134,6 +138,7 @@ impl Snapshot {
             supervisor: Usage::between(&[self.supervisor], &[after.supervisor], jobs),
             runners: Usage::between(&self.runners, &after.runners, jobs),
             redis: Usage::between(&[self.redis], &[after.redis], jobs),
+            bench: Usage::between(&[self.bench], &[after.bench], jobs),
         }
     }
 }
