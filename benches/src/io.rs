@@ -10,7 +10,7 @@
 //!   grows linearly with the processes.
 //!
 //! Each layout runs [`waves`](run) waves: `processes × concurrency × waves` jobs, queued
-//! through `jobs.create_many` ([`BULK_CHUNK`](crate::drain) per call) with no runner up, then
+//! through `jobs.create_many` (1,000 per call) with no runner up, then
 //! drained and timed as the *enqueue + drain* workload times its drain: first end to last end
 //! on `{ns}:v1:events`. Every result is read back and checked. The supervisor is the
 //! `supervisor` binary in a child process, so the CPU time and memory read from `/proc` around
