@@ -9,6 +9,12 @@
 //! end-of-job channel (Redis) or by `jobs.subscribe` (the embedded store, which has no
 //! channel outside the supervisor), so runner start-up is left out; afterwards every job's
 //! result is read back with `job.result` and checked.
+//!
+//! On Redis the supervisor is the `supervisor` binary in a child process, so its CPU time and
+//! memory can be read apart from the bench's (see [`crate::resources`]): before the enqueue,
+//! after each enqueue, at the runners' start and after the last job ended. The embedded
+//! store's supervisor is served in-process (its runners reach it through a socket the bench
+//! names), so no costs are read there.
 
 use std::time::{Duration, Instant};
 
@@ -20,6 +26,7 @@ use hero_supervisor_openrpc_client::{
 use redis::AsyncCommands;
 
 use crate::floor::rate;
+use crate::resources::{self, Costs, Pids};
 use crate::runners::{Layout, Placement, RunnerKind, Runners};
 use crate::supervisor::{SECRET, Supervisor};
 use crate::workload::{self, Backend, Setup};
@@ -45,6 +52,19 @@ pub(crate) struct Drain {
     pub(crate) drain_per_sec: f64,
     /// From starting the runner processes to the first job's end.
     pub(crate) startup: Duration,
+    /// What each phase cost the processes, per job; `None` on the embedded store.
+    pub(crate) costs: Option<DrainCosts>,
+}
+
+/// The CPU time per job of each phase of a drain workload, and the processes' peak memory.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct DrainCosts {
+    /// `jobs.create` + `job.start` of every job (no runner up yet).
+    pub(crate) enqueue: Costs,
+    /// `jobs.create_many` of as many jobs again.
+    pub(crate) bulk: Costs,
+    /// From the runners' start to the last job's end.
+    pub(crate) drain: Costs,
 }
 
 /// Runs the workload with `jobs` jobs for `kind` runners laid out as `layout`.
@@ -61,18 +81,34 @@ pub(crate) async fn run(
 ) -> anyhow::Result<Drain> {
     anyhow::ensure!(jobs >= 2, "a drain needs at least 2 jobs to time");
     let (namespace, queue) = workload::names("drain", kind, layout);
-    let supervisor = Supervisor::start(setup, &namespace).await?;
+    let supervisor = match setup.backend {
+        Backend::Redis => Supervisor::start_process(setup, &namespace).await?,
+        Backend::Embedded => Supervisor::start(setup, &namespace).await?,
+    };
     let client = &supervisor.client;
+    let mut pids = match supervisor.pid() {
+        Some(pid) => Some(Pids {
+            supervisor: pid,
+            runners: Vec::new(),
+            redis: resources::redis_pid(setup.redis_url).await?,
+        }),
+        None => None,
+    };
+    let snapshot = |pids: &Option<Pids>| pids.as_ref().map(Pids::snapshot).transpose();
 
+    let before_enqueue = snapshot(&pids)?;
     let started = Instant::now();
     let ids = enqueue(client, setup.in_flight, kind, &queue, jobs).await?;
     let enqueue_per_sec = rate(jobs, started.elapsed());
+    let after_enqueue = snapshot(&pids)?;
     check_queued(setup, &namespace, &queue, jobs).await?;
 
     let bulk_queue = format!("{queue}-bulk");
+    let before_bulk = snapshot(&pids)?;
     let started = Instant::now();
     enqueue_bulk(client, kind, &bulk_queue, jobs).await?;
     let bulk_enqueue_per_sec = rate(jobs, started.elapsed());
+    let after_bulk = snapshot(&pids)?;
     check_queued(setup, &namespace, &bulk_queue, jobs).await?;
 
     let mut ended = match setup.backend {
@@ -87,11 +123,23 @@ pub(crate) async fn run(
         work_dir: setup.work_dir,
     };
     let runners = Runners::start(kind, setup.bin_dir, layout, &placement)?;
+    if let Some(pids) = &mut pids {
+        pids.runners = runners.pids();
+    }
+    let before_drain = snapshot(&pids)?;
     let (first, last) = wait_ended(&mut ended, jobs).await?;
+    let after_drain = snapshot(&pids)?;
     runners.stop().await;
 
     verify(client, setup.in_flight, kind, &ids).await?;
     supervisor.stop().await?;
+    let costs = (|| {
+        Some(DrainCosts {
+            enqueue: before_enqueue?.costs_to(&after_enqueue?, jobs),
+            bulk: before_bulk?.costs_to(&after_bulk?, jobs),
+            drain: before_drain?.costs_to(&after_drain?, jobs),
+        })
+    })();
     Ok(Drain {
         backend: setup.backend,
         kind,
@@ -101,6 +149,7 @@ pub(crate) async fn run(
         bulk_enqueue_per_sec,
         drain_per_sec: rate(jobs - 1, last - first),
         startup: first - spawned,
+        costs,
     })
 }
 
@@ -131,13 +180,15 @@ async fn enqueue(
 }
 
 /// Queues `jobs` jobs through `jobs.create_many`, [`BULK_CHUNK`] per call, one call at a
-/// time. Building the jobs is inside the timed span, as in [`enqueue`]: a client pays it too.
-async fn enqueue_bulk(
+/// time; returns their ids in job order. Building the jobs is inside the timed span, as in
+/// [`enqueue`]: a client pays it too.
+pub(crate) async fn enqueue_bulk(
     client: &SupervisorClient,
     kind: RunnerKind,
     queue: &str,
     jobs: usize,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Vec<String>> {
+    let mut all = Vec::with_capacity(jobs);
     for start in (0..jobs).step_by(BULK_CHUNK) {
         let chunk = (start..jobs.min(start + BULK_CHUNK))
             .map(|n| workload::job(kind, queue, n))
@@ -148,14 +199,15 @@ async fn enqueue_bulk(
             .await
             .with_context(|| format!("jobs.create_many of jobs {start}.."))?;
         anyhow::ensure!(ids.len() == len, "{} ids for {len} jobs", ids.len());
+        all.extend(ids);
     }
-    Ok(())
+    Ok(all)
 }
 
 /// Checks that `jobs` jobs wait on `queue`. Only Redis can be read from outside the
 /// supervisor; on the embedded store the drain's count of ended jobs and the check of every
 /// result stand for it.
-async fn check_queued(
+pub(crate) async fn check_queued(
     setup: &Setup<'_>,
     namespace: &str,
     queue: &str,
@@ -172,7 +224,7 @@ async fn check_queued(
 }
 
 /// Where the drain learns that jobs ended.
-enum Ended {
+pub(crate) enum Ended {
     /// The store's end-of-job channel in Redis.
     Channel(redis::aio::PubSubStream),
     /// `jobs.subscribe`, for jobs that end.
@@ -221,7 +273,10 @@ async fn queue_len(url: &str, namespace: &str, queue: &str) -> anyhow::Result<us
 
 /// The store's end-of-job announcements of `namespace` (`{namespace}:v1:events`, see
 /// `docs/runner-protocol.md`), subscribed before any job can end.
-async fn ended_events(url: &str, namespace: &str) -> anyhow::Result<redis::aio::PubSubStream> {
+pub(crate) async fn ended_events(
+    url: &str,
+    namespace: &str,
+) -> anyhow::Result<redis::aio::PubSubStream> {
     let mut pubsub = redis::Client::open(url)?
         .get_async_pubsub()
         .await
@@ -235,7 +290,10 @@ async fn ended_events(url: &str, namespace: &str) -> anyhow::Result<redis::aio::
 }
 
 /// Waits for `jobs` end announcements; returns when the first and the last arrived.
-async fn wait_ended(ended: &mut Ended, jobs: usize) -> anyhow::Result<(Instant, Instant)> {
+pub(crate) async fn wait_ended(
+    ended: &mut Ended,
+    jobs: usize,
+) -> anyhow::Result<(Instant, Instant)> {
     let mut first = None;
     for seen in 0..jobs {
         tokio::time::timeout(STALL_TIMEOUT, ended.next())
@@ -249,7 +307,7 @@ async fn wait_ended(ended: &mut Ended, jobs: usize) -> anyhow::Result<(Instant, 
 }
 
 /// Reads every job's result back through `job.result` and checks its output.
-async fn verify(
+pub(crate) async fn verify(
     client: &SupervisorClient,
     in_flight: usize,
     kind: RunnerKind,
@@ -269,12 +327,12 @@ async fn verify(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// The runner binaries next to this test's executable (`target/debug/deps/..`): build
     /// them with `cargo build -p hero-examples --examples`.
-    fn bin_dir() -> std::path::PathBuf {
+    pub(crate) fn bin_dir() -> std::path::PathBuf {
         let exe = std::env::current_exe().expect("the test's own path");
         let dir = exe
             .parent()

@@ -3,6 +3,9 @@
 //!
 //! - `floor`: `PING` round trips against the bench's own redis-server.
 //! - `drain`: *enqueue + drain* of N jobs.
+//! - `io` (`--io`, on its own): the drain of jobs that each wait 10 ms, one process at
+//!   concurrency 256, then 1 to 4 processes.
+//! - `resources`: CPU time and memory of the supervisor, runner and Redis processes.
 //! - `roundtrip`: sequential `job.run` latency.
 //! - `scale` (`--scale`, on its own): the supervisor's memory and read latency with 1,000
 //!   and with a million jobs stored.
@@ -12,8 +15,10 @@
 mod drain;
 mod floor;
 mod hops;
+mod io;
 mod latency;
 mod report;
+mod resources;
 mod roundtrip;
 mod runners;
 mod scale;
@@ -75,6 +80,13 @@ struct Args {
     /// stamps (`--roundtrips` calls, no-op runner).
     #[arg(long, conflicts_with_all = ["scale", "embedded"])]
     hops: bool,
+    /// Run only the *I/O-bound drain* workload: jobs that each wait 10 ms in `mock_runner`,
+    /// one process at concurrency 256, then 1 to 4 processes at `--io-concurrency` each.
+    #[arg(long, conflicts_with_all = ["scale", "embedded", "hops"])]
+    io: bool,
+    /// Jobs each runner process of `--io`'s scaling layouts runs at once.
+    #[arg(long, default_value_t = 16, requires = "io")]
+    io_concurrency: usize,
     /// Jobs stored at the larger size of `--scale`. Default 1,000,000; 20,000 with `--quick`.
     #[arg(long, requires = "scale")]
     stored_jobs: Option<usize>,
@@ -101,7 +113,7 @@ async fn run(mut args: Args) -> anyhow::Result<()> {
         Some(dir) => dir,
         None => own_dir()?,
     };
-    check_binaries(&bin_dir, args.scale)?;
+    check_binaries(&bin_dir, &args)?;
     let work_dir = tempfile::Builder::new()
         .prefix("hero-bench-")
         .tempdir()
@@ -121,6 +133,12 @@ async fn run(mut args: Args) -> anyhow::Result<()> {
         scale::run(&setup, args.stored_jobs.unwrap_or(default))
             .await
             .map(|scale| scale::print(&scale, &bin_dir.join("supervisor")))
+    } else if args.io {
+        // Full: each layout drains for about 1 s of ideal time; quick: a fifth of that.
+        let waves = if args.quick { 20 } else { 100 };
+        io::run(&setup, args.io_concurrency, waves)
+            .await
+            .map(|io| io::print(&io))
     } else if args.hops {
         hops::run(&setup, args.roundtrips)
             .await
@@ -196,15 +214,17 @@ fn own_dir() -> anyhow::Result<PathBuf> {
         .context("this executable has no parent directory")
 }
 
-fn check_binaries(bin_dir: &Path, scale: bool) -> anyhow::Result<()> {
-    let binaries = if scale {
-        vec![RunnerKind::Mock.binary(bin_dir), bin_dir.join("supervisor")]
-    } else {
-        vec![
-            RunnerKind::Mock.binary(bin_dir),
-            RunnerKind::Osis.binary(bin_dir),
-        ]
-    };
+/// Checks that the binaries the chosen workloads start are built: `mock_runner` always,
+/// `osis_runner` for the drain and roundtrip workloads, and the `supervisor` binary wherever
+/// it runs as a child process (every workload but `--hops`).
+fn check_binaries(bin_dir: &Path, args: &Args) -> anyhow::Result<()> {
+    let mut binaries = vec![RunnerKind::Mock.binary(bin_dir)];
+    if !(args.scale || args.io || args.hops) {
+        binaries.push(RunnerKind::Osis.binary(bin_dir));
+    }
+    if !args.hops {
+        binaries.push(bin_dir.join("supervisor"));
+    }
     for binary in binaries {
         anyhow::ensure!(
             binary.is_file(),

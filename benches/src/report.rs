@@ -3,7 +3,9 @@
 
 use crate::drain::Drain;
 use crate::floor::Floor;
+use crate::io::mib;
 use crate::latency::millis;
+use crate::resources::TICK;
 use crate::roundtrip::Roundtrip;
 
 /// BullMQ 6.7 (Node, concurrency 8), from `notes/peer-benchmarks.md`: not measured here.
@@ -39,6 +41,7 @@ impl Report {
         );
         self.print_floor();
         self.print_drains();
+        self.print_drain_costs();
         self.print_roundtrips();
         if let Some((drains, roundtrips)) = &self.embedded {
             self.print_embedded(drains, roundtrips);
@@ -99,6 +102,63 @@ impl Report {
             "  bulk enq/s: jobs.create_many, 1,000 jobs per call, one call at a time, on a queue no \
              runner drains;\n  floor RT/job: sequential floor round trips/s ÷ drain jobs/s (the Redis round trips \
              one job costs in time);\n  ÷BullMQ, ÷target: our drain ÷ theirs, 1× or more meets it"
+        );
+    }
+
+    /// CPU per job and peak memory of the drains whose supervisor ran as a process of its own.
+    fn print_drain_costs(&self) {
+        let rows: Vec<_> = self
+            .drains
+            .iter()
+            .filter_map(|d| d.costs.map(|c| (d, c)))
+            .collect();
+        if rows.is_empty() {
+            return;
+        }
+        println!("\nCPU per job and peak memory (redis; the supervisor binary as a child process)");
+        println!(
+            "  {:<12} {:>5} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>8} {:>8} {:>8}",
+            "", "", "supervisor", "µs/job", "", "runners", "redis", "µs/job", "", "peak", "MiB", ""
+        );
+        println!(
+            "  {:<12} {:>5} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>8} {:>8} {:>8}",
+            "runner",
+            "procs",
+            "enqueue",
+            "bulk",
+            "drain",
+            "drain",
+            "enqueue",
+            "bulk",
+            "drain",
+            "super",
+            "runner",
+            "redis"
+        );
+        for (d, c) in rows {
+            println!(
+                "  {:<12} {:>5} {:>9.1} {:>9.1} {:>9.1} {:>9.1} {:>9.1} {:>9.1} {:>9.1} {:>8.1} {:>8.1} {:>8.1}",
+                d.kind.name(),
+                d.layout.to_string(),
+                c.enqueue.supervisor.cpu_us_per_job,
+                c.bulk.supervisor.cpu_us_per_job,
+                c.drain.supervisor.cpu_us_per_job,
+                c.drain.runners.cpu_us_per_job,
+                c.enqueue.redis.cpu_us_per_job,
+                c.bulk.redis.cpu_us_per_job,
+                c.drain.redis.cpu_us_per_job,
+                mib(c.drain.supervisor.peak_kib),
+                mib(c.drain.runners.peak_kib),
+                mib(c.drain.redis.peak_kib),
+            );
+        }
+        println!(
+            "  µs/job: user + system CPU time from /proc/PID/stat ({} ms ticks) over the phase, ÷ jobs; \
+             enqueue: jobs.create + job.start;\n  bulk: jobs.create_many; drain: runners' start to \
+             last end (runners: all processes, from their start); the bench's own client is not \
+             counted;\n  peak MiB: VmHWM in the process's life (supervisor: of this workload; \
+             runner: the largest process; redis: of the whole run)",
+            TICK.as_millis()
         );
     }
 

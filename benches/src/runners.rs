@@ -119,6 +119,22 @@ impl Runners {
         layout: Layout,
         at: &Placement<'_>,
     ) -> anyhow::Result<Self> {
+        Self::start_with_env(kind, bin_dir, layout, at, &[])
+    }
+
+    /// As [`Runners::start`], with `env` added to each process's environment (e.g.
+    /// `mock_runner`'s `MOCK_JOB_SLEEP_MS`).
+    ///
+    /// # Errors
+    ///
+    /// As [`Runners::start`].
+    pub(crate) fn start_with_env(
+        kind: RunnerKind,
+        bin_dir: &Path,
+        layout: Layout,
+        at: &Placement<'_>,
+        env: &[(&str, &str)],
+    ) -> anyhow::Result<Self> {
         let mut runners = Self {
             children: Vec::with_capacity(layout.processes),
         };
@@ -133,7 +149,8 @@ impl Runners {
                 .args(["--id", &id, "--name", at.queue, "--namespace", at.namespace])
                 .arg("--db-path")
                 .arg(at.work_dir.join(&id))
-                .args(["--concurrency", &layout.concurrency.to_string()]);
+                .args(["--concurrency", &layout.concurrency.to_string()])
+                .envs(env.iter().copied());
             match at.transport {
                 Transport::Redis(url) => command.env("HERO_REDIS_URL", url),
                 Transport::Socket(path) => command
@@ -149,6 +166,11 @@ impl Runners {
             runners.children.push(child);
         }
         Ok(runners)
+    }
+
+    /// The process ids, in start order.
+    pub(crate) fn pids(&self) -> Vec<u32> {
+        self.children.iter().map(Child::id).collect()
     }
 
     /// Sends SIGTERM to every process, then kills those still running after the grace.

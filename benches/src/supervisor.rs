@@ -1,5 +1,6 @@
-//! The supervisor under test, served in-process on `127.0.0.1:0` with no actors: the bench
-//! starts the runners itself, so it can time them apart from their start-up.
+//! The supervisor under test, with no actors: the bench starts the runners itself, so it can
+//! time them apart from their start-up. Served in-process on `127.0.0.1:0`, or, where its own
+//! CPU time and memory are measured, as the `supervisor` binary in a child process.
 
 use std::time::Duration;
 
@@ -10,6 +11,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::runners::Transport;
+use crate::scale::process::SupervisorProcess;
 use crate::workload::{Backend, Setup};
 
 /// The user secret the bench's supervisors accept.
@@ -23,6 +25,17 @@ pub(crate) struct Supervisor {
     pub(crate) client: SupervisorClient,
     /// How this supervisor's runners reach its store.
     pub(crate) transport: Transport,
+    served: Served,
+}
+
+/// Where the supervisor runs.
+enum Served {
+    InProcess(InProcess),
+    Process(Box<SupervisorProcess>),
+}
+
+/// A supervisor task of the bench's own runtime.
+struct InProcess {
     /// Dropping or sending on it completes the supervisor's shutdown future.
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<Result<(), hero_supervisor::StartError>>>,
@@ -74,8 +87,10 @@ impl Supervisor {
         let supervisor = Self {
             client: SupervisorClient::new(&url)?,
             transport,
-            stop: Some(stop),
-            task: Some(task),
+            served: Served::InProcess(InProcess {
+                stop: Some(stop),
+                task: Some(task),
+            }),
         };
         tokio::time::timeout(START_TIMEOUT, supervisor.client.rpc_discover())
             .await
@@ -84,23 +99,62 @@ impl Supervisor {
         Ok(supervisor)
     }
 
+    /// Starts the release `supervisor` binary as a child process on the bench's Redis under
+    /// `namespace`, its files in a directory of the scratch directory named after
+    /// `namespace`, and waits until it answers `rpc.discover`: its CPU time and memory, read
+    /// from `/proc/PID`, are then its own.
+    ///
+    /// # Errors
+    ///
+    /// The binary cannot be started, or it fails or does not answer in time.
+    pub(crate) async fn start_process(setup: &Setup<'_>, namespace: &str) -> anyhow::Result<Self> {
+        let work_dir = setup.work_dir.join(format!("supervisor_{namespace}"));
+        std::fs::create_dir_all(&work_dir)
+            .with_context(|| format!("creating {}", work_dir.display()))?;
+        let process =
+            SupervisorProcess::start(setup.bin_dir, setup.redis_url, namespace, &work_dir).await?;
+        let supervisor = Self {
+            client: process.client.clone(),
+            transport: Transport::Redis(setup.redis_url.to_owned()),
+            served: Served::Process(Box::new(process)),
+        };
+        tokio::time::timeout(START_TIMEOUT, supervisor.client.rpc_discover())
+            .await
+            .context("the supervisor did not answer within 10 s")?
+            .context("the supervisor did not start")?;
+        Ok(supervisor)
+    }
+
+    /// The supervisor's process id when it runs as a process of its own.
+    pub(crate) fn pid(&self) -> Option<u32> {
+        match &self.served {
+            Served::InProcess(_) => None,
+            Served::Process(process) => process.pid(),
+        }
+    }
+
     /// Stops serving and waits until the supervisor has shut down.
     ///
     /// # Errors
     ///
     /// The supervisor ended with an error.
-    pub(crate) async fn stop(mut self) -> anyhow::Result<()> {
-        drop(self.stop.take());
-        if let Some(task) = self.task.take() {
-            task.await
-                .context("the supervisor task panicked")?
-                .context("the supervisor failed")?;
+    pub(crate) async fn stop(self) -> anyhow::Result<()> {
+        match self.served {
+            Served::InProcess(mut served) => {
+                drop(served.stop.take());
+                if let Some(task) = served.task.take() {
+                    task.await
+                        .context("the supervisor task panicked")?
+                        .context("the supervisor failed")?;
+                }
+            }
+            Served::Process(process) => process.stop().await,
         }
         Ok(())
     }
 }
 
-impl Drop for Supervisor {
+impl Drop for InProcess {
     fn drop(&mut self) {
         if let Some(task) = self.task.take() {
             // Reached only on an error path: stop serving without waiting.

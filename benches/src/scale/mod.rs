@@ -13,7 +13,7 @@
 
 mod fill;
 mod probe;
-mod process;
+pub(crate) mod process;
 mod report;
 
 use std::time::{Duration, Instant};

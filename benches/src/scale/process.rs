@@ -97,6 +97,11 @@ impl SupervisorProcess {
         })
     }
 
+    /// The process id, while it runs.
+    pub(crate) fn pid(&self) -> Option<u32> {
+        self.child.id()
+    }
+
     /// The supervisor's memory now.
     ///
     /// # Errors
