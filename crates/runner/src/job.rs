@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hero_job::{Job, JobResult, JobStatus, Level};
-use hero_store::{Attempt, Claimed, Finish, Store};
+use hero_store::{Attempt, Claimed, Finish, NextClaim, Store};
 use tokio::task::{JoinError, JoinHandle};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -48,6 +48,10 @@ pub(crate) struct Worker {
     pub(crate) abort: CancellationToken,
     /// Jobs ended here, for the stats the heartbeat writes.
     pub(crate) counters: Arc<Counters>,
+    /// Where a report claims the next job from (the runner's queue and lease).
+    pub(crate) next: NextClaim,
+    /// Cancelled when the runner begins to shut down: reports claim no next job.
+    pub(crate) draining: CancellationToken,
 }
 
 /// Why a job ended without its executor's answer.
@@ -58,9 +62,19 @@ enum Interrupted {
 }
 
 impl Worker {
-    /// Executes the claimed job and reports its outcome; never fails, logging what cannot be
-    /// done.
-    pub(crate) async fn run_job(self: Arc<Self>, claim: Claimed) {
+    /// Executes the claimed job and reports its outcome, taking the next job of the queue in
+    /// the same step while the runner is not shutting down, and runs that one in turn, until
+    /// the queue has none; never fails, logging what cannot be done.
+    pub(crate) async fn run_jobs(self: Arc<Self>, claim: Claimed) {
+        let mut next = Some(claim);
+        while let Some(claim) = next {
+            next = self.run_job(claim).await;
+        }
+    }
+
+    /// Executes one claimed job and reports its outcome; returns the next job claimed with
+    /// the report.
+    async fn run_job(&self, claim: Claimed) -> Option<Claimed> {
         let attempt = claim.attempt();
         let job = Arc::new(claim.job);
         // Held, and so listed by every heartbeat, until its report is accepted: the store
@@ -69,11 +83,12 @@ impl Worker {
         self.inflight.insert(attempt.clone(), token.clone());
         if let Some(refusal) = self.refusal(&job) {
             tracing::warn!(executor = %job.executor, level = %job.level, "job refused: {refusal}");
-            if self.report(&attempt, Finish::failed(refusal)).await {
+            let (took, next) = self.report(&attempt, Finish::failed(refusal)).await;
+            if took {
                 self.counters.ended(JobStatus::Failed);
             }
             self.inflight.remove(&attempt);
-            return;
+            return next;
         }
         let ctx = JobContext::new(job.id.clone(), token);
         tracing::debug!(timeout = job.timeout, "job started");
@@ -92,10 +107,12 @@ impl Worker {
         );
         let status = finish.status;
         // Counted once the store took the report: a run ended elsewhere is not this worker's.
-        if self.report(&attempt, finish).await {
+        let (took, next) = self.report(&attempt, finish).await;
+        if took {
             self.counters.ended(status);
         }
         self.inflight.remove(&attempt);
+        next
     }
 
     /// Why this runner must not execute `job`, if it must not: another executor's job, or a
@@ -153,19 +170,27 @@ impl Worker {
     /// Reports `finish`, retrying while the store is unavailable, until the store accepts
     /// the report or refuses it because the run was ended elsewhere. Retrying is always safe:
     /// the store takes a report only for the attempt the worker holds, and only once. True
-    /// when the store took it.
-    async fn report(&self, attempt: &Attempt, finish: Finish) -> bool {
+    /// when the store took it, with the next job it claimed for this worker: one while the
+    /// runner is not shutting down and the queue has one.
+    async fn report(&self, attempt: &Attempt, finish: Finish) -> (bool, Option<Claimed>) {
         let finish = cap_output(finish);
         let mut backoff = Backoff::store();
         let mut failing = false;
         loop {
-            match self.store.finish(&self.id, attempt, finish.clone()).await {
-                Ok(true) => return true,
-                Ok(false) => {
+            let next = (!self.draining.is_cancelled()).then_some(&self.next);
+            let reported = self
+                .store
+                .finish_and_claim(&self.id, attempt, finish.clone(), next)
+                .await;
+            match reported {
+                // A job claimed as the runner began shutting down still runs: the claim
+                // loop's last claim does the same.
+                Ok((true, next)) => return (true, next),
+                Ok((false, _)) => {
                     tracing::debug!(
                         "this run was ended elsewhere, requeued or deleted; outcome dropped"
                     );
-                    return false;
+                    return (false, None);
                 }
                 Err(error) if error.is_retryable() => {
                     let delay = backoff.next_delay();
@@ -178,7 +203,7 @@ impl Worker {
                 }
                 Err(error) => {
                     tracing::error!(%error, "could not report the job's outcome");
-                    return false;
+                    return (false, None);
                 }
             }
         }

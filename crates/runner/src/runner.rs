@@ -8,7 +8,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use hero_store::{Claimed, Store};
+use hero_store::{Claimed, NextClaim, Store};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -67,6 +67,11 @@ async fn serve(
         inflight: InFlight::default(),
         abort: CancellationToken::new(),
         counters: Arc::default(),
+        next: NextClaim {
+            queue: config.queue.clone(),
+            lease: config.lease,
+        },
+        draining: CancellationToken::new(),
     });
     // Heartbeats go on through the drain: running jobs keep their lease and can be stopped.
     let stop_heartbeat = CancellationToken::new();
@@ -90,6 +95,7 @@ async fn serve(
 
     let jobs = TaskTracker::new();
     claim_loop(&worker, &config, &jobs, shutdown).await;
+    worker.draining.cancel();
     drain(&jobs, &worker.abort, config.shutdown_grace).await;
 
     stop_heartbeat.cancel();
@@ -178,7 +184,8 @@ fn spawn_job(
     let worker = worker.clone();
     jobs.spawn(
         async move {
-            worker.run_job(claim).await;
+            // The permit stays with the task while each report brings the next job.
+            worker.run_jobs(claim).await;
             drop(permit);
         }
         .instrument(span),

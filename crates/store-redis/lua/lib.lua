@@ -179,3 +179,73 @@ local function publish_batch(ns, batch, now_ms)
       table.concat(lines, '\n'))
   end
 end
+
+-- Takes up to `most` jobs of the queue `runner` for `worker` (claim.lua, finish_many.lua): see
+-- claim.lua, whose keys these are, derived from the namespace prefix `ns`. Appends
+-- {attempt token, job JSON, id} per claimed job to `jobs` and its change line to `changed`;
+-- the caller announces them.
+local function claim_jobs(ns, runner, worker, lease, now_iso, moved, most, grace, now_ms, jobs,
+    changed)
+  local queue = ns .. 'queue:' .. runner
+  local inflight = ns .. 'inflight:' .. worker
+  redis.call('ZADD', ns .. 'workers', now_ms + lease, worker)
+  redis.call('HSET', ns .. 'seen', runner, now_ms)
+  local wanted = #jobs + most
+  local function take(id)
+    local key = ns .. 'job:' .. id
+    -- The job's JSON comes in the same read: nearly every id taken here is claimed.
+    local state = redis.call('HMGET', key, 'status', 'timeout', 'runner', 'owner', 'job',
+      'queued_ms', 'created_ms')
+    if state[1] == 'queued' and state[3] == runner then
+      -- A job stored before timeouts were copied into the hash gets the largest timeout.
+      local deadline = now_ms + tonumber(state[2] or '86400') * 1000 + grace
+      local attempt = redis.call('INCR', ns .. 'attempts')
+      local created = restatus(ns, id, 'queued', 'running', state[7])
+      redis.call('HSET', key, 'status', 'running', 'worker', worker, 'attempt', attempt,
+        'started_at', now_iso, 'updated_at', now_iso, 'deadline', deadline, 'claimed_ms', now_ms)
+      table.insert(jobs, {attempt, state[5], id})
+      -- Its wait: since it was last queued (`queued_ms`, set by every step that queues a job
+      -- again), else since it was created and queued with it.
+      changed[#changed + 1] = change_line(id, runner, state[4], state[6] or created, now_ms)
+    else
+      -- Stopped or deleted while queued, or now a job of another runner: drop the stale entry.
+      redis.call('LREM', inflight, 1, id)
+      if state[1] == 'queued' then
+        local home = ns .. 'queue:' .. state[3]
+        if not redis.call('LPOS', home, id) then
+          redis.call('RPUSH', home, id)
+        end
+      end
+    end
+  end
+  if moved ~= '' and redis.call('LPOS', inflight, moved) then
+    take(moved)
+  end
+  -- Jobs of a priority above 0 wait in {ns}pqueue:<runner>, highest priority and then oldest
+  -- first, and go before the list's (see docs/runner-protocol.md, "Priorities"); a queue that
+  -- never had one costs one EXISTS.
+  local pqueue = ns .. 'pqueue:' .. runner
+  if #jobs < wanted and redis.call('EXISTS', pqueue) == 1 then
+    while #jobs < wanted do
+      local popped = redis.call('ZPOPMIN', pqueue, wanted - #jobs)
+      if #popped == 0 then
+        break
+      end
+      for i = 1, #popped, 2 do
+        redis.call('LPUSH', inflight, popped[i])
+        take(popped[i])
+      end
+    end
+    -- Another worker may be blocked on the list while priority jobs are left: wake it.
+    if redis.call('EXISTS', pqueue) == 1 and redis.call('LLEN', queue) == 0 then
+      redis.call('LPUSH', queue, '!wake')
+    end
+  end
+  while #jobs < wanted do
+    local id = redis.call('LMOVE', queue, inflight, 'RIGHT', 'LEFT')
+    if not id then
+      break
+    end
+    take(id)
+  end
+end

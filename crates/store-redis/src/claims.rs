@@ -81,15 +81,25 @@ impl RedisStore {
                 // instead; should that report be lost, the worker's heartbeat takes the run
                 // back, as it does any run it is not told of.
                 Err(e) => {
-                    let attempt = Attempt { id, token };
-                    let failed = Finish::failed(format!("the job cannot be read: {e}"));
-                    if let Err(error) = self.finish(worker, &attempt, failed).await {
-                        tracing::warn!(id = %attempt.id, %error, "could not fail an unreadable job");
-                    }
+                    self.fail_unreadable(worker, Attempt { id, token }, &e)
+                        .await
                 }
             }
         }
         Ok(jobs)
+    }
+
+    /// Reports a claimed job whose stored form cannot be read failed, under its own token.
+    pub(crate) async fn fail_unreadable(
+        &self,
+        worker: &str,
+        attempt: Attempt,
+        error: &serde_json::Error,
+    ) {
+        let failed = Finish::failed(format!("the job cannot be read: {error}"));
+        if let Err(error) = self.finish(worker, &attempt, failed).await {
+            tracing::warn!(id = %attempt.id, %error, "could not fail an unreadable job");
+        }
     }
 
     /// Waits on the queue with `BLMOVE`; returns the id it moved into the in-flight list.

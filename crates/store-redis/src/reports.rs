@@ -9,11 +9,11 @@
 
 use std::sync::Mutex;
 
-use hero_store::{Attempt, Error, Finish, Result};
+use hero_store::{Attempt, Claimed, Error, Finish, NextClaim, Result, TIMEOUT_GRACE};
 use tokio::sync::oneshot;
 
 use crate::connection::RedisStore;
-use crate::scripts::now;
+use crate::scripts::{millis, now};
 
 /// Most reports in one script call.
 const MAX_BATCH: usize = 256;
@@ -47,8 +47,17 @@ struct Report {
     token: u64,
     status: &'static str,
     result: String,
-    done: oneshot::Sender<Result<bool>>,
+    /// The queue to claim the worker's next job from, and the lease (ms) that claim renews.
+    next: Option<(String, u64)>,
+    done: oneshot::Sender<Result<Answer>>,
 }
+
+/// What the store said to one report: whether it took it, and the next job it claimed.
+type Answer = (bool, Option<Claimed>);
+
+/// One report's part of the script's answer: taken (1) or not (0), then the claimed job's
+/// token, JSON and id when one was claimed.
+type Reply = Vec<redis::Value>;
 
 impl RedisStore {
     pub(crate) async fn finish(
@@ -57,6 +66,19 @@ impl RedisStore {
         attempt: &Attempt,
         finish: Finish,
     ) -> Result<bool> {
+        Ok(self
+            .finish_and_claim(worker, attempt, finish, None)
+            .await?
+            .0)
+    }
+
+    pub(crate) async fn finish_and_claim(
+        &self,
+        worker: &str,
+        attempt: &Attempt,
+        finish: Finish,
+        next: Option<&NextClaim>,
+    ) -> Result<Answer> {
         let result = serde_json::to_string(&finish.result).map_err(|e| Error::Corrupt {
             key: attempt.id.clone(),
             reason: e.to_string(),
@@ -68,6 +90,7 @@ impl RedisStore {
             token: attempt.token,
             status: finish.status.as_str(),
             result,
+            next: next.map(|n| (n.queue.clone(), millis(n.lease))),
             done,
         };
         let start = {
@@ -97,12 +120,15 @@ impl RedisStore {
                 take_batch(&mut state.waiting)
             };
             let outcome = self.finish_many(&batch).await;
-            for (i, report) in batch.into_iter().enumerate() {
-                let answer = match &outcome {
-                    Ok(done) => Ok(done.get(i).is_some_and(|&d| d == 1)),
-                    Err(reason) => Err(Error::Unavailable {
-                        reason: reason.clone(),
-                    }),
+            let mut replies = match outcome {
+                Ok(replies) => replies.into_iter().map(Ok).collect::<Vec<_>>(),
+                Err(reason) => vec![Err(reason); batch.len()],
+            };
+            replies.resize_with(batch.len(), || Ok(Vec::new()));
+            for (report, reply) in batch.into_iter().zip(replies) {
+                let answer = match reply {
+                    Ok(reply) => Ok(self.answer(&report.worker, reply)),
+                    Err(reason) => Err(Error::Unavailable { reason }),
                 };
                 // A caller that gave up needs no answer.
                 let _ = report.done.send(answer);
@@ -110,18 +136,62 @@ impl RedisStore {
         }
     }
 
-    /// Each report's outcome (1 recorded, 0 refused), or why the batch was not recorded.
-    async fn finish_many(&self, batch: &[Report]) -> std::result::Result<Vec<i64>, String> {
+    /// A report's answer from its part of the script's reply. A claimed job whose stored
+    /// form cannot be read is reported failed under its own token, as a claim does: by
+    /// another task, since that report goes through this sender.
+    fn answer(&self, worker: &str, reply: Reply) -> Answer {
+        let mut parts = reply.into_iter();
+        let done = parts
+            .next()
+            .and_then(|v| redis::from_redis_value::<i64>(v).ok());
+        let mut field = || {
+            parts
+                .next()
+                .and_then(|v| redis::from_redis_value::<String>(v).ok())
+        };
+        let (Some(token), Some(json), Some(id)) = (
+            field().and_then(|t| t.parse::<u64>().ok()),
+            field(),
+            field(),
+        ) else {
+            return (done == Some(1), None);
+        };
+        match serde_json::from_str(&json) {
+            Ok(job) => (true, Some(Claimed { job, token })),
+            Err(e) => {
+                let (store, worker) = (self.clone(), worker.to_owned());
+                tokio::spawn(async move {
+                    store
+                        .fail_unreadable(&worker, Attempt { id, token }, &e)
+                        .await;
+                });
+                (true, None)
+            }
+        }
+    }
+
+    /// Each report's part of the reply, or why the batch was not recorded.
+    async fn finish_many(&self, batch: &[Report]) -> std::result::Result<Vec<Reply>, String> {
         let keys = self.keys();
         let mut script = self.inner.scripts.finish_many.prepare_invoke();
-        script.arg(keys.prefix()).arg(now()).arg(keys.events());
+        script
+            .arg(keys.prefix())
+            .arg(now())
+            .arg(keys.events())
+            .arg(millis(TIMEOUT_GRACE));
         for report in batch {
+            let (queue, lease) = report
+                .next
+                .as_ref()
+                .map_or(("", 0), |(queue, lease)| (queue.as_str(), *lease));
             script
                 .arg(&report.id)
                 .arg(&report.worker)
                 .arg(report.status)
                 .arg(&report.result)
-                .arg(report.token);
+                .arg(report.token)
+                .arg(queue)
+                .arg(lease);
         }
         script
             .invoke_async(&mut self.conn())

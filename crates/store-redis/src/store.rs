@@ -10,8 +10,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use hero_job::{Job, JobRecord, JobStatus, Progress};
 use hero_store::{
-    Attempt, Claimed, Finish, Promoted, Reaped, Result, Retention, RunnerRecord, ScheduleRecord,
-    StopOutcome, Store, TickClaim,
+    Attempt, Claimed, Finish, NextClaim, Promoted, Reaped, Result, Retention, RunnerRecord,
+    ScheduleRecord, StopOutcome, Store, TickClaim,
 };
 
 use crate::connection::RedisStore;
@@ -91,6 +91,16 @@ impl Store for RedisStore {
 
     async fn finish(&self, worker: &str, attempt: &Attempt, finish: Finish) -> Result<bool> {
         self.finish(worker, attempt, finish).await
+    }
+
+    async fn finish_and_claim(
+        &self,
+        worker: &str,
+        attempt: &Attempt,
+        finish: Finish,
+        next: Option<&NextClaim>,
+    ) -> Result<(bool, Option<Claimed>)> {
+        self.finish_and_claim(worker, attempt, finish, next).await
     }
 
     async fn progress(&self, worker: &str, attempt: &Attempt, progress: &Progress) -> Result<bool> {

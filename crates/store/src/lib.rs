@@ -27,7 +27,7 @@ pub use schedule::{ScheduleRecord, TickClaim};
 pub use stats::{JobStats, RunnerLoad, WorkerStats};
 pub use store::{
     Attempt, Claimed, DEFAULT_LIST_LIMIT, Finish, JobFilter, MAX_LIST_LIMIT, MAX_RUNNER_LOSSES,
-    Promoted, Reaped, RunnerAccess, RunnerRecord, StopOutcome, Store, TIMEOUT_GRACE,
+    NextClaim, Promoted, Reaped, RunnerAccess, RunnerRecord, StopOutcome, Store, TIMEOUT_GRACE,
 };
 pub use watch::{JobChange, WATCH_CAPACITY, Watched};
 

@@ -74,6 +74,16 @@ pub struct Attempt {
     pub token: u64,
 }
 
+/// The queue a worker claims its next job from when it reports one
+/// ([`Store::finish_and_claim`]), and the lease that claim renews.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NextClaim {
+    /// The queue (runner name).
+    pub queue: String,
+    /// The worker's lease, renewed by the claim.
+    pub lease: Duration,
+}
+
 /// A job a worker claimed, with the token of this claim.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Claimed {
@@ -383,6 +393,36 @@ pub trait Store: Send + Sync + 'static {
     /// job was deleted (even if its id was reused since), requeued, or ended by someone else
     /// (stop, timeout, lost lease) first.
     async fn finish(&self, worker: &str, attempt: &Attempt, finish: Finish) -> Result<bool>;
+
+    /// Records the end of `attempt` as [`finish`](Self::finish) does and, when the store took
+    /// it, claims at most one more job of `next`'s queue for `worker` without waiting, as
+    /// [`claim`](Self::claim) does: a busy worker reports a job and takes the next in one step.
+    ///
+    /// A store may do both in one step; this default does them in turn, and a claim that
+    /// fails after the report was taken claims nothing (the report's outcome still counts).
+    ///
+    /// # Errors
+    ///
+    /// As [`finish`](Self::finish).
+    async fn finish_and_claim(
+        &self,
+        worker: &str,
+        attempt: &Attempt,
+        finish: Finish,
+        next: Option<&NextClaim>,
+    ) -> Result<(bool, Option<Claimed>)> {
+        let took = self.finish(worker, attempt, finish).await?;
+        let Some(next) = next.filter(|_| took) else {
+            return Ok((took, None));
+        };
+        match self
+            .claim(&next.queue, worker, next.lease, Duration::ZERO, 1)
+            .await
+        {
+            Ok(mut claimed) => Ok((took, claimed.pop())),
+            Err(_) => Ok((took, None)),
+        }
+    }
 
     /// Records `progress` as the latest of the run `attempt` held by `worker`, for
     /// `job.status`; it stays on the job once the job ends.
