@@ -109,8 +109,8 @@ impl ScriptPool {
 
     /// Hands `script` to an idle thread, or to a new one when none is idle.
     fn assign(&self, mut script: Script, mut done: Done) -> Result<(), String> {
-        // Idle threads only end with the pool, so a send fails only in a pool being
-        // dropped; the loop is then bounded by the idle list, which only shrinks here.
+        // An idle thread ends only once the pool is gone, so a send cannot fail while this
+        // pool is held; were one to fail, the script goes to the next thread or a new one.
         loop {
             let Some(worker) = self.0.idle().pop() else {
                 return self.start_thread(script, done);
