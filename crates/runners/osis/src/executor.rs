@@ -1,18 +1,15 @@
-//! [`OsisExecutor`]: the runner SDK's [`Executor`] over the sandboxed engine and the store,
-//! and [`run_script`], which runs any script of a job on a thread of its own.
+//! [`OsisExecutor`]: the runner SDK's [`Executor`] over the sandboxed engine and the store.
 //!
-//! The job's cancellation (stop, timeout, shutdown) triggers the script's [`Interrupt`],
-//! which ends even `loop {}`.
-
-use std::thread;
+//! Each job's script runs on a thread of the executor's [`ScriptPool`]; the job's
+//! cancellation (stop, timeout, shutdown) triggers the script's
+//! [`Interrupt`](crate::Interrupt), which ends even `loop {}`.
 
 use async_trait::async_trait;
 use hero_job::Job;
 use hero_runner::{Executor, JobContext};
-use tokio::sync::oneshot;
 
-use crate::engine::{Script, ScriptError};
-use crate::{Interrupt, KvStore, Limits, kv, register_progress};
+use crate::engine::Script;
+use crate::{KvStore, Limits, ScriptPool, kv, register_progress};
 
 /// Runs each job's payload as a sandboxed Rhai script with the key-value store, scoped by
 /// the job's `context_id`.
@@ -20,6 +17,8 @@ use crate::{Interrupt, KvStore, Limits, kv, register_progress};
 pub struct OsisExecutor {
     store: KvStore,
     limits: Limits,
+    /// The threads scripts run on, with the stack `limits` need, shared by every job.
+    pool: ScriptPool,
 }
 
 impl OsisExecutor {
@@ -27,7 +26,12 @@ impl OsisExecutor {
     /// per context included.
     pub fn new(store: KvStore, limits: Limits) -> Self {
         let store = store.with_max_context_bytes(limits.max_kv_bytes);
-        Self { store, limits }
+        let pool = ScriptPool::new(limits.stack_bytes());
+        Self {
+            store,
+            limits,
+            pool,
+        }
     }
 }
 
@@ -42,68 +46,19 @@ impl Executor for OsisExecutor {
         let limits = self.limits;
         let job = job.clone();
         let progress = ctx.clone();
-        run_script(ctx, &limits, move |interrupt| {
-            let mut script = Script::new(&job.id, &limits, interrupt);
-            register_progress(script.engine_mut(), &progress);
-            kv::register(
-                script.engine_mut(),
-                &store,
-                &job.context_id,
-                limits.max_array_len,
-            );
-            script.run(&job.payload, &job.env_vars)
-        })
-        .await
-    }
-}
-
-/// Runs `script` on a thread of its own, with the stack `limits` need (see
-/// [`Limits::stack_bytes`]), and returns its result as the SDK expects it.
-///
-/// When `ctx` is cancelled, or this future is dropped, the [`Interrupt`] handed to `script`
-/// is triggered; the result is then `Err("script interrupted")` unless the script finished
-/// first. A failure's message is the [`ScriptError`]'s.
-///
-/// # Cancel safety
-///
-/// Dropping the future interrupts the script, which ends at its next operation.
-pub async fn run_script<F>(ctx: &JobContext, limits: &Limits, script: F) -> Result<String, String>
-where
-    F: FnOnce(&Interrupt) -> Result<String, ScriptError> + Send + 'static,
-{
-    let interrupt = Interrupt::new();
-    // If this future is dropped before the script ends, the script must not run on.
-    let _interrupt_on_drop = InterruptOnDrop(interrupt.clone());
-    let (done_tx, mut done) = oneshot::channel();
-    let script_interrupt = interrupt.clone();
-    thread::Builder::new()
-        .name(format!("script-{}", ctx.job_id()))
-        .stack_size(limits.stack_bytes())
-        .spawn(move || {
-            // The receiver is gone only when the job no longer waits for this result.
-            let _ = done_tx.send(script(&script_interrupt));
-        })
-        .map_err(|error| format!("cannot start the script thread: {error}"))?;
-    let finished = tokio::select! {
-        finished = &mut done => finished,
-        () = ctx.cancelled() => {
-            interrupt.trigger();
-            done.await
-        }
-    };
-    match finished {
-        Ok(Ok(output)) => Ok(output),
-        Ok(Err(error)) => Err(error.to_string()),
-        Err(_) => Err("the script thread panicked".to_owned()),
-    }
-}
-
-/// Triggers the interrupt when dropped; harmless once the script has ended.
-struct InterruptOnDrop(Interrupt);
-
-impl Drop for InterruptOnDrop {
-    fn drop(&mut self) {
-        self.0.trigger();
+        self.pool
+            .run(ctx, move |interrupt| {
+                let mut script = Script::new(&job.id, &limits, interrupt);
+                register_progress(script.engine_mut(), &progress);
+                kv::register(
+                    script.engine_mut(),
+                    &store,
+                    &job.context_id,
+                    limits.max_array_len,
+                );
+                script.run(&job.payload, &job.env_vars)
+            })
+            .await
     }
 }
 
@@ -126,9 +81,13 @@ mod tests {
     }
 
     fn executor() -> (tempfile::TempDir, OsisExecutor) {
+        executor_with(Limits::default())
+    }
+
+    fn executor_with(limits: Limits) -> (tempfile::TempDir, OsisExecutor) {
         let dir = tempfile::tempdir().expect("a temporary directory");
         let store = KvStore::open(dir.path()).expect("the store opens");
-        (dir, OsisExecutor::new(store, Limits::default()))
+        (dir, OsisExecutor::new(store, limits))
     }
 
     async fn execute(executor: &OsisExecutor, job: &Job) -> Result<String, String> {
@@ -197,5 +156,83 @@ mod tests {
             .await
             .expect("the loop ends soon after cancellation");
         assert_eq!(result, Err("script interrupted".to_owned()));
+    }
+
+    #[tokio::test]
+    async fn jobs_of_different_contexts_on_one_thread_never_see_each_others_store() {
+        let (_dir, executor) = executor();
+        // One job at a time: each runs on the thread the one before it used.
+        for round in 0..3 {
+            for context in ["ctx-a", "ctx-b"] {
+                let payload =
+                    format!(r#"let seen = kv_keys(); kv_set("{context}-{round}", 1); seen"#);
+                let seen = execute(&executor, &job(&payload, context)).await;
+                let own: Vec<String> = (0..round).map(|r| format!("\"{context}-{r}\"")).collect();
+                assert_eq!(
+                    seen,
+                    Ok(format!("[{}]", own.join(", "))),
+                    "{context} round {round}"
+                );
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_job_after_an_interrupted_one_runs_with_fresh_state_and_limits() {
+        let limits = Limits {
+            max_operations: 10_000,
+            max_output_bytes: 100,
+            ..Limits::default()
+        };
+        let (_dir, executor) = executor_with(limits);
+        let token = CancellationToken::new();
+        let ctx = JobContext::new("j1", token.clone());
+        let sleeper = job(r#"print("from the sleeper"); sleep(30)"#, "");
+        let execution = executor.execute(&sleeper, &ctx);
+        token.cancel();
+        let result = tokio::time::timeout(hero_test_support::TIMEOUT, execution)
+            .await
+            .expect("the sleep ends soon after cancellation");
+        assert_eq!(result, Err("script interrupted".to_owned()));
+
+        // Not interrupted: its own interrupt is clear, and the operation limit still holds.
+        let endless = execute(&executor, &job("loop {}", ""))
+            .await
+            .expect_err("over the limit");
+        assert!(
+            endless.starts_with("script exceeded the limit of 10000 operations"),
+            "{endless}"
+        );
+        // Its own output only, with the whole output limit.
+        let printer = job(r#"let s = ""; s.pad(90, "x"); print(s); "done""#, "");
+        assert_eq!(
+            execute(&executor, &printer).await,
+            Ok(format!("{}\ndone", "x".repeat(90)))
+        );
+        let over = execute(
+            &executor,
+            &job(r#"let s = ""; s.pad(100, "x"); print(s)"#, ""),
+        )
+        .await;
+        assert_eq!(
+            over,
+            Err("script printed more than the limit of 100 bytes".to_owned())
+        );
+    }
+
+    #[tokio::test]
+    async fn a_script_over_a_limit_does_not_stop_later_jobs() {
+        let (_dir, executor) = executor();
+        let deep = "fn down(n) { if n == 0 { 0 } else { 1 + down(n - 1) } } down(100000)";
+        for _ in 0..3 {
+            let error = execute(&executor, &job(deep, ""))
+                .await
+                .expect_err("too deep");
+            assert!(error.contains("nested function calls"), "{error}");
+            assert_eq!(
+                execute(&executor, &job("40 + 2", "")).await,
+                Ok("42".to_owned())
+            );
+        }
     }
 }

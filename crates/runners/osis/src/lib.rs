@@ -11,9 +11,10 @@
 //! - `json`: [`to_json`] and [`from_json`], for scripts and for stored values.
 //! - `store`: [`KvStore`], the redb database at the runner's `db_path`, scoped by context;
 //!   `kv` holds the `kv_*` script functions over it.
-//! - [`executor`]: [`OsisExecutor`], the runner SDK's executor, and
-//!   [`run_script`](executor::run_script), the bridge from a job's cancellation to a script
-//!   thread that the `sal` runner reuses; `src/main.rs` is the `osis_runner` binary.
+//! - `pool`: [`ScriptPool`], the long-lived threads scripts run on, and the bridge from a
+//!   job's cancellation to its script, which the `sal` runner reuses.
+//! - [`executor`]: [`OsisExecutor`], the runner SDK's executor; `src/main.rs` is the
+//!   `osis_runner` binary.
 //! - `error`: [`Error`].
 //!
 //! ```
@@ -34,6 +35,7 @@ mod json;
 mod kv;
 mod limits;
 mod output;
+mod pool;
 mod progress;
 mod store;
 
@@ -42,5 +44,6 @@ pub use executor::OsisExecutor;
 pub use interrupt::Interrupt;
 pub use json::{from_json, to_json};
 pub use limits::Limits;
+pub use pool::ScriptPool;
 pub use progress::register_progress;
 pub use store::{DEFAULT_MAX_CONTEXT_BYTES, FILE_NAME, KvStore, MAX_KEY_BYTES, MAX_VALUE_BYTES};

@@ -3,9 +3,8 @@
 
 use async_trait::async_trait;
 use hero_job::Job;
-use hero_osis_runner::Limits;
 use hero_osis_runner::engine::Script;
-use hero_osis_runner::executor::run_script;
+use hero_osis_runner::{Limits, ScriptPool};
 use hero_runner::{Executor, JobContext};
 
 /// Runs each job's payload as a `sal` script; its stop or timeout also kills the command
@@ -13,12 +12,15 @@ use hero_runner::{Executor, JobContext};
 #[derive(Debug, Clone)]
 pub struct SalExecutor {
     limits: Limits,
+    /// The threads scripts run on, with the stack `limits` need, shared by every job.
+    pool: ScriptPool,
 }
 
 impl SalExecutor {
     /// An executor whose scripts are bounded by `limits`.
     pub fn new(limits: Limits) -> Self {
-        Self { limits }
+        let pool = ScriptPool::new(limits.stack_bytes());
+        Self { limits, pool }
     }
 }
 
@@ -37,13 +39,14 @@ impl Executor for SalExecutor {
         let limits = self.limits;
         let job = job.clone();
         let progress = ctx.clone();
-        run_script(ctx, &limits, move |interrupt| {
-            let mut script = Script::new(&job.id, &limits, interrupt);
-            hero_osis_runner::register_progress(script.engine_mut(), &progress);
-            crate::register(script.engine_mut(), &job.env_vars, interrupt, &limits);
-            script.run(&job.payload, &job.env_vars)
-        })
-        .await
+        self.pool
+            .run(ctx, move |interrupt| {
+                let mut script = Script::new(&job.id, &limits, interrupt);
+                hero_osis_runner::register_progress(script.engine_mut(), &progress);
+                crate::register(script.engine_mut(), &job.env_vars, interrupt, &limits);
+                script.run(&job.payload, &job.env_vars)
+            })
+            .await
     }
 }
 
