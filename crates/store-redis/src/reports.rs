@@ -225,6 +225,7 @@ mod tests {
             token: 1,
             status: "completed",
             result: "x".repeat(result_len),
+            next: None,
             done: oneshot::channel().0,
         }
     }
