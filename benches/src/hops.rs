@@ -20,9 +20,9 @@ use anyhow::Context;
 use futures::StreamExt;
 
 use crate::latency;
-use crate::roundtrip::LAYOUT;
-use crate::runners::{Placement, RunnerKind, Runners};
-use crate::supervisor::{SECRET, Supervisor};
+use crate::roundtrip::{self, WARMUP};
+use crate::runners::RunnerKind;
+use crate::supervisor::SECRET;
 use crate::workload::{self, Setup};
 
 /// The hops of one `job.run`, in path order.
@@ -63,16 +63,8 @@ pub(crate) struct Hops {
 /// A call fails, or `MONITOR` cannot be started.
 pub(crate) async fn run(setup: &Setup<'_>, calls: usize) -> anyhow::Result<Hops> {
     let kind = RunnerKind::Mock;
-    let (namespace, queue) = workload::names("hops", kind, LAYOUT);
-    let supervisor = Supervisor::start(setup, &namespace).await?;
-    let placement = Placement {
-        transport: &supervisor.transport,
-        namespace: &namespace,
-        queue: &queue,
-        work_dir: setup.work_dir,
-    };
-    let runners = Runners::start(kind, setup.bin_dir, LAYOUT, &placement)?;
-    for n in 0..50 {
+    let (supervisor, runners, queue) = roundtrip::start(setup, kind, "hops").await?;
+    for n in 0..WARMUP {
         let result = supervisor
             .client
             .job_run(SECRET, workload::job(kind, &queue, n)?)
@@ -105,7 +97,7 @@ pub(crate) async fn run(setup: &Setup<'_>, calls: usize) -> anyhow::Result<Hops>
         .await?;
 
     let mut stamps: HashMap<String, Stamps> = HashMap::new();
-    for n in 50..50 + calls {
+    for n in WARMUP..WARMUP + calls {
         // An id of a form no other key or argument has, so a `MONITOR` line names its call.
         let id = format!("{ID_PREFIX}-0000-4000-8000-{n:012}");
         let mut job = workload::job(kind, &queue, n)?;

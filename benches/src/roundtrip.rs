@@ -17,7 +17,7 @@ pub(crate) const LAYOUT: Layout = Layout {
 };
 
 /// Untimed calls first: they wait for the runner to come up and warm every connection.
-const WARMUP: usize = 50;
+pub(crate) const WARMUP: usize = 50;
 
 /// The figures of one roundtrip workload.
 #[derive(Debug, Clone, Copy)]
@@ -26,6 +26,29 @@ pub(crate) struct Roundtrip {
     pub(crate) kind: RunnerKind,
     pub(crate) calls: usize,
     pub(crate) latency: Quantiles,
+}
+
+/// A supervisor of its own for `workload`, with `kind` runners in the roundtrip layout
+/// started beside it, and the queue they serve.
+///
+/// # Errors
+///
+/// The supervisor or a runner does not start.
+pub(crate) async fn start(
+    setup: &Setup<'_>,
+    kind: RunnerKind,
+    workload: &str,
+) -> anyhow::Result<(Supervisor, Runners, String)> {
+    let (namespace, queue) = workload::names(workload, kind, LAYOUT);
+    let supervisor = Supervisor::start(setup, &namespace).await?;
+    let placement = Placement {
+        transport: &supervisor.transport,
+        namespace: &namespace,
+        queue: &queue,
+        work_dir: setup.work_dir,
+    };
+    let runners = Runners::start(kind, setup.bin_dir, LAYOUT, &placement)?;
+    Ok((supervisor, runners, queue))
 }
 
 /// Runs `calls` sequential `job.run` calls against `kind` runners and checks each result.
@@ -38,15 +61,7 @@ pub(crate) async fn run(
     kind: RunnerKind,
     calls: usize,
 ) -> anyhow::Result<Roundtrip> {
-    let (namespace, queue) = workload::names("roundtrip", kind, LAYOUT);
-    let supervisor = Supervisor::start(setup, &namespace).await?;
-    let placement = Placement {
-        transport: &supervisor.transport,
-        namespace: &namespace,
-        queue: &queue,
-        work_dir: setup.work_dir,
-    };
-    let runners = Runners::start(kind, setup.bin_dir, LAYOUT, &placement)?;
+    let (supervisor, runners, queue) = start(setup, kind, "roundtrip").await?;
 
     let mut histogram = latency::histogram();
     for n in 0..WARMUP + calls {
