@@ -221,3 +221,59 @@ pub(crate) fn print(hops: &Hops) {
     }
     println!("| whole call | {:.3} | |", latency::millis(hops.total_p50));
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ID: &str = "b0b0b0b0-0000-4000-8000-000000000050";
+
+    #[test]
+    fn monitor_lines_are_filed_under_their_call_and_script_commands_are_left_out() {
+        let mut stamps = HashMap::from([(
+            ID.to_owned(),
+            Stamps {
+                sent: 10.0,
+                received: 10.01,
+                ..Stamps::default()
+            },
+        )]);
+        let lines = [
+            format!(
+                r#"10.001 [0 127.0.0.1:1] "EVALSHA" "s" "3" "n:v1:job:{ID}" "n:v1:jobs" "n:v1:queue:q""#
+            ),
+            format!(r#"10.0015 [0 lua] "HSET" "n:v1:job:{ID}" "status" "queued""#),
+            format!(
+                r#"10.002 [0 127.0.0.1:2] "EVALSHA" "c" "5" "n:v1:queue:q" "n:v1:inflight:w" "n:v1:workers" "n:v1:seen" "n:v1:attempts" "{ID}""#
+            ),
+            format!(
+                r#"10.003 [0 127.0.0.1:2] "EVALSHA" "f" "0" "n:v1:" "now" "n:v1:events" "5000" "{ID}" "w""#
+            ),
+            format!(
+                r#"10.004 [0 127.0.0.1:2] "EVALSHA" "f" "0" "n:v1:" "now" "n:v1:events" "5000" "{ID}" "w""#
+            ),
+            r#"10.005 [0 127.0.0.1:1] "PING""#.to_owned(),
+        ];
+        for line in &lines {
+            attribute(line, &mut stamps);
+        }
+        let call = stamps[ID];
+        assert_eq!(call.submit, Some(10.001));
+        assert_eq!(call.claim, Some(10.002));
+        assert_eq!(call.finish, Some(10.003), "the first report counts");
+        let hops = split(stamps.values());
+        assert_eq!(hops.calls, 1);
+        assert_eq!(hops.p50[0], Duration::from_millis(1));
+    }
+
+    #[test]
+    fn a_call_missing_a_step_is_left_out_of_the_split() {
+        let stamps = [Stamps {
+            sent: 1.0,
+            submit: Some(1.001),
+            received: 1.01,
+            ..Stamps::default()
+        }];
+        assert_eq!(split(stamps.iter()).calls, 0);
+    }
+}
