@@ -154,6 +154,17 @@ impl Store for Audited {
         self.audit("finish", report).await
     }
 
+    async fn finish_and_claim(
+        &self,
+        worker: &str,
+        attempt: &Attempt,
+        finish: Finish,
+        next: Option<&crate::NextClaim>,
+    ) -> crate::Result<(bool, Option<Claimed>)> {
+        let report = self.inner.finish_and_claim(worker, attempt, finish, next);
+        self.audit("finish_and_claim", report).await
+    }
+
     async fn progress(
         &self,
         worker: &str,

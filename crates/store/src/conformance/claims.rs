@@ -88,6 +88,56 @@ pub async fn reports_sent_at_once_are_each_answered_for_their_own_run(store: &dy
     }
 }
 
+/// A report that asks for the next job gets the oldest queued one, running under a token of
+/// its own; a refused report, or one on an empty queue, claims nothing.
+pub async fn a_report_brings_the_next_job_of_its_queue(store: &dyn Store) {
+    let queue = fresh_queue();
+    let jobs: Vec<Job> = (0..3).map(|_| fresh_job(&queue)).collect();
+    store.submit_jobs(&jobs, None, true).await.expect("submit");
+    let first = claim_now(store, &queue, "w1").await.expect("a job");
+    let next = crate::NextClaim {
+        queue: queue.clone(),
+        lease: LEASE,
+    };
+    let stale = crate::Attempt {
+        id: first.job.id.clone(),
+        token: first.token + 1_000_000,
+    };
+    let (took, claimed) = store
+        .finish_and_claim("w1", &stale, Finish::completed("x"), Some(&next))
+        .await
+        .expect("report");
+    assert!(
+        !took && claimed.is_none(),
+        "a refused report claims nothing"
+    );
+    let (took, second) = store
+        .finish_and_claim("w1", &first.attempt(), Finish::completed("1"), Some(&next))
+        .await
+        .expect("report");
+    assert!(took);
+    let second = second.expect("the next job comes with the report");
+    assert_eq!(second.job.id, jobs[1].id, "oldest first");
+    assert_ne!(second.token, first.token);
+    let record = store.job(&second.job.id).await.expect("read");
+    assert_eq!(record.status, JobStatus::Running);
+    let (took, none) = store
+        .finish_and_claim("w1", &second.attempt(), Finish::completed("2"), None)
+        .await
+        .expect("report");
+    assert!(took && none.is_none(), "no next job unless asked");
+    let third = claim_now(store, &queue, "w1").await.expect("the last job");
+    let (took, after) = store
+        .finish_and_claim("w1", &third.attempt(), Finish::completed("3"), Some(&next))
+        .await
+        .expect("report");
+    assert!(took && after.is_none(), "an empty queue brings nothing");
+    for (job, output) in jobs.iter().zip(["1", "2", "3"]) {
+        let record = store.job(&job.id).await.expect("read");
+        assert_eq!(record.result, Some(JobResult::success(output)));
+    }
+}
+
 /// The first report is final; a second one changes nothing.
 pub async fn finish_records_the_result_once(store: &dyn Store) {
     let queue = fresh_queue();

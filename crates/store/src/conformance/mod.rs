@@ -36,9 +36,9 @@ mod stats;
 
 pub use audited::Audited;
 pub use claims::{
-    a_batch_claim_takes_the_oldest_jobs_in_order, claim_takes_the_oldest_job_and_marks_it_running,
-    ended_job_refuses_the_runners_late_report, finish_records_the_result_once,
-    heartbeat_tells_a_worker_to_give_up_jobs_it_no_longer_holds,
+    a_batch_claim_takes_the_oldest_jobs_in_order, a_report_brings_the_next_job_of_its_queue,
+    claim_takes_the_oldest_job_and_marks_it_running, ended_job_refuses_the_runners_late_report,
+    finish_records_the_result_once, heartbeat_tells_a_worker_to_give_up_jobs_it_no_longer_holds,
     reports_sent_at_once_are_each_answered_for_their_own_run,
 };
 pub use events::every_change_of_a_job_reaches_a_watcher;
@@ -167,6 +167,7 @@ pub async fn run_all(store: Arc<dyn Store>, faults: &dyn Faults) {
     a_batch_claim_takes_the_oldest_jobs_in_order(store).await;
     finish_records_the_result_once(store).await;
     reports_sent_at_once_are_each_answered_for_their_own_run(store).await;
+    a_report_brings_the_next_job_of_its_queue(store).await;
     wait_final_wakes_on_finish(store).await;
     stop_of_a_queued_job_takes_it_off_the_queue(store).await;
     stop_of_a_running_job_is_requested_through_the_heartbeat(store).await;
