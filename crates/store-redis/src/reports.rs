@@ -110,11 +110,16 @@ impl RedisStore {
 
     /// Sends batches until no report waits.
     async fn send_reports(self) {
+        let mut sender = Sender {
+            store: &self,
+            finished: false,
+        };
         loop {
             let batch = {
                 let mut state = self.inner.reports.lock();
                 if state.waiting.is_empty() {
                     state.sending = false;
+                    sender.finished = true;
                     return;
                 }
                 take_batch(&mut state.waiting)
@@ -197,6 +202,22 @@ impl RedisStore {
             .invoke_async(&mut self.conn())
             .await
             .map_err(|e| format!("redis at {}: {e}", self.inner.safe_url))
+    }
+}
+
+/// The task sending batches. Dropped before it finished (its runtime shutting down), it lets
+/// the next report start another; the reports of its batch get no answer, which their
+/// callers take as the store being unavailable, and send again.
+struct Sender<'a> {
+    store: &'a RedisStore,
+    finished: bool,
+}
+
+impl Drop for Sender<'_> {
+    fn drop(&mut self) {
+        if !self.finished {
+            self.store.inner.reports.lock().sending = false;
+        }
     }
 }
 
