@@ -168,15 +168,17 @@ local function new_batch()
   return {changes = {}, counts = {}, kept = {}}
 end
 
--- Counts the ends of a batch in {ns}stats and announces its changes: one message per final
--- status.
+-- Counts the ends of a batch in {ns}stats and announces its changes: one message per
+-- status that has any (a message without a job line is malformed to its readers).
 local function publish_batch(ns, batch, now_ms)
   for field, n in pairs(batch.counts) do
     redis.call('HINCRBY', ns .. 'stats', 'finished:' .. field, n)
   end
   for status, lines in pairs(batch.changes) do
-    redis.call('PUBLISH', ns .. 'changes', status .. '\n' .. now_ms .. '\n' ..
-      table.concat(lines, '\n'))
+    if #lines > 0 then
+      redis.call('PUBLISH', ns .. 'changes', status .. '\n' .. now_ms .. '\n' ..
+        table.concat(lines, '\n'))
+    end
   end
 end
 

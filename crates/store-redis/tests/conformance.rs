@@ -358,3 +358,75 @@ async fn one_reaping_pass_removes_a_backlog_of_several_batches() {
         "one pass removes several batches: {passes:?}"
     );
 }
+
+// Regression: a batch of reports that asked for next jobs and got none announced a `running`
+// change without a job line, which every supervisor logged as malformed.
+#[tokio::test]
+async fn a_report_that_claims_nothing_announces_no_empty_change() {
+    use futures::StreamExt;
+
+    let redis = RedisServer::start();
+    let store = RedisStore::connect(&redis.url(), NAMESPACE)
+        .await
+        .expect("connect");
+    let mut pubsub = redis::Client::open(redis.url())
+        .expect("url")
+        .get_async_pubsub()
+        .await
+        .expect("pubsub");
+    pubsub
+        .subscribe(format!("{NAMESPACE}:v1:changes"))
+        .await
+        .expect("subscribe");
+    let job = |id: &str| {
+        hero_job::JobBuilder::new()
+            .id(id)
+            .payload("1")
+            .executor("osis")
+            .runner("q")
+            .build()
+            .expect("valid job")
+    };
+    store.submit_job(&job("first"), None).await.expect("submit");
+    let claimed = store
+        .claim("q", "w", Duration::from_secs(30), Duration::ZERO, 1)
+        .await
+        .expect("claim")
+        .pop()
+        .expect("the job");
+    let next = hero_store::NextClaim {
+        queue: "q".into(),
+        lease: Duration::from_secs(30),
+    };
+    let (took, none) = store
+        .finish_and_claim(
+            "w",
+            &claimed.attempt(),
+            hero_store::Finish::completed("1"),
+            Some(&next),
+        )
+        .await
+        .expect("report");
+    assert!(took && none.is_none());
+    // A later change marks the end of what the report announced.
+    store
+        .submit_job(&job("marker"), None)
+        .await
+        .expect("submit");
+    let mut messages = pubsub.on_message();
+    loop {
+        let message = tokio::time::timeout(hero_test_support::TIMEOUT, messages.next())
+            .await
+            .expect("a change in time")
+            .expect("subscribed");
+        let payload: String = message.get_payload().expect("text");
+        let job_lines: Vec<&str> = payload.split('\n').skip(2).collect();
+        assert!(
+            job_lines.iter().all(|line| !line.is_empty()),
+            "a change without a job line: {payload:?}"
+        );
+        if payload.contains("marker") {
+            break;
+        }
+    }
+}
