@@ -1,6 +1,6 @@
 //! One claimed job: execute it under its timeout and cancellation token, then report.
 //!
-//! [`Worker::run_job`] is the body of each job task the claim loop spawns, inside a span
+//! [`Worker::run_job`] runs each job of a job task the claim loop spawns, inside a span
 //! carrying the job id and attempt (so the log lines here do not repeat them). A job of
 //! another executor than this runner's, or below this runner's access level, is refused
 //! unexecuted. Everything the task tells the store carries the claim's attempt token, so a run
@@ -17,6 +17,7 @@ use hero_store::{Attempt, Claimed, Finish, NextClaim, Store};
 use tokio::task::{JoinError, JoinHandle};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use crate::backoff::Backoff;
 use crate::counters::Counters;
@@ -68,7 +69,9 @@ impl Worker {
     pub(crate) async fn run_jobs(self: Arc<Self>, claim: Claimed) {
         let mut next = Some(claim);
         while let Some(claim) = next {
-            next = self.run_job(claim).await;
+            // A span per job, not per task: the jobs a task runs in turn each log their own id.
+            let span = tracing::info_span!("job", id = %claim.job.id, token = claim.token);
+            next = self.run_job(claim).instrument(span).await;
         }
     }
 

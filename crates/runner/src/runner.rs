@@ -180,7 +180,6 @@ fn spawn_job(
     claim: Claimed,
     permit: OwnedSemaphorePermit,
 ) {
-    let span = tracing::info_span!("job", id = %claim.job.id, token = claim.token);
     let worker = worker.clone();
     jobs.spawn(
         async move {
@@ -188,7 +187,7 @@ fn spawn_job(
             worker.run_jobs(claim).await;
             drop(permit);
         }
-        .instrument(span),
+        .in_current_span(),
     );
 }
 

@@ -450,3 +450,48 @@ async fn log_lines_returned_are_capped_by_the_config() {
     assert_eq!(logs["result"].as_array().unwrap().len(), 2, "{logs}");
     sup.stop().await;
 }
+
+#[tokio::test]
+async fn each_job_a_runner_runs_in_turn_is_logged_under_its_own_id() {
+    // One slot: every job after the first comes with the report of the one before, and runs
+    // in the same task.
+    let sup = common::TestSupervisor::start_with(|c| c.actors[0].concurrency = Some(1)).await;
+    let jobs = (0..4)
+        .map(|i| job(&format!("{i} + 1")).build().unwrap())
+        .collect();
+    let ids = bounded(sup.client.jobs_create_many(USER, jobs, true))
+        .await
+        .unwrap();
+    let ended = |lines: &[Value]| -> Vec<String> {
+        lines
+            .iter()
+            .filter_map(Value::as_str)
+            .filter(|line| line.contains("job ended"))
+            .map(str::to_owned)
+            .collect()
+    };
+    until("every job's end is logged", || async {
+        let logs = sup
+            .call("get_runner_logs", json!([ADMIN, RUNNER, 200]))
+            .await;
+        logs["result"]
+            .as_array()
+            .is_some_and(|lines| ended(lines).len() >= ids.len())
+    })
+    .await;
+    let logs = sup
+        .call("get_runner_logs", json!([ADMIN, RUNNER, 200]))
+        .await;
+    let ended = ended(logs["result"].as_array().unwrap());
+    for id in &ids {
+        let lines = ended
+            .iter()
+            .filter(|line| line.contains(id.as_str()))
+            .count();
+        assert_eq!(
+            lines, 1,
+            "job {id} ends in one log line of its own: {ended:#?}"
+        );
+    }
+    sup.stop().await;
+}
