@@ -24,7 +24,7 @@ for i = 5, #ARGV, 7 do
     local running = batch.changes.running or {}
     batch.changes.running = running
     claim_jobs(ns, ARGV[i + 5], ARGV[i + 1], tonumber(ARGV[i + 6]), ARGV[2], '', 1, grace,
-      now_ms, next_jobs, running)
+      now_ms, next_jobs, running, batch.memo)
     if next_jobs[1] then
       answer = {1, next_jobs[1][1], next_jobs[1][2], next_jobs[1][3]}
     end

@@ -39,8 +39,13 @@ end
 -- status, read from {ns}retention (ms per status, written by the supervisor) or the defaults
 -- (1 day completed, 7 days otherwise) when absent.
 -- A script that ends many jobs passes a table as `kept`, so it reads each status's retention
--- once.
+-- once and, with `now_ms` given (one clock for the script), formats each deadline once.
 local function retain(ns, id, status, now_ms, kept)
+  local until_ms = kept and now_ms and kept['until:' .. status]
+  if until_ms then
+    redis.call('ZADD', ns .. 'expiry', until_ms, id)
+    return
+  end
   local defaults = {completed = 86400000, failed = 604800000, stopped = 604800000}
   local keep = kept and kept[status]
   if keep == nil then
@@ -55,6 +60,11 @@ local function retain(ns, id, status, now_ms, kept)
   if not now_ms then
     local t = redis.call('TIME')
     now_ms = t[1] * 1000 + math.floor(t[2] / 1000)
+  elseif kept then
+    until_ms = string.format('%.0f', now_ms + keep)
+    kept['until:' .. status] = until_ms
+    redis.call('ZADD', ns .. 'expiry', until_ms, id)
+    return
   end
   redis.call('ZADD', ns .. 'expiry', now_ms + keep, id)
 end
@@ -163,9 +173,10 @@ local function finish_run(ns, id, worker, status, result, now_iso, events, attem
   return 1
 end
 
--- What `finish_run` gathers for a batch of reports.
+-- What `finish_run` gathers for a batch of reports; `memo` is what `claim_jobs` need do only
+-- once per script (see there).
 local function new_batch()
-  return {changes = {}, counts = {}, kept = {}}
+  return {changes = {}, counts = {}, kept = {}, memo = {}}
 end
 
 -- Counts the ends of a batch in {ns}stats and announces its changes: one message per
@@ -186,12 +197,28 @@ end
 -- claim.lua, whose keys these are, derived from the namespace prefix `ns`. Appends
 -- {attempt token, job JSON, id} per claimed job to `jobs` and its change line to `changed`;
 -- the caller announces them.
+-- A script claiming for many reports passes the same `memo` table to each call: within one
+-- script the clock stands still, so a worker's lease and its queue's last-seen time are
+-- written once, numbers are formatted once (Lua formats a number with `sprintf` each time
+-- it becomes a string, a tenth of Redis' time in a drain), and a priority queue found empty
+-- stays empty (claims only take from it).
 local function claim_jobs(ns, runner, worker, lease, now_iso, moved, most, grace, now_ms, jobs,
-    changed)
+    changed, memo)
+  memo = memo or {}
+  if not memo.now then
+    memo.now = string.format('%.0f', now_ms)
+    memo.leased, memo.seen, memo.no_pqueue, memo.deadlines = {}, {}, {}, {}
+  end
   local queue = ns .. 'queue:' .. runner
   local inflight = ns .. 'inflight:' .. worker
-  redis.call('ZADD', ns .. 'workers', now_ms + lease, worker)
-  redis.call('HSET', ns .. 'seen', runner, now_ms)
+  if memo.leased[worker] ~= lease then
+    memo.leased[worker] = lease
+    redis.call('ZADD', ns .. 'workers', now_ms + lease, worker)
+  end
+  if not memo.seen[runner] then
+    memo.seen[runner] = true
+    redis.call('HSET', ns .. 'seen', runner, memo.now)
+  end
   local wanted = #jobs + most
   local function take(id)
     local key = ns .. 'job:' .. id
@@ -200,11 +227,17 @@ local function claim_jobs(ns, runner, worker, lease, now_iso, moved, most, grace
       'queued_ms', 'created_ms')
     if state[1] == 'queued' and state[3] == runner then
       -- A job stored before timeouts were copied into the hash gets the largest timeout.
-      local deadline = now_ms + tonumber(state[2] or '86400') * 1000 + grace
+      local timeout = state[2] or '86400'
+      local deadline = memo.deadlines[timeout]
+      if not deadline then
+        deadline = string.format('%.0f', now_ms + tonumber(timeout) * 1000 + grace)
+        memo.deadlines[timeout] = deadline
+      end
       local attempt = redis.call('INCR', ns .. 'attempts')
       local created = restatus(ns, id, 'queued', 'running', state[7])
       redis.call('HSET', key, 'status', 'running', 'worker', worker, 'attempt', attempt,
-        'started_at', now_iso, 'updated_at', now_iso, 'deadline', deadline, 'claimed_ms', now_ms)
+        'started_at', now_iso, 'updated_at', now_iso, 'deadline', deadline, 'claimed_ms',
+        memo.now)
       table.insert(jobs, {attempt, state[5], id})
       -- Its wait: since it was last queued (`queued_ms`, set by every step that queues a job
       -- again), else since it was created and queued with it.
@@ -227,7 +260,10 @@ local function claim_jobs(ns, runner, worker, lease, now_iso, moved, most, grace
   -- first, and go before the list's (see docs/runner-protocol.md, "Priorities"); a queue that
   -- never had one costs one EXISTS.
   local pqueue = ns .. 'pqueue:' .. runner
-  if #jobs < wanted and redis.call('EXISTS', pqueue) == 1 then
+  if #jobs < wanted and not memo.no_pqueue[runner] and redis.call('EXISTS', pqueue) == 0 then
+    memo.no_pqueue[runner] = true
+  end
+  if #jobs < wanted and not memo.no_pqueue[runner] then
     while #jobs < wanted do
       local popped = redis.call('ZPOPMIN', pqueue, wanted - #jobs)
       if #popped == 0 then
