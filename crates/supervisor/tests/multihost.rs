@@ -460,15 +460,6 @@ async fn a_cut_off_runner_hosts_late_reports_are_refused_once_its_link_is_back()
     });
     assert_eq!(exited, Some(true), "r1 exits cleanly: {}", cut.output());
 
-    // Counted, not matched by id: a runner logs the jobs it takes along with a report in the
-    // span of the first job of that chain.
-    let log = cut.output();
-    let refused = log.lines().filter(|line| line.contains(REFUSED)).count();
-    assert!(
-        refused >= held.len(),
-        "r1 reported the {} jobs it held late, and each report was refused:\n{log}",
-        held.len()
-    );
     let after = drain.cluster.outcomes(1, &drain.ids).await;
     for id in &held {
         assert_eq!(
@@ -484,6 +475,15 @@ async fn a_cut_off_runner_hosts_late_reports_are_refused_once_its_link_is_back()
     assert_eq!(
         after, drain.outcomes,
         "no job changed once r1 was back: {after:?}"
+    );
+    // The runner's side of it. Counted, not matched by id: a runner logs the jobs it takes
+    // along with a report in the span of the first job of that chain.
+    let log = drain.cluster.runners[0].process.output();
+    let refused = log.lines().filter(|line| line.contains(REFUSED)).count();
+    assert!(
+        refused >= held.len(),
+        "r1 reported the {} jobs it held late, and each report was refused:\n{log}",
+        held.len()
     );
 }
 
