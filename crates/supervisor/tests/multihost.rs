@@ -2,7 +2,8 @@
 //! supervisors on two more, `mock_runner` on three runner hosts, and the test process on the
 //! bridge reaching the supervisors as a client on the LAN would. A runner host cut off past its
 //! lease loses nothing, its late reports are refused, and a SIGKILLed supervisor's jobs are
-//! served by the other.
+//! served by the other. One more test prints the I/O-bound drain rate on 1, 2 and 3 runner
+//! hosts, never asserting it.
 //!
 //! These tests need root and `ip` (iproute2): `scripts/test-multihost` builds what they start
 //! and runs them.
@@ -530,4 +531,51 @@ async fn a_sigkilled_supervisors_jobs_complete_and_are_served_by_the_other() {
         panic!("job.run through B succeeds: {ran:?}");
     };
     assert!(success.starts_with("after@r"), "{success}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs root and ip netns; run by scripts/test-multihost"]
+async fn an_io_bound_drain_completes_on_one_two_and_three_runner_hosts_and_prints_its_rate() {
+    const JOBS: usize = 240;
+    const JOB_MS: u64 = 50;
+    const SLOTS: usize = 4;
+    let mut rates = Vec::new();
+    for hosts in 1..=3 {
+        let cluster = Cluster::start(Runners {
+            hosts,
+            concurrency: SLOTS,
+            job_ms: JOB_MS,
+        })
+        .await;
+        let started = std::time::Instant::now();
+        cluster.submit(0, JOBS).await;
+        until(
+            &format!("{JOBS} jobs completed on {hosts} hosts"),
+            || async { completed(cluster.supervisor(1)).await == JOBS as u64 },
+        )
+        .await;
+        rates.push(JOBS as f64 / started.elapsed().as_secs_f64());
+    }
+    // Printed, never asserted: the machine's load decides the figures.
+    let ideal = 1000.0 / JOB_MS as f64 * SLOTS as f64;
+    for (hosts, rate) in (1..).zip(&rates) {
+        println!(
+            "drain of {JOBS} jobs of {JOB_MS} ms, {SLOTS} slots per host, {hosts} runner host(s): \
+             {rate:.0} jobs/s ({:.2}x one host; ideal {:.0} jobs/s)",
+            rate / rates[0],
+            ideal * f64::from(hosts)
+        );
+    }
+}
+
+/// How many jobs the store counts as completed, as supervisor `client` reports it.
+async fn completed(client: &SupervisorClient) -> u64 {
+    bounded(client.supervisor_info(ADMIN))
+        .await
+        .unwrap()
+        .jobs
+        .by_status
+        .get("completed")
+        .copied()
+        .unwrap_or(0)
 }
