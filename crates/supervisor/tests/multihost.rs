@@ -387,7 +387,9 @@ impl CutDrain {
         self.ids
             .iter()
             .filter(|id| {
-                self.executions[*id].iter().any(|host| host == CUT)
+                self.executions
+                    .get(*id)
+                    .is_some_and(|hosts| hosts.iter().any(|host| host == CUT))
                     && self.outcomes[*id].host() != CUT
             })
             .cloned()

@@ -23,9 +23,8 @@ static NEXT_LAN: AtomicU8 = AtomicU8::new(0);
 pub struct Lan {
     prefix: String,
     bridge: String,
-    /// The first three octets of every address; the fourth is `base` + the host's index.
-    net: [u8; 3],
-    base: u8,
+    /// The LAN's first address (its /28's network address); hosts count up from it.
+    base: Ipv4Addr,
     hosts: Vec<Host>,
 }
 
@@ -55,13 +54,14 @@ impl Lan {
         assert!(number < 16, "at most 16 LANs per test process");
         // Interface names are at most 15 bytes: "hm" + 7 pid digits + a letter + 2 digits.
         let prefix = format!("hm{pid}{}", char::from(b'a' + number));
-        // A /28 per LAN: 14 addresses, the bridge and up to 13 hosts.
-        let net = [10, (pid >> 8) as u8, pid as u8];
+        // A /28 per LAN (the bridge and up to 13 hosts) in 198.18.0.0/15, the range set aside
+        // for network tests (RFC 2544), so no real network on the machine is shadowed.
+        let block = (pid % 512) * 16 + u32::from(number);
+        let base = Ipv4Addr::from(u32::from(Ipv4Addr::new(198, 18, 0, 0)) + block * 16);
         let lan = Self {
             bridge: format!("{prefix}br"),
             prefix,
-            net,
-            base: number * 16,
+            base,
             hosts: Vec::new(),
         };
         // A crashed run with the same pid may have left these behind.
@@ -123,8 +123,7 @@ impl Lan {
     }
 
     fn address(&self, index: u8) -> Ipv4Addr {
-        let [a, b, c] = self.net;
-        Ipv4Addr::new(a, b, c, self.base + index)
+        Ipv4Addr::from(u32::from(self.base) + u32::from(index))
     }
 }
 
