@@ -118,10 +118,16 @@ impl Cluster {
         executions
     }
 
-    /// Submits `count` jobs through supervisor `via`, queued at once; returns their ids in
-    /// order.
-    async fn submit(&self, via: usize, count: usize) -> Vec<String> {
-        let jobs = (0..count).map(|i| job(&format!("job-{i}"))).collect();
+    /// Submits `count` jobs through supervisor `via`, queued at once, each run again at most
+    /// `retries` times; returns their ids in order.
+    async fn submit(&self, via: usize, count: usize, retries: u32) -> Vec<String> {
+        let jobs = (0..count)
+            .map(|i| {
+                let mut job = job(&format!("job-{i}"));
+                job.retries = retries;
+                job
+            })
+            .collect();
         bounded(self.supervisor(via).jobs_create_many(USER, jobs, true))
             .await
             .unwrap()
@@ -363,7 +369,7 @@ impl CutDrain {
             job_ms: 400,
         })
         .await;
-        let ids = cluster.submit(0, 48).await;
+        let ids = cluster.submit(0, 48, 1).await;
         let cut = &cluster.runners[0];
         // Past its first four, every execution started after one of its reports was taken:
         // the cut falls mid-drain, with jobs of r1 both done and in its hands.
@@ -492,6 +498,50 @@ async fn a_cut_off_runner_hosts_late_reports_are_refused_once_its_link_is_back()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs root and ip netns; run by scripts/test-multihost"]
+async fn a_job_without_retries_held_by_a_cut_off_host_fails_as_runner_lost_and_stays_so() {
+    let mut cluster = Cluster::start(Runners {
+        hosts: 1,
+        concurrency: 4,
+        job_ms: 1500,
+    })
+    .await;
+    let ids = cluster.submit(0, 4, 0).await;
+    let r1 = &cluster.runners[0];
+    until_sync("r1 runs all four jobs", || {
+        read_executions(&r1.executions).len() == 4
+    });
+    cluster.lan.cut(&r1.host);
+
+    let lost = cluster.outcomes(1, &ids).await;
+    for (id, outcome) in &lost {
+        assert_eq!(outcome.status, JobStatus::Failed, "{id}: {outcome:?}");
+        assert!(
+            matches!(&outcome.result, JobResult::Error { error } if error.starts_with("runner lost")),
+            "{id}: {outcome:?}"
+        );
+        assert_eq!(outcome.attempt, 1, "{id} ran once: {outcome:?}");
+    }
+
+    // Its runs end on r1 as if nothing happened, and their successes wait to be reported.
+    until_sync("r1 has ended all four jobs", || {
+        let log = cluster.runners[0].process.output();
+        log.matches("job ended status=completed").count() == 4
+    });
+    cluster.lan.restore(&cluster.runners[0].host);
+    let r1 = &mut cluster.runners[0].process;
+    r1.signal(Signal::SIGTERM);
+    until_sync("r1 has sent its late reports and exited", || {
+        r1.exited().is_some()
+    });
+    assert_eq!(
+        cluster.outcomes(1, &ids).await,
+        lost,
+        "r1's late successes never replace \"runner lost\""
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs root and ip netns; run by scripts/test-multihost"]
 async fn a_sigkilled_supervisors_jobs_complete_and_are_served_by_the_other() {
     let mut cluster = Cluster::start(Runners {
         hosts: 3,
@@ -499,7 +549,7 @@ async fn a_sigkilled_supervisors_jobs_complete_and_are_served_by_the_other() {
         job_ms: 300,
     })
     .await;
-    let ids = cluster.submit(0, 24).await;
+    let ids = cluster.submit(0, 24, 1).await;
     cluster.supervisors[0].process.kill();
     let http = reqwest::Client::new();
     assert!(
@@ -550,7 +600,7 @@ async fn an_io_bound_drain_completes_on_one_two_and_three_runner_hosts_and_print
         })
         .await;
         let started = std::time::Instant::now();
-        cluster.submit(0, JOBS).await;
+        cluster.submit(0, JOBS, 1).await;
         until(
             &format!("{JOBS} jobs completed on {hosts} hosts"),
             || async { completed(cluster.supervisor(1)).await == JOBS as u64 },
