@@ -1,9 +1,10 @@
 //! Many hosts on one Redis, each a network namespace on one bridge: Redis on one, two
 //! supervisors on two more, `mock_runner` on three runner hosts, and the test process on the
 //! bridge reaching the supervisors as a client on the LAN would. A runner host cut off past its
-//! lease loses nothing, its late reports are refused, and a SIGKILLed supervisor's jobs are
-//! served by the other. One more test prints the I/O-bound drain rate on 1, 2 and 3 runner
-//! hosts, never asserting it.
+//! lease loses nothing (the jobs it held run again elsewhere, or fail "runner lost" without
+//! retries), its late reports are refused, and a SIGKILLed supervisor's jobs are served by the
+//! other. One more test prints the I/O-bound drain rate on 1, 2 and 3 runner hosts, never
+//! asserting it.
 //!
 //! These tests need root and `ip` (iproute2): `scripts/test-multihost` builds what they start
 //! and runs them.
@@ -356,6 +357,7 @@ struct CutDrain {
     executions: BTreeMap<String, Vec<String>>,
 }
 
+/// The runner host the partition tests cut off.
 const CUT: &str = "r1";
 
 impl CutDrain {
