@@ -21,7 +21,8 @@ static NEXT_LAN: AtomicU8 = AtomicU8::new(0);
 /// Names carry the test process's pid and the LAN's number, so neither a run beside this
 /// one nor the leftovers of a run that was killed before its drop collide with it (the
 /// leftovers of an earlier process with the same pid are removed first). Addresses come
-/// from the pid too, and repeat only for two runs at once whose pids are 512 apart.
+/// from the pid too: two runs at once share them only when their pids differ by a multiple
+/// of 512.
 pub struct Lan {
     prefix: String,
     bridge: String,
