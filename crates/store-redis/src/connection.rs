@@ -10,6 +10,7 @@ use hero_store::{Error, Result};
 use redis::aio::MultiplexedConnection;
 use tokio::sync::OnceCell;
 
+use crate::durability::Durability;
 use crate::events::Events;
 use crate::keys::Keys;
 use crate::link::Link;
@@ -44,6 +45,8 @@ pub(crate) struct Inner {
     pub(crate) keys: Keys,
     pub(crate) scripts: Scripts,
     pub(crate) safe_url: String,
+    /// Present when submits wait for a replica (`durability.rs`).
+    pub(crate) durable: Option<crate::durability::Durable>,
     /// Runners' reports waiting for the next batch (`reports.rs`).
     pub(crate) reports: crate::reports::Reports,
 }
@@ -96,6 +99,15 @@ impl RedisStore {
     /// `Unavailable` when the URL is malformed or Redis does not answer in time; the message
     /// names the URL without its password.
     pub async fn connect(url: &str, namespace: &str) -> Result<Self> {
+        Self::connect_with(url, namespace, Durability::Async).await
+    }
+
+    /// As [`connect`](Self::connect), with submits acknowledged as `durability` says.
+    ///
+    /// # Errors
+    ///
+    /// As [`connect`](Self::connect).
+    pub async fn connect_with(url: &str, namespace: &str, durability: Durability) -> Result<Self> {
         let safe_url = redact_url(url);
         let unavailable = |e: redis::RedisError| Error::Unavailable {
             reason: format!("redis at {safe_url}: {e}"),
@@ -103,7 +115,9 @@ impl RedisStore {
         let target = Target::open(url).map_err(|reason| Error::Unavailable {
             reason: format!("redis at {safe_url}: {reason}"),
         })?;
-        let conn = tokio::time::timeout(COMMAND_TIMEOUT, target.link())
+        // Boxed: redis-rs' Sentinel lookup nests deep enough to overflow the compiler's
+        // layout depth in the futures of callers that await this one.
+        let conn = tokio::time::timeout(COMMAND_TIMEOUT, Box::pin(target.link()))
             .await
             .map_err(|_| Error::Unavailable {
                 reason: format!("redis at {safe_url}: no answer within {COMMAND_TIMEOUT:?}"),
@@ -119,6 +133,7 @@ impl RedisStore {
                 keys: Keys::new(namespace),
                 scripts: Scripts::load(),
                 safe_url,
+                durable: crate::durability::Durable::new(durability),
                 reports: crate::reports::Reports::default(),
             }),
         };

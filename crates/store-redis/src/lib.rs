@@ -5,6 +5,7 @@
 //! - `url`: the URL forms: one Redis, or a Sentinel set (`redis+sentinel://…/MASTER`).
 //! - `target`: the one place that decides where a connection goes: one Redis, or the master
 //!   the sentinels name now.
+//! - `durability`: acknowledging a submit once a replica has it too ([`Durability`]).
 //! - `link`: the shared connection, reconnecting by itself (across failovers too).
 //! - `store`: the [`hero_store::Store`] implementation, one delegation per method into the
 //!   files below.
@@ -42,6 +43,7 @@ mod changes;
 mod claims;
 mod connection;
 mod counts;
+mod durability;
 mod events;
 mod jobs;
 mod keys;
@@ -63,3 +65,4 @@ mod waits;
 mod watch;
 
 pub use connection::{RedisStore, redact_url};
+pub use durability::Durability;

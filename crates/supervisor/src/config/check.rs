@@ -99,6 +99,11 @@ impl Config {
             refuse_control_characters(key, value.unwrap_or_default())?;
         }
         self.retention.check()?;
+        super::durability::check(
+            self.durability,
+            self.durability_timeout_ms,
+            self.redis_url.is_some(),
+        )?;
         self.metrics.check()?;
         if let Some(tls) = &self.tls {
             crate::tls::server_config(tls)?;
