@@ -66,3 +66,4 @@ mod watch;
 
 pub use connection::{RedisStore, redact_url};
 pub use durability::Durability;
+pub use target::check_url;

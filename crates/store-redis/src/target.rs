@@ -31,6 +31,16 @@ pub(crate) struct Sentinel {
     client: tokio::sync::Mutex<SentinelClient>,
 }
 
+/// Checks that `url` is a Redis URL the store can connect with (`redis://`, `rediss://`,
+/// `unix://`, `redis+sentinel://…/MASTER_NAME`), without connecting.
+///
+/// # Errors
+///
+/// What is wrong with it, never repeating it (it may hold a password).
+pub fn check_url(url: &str) -> Result<(), String> {
+    Target::open(url).map(|_| ())
+}
+
 impl Target {
     /// The target `url` names.
     ///
