@@ -66,8 +66,7 @@ impl ConnectionLike for Link {
     fn get_db(&self) -> i64 {
         match self {
             Self::Single(manager) => manager.get_db(),
-            // Commands name no database; the connection selected its own when it opened.
-            Self::Failover(_) => 0,
+            Self::Failover(failover) => failover.db,
         }
     }
 }
@@ -75,6 +74,8 @@ impl ConnectionLike for Link {
 /// A connection to a Sentinel set's master that follows it across failovers.
 pub(crate) struct Failover {
     target: Target,
+    /// The database each connection selects as it opens (the URL's `?db=`).
+    db: i64,
     config: AsyncConnectionConfig,
     current: Mutex<Current>,
     /// One connect at a time: callers that queued behind a failed one fail with it, so a
@@ -92,9 +93,10 @@ struct Current {
 }
 
 impl Failover {
-    pub(crate) fn new(target: Target, config: AsyncConnectionConfig) -> Self {
+    pub(crate) fn new(target: Target, db: i64, config: AsyncConnectionConfig) -> Self {
         Self {
             target,
+            db,
             config,
             current: Mutex::default(),
             connecting: tokio::sync::Mutex::new(()),

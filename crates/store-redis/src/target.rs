@@ -25,6 +25,8 @@ pub(crate) enum Target {
 
 /// The sentinels of one master name.
 pub(crate) struct Sentinel {
+    /// The database on the master.
+    db: i64,
     /// redis-rs asks the sentinels in turn and checks that the node named is a master; it
     /// needs `&mut` to keep its connections to them, hence the lock, which also keeps two
     /// lookups from running at once.
@@ -94,11 +96,11 @@ impl Target {
                 let manager = ConnectionManager::new_with_config(client.clone(), config).await?;
                 Ok(Link::Single(manager))
             }
-            Self::Sentinel(_) => {
+            Self::Sentinel(sentinel) => {
                 let config = AsyncConnectionConfig::new()
                     .set_connection_timeout(Some(COMMAND_TIMEOUT))
                     .set_response_timeout(Some(COMMAND_TIMEOUT));
-                let failover = Failover::new(self.clone(), config);
+                let failover = Failover::new(self.clone(), sentinel.db, config);
                 failover.ready().await?;
                 Ok(Link::Failover(Arc::new(failover)))
             }
@@ -122,6 +124,7 @@ impl Sentinel {
             builder = builder.set_client_to_redis_password(password);
         }
         Ok(Self {
+            db: url.db,
             client: tokio::sync::Mutex::new(builder.build()?),
         })
     }
