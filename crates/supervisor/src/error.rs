@@ -350,8 +350,8 @@ impl From<Error> for ErrorObjectOwned {
                 tracing::warn!(error = %error, "a submit was not confirmed by a replica");
                 format!(
                     "backend unavailable: no Redis replica confirmed the write within \
-                     {timeout_ms} ms (durability = \"replicated\"); the job may exist all the \
-                     same: look for it (job.status, jobs.list) before submitting it again"
+                     {timeout_ms} ms (durability = \"replicated\"); what was submitted may exist \
+                     all the same: look for it (job.status, jobs.list) before submitting again"
                 )
             }
             Error::Store(Store::Corrupt { .. }) => {
