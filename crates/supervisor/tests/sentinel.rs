@@ -234,7 +234,7 @@ async fn a_drain_carries_on_after_a_sentinel_failover_and_loses_no_acknowledged_
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_replicated_submit_that_no_replica_confirms_fails_as_unavailable() {
+async fn a_replicated_submit_that_no_replica_confirms_fails_as_unavailable_and_may_still_exist() {
     let redis = RedisServer::start();
     let supervisor = Supervisor::start(redis.url(), Durability::Replicated).await;
     let error = bounded(
@@ -249,4 +249,10 @@ async fn a_replicated_submit_that_no_replica_confirms_fails_as_unavailable() {
     };
     assert!(message.contains("replica"), "{message}");
     assert!(message.contains("may exist"), "{message}");
+    let kept = bounded(supervisor.client.jobs_list(USER)).await.unwrap();
+    assert_eq!(
+        kept.len(),
+        1,
+        "the master kept the job no replica confirmed"
+    );
 }
