@@ -3,6 +3,9 @@
 //!
 //! - `floor`: `PING` round trips against the bench's own redis-server.
 //! - `drain`: *enqueue + drain* of N jobs.
+//! - `durability` (`--durability`, on its own): what `durability = "replicated"` costs
+//!   `jobs.create` and `jobs.create_many`, beside `"async"`, with a replica of the bench's
+//!   Redis.
 //! - `io` (`--io`, on its own): the drain of jobs that each wait 10 ms, one process at
 //!   concurrency 256, then 1 to 4 processes.
 //! - `resources`: CPU time and memory of the supervisor, runner and Redis processes.
@@ -13,6 +16,7 @@
 //! - `workload`, `latency`, `report`: shared set-up, histograms, the printed table.
 
 mod drain;
+mod durability;
 mod floor;
 mod hops;
 mod io;
@@ -84,6 +88,11 @@ struct Args {
     /// one process at concurrency 256, then 1 to 4 processes at `--io-concurrency` each.
     #[arg(long, conflicts_with_all = ["scale", "embedded", "hops"])]
     io: bool,
+    /// Run only the *durability* workload: `jobs.create` latency and `jobs.create_many` rate
+    /// with `durability = "async"` and `"replicated"` (a replica of the bench's Redis is
+    /// started), in alternating rounds: `--roundtrips` creates and `--jobs` jobs each round.
+    #[arg(long, conflicts_with_all = ["scale", "embedded", "hops", "io"])]
+    durability: bool,
     /// Jobs each runner process of `--io`'s scaling layouts runs at once.
     #[arg(long, default_value_t = 16, requires = "io")]
     io_concurrency: usize,
@@ -139,6 +148,11 @@ async fn run(mut args: Args) -> anyhow::Result<()> {
         io::run(&setup, args.io_concurrency, waves)
             .await
             .map(|io| io::print(&io))
+    } else if args.durability {
+        let many_calls = args.jobs.div_ceil(1000);
+        durability::run(&setup, redis.port(), args.roundtrips, many_calls)
+            .await
+            .map(|figures| durability::print(&figures))
     } else if args.hops {
         hops::run(&setup, args.roundtrips)
             .await
@@ -219,10 +233,10 @@ fn own_dir() -> anyhow::Result<PathBuf> {
 /// it runs as a child process (every workload but `--hops`).
 fn check_binaries(bin_dir: &Path, args: &Args) -> anyhow::Result<()> {
     let mut binaries = vec![RunnerKind::Mock.binary(bin_dir)];
-    if !(args.scale || args.io || args.hops) {
+    if !(args.scale || args.io || args.hops || args.durability) {
         binaries.push(RunnerKind::Osis.binary(bin_dir));
     }
-    if !args.hops {
+    if !(args.hops || args.durability) {
         binaries.push(bin_dir.join("supervisor"));
     }
     for binary in binaries {

@@ -51,6 +51,19 @@ impl Supervisor {
     ///
     /// The port cannot be bound, or the supervisor fails or does not answer in time.
     pub(crate) async fn start(setup: &Setup<'_>, namespace: &str) -> anyhow::Result<Self> {
+        Self::start_with(setup, namespace, |_| {}).await
+    }
+
+    /// As [`start`](Self::start), with `adjust` applied to the config last.
+    ///
+    /// # Errors
+    ///
+    /// As [`start`](Self::start).
+    pub(crate) async fn start_with(
+        setup: &Setup<'_>,
+        namespace: &str,
+        adjust: impl FnOnce(&mut Config),
+    ) -> anyhow::Result<Self> {
         let mut config = Config::default_local();
         config.namespace = namespace.to_owned();
         let transport = match setup.backend {
@@ -77,6 +90,7 @@ impl Supervisor {
         // The benchmark's runners are started beside the supervisor and may not have claimed
         // yet when the first jobs are sent.
         config.accept_unknown_runners = true;
+        adjust(&mut config);
         let listener = std::net::TcpListener::bind("127.0.0.1:0").context("binding 127.0.0.1:0")?;
         let url = format!("http://{}", listener.local_addr()?);
         let (stop, stopped) = oneshot::channel::<()>();

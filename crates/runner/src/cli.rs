@@ -56,7 +56,9 @@ pub struct RunnerArgs {
     /// Where the runner keeps its own data, for runners that have any.
     #[arg(long)]
     pub db_path: Option<PathBuf>,
-    /// The Redis holding the jobs; a password in it is never logged.
+    /// The Redis holding the jobs: `redis://HOST:PORT`, or
+    /// `redis+sentinel://HOST:PORT[,HOST:PORT…]/MASTER_NAME` to follow a Sentinel set's
+    /// master across failovers. A password in it is never logged.
     #[arg(
         long,
         env = "HERO_REDIS_URL",

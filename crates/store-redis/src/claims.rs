@@ -117,8 +117,8 @@ impl RedisStore {
                     .set_connection_timeout(Some(COMMAND_TIMEOUT))
                     .set_response_timeout(None);
                 self.inner
-                    .client
-                    .get_multiplexed_async_connection_with_config(&config)
+                    .target
+                    .connect(&config)
                     .await
                     .map_err(|e| self.unavailable(e))?
             }

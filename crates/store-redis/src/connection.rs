@@ -1,17 +1,21 @@
 //! The connection to Redis: [`RedisStore`] and what every operation shares (the
 //! connections, the key layout, the loaded scripts), connecting, the health check, and
-//! how a Redis failure becomes [`Error::Unavailable`] without leaking a password.
+//! how a Redis failure becomes [`Error::Unavailable`] without leaking a password. Which
+//! node a connection reaches is `target.rs`'s to decide.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use hero_store::{Error, Result};
-use redis::aio::{ConnectionManager, ConnectionManagerConfig, MultiplexedConnection};
+use redis::aio::MultiplexedConnection;
 use tokio::sync::OnceCell;
 
+use crate::durability::Durability;
 use crate::events::Events;
 use crate::keys::Keys;
+use crate::link::Link;
 use crate::scripts::Scripts;
+use crate::target::Target;
 
 /// How long connecting and each ordinary command may take before the store reports
 /// the backend unavailable.
@@ -27,9 +31,10 @@ pub struct RedisStore {
 }
 
 pub(crate) struct Inner {
-    pub(crate) client: redis::Client,
+    /// Where every connection goes: one Redis, or a Sentinel set's master.
+    pub(crate) target: Target,
     /// Shared, reconnecting connection for every non-blocking command.
-    pub(crate) conn: ConnectionManager,
+    pub(crate) conn: Link,
     /// `BLMOVE` blocks its connection, so waiting claims get one of their own; the mutex
     /// lets one claimer wait at a time while the others queue behind it.
     pub(crate) blocking: tokio::sync::Mutex<Option<MultiplexedConnection>>,
@@ -40,6 +45,8 @@ pub(crate) struct Inner {
     pub(crate) keys: Keys,
     pub(crate) scripts: Scripts,
     pub(crate) safe_url: String,
+    /// Present when submits wait for a replica (`durability.rs`).
+    pub(crate) durable: Option<crate::durability::Durable>,
     /// Runners' reports waiting for the next batch (`reports.rs`).
     pub(crate) reports: crate::reports::Reports,
 }
@@ -82,32 +89,43 @@ pub fn redact_url(url: &str) -> String {
 impl RedisStore {
     /// Connects to the Redis at `url` and checks that it answers.
     ///
+    /// `url` is `redis://…` (also `rediss://`, `unix://`) for one Redis, or
+    /// `redis+sentinel://[USER:PASSWORD@]HOST:PORT[,HOST:PORT…]/MASTER_NAME[?db=N]` for the
+    /// master a Sentinel set names: the credentials and `db` are the master's, and after a
+    /// failover every connection reconnects to the new master by itself.
+    ///
     /// # Errors
     ///
     /// `Unavailable` when the URL is malformed or Redis does not answer in time; the message
     /// names the URL without its password.
     pub async fn connect(url: &str, namespace: &str) -> Result<Self> {
+        Self::connect_with(url, namespace, Durability::Async).await
+    }
+
+    /// As [`connect`](Self::connect), with submits acknowledged as `durability` says.
+    ///
+    /// # Errors
+    ///
+    /// As [`connect`](Self::connect).
+    pub async fn connect_with(url: &str, namespace: &str, durability: Durability) -> Result<Self> {
         let safe_url = redact_url(url);
         let unavailable = |e: redis::RedisError| Error::Unavailable {
             reason: format!("redis at {safe_url}: {e}"),
         };
-        let client = redis::Client::open(url).map_err(unavailable)?;
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(COMMAND_TIMEOUT))
-            .set_response_timeout(Some(COMMAND_TIMEOUT))
-            .set_number_of_retries(2);
-        let conn = tokio::time::timeout(
-            COMMAND_TIMEOUT,
-            ConnectionManager::new_with_config(client.clone(), config),
-        )
-        .await
-        .map_err(|_| Error::Unavailable {
-            reason: format!("redis at {safe_url}: no answer within {COMMAND_TIMEOUT:?}"),
-        })?
-        .map_err(unavailable)?;
+        let target = Target::open(url).map_err(|reason| Error::Unavailable {
+            reason: format!("redis at {safe_url}: {reason}"),
+        })?;
+        // Boxed: redis-rs' Sentinel lookup nests deep enough to overflow the compiler's
+        // layout depth in the futures of callers that await this one.
+        let conn = tokio::time::timeout(COMMAND_TIMEOUT, Box::pin(target.link()))
+            .await
+            .map_err(|_| Error::Unavailable {
+                reason: format!("redis at {safe_url}: no answer within {COMMAND_TIMEOUT:?}"),
+            })?
+            .map_err(unavailable)?;
         let store = Self {
             inner: Arc::new(Inner {
-                client,
+                target,
                 conn,
                 blocking: tokio::sync::Mutex::new(None),
                 events: OnceCell::new(),
@@ -115,6 +133,7 @@ impl RedisStore {
                 keys: Keys::new(namespace),
                 scripts: Scripts::load(),
                 safe_url,
+                durable: crate::durability::Durable::new(durability),
                 reports: crate::reports::Reports::default(),
             }),
         };
@@ -122,7 +141,7 @@ impl RedisStore {
         Ok(store)
     }
 
-    pub(crate) fn conn(&self) -> ConnectionManager {
+    pub(crate) fn conn(&self) -> Link {
         self.inner.conn.clone()
     }
 

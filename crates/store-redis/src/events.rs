@@ -222,7 +222,7 @@ pub(crate) struct Channels {
 /// reconnecting with capped exponential backoff; subscribes to the changes channel while
 /// there are watchers. `ready` fires after the first subscription.
 pub(crate) async fn listen(
-    client: redis::Client,
+    target: crate::target::Target,
     channels: Channels,
     events: Arc<Events>,
     mut requests: mpsc::Receiver<WatchRequest>,
@@ -231,7 +231,7 @@ pub(crate) async fn listen(
     let mut ready = Some(ready);
     let mut backoff = Duration::from_millis(50);
     loop {
-        match subscribe(&client, &channels).await {
+        match subscribe(&target, &channels).await {
             Ok(pubsub) => {
                 backoff = Duration::from_millis(50);
                 if let Some(ready) = ready.take() {
@@ -309,10 +309,10 @@ async fn serve(
 }
 
 async fn subscribe(
-    client: &redis::Client,
+    target: &crate::target::Target,
     channels: &Channels,
 ) -> redis::RedisResult<redis::aio::PubSub> {
-    let mut pubsub = client.get_async_pubsub().await?;
+    let mut pubsub = target.pubsub().await?;
     pubsub
         .subscribe(&[channels.events.as_str(), channels.results.as_str()])
         .await?;

@@ -55,10 +55,8 @@ impl RedisStore {
             reason: e.to_string(),
         })?;
         let keys = self.keys();
-        let created: i64 = self
-            .inner
-            .scripts
-            .submit
+        let mut invocation = self.inner.scripts.submit.prepare_invoke();
+        invocation
             .key(keys.job(&job.id))
             .key(keys.jobs())
             .key(keys.queue(&job.runner))
@@ -77,10 +75,8 @@ impl RedisStore {
             .arg(due(job))
             .arg(if job.retry_on_error { "1" } else { "0" })
             .arg(job.retry_backoff_secs)
-            .arg(if waited { "1" } else { "0" })
-            .invoke_async(&mut self.conn())
-            .await
-            .map_err(|e| self.unavailable(e))?;
+            .arg(if waited { "1" } else { "0" });
+        let created: i64 = self.submit_script(&invocation).await?;
         if created == 0 {
             return Err(Error::JobExists { id: job.id.clone() });
         }
@@ -145,10 +141,7 @@ impl RedisStore {
                     .arg(if job.retry_on_error { "1" } else { "0" })
                     .arg(job.retry_backoff_secs);
             }
-            let taken: usize = invocation
-                .invoke_async(&mut self.conn())
-                .await
-                .map_err(|e| self.unavailable(e))?;
+            let taken: usize = self.submit_script(&invocation).await?;
             if taken > 0 {
                 return Err(Error::JobExists {
                     id: chunk[taken - 1].id.clone(),
@@ -160,18 +153,14 @@ impl RedisStore {
 
     pub(crate) async fn start_job(&self, id: &str, owner: Option<&str>) -> Result<()> {
         let keys = self.keys();
-        let outcome: String = self
-            .inner
-            .scripts
-            .start
+        let mut invocation = self.inner.scripts.start.prepare_invoke();
+        invocation
             .key(keys.job(id))
             .arg(id)
             .arg(now())
             .arg(keys.queue_prefix())
-            .arg(owner.unwrap_or_default())
-            .invoke_async(&mut self.conn())
-            .await
-            .map_err(|e| self.unavailable(e))?;
+            .arg(owner.unwrap_or_default());
+        let outcome: String = self.submit_script(&invocation).await?;
         queued_outcome(id, &outcome, "started")
     }
 

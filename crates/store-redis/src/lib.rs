@@ -2,6 +2,11 @@
 //!
 //! - `connection`: [`RedisStore`] itself: connecting, the health check, the shared
 //!   connections, and [`redact_url`] for errors and logs.
+//! - `url`: the URL forms: one Redis, or a Sentinel set (`redis+sentinel://…/MASTER`).
+//! - `target`: the one place that decides where a connection goes: one Redis, or the master
+//!   the sentinels name now.
+//! - `durability`: acknowledging a submit once a replica has it too ([`Durability`]).
+//! - `link`: the shared connection, reconnecting by itself (across failovers too).
 //! - `store`: the [`hero_store::Store`] implementation, one delegation per method into the
 //!   files below.
 //! - `jobs`: creating, starting, reading, deleting, stopping and ending jobs.
@@ -38,9 +43,11 @@ mod changes;
 mod claims;
 mod connection;
 mod counts;
+mod durability;
 mod events;
 mod jobs;
 mod keys;
+mod link;
 mod listing;
 mod record;
 mod reports;
@@ -52,7 +59,11 @@ mod scripts;
 mod secrets;
 mod stats;
 mod store;
+mod target;
+mod url;
 mod waits;
 mod watch;
 
 pub use connection::{RedisStore, redact_url};
+pub use durability::Durability;
+pub use target::check_url;

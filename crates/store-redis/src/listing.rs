@@ -156,7 +156,7 @@ impl<'a> Cursor<'a> {
     async fn fill(
         &mut self,
         store: &RedisStore,
-        conn: &mut redis::aio::ConnectionManager,
+        conn: &mut crate::link::Link,
         page: usize,
     ) -> Result<()> {
         while self.entries.is_empty() && !self.done {

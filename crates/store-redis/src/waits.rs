@@ -26,7 +26,7 @@ impl RedisStore {
                     changes: self.keys().changes(),
                 };
                 let task = tokio::spawn(events::listen(
-                    self.inner.client.clone(),
+                    self.inner.target.clone(),
                     channels,
                     events.clone(),
                     requests,

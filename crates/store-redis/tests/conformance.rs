@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use hero_store::conformance::Faults;
 use hero_store::{Claimed, Store};
-use hero_store_redis::RedisStore;
-use hero_test_support::RedisServer;
+use hero_store_redis::{Durability, RedisStore};
+use hero_test_support::{RedisServer, SentinelSet};
 
 const NAMESPACE: &str = "conformance";
 
@@ -31,6 +31,59 @@ async fn redis_store_passes_the_conformance_suite() {
     )
     .await
     .expect("the suite finishes in time");
+}
+
+/// Every connection through the sentinels (the shared one, the blocking claims', the
+/// subscription's), and every submit confirmed by the replica.
+#[tokio::test]
+async fn redis_store_passes_the_conformance_suite_through_a_sentinel_set_waiting_for_a_replica() {
+    let set = SentinelSet::start();
+    let durability = Durability::Replicated {
+        timeout: Duration::from_secs(2),
+    };
+    let store = RedisStore::connect_with(&set.url(), NAMESPACE, durability)
+        .await
+        .expect("connect");
+    let master = set.master_port().expect("the sentinels name a master");
+    let faults = SplitClaims {
+        conn: redis::Client::open(format!("redis://127.0.0.1:{master}"))
+            .expect("url")
+            .get_multiplexed_async_connection()
+            .await
+            .expect("connect"),
+    };
+    tokio::time::timeout(
+        hero_test_support::TIMEOUT * 4,
+        hero_store::conformance::run_all(Arc::new(store), &faults),
+    )
+    .await
+    .expect("the suite finishes in time");
+}
+
+#[tokio::test]
+async fn a_malformed_sentinel_url_is_refused_with_its_form_and_without_the_password() {
+    let err = RedisStore::connect("redis+sentinel://:hunter2@127.0.0.1:26379", "x")
+        .await
+        .expect_err("no master name");
+    let message = err.to_string();
+    assert!(!message.contains("hunter2"), "{message}");
+    assert!(message.contains("/MASTER_NAME"), "{message}");
+    assert!(message.contains("127.0.0.1:26379"), "{message}");
+}
+
+#[tokio::test]
+async fn a_sentinel_set_with_no_sentinel_listening_is_reported_unavailable() {
+    let port = hero_test_support::free_port();
+    let err = RedisStore::connect(
+        &format!("redis+sentinel://:hunter2@127.0.0.1:{port}/m"),
+        "x",
+    )
+    .await
+    .expect_err("nothing listens there");
+    let message = err.to_string();
+    assert!(err.is_retryable(), "{message}");
+    assert!(!message.contains("hunter2"), "{message}");
+    assert!(message.contains(&port.to_string()), "{message}");
 }
 
 #[tokio::test]

@@ -62,6 +62,15 @@ pub enum Error {
         /// What the backend said, without credentials.
         reason: String,
     },
+    /// The write was made but no replica confirmed it in time, so a failover may still lose
+    /// it (a store asked to wait for a replica before answering; see `durability` in
+    /// `docs/configuration.md`). The write may well be kept: submitting the same job again
+    /// may find it there.
+    #[error("no replica confirmed the write within {timeout_ms} ms; it may still be kept")]
+    NotReplicated {
+        /// How long the store waited for a replica.
+        timeout_ms: u64,
+    },
     /// The store does not offer this operation here, or refused the request as malformed: a
     /// supervisor-side method asked of a runner's connection through the supervisor, say.
     /// Retrying does not help.

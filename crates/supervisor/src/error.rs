@@ -292,7 +292,9 @@ impl From<Error> for ErrorObjectOwned {
                 | Store::RunnerExists { .. }
                 | Store::ScheduleExists { .. },
             ) => codes::CONFLICT,
-            Error::Store(Store::Unavailable { .. }) => codes::BACKEND_UNAVAILABLE,
+            Error::Store(Store::Unavailable { .. } | Store::NotReplicated { .. }) => {
+                codes::BACKEND_UNAVAILABLE
+            }
             Error::Store(_) => codes::INTERNAL_ERROR,
             Error::WaitTimedOut { .. } | Error::ShuttingDown { .. } | Error::EventsShutdown => {
                 codes::WAIT_TIMED_OUT
@@ -343,6 +345,14 @@ impl From<Error> for ErrorObjectOwned {
             }
             Error::Store(Store::JobExists { .. }) => {
                 "conflict: a job with this id already exists".to_owned()
+            }
+            Error::Store(Store::NotReplicated { timeout_ms }) => {
+                tracing::warn!(error = %error, "a submit was not confirmed by a replica");
+                format!(
+                    "backend unavailable: no Redis replica confirmed the write within \
+                     {timeout_ms} ms (durability = \"replicated\"); what was submitted may exist \
+                     all the same: look for it (job.status, jobs.list) before submitting again"
+                )
             }
             Error::Store(Store::Corrupt { .. }) => {
                 tracing::error!(error = %error, "corrupt data in the store");

@@ -93,7 +93,8 @@ pub struct Running {
 /// `store.redb` under the data directory.
 async fn open_store(config: &Config) -> Result<(Arc<dyn Store>, &'static str), StartError> {
     if let Some(url) = &config.redis_url {
-        let store = RedisStore::connect(url, &config.namespace).await?;
+        let store =
+            RedisStore::connect_with(url, &config.namespace, config.store_durability()).await?;
         return Ok((Arc::new(store), "redis"));
     }
     let dir = config.data_dir();

@@ -1,6 +1,7 @@
 //! Test helpers for Hero Supervisor: real components, started privately per test suite.
 //!
 //! - [`RedisServer`]: a private `redis-server` on a free port.
+//! - [`SentinelSet`]: a master, a replica and three sentinels watching them, for failovers.
 //! - [`eventually`]: poll with a deadline, for states that announce no event.
 //! - [`TIMEOUT`]: the default bound on any await in a test.
 //! - [`free_port`]: a loopback port nobody listens on.
@@ -9,6 +10,10 @@ use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+mod sentinel;
+
+pub use sentinel::{MASTER_NAME, SentinelSet};
 
 /// Default bound on any await in a test.
 pub const TIMEOUT: Duration = Duration::from_secs(30);
@@ -32,6 +37,8 @@ pub struct RedisServer {
     child: Child,
     port: u16,
     persistent: bool,
+    /// More arguments, kept for [`restart`](Self::restart): `--replicaof` for a replica.
+    extra: Vec<String>,
     dir: tempfile::TempDir,
 }
 
@@ -42,7 +49,19 @@ impl RedisServer {
     ///
     /// When `redis-server` is not installed or does not answer within [`TIMEOUT`].
     pub fn start() -> Self {
-        Self::start_with(false)
+        Self::start_with(false, Vec::new())
+    }
+
+    /// Starts `redis-server` as a replica of the Redis on `master_port` (on 127.0.0.1).
+    ///
+    /// # Panics
+    ///
+    /// As [`start`](Self::start).
+    pub fn start_replica_of(master_port: u16) -> Self {
+        let extra = ["--replicaof", "127.0.0.1", &master_port.to_string()]
+            .map(str::to_owned)
+            .to_vec();
+        Self::start_with(false, extra)
     }
 
     /// Starts `redis-server` with an append-only file synced on every write, as a deployment
@@ -52,17 +71,18 @@ impl RedisServer {
     ///
     /// As [`start`](Self::start).
     pub fn start_persistent() -> Self {
-        Self::start_with(true)
+        Self::start_with(true, Vec::new())
     }
 
-    fn start_with(persistent: bool) -> Self {
+    fn start_with(persistent: bool, extra: Vec<String>) -> Self {
         for _ in 0..5 {
             let dir = tempfile::tempdir().expect("a temporary directory");
             let port = free_port();
             let mut server = Self {
-                child: spawn_redis(port, persistent, dir.path()),
+                child: spawn_redis(port, persistent, &extra, dir.path()),
                 port,
                 persistent,
+                extra: extra.clone(),
                 dir,
             };
             if server.wait_until_up() {
@@ -88,7 +108,7 @@ impl RedisServer {
     /// When it does not come back within 10 s, e.g. because another process took the port.
     pub fn restart(&mut self) {
         self.kill();
-        self.child = spawn_redis(self.port, self.persistent, self.dir.path());
+        self.child = spawn_redis(self.port, self.persistent, &self.extra, self.dir.path());
         assert!(
             self.wait_until_up(),
             "redis-server did not come back on port {}",
@@ -147,7 +167,7 @@ impl Drop for RedisServer {
     }
 }
 
-fn spawn_redis(port: u16, persistent: bool, dir: &std::path::Path) -> Child {
+fn spawn_redis(port: u16, persistent: bool, extra: &[String], dir: &std::path::Path) -> Child {
     let persistence: &[&str] = if persistent {
         &[
             "--save",
@@ -163,6 +183,7 @@ fn spawn_redis(port: u16, persistent: bool, dir: &std::path::Path) -> Child {
     Command::new("redis-server")
         .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
         .args(persistence)
+        .args(extra)
         .arg("--dir")
         .arg(dir)
         .stdout(Stdio::null())

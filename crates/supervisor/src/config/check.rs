@@ -98,7 +98,24 @@ impl Config {
         for (key, value) in top_level {
             refuse_control_characters(key, value.unwrap_or_default())?;
         }
+        let redis_urls = std::iter::once(("redis_url".to_owned(), self.redis_url.as_deref()))
+            .chain(self.actors.iter().map(|actor| {
+                (
+                    format!("actors.{}.redis_url", actor.id),
+                    actor.redis_url.as_deref(),
+                )
+            }));
+        for (key, url) in redis_urls {
+            if let Some(url) = url {
+                hero_store_redis::check_url(url).map_err(|reason| invalid(&key, reason))?;
+            }
+        }
         self.retention.check()?;
+        super::durability::check(
+            self.durability,
+            self.durability_timeout_ms,
+            self.redis_url.is_some(),
+        )?;
         self.metrics.check()?;
         if let Some(tls) = &self.tls {
             crate::tls::server_config(tls)?;
@@ -214,6 +231,31 @@ mod tests {
         let both = parse(&format!("{actor}redis_url='redis://h'")).unwrap();
         let err = both.check().unwrap_err().to_string();
         assert!(err.contains("actors.a.redis_url"), "{err}");
+    }
+
+    #[test]
+    fn a_sentinel_url_is_accepted_and_a_malformed_one_named_without_its_password() {
+        let ok = "redis_url = 'redis+sentinel://:pw@10.0.0.1:26379,10.0.0.2:26379/hero?db=1'";
+        parse(ok)
+            .unwrap()
+            .check()
+            .expect("a well-formed Sentinel URL");
+        for (config, key) in [
+            (
+                "redis_url = 'redis+sentinel://:hunter2@h:26379'",
+                "redis_url",
+            ),
+            ("redis_url = 'redis://:hunter2@h:99999999'", "redis_url"),
+            (
+                "[[actors]]\nid='a'\nname='a'\nbinary_path='/bin/sh'\n\
+                 redis_url='redis+sentinel://:hunter2@h:x/m'",
+                "actors.a.redis_url",
+            ),
+        ] {
+            let err = parse(config).unwrap().check().unwrap_err().to_string();
+            assert!(err.contains(key), "{err}");
+            assert!(!err.contains("hunter2"), "{err}");
+        }
     }
 
     #[test]

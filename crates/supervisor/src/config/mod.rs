@@ -3,6 +3,7 @@
 //!
 //! - this file: the schema ([`Config`], [`Limits`], [`TlsConfig`]), loading and defaults;
 //! - `retention`: the `[retention]` table and its bounds;
+//! - `durability`: when a submit is acknowledged (`durability`, `durability_timeout_ms`);
 //! - `metrics`: the `[metrics]` table (`GET /metrics` access, history sampling);
 //! - `actor`: an `[[actors]]` table and its process manager;
 //! - `runner_endpoint`: the `[runner_endpoint]` table (the socket runners reach the store by);
@@ -20,12 +21,14 @@ use crate::error::ConfigError;
 
 mod actor;
 mod check;
+mod durability;
 mod metrics;
 mod retention;
 mod runner_endpoint;
 mod secrets;
 
 pub use actor::{ActorConfig, ActorTransport, ProcessManagerKind};
+pub use durability::{Durability, MAX_DURABILITY_TIMEOUT_MS};
 pub use metrics::{MAX_HISTORY_INTERVAL_SECS, MetricsConfig};
 pub use retention::{MAX_RETENTION_SECS, Retention};
 pub use runner_endpoint::RunnerEndpointConfig;
@@ -39,6 +42,17 @@ pub struct Config {
     /// reach it through the runner endpoint.
     #[serde(default)]
     pub redis_url: Option<String>,
+    /// When a submit (`jobs.create`, `jobs.create_many`, `job.run`, `job.start`) is
+    /// acknowledged: `"async"` (default) once Redis' master has the job, or `"replicated"`
+    /// once one replica has it too (`WAIT`), failing with -32004 when none confirms within
+    /// `durability_timeout_ms` (the job may exist all the same). `"replicated"` needs a
+    /// `redis_url`.
+    #[serde(default)]
+    pub durability: Durability,
+    /// How long a `"replicated"` submit waits for a replica, in milliseconds. Default 1000;
+    /// 1 to 60,000.
+    #[serde(default = "durability::default_timeout_ms")]
+    pub durability_timeout_ms: u64,
     /// Prefix of every Redis key. Default `hero`.
     #[serde(default = "default_namespace")]
     pub namespace: String,
@@ -233,6 +247,8 @@ impl Config {
             .unwrap_or_default();
         Self {
             redis_url: None,
+            durability: Durability::Async,
+            durability_timeout_ms: durability::default_timeout_ms(),
             namespace: default_namespace(),
             bind_address: default_bind_address(),
             port: default_port(),
@@ -280,6 +296,11 @@ impl Config {
                 },
             ],
         }
+    }
+
+    /// The Redis store's form of `durability` and `durability_timeout_ms`.
+    pub fn store_durability(&self) -> hero_store_redis::Durability {
+        durability::to_store(self.durability, self.durability_timeout_ms)
     }
 
     /// The data directory in force.

@@ -1,0 +1,144 @@
+//! Where a store's connections go, decided once from the URL: one Redis, or the master a
+//! Sentinel set names. Every connection the store opens — the shared one, the blocking
+//! claim's, the subscription's, the durable submits' — is opened here, so a connection opened
+//! after a failover reaches the new master, and another kind of deployment is one more
+//! variant.
+
+use std::sync::Arc;
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig, MultiplexedConnection, PubSub};
+use redis::sentinel::{SentinelClient, SentinelClientBuilder, SentinelServerType};
+use redis::{AsyncConnectionConfig, ConnectionAddr, RedisResult};
+
+use crate::connection::COMMAND_TIMEOUT;
+use crate::link::{Failover, Link};
+use crate::url::{RedisUrl, SentinelUrl};
+
+/// What the store's URL names.
+#[derive(Clone)]
+pub(crate) enum Target {
+    /// One Redis at a fixed address.
+    Single(redis::Client),
+    /// The master a Sentinel set names, asked anew for each connection.
+    Sentinel(Arc<Sentinel>),
+}
+
+/// The sentinels of one master name.
+pub(crate) struct Sentinel {
+    /// The database on the master.
+    db: i64,
+    /// redis-rs asks the sentinels in turn and checks that the node named is a master; it
+    /// needs `&mut` to keep its connections to them, hence the lock, which also keeps two
+    /// lookups from running at once.
+    client: tokio::sync::Mutex<SentinelClient>,
+}
+
+/// Checks that `url` is a Redis URL the store can connect with (`redis://`, `rediss://`,
+/// `unix://`, `redis+sentinel://…/MASTER_NAME`), without connecting.
+///
+/// # Errors
+///
+/// What is wrong with it, never repeating it (it may hold a password).
+pub fn check_url(url: &str) -> Result<(), String> {
+    Target::open(url).map(|_| ())
+}
+
+impl Target {
+    /// The target `url` names.
+    ///
+    /// # Errors
+    ///
+    /// The URL is malformed; the reason never repeats it.
+    pub(crate) fn open(url: &str) -> Result<Self, String> {
+        match RedisUrl::parse(url)? {
+            RedisUrl::Single(url) => redis::Client::open(url)
+                .map(Self::Single)
+                .map_err(|e| e.to_string()),
+            RedisUrl::Sentinel(url) => Sentinel::new(&url)
+                .map(|sentinel| Self::Sentinel(Arc::new(sentinel)))
+                .map_err(|e| e.to_string()),
+        }
+    }
+
+    /// A client for the node that takes writes now.
+    async fn master(&self) -> RedisResult<redis::Client> {
+        match self {
+            Self::Single(client) => Ok(client.clone()),
+            Self::Sentinel(sentinel) => sentinel.master().await,
+        }
+    }
+
+    /// A new connection to the node that takes writes now.
+    pub(crate) async fn connect(
+        &self,
+        config: &AsyncConnectionConfig,
+    ) -> RedisResult<MultiplexedConnection> {
+        self.master()
+            .await?
+            .get_multiplexed_async_connection_with_config(config)
+            .await
+    }
+
+    /// A new pub/sub connection to the node that takes writes now.
+    pub(crate) async fn pubsub(&self) -> RedisResult<PubSub> {
+        self.master().await?.get_async_pubsub().await
+    }
+
+    /// The shared connection: it reconnects by itself after a failure, to the same address
+    /// for one Redis, to whichever master the sentinels name for a Sentinel set.
+    pub(crate) async fn link(&self) -> RedisResult<Link> {
+        match self {
+            Self::Single(client) => {
+                let config = ConnectionManagerConfig::new()
+                    .set_connection_timeout(Some(COMMAND_TIMEOUT))
+                    .set_response_timeout(Some(COMMAND_TIMEOUT))
+                    .set_number_of_retries(2);
+                let manager = ConnectionManager::new_with_config(client.clone(), config).await?;
+                Ok(Link::Single(manager))
+            }
+            Self::Sentinel(sentinel) => {
+                let config = AsyncConnectionConfig::new()
+                    .set_connection_timeout(Some(COMMAND_TIMEOUT))
+                    .set_response_timeout(Some(COMMAND_TIMEOUT));
+                let failover = Failover::new(self.clone(), sentinel.db, config);
+                failover.ready().await?;
+                Ok(Link::Failover(Arc::new(failover)))
+            }
+        }
+    }
+}
+
+impl Sentinel {
+    fn new(url: &SentinelUrl) -> RedisResult<Self> {
+        let sentinels = url
+            .sentinels
+            .iter()
+            .map(|(host, port)| ConnectionAddr::Tcp(host.clone(), *port));
+        let mut builder =
+            SentinelClientBuilder::new(sentinels, &url.master, SentinelServerType::Master)?
+                .set_client_to_redis_db(url.db);
+        if let Some(username) = &url.username {
+            builder = builder.set_client_to_redis_username(username);
+        }
+        if let Some(password) = &url.password {
+            builder = builder.set_client_to_redis_password(password);
+        }
+        Ok(Self {
+            db: url.db,
+            client: tokio::sync::Mutex::new(builder.build()?),
+        })
+    }
+
+    /// Asks the sentinels for the master, bounded: a sentinel that does not answer must not
+    /// hold up every caller.
+    async fn master(&self) -> RedisResult<redis::Client> {
+        let lookup = async { self.client.lock().await.async_get_client().await };
+        match tokio::time::timeout(COMMAND_TIMEOUT, lookup).await {
+            Ok(client) => client,
+            Err(_) => Err(redis::RedisError::from((
+                redis::ErrorKind::Io,
+                "no sentinel named a master in time",
+            ))),
+        }
+    }
+}

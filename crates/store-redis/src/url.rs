@@ -1,0 +1,233 @@
+//! The forms a Redis URL takes, read into what connecting needs: a single Redis
+//! (`redis://`, `rediss://`, `unix://`, as redis-rs reads them) or a Sentinel set
+//! (`redis+sentinel://[USER:PASSWORD@]HOST:PORT[,HOST:PORT…]/MASTER_NAME[?db=N]`).
+//!
+//! In the Sentinel form the credentials and `db` are those of the data nodes (the master the
+//! sentinels name); the sentinels themselves are asked without credentials. A port left out
+//! is Sentinel's own, 26379. Errors never repeat the URL: it may hold a password.
+
+/// The scheme of a URL naming a Sentinel set.
+pub(crate) const SENTINEL_SCHEME: &str = "redis+sentinel";
+
+/// Sentinel's default port.
+const SENTINEL_PORT: u16 = 26379;
+
+/// What a Redis URL names.
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) enum RedisUrl {
+    /// One Redis, its URL as redis-rs reads it.
+    Single(String),
+    /// The master a set of sentinels names.
+    Sentinel(SentinelUrl),
+}
+
+/// The parts of a `redis+sentinel://` URL.
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) struct SentinelUrl {
+    /// The sentinels, as `(host, port)`, in the order given.
+    pub(crate) sentinels: Vec<(String, u16)>,
+    /// The name the sentinels know the master by.
+    pub(crate) master: String,
+    /// Credentials for the master (and any node it fails over to).
+    pub(crate) username: Option<String>,
+    pub(crate) password: Option<String>,
+    /// The database on the master.
+    pub(crate) db: i64,
+}
+
+impl std::fmt::Debug for SentinelUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SentinelUrl")
+            .field("sentinels", &self.sentinels)
+            .field("master", &self.master)
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "***"))
+            .field("db", &self.db)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for RedisUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Single(url) => write!(f, "Single({})", crate::redact_url(url)),
+            Self::Sentinel(url) => url.fmt(f),
+        }
+    }
+}
+
+impl RedisUrl {
+    /// Reads `url`. Only the Sentinel form is checked here; redis-rs checks the others when
+    /// it opens them.
+    ///
+    /// # Errors
+    ///
+    /// What is wrong with a Sentinel URL, without repeating any of it.
+    pub(crate) fn parse(url: &str) -> Result<Self, String> {
+        match url.split_once("://") {
+            Some((scheme, rest)) if scheme.eq_ignore_ascii_case(SENTINEL_SCHEME) => {
+                parse_sentinel(rest).map(Self::Sentinel).map_err(|e| {
+                    format!(
+                        "{e} (the form is {SENTINEL_SCHEME}://HOST:PORT[,HOST:PORT…]/MASTER_NAME)"
+                    )
+                })
+            }
+            _ => Ok(Self::Single(url.to_owned())),
+        }
+    }
+}
+
+fn parse_sentinel(rest: &str) -> Result<SentinelUrl, String> {
+    let (authority, tail) = rest.split_once('/').unwrap_or((rest, ""));
+    let (master, query) = tail.split_once('?').unwrap_or((tail, ""));
+    let (userinfo, hosts) = match authority.rsplit_once('@') {
+        Some((userinfo, hosts)) => (Some(userinfo), hosts),
+        None => (None, authority),
+    };
+    let (username, password) = match userinfo {
+        None => (None, None),
+        Some(userinfo) => {
+            let (user, password) = userinfo.split_once(':').unwrap_or((userinfo, ""));
+            let user = decode(user).ok_or("the user name is not valid percent-encoding")?;
+            let password = decode(password).ok_or("the password is not valid percent-encoding")?;
+            (
+                Some(user).filter(|u| !u.is_empty()),
+                Some(password).filter(|p| !p.is_empty()),
+            )
+        }
+    };
+    let sentinels = hosts
+        .split(',')
+        .map(parse_host)
+        .collect::<Result<Vec<_>, _>>()?;
+    let master = decode(master).ok_or("the master name is not valid percent-encoding")?;
+    if master.is_empty() || master.contains(['/', ' ']) {
+        return Err("the URL names no master: add `/MASTER_NAME` after the sentinels".into());
+    }
+    let mut db = 0;
+    for pair in query.split('&').filter(|pair| !pair.is_empty()) {
+        match pair.split_once('=') {
+            Some(("db", n)) => {
+                db = n
+                    .parse()
+                    .ok()
+                    .filter(|n| *n >= 0)
+                    .ok_or("`db` must be a database number")?;
+            }
+            _ => return Err("the only query parameter it takes is `db=N`".into()),
+        }
+    }
+    Ok(SentinelUrl {
+        sentinels,
+        master,
+        username,
+        password,
+        db,
+    })
+}
+
+/// `HOST[:PORT]` or `[IPV6][:PORT]`.
+fn parse_host(host: &str) -> Result<(String, u16), String> {
+    let (name, port) = match host.strip_prefix('[') {
+        Some(bracketed) => {
+            let (name, after) = bracketed
+                .split_once(']')
+                .ok_or("a sentinel's IPv6 address lacks its `]`")?;
+            (name, after.strip_prefix(':'))
+        }
+        None => match host.rsplit_once(':') {
+            Some((name, port)) => (name, Some(port)),
+            None => (host, None),
+        },
+    };
+    if name.is_empty() || name.contains(['/', '@', ' ']) {
+        return Err("a sentinel's address is empty or malformed".into());
+    }
+    let port = match port {
+        None => SENTINEL_PORT,
+        Some(port) => port
+            .parse()
+            .ok()
+            .filter(|port| *port > 0)
+            .ok_or("a sentinel's port is not a number from 1 to 65535")?,
+    };
+    Ok((name.to_owned(), port))
+}
+
+/// Percent-decodes `text`; `None` when an escape is malformed or the bytes are not UTF-8.
+fn decode(text: &str) -> Option<String> {
+    let mut bytes = Vec::with_capacity(text.len());
+    let mut rest = text.as_bytes();
+    while let Some((&first, tail)) = rest.split_first() {
+        if first == b'%' {
+            let hex = tail.get(..2)?;
+            bytes.push(u8::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()?);
+            rest = &tail[2..];
+        } else {
+            bytes.push(first);
+            rest = tail;
+        }
+    }
+    String::from_utf8(bytes).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sentinel(url: &str) -> SentinelUrl {
+        match RedisUrl::parse(url) {
+            Ok(RedisUrl::Sentinel(parsed)) => parsed,
+            other => panic!("{url}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_sentinel_url_names_its_sentinels_master_credentials_and_db() {
+        let url = sentinel("redis+sentinel://app:p%40ss@10.0.0.1:26379,h2:5000,[::1]/jobs?db=3");
+        assert_eq!(
+            url.sentinels,
+            [
+                ("10.0.0.1".to_owned(), 26379),
+                ("h2".to_owned(), 5000),
+                ("::1".to_owned(), 26379)
+            ]
+        );
+        assert_eq!(url.master, "jobs");
+        assert_eq!(url.username.as_deref(), Some("app"));
+        assert_eq!(url.password.as_deref(), Some("p@ss"));
+        assert_eq!(url.db, 3);
+        let bare = sentinel("redis+sentinel://:secret@h:1/m");
+        assert_eq!(bare.username, None);
+        assert_eq!(bare.password.as_deref(), Some("secret"));
+        assert_eq!(bare.db, 0);
+    }
+
+    #[test]
+    fn other_urls_are_left_to_redis() {
+        assert_eq!(
+            RedisUrl::parse("redis://h:6379/2"),
+            Ok(RedisUrl::Single("redis://h:6379/2".to_owned()))
+        );
+    }
+
+    #[test]
+    fn a_malformed_sentinel_url_is_refused_without_repeating_its_password() {
+        for url in [
+            "redis+sentinel://:hunter2@h:1",
+            "redis+sentinel://:hunter2@h:1/",
+            "redis+sentinel://:hunter2@h:99999/m",
+            "redis+sentinel://:hunter2@h:x/m",
+            "redis+sentinel://:hunter2@/m",
+            "redis+sentinel://:hunter2@h:1,/m",
+            "redis+sentinel://:hunter2@h:1/m?db=-1",
+            "redis+sentinel://:hunter2@h:1/m?password=x",
+            "redis+sentinel://:hunter2@[::1/m",
+            "redis+sentinel://:hunter2%zz@h:1/m",
+        ] {
+            let error = RedisUrl::parse(url).expect_err(url);
+            assert!(!error.contains("hunter2"), "{error}");
+            assert!(error.contains("MASTER_NAME"), "{error}");
+        }
+    }
+}

@@ -1,0 +1,245 @@
+//! A Sentinel deployment in miniature: a master, one replica and three sentinels (quorum 2),
+//! each its own process on a free loopback port, quick to notice a dead master
+//! (`down-after-milliseconds` 1000).
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::{RedisServer, TIMEOUT, free_port};
+
+/// The name the sentinels know the master by.
+pub const MASTER_NAME: &str = "hero";
+
+/// A master, its replica and three sentinels, all killed when dropped.
+#[derive(Debug)]
+pub struct SentinelSet {
+    /// The two data nodes; which one is master changes with each failover.
+    nodes: Vec<RedisServer>,
+    sentinels: Vec<SentinelProcess>,
+}
+
+#[derive(Debug)]
+struct SentinelProcess {
+    child: Child,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for SentinelProcess {
+    fn drop(&mut self) {
+        // It may have exited already; either way it is gone afterwards.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl SentinelSet {
+    /// Starts the master, the replica (waiting until it has synced) and the sentinels
+    /// (waiting until each knows the replica and the two other sentinels, so a failover can
+    /// be agreed on at once).
+    ///
+    /// # Panics
+    ///
+    /// When a process does not start or the set does not form within [`TIMEOUT`].
+    pub fn start() -> Self {
+        let master = RedisServer::start();
+        let replica = RedisServer::start_replica_of(master.port());
+        let master_port = master.port();
+        let set = Self {
+            nodes: vec![master, replica],
+            sentinels: (0..3)
+                .map(|_| SentinelProcess::start(master_port))
+                .collect(),
+        };
+        set.wait_until_replicated();
+        wait_for("the sentinels to know each other and the replica", || {
+            set.sentinels.iter().all(|sentinel| {
+                let known = |what: &str| {
+                    sentinel
+                        .query::<Vec<redis::Value>>(&[what, MASTER_NAME])
+                        .map_or(0, |list| list.len())
+                };
+                known("SENTINELS") == 2 && known("REPLICAS") == 1
+            })
+        });
+        set
+    }
+
+    /// `redis+sentinel://127.0.0.1:P1,127.0.0.1:P2,127.0.0.1:P3/hero`.
+    pub fn url(&self) -> String {
+        let hosts: Vec<String> = self
+            .sentinels
+            .iter()
+            .map(|sentinel| format!("127.0.0.1:{}", sentinel.port))
+            .collect();
+        format!("redis+sentinel://{}/{MASTER_NAME}", hosts.join(","))
+    }
+
+    /// The port of the master as the first sentinel that answers names it.
+    pub fn master_port(&self) -> Option<u16> {
+        self.sentinels.iter().find_map(|sentinel| {
+            let (_host, port): (String, u16) = sentinel
+                .query(&["GET-MASTER-ADDR-BY-NAME", MASTER_NAME])
+                .ok()?;
+            Some(port)
+        })
+    }
+
+    /// The data node on `port`.
+    ///
+    /// # Panics
+    ///
+    /// When no node of the set listens on `port`.
+    pub fn node(&mut self, port: u16) -> &mut RedisServer {
+        self.nodes
+            .iter_mut()
+            .find(|node| node.port() == port)
+            .expect("a node of the set")
+    }
+
+    /// Kills the master with SIGKILL, as a crash would; returns its port.
+    ///
+    /// # Panics
+    ///
+    /// When no sentinel names a master.
+    pub fn kill_master(&mut self) -> u16 {
+        let port = self.master_port().expect("the sentinels name a master");
+        self.node(port).kill();
+        port
+    }
+
+    /// Asks a sentinel to fail the master over now (`SENTINEL FAILOVER`), as an operator
+    /// would before maintenance.
+    ///
+    /// # Panics
+    ///
+    /// When no sentinel accepts.
+    pub fn fail_over(&self) {
+        let accepted = self
+            .sentinels
+            .iter()
+            .any(|sentinel| sentinel.query::<String>(&["FAILOVER", MASTER_NAME]).is_ok());
+        assert!(accepted, "no sentinel accepted SENTINEL FAILOVER");
+    }
+
+    /// Waits until every sentinel names a master other than `old`, and that node says it is
+    /// one; returns its port.
+    ///
+    /// # Panics
+    ///
+    /// When that does not happen within [`TIMEOUT`].
+    pub fn wait_for_new_master(&self, old: u16) -> u16 {
+        let mut new = None;
+        wait_for("the sentinels to promote the replica", || {
+            let named: Vec<Option<u16>> = self
+                .sentinels
+                .iter()
+                .map(|sentinel| {
+                    sentinel
+                        .query::<(String, u16)>(&["GET-MASTER-ADDR-BY-NAME", MASTER_NAME])
+                        .ok()
+                        .map(|(_, port)| port)
+                })
+                .collect();
+            let Some(Some(port)) = named.first().copied() else {
+                return false;
+            };
+            let agreed = port != old && named.iter().all(|p| *p == Some(port));
+            new = Some(port);
+            agreed && role(port).as_deref() == Some("master")
+        });
+        new.expect("a master was named")
+    }
+
+    /// Waits until the master the sentinels name has a replica in sync with it.
+    ///
+    /// # Panics
+    ///
+    /// When that does not happen within [`TIMEOUT`].
+    pub fn wait_until_replicated(&self) {
+        wait_for("the master to have a replica in sync", || {
+            let Some(port) = self.master_port() else {
+                return false;
+            };
+            info_replication(port)
+                .is_some_and(|info| info.contains("role:master") && info.contains("state=online"))
+        });
+    }
+}
+
+impl SentinelProcess {
+    fn start(master_port: u16) -> Self {
+        for _ in 0..5 {
+            let dir = tempfile::tempdir().expect("a temporary directory");
+            let port = free_port();
+            let config = dir.path().join("sentinel.conf");
+            std::fs::write(
+                &config,
+                format!(
+                    "port {port}\nbind 127.0.0.1\ndir {dir}\n\
+                     sentinel monitor {MASTER_NAME} 127.0.0.1 {master_port} 2\n\
+                     sentinel down-after-milliseconds {MASTER_NAME} 1000\n\
+                     sentinel failover-timeout {MASTER_NAME} 10000\n\
+                     sentinel parallel-syncs {MASTER_NAME} 1\n",
+                    dir = dir.path().display(),
+                ),
+            )
+            .expect("the sentinel config is written");
+            let child = Command::new("redis-server")
+                .arg(&config)
+                .arg("--sentinel")
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("redis-server is installed");
+            let mut sentinel = Self {
+                child,
+                port,
+                _dir: dir,
+            };
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while Instant::now() < deadline {
+                if sentinel.child.try_wait().ok().flatten().is_some() {
+                    break; // lost the port race
+                }
+                if sentinel.query::<String>(&["MYID"]).is_ok() {
+                    return sentinel;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+        panic!("redis-server --sentinel did not start");
+    }
+
+    /// `SENTINEL args…` on this sentinel.
+    fn query<T: redis::FromRedisValue>(&self, args: &[&str]) -> redis::RedisResult<T> {
+        let client = redis::Client::open(format!("redis://127.0.0.1:{}", self.port))?;
+        let mut conn = client.get_connection_with_timeout(Duration::from_secs(1))?;
+        redis::cmd("SENTINEL").arg(args).query(&mut conn)
+    }
+}
+
+/// The role a data node gives itself (`master`, `slave`), when it answers.
+fn role(port: u16) -> Option<String> {
+    let info = info_replication(port)?;
+    info.lines()
+        .find_map(|line| line.strip_prefix("role:"))
+        .map(|role| role.trim().to_owned())
+}
+
+fn info_replication(port: u16) -> Option<String> {
+    let client = redis::Client::open(format!("redis://127.0.0.1:{port}")).ok()?;
+    let mut conn = client
+        .get_connection_with_timeout(Duration::from_secs(1))
+        .ok()?;
+    redis::cmd("INFO").arg("replication").query(&mut conn).ok()
+}
+
+/// Polls `check` every 50 ms until it holds; panics naming `what` after [`TIMEOUT`].
+fn wait_for(what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = Instant::now() + TIMEOUT;
+    while !check() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
