@@ -1,0 +1,120 @@
+//! A Redis Cluster in miniature: three masters, no replicas, each its own process on free
+//! loopback ports, the 16384 slots spread over them by `redis-cli --cluster create`.
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::{RedisServer, TIMEOUT, free_port};
+
+/// Three cluster masters, all killed when dropped.
+#[derive(Debug)]
+pub struct RedisCluster {
+    nodes: Vec<RedisServer>,
+}
+
+impl RedisCluster {
+    /// Starts three cluster-enabled servers, joins them into one cluster that covers every
+    /// slot, and waits until each node says `cluster_state:ok`.
+    ///
+    /// # Panics
+    ///
+    /// When `redis-server` or `redis-cli` is missing, or the cluster does not form within
+    /// [`TIMEOUT`].
+    pub fn start() -> Self {
+        let nodes: Vec<RedisServer> = (0..3)
+            .map(|_| {
+                // The bus port is named rather than left at PORT + 10000, which may be past
+                // 65535 or taken.
+                let extra = [
+                    "--cluster-enabled",
+                    "yes",
+                    "--cluster-config-file",
+                    "nodes.conf",
+                    "--cluster-port",
+                    &free_port().to_string(),
+                    "--cluster-node-timeout",
+                    "2000",
+                ]
+                .map(str::to_owned)
+                .to_vec();
+                RedisServer::start_with(false, extra)
+            })
+            .collect();
+        let addresses: Vec<String> = nodes
+            .iter()
+            .map(|node| format!("127.0.0.1:{}", node.port()))
+            .collect();
+        let created = Command::new("redis-cli")
+            .args(["--cluster", "create"])
+            .args(&addresses)
+            .args(["--cluster-replicas", "0", "--cluster-yes"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .expect("redis-cli is installed");
+        assert!(created.success(), "redis-cli --cluster create failed");
+        let cluster = Self { nodes };
+        let deadline = Instant::now() + TIMEOUT;
+        while !cluster.nodes.iter().all(is_ok) {
+            assert!(Instant::now() < deadline, "the cluster did not become ok");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        cluster
+    }
+
+    /// `redis+cluster://127.0.0.1:P1,127.0.0.1:P2,127.0.0.1:P3`.
+    pub fn url(&self) -> String {
+        let hosts: Vec<String> = self
+            .nodes
+            .iter()
+            .map(|node| format!("127.0.0.1:{}", node.port()))
+            .collect();
+        format!("redis+cluster://{}", hosts.join(","))
+    }
+
+    /// The ports of the three masters.
+    pub fn ports(&self) -> Vec<u16> {
+        self.nodes.iter().map(RedisServer::port).collect()
+    }
+
+    /// The port of the master serving `key`'s slot, as the cluster says.
+    ///
+    /// # Panics
+    ///
+    /// When no node answers or the answer cannot be read.
+    pub fn master_of(&self, key: &str) -> u16 {
+        let mut conn = self.nodes[0].connection();
+        let slot: i64 = redis::cmd("CLUSTER")
+            .arg("KEYSLOT")
+            .arg(key)
+            .query(&mut conn)
+            .expect("CLUSTER KEYSLOT");
+        let ranges: Vec<redis::Value> = redis::cmd("CLUSTER")
+            .arg("SLOTS")
+            .query(&mut conn)
+            .expect("CLUSTER SLOTS");
+        ranges
+            .iter()
+            .find_map(|range| {
+                let redis::Value::Array(parts) = range else {
+                    return None;
+                };
+                let int = |v: &redis::Value| redis::from_redis_value::<i64>(v.clone()).ok();
+                let (start, end) = (int(parts.first()?)?, int(parts.get(1)?)?);
+                let redis::Value::Array(master) = parts.get(2)? else {
+                    return None;
+                };
+                let port = u16::try_from(int(master.get(1)?)?).ok()?;
+                (start..=end).contains(&slot).then_some(port)
+            })
+            .expect("a master serves every slot")
+    }
+}
+
+fn is_ok(node: &RedisServer) -> bool {
+    redis::Client::open(node.url())
+        .and_then(|client| client.get_connection_with_timeout(Duration::from_secs(1)))
+        .and_then(|mut conn| redis::cmd("CLUSTER").arg("INFO").query::<String>(&mut conn))
+        .is_ok_and(|info| info.lines().any(|line| line.trim() == "cluster_state:ok"))
+}
