@@ -69,9 +69,11 @@ impl ConnectionLike for Link {
 
     fn get_db(&self) -> i64 {
         match self {
+            // A cluster has only database 0.
+            Self::Cluster(_) => 0,
             Self::Single(manager) => manager.get_db(),
             // Commands name no database; the connection selected its own when it opened.
-            Self::Failover(_) | Self::Cluster(_) => 0,
+            Self::Failover(_) => 0,
         }
     }
 }
