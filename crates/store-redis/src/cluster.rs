@@ -178,6 +178,22 @@ impl Cluster {
             .cloned()
     }
 
+    /// `PING` to the master of the namespace's slot: a cluster client sends a bare `PING` to
+    /// every master, and one that serves none of the namespace being down must not make the
+    /// store look down.
+    pub(crate) async fn ping(&self) -> RedisResult<String> {
+        let route = Route::new(self.slot, SlotAddr::Master);
+        let answer = self
+            .connection()
+            .await?
+            .route_command(
+                redis::cmd("PING"),
+                RoutingInfo::SingleNode(SingleNodeRoutingInfo::SpecificNode(route)),
+            )
+            .await?;
+        Ok(redis::from_redis_value(answer)?)
+    }
+
     /// A client for the master that serves the namespace's slot now, as that slot's master
     /// itself describes the cluster.
     pub(crate) async fn master(&self) -> RedisResult<redis::Client> {

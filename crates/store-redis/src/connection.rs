@@ -173,8 +173,10 @@ impl RedisStore {
     }
 
     pub(crate) async fn health(&self) -> Result<()> {
-        let pong: String = redis::cmd("PING")
-            .query_async(&mut self.conn())
+        let pong = self
+            .inner
+            .target
+            .ping(&self.inner.conn)
             .await
             .map_err(|e| self.unavailable(e))?;
         if pong != "PONG" {

@@ -89,6 +89,16 @@ impl Target {
         }
     }
 
+    /// `PING` through `link` to the node that serves the store.
+    pub(crate) async fn ping(&self, link: &Link) -> RedisResult<String> {
+        match self {
+            Self::Cluster(cluster) => cluster.ping().await,
+            Self::Single(_) | Self::Sentinel(_) => {
+                redis::cmd("PING").query_async(&mut link.clone()).await
+            }
+        }
+    }
+
     /// A new connection to the node that takes writes now.
     pub(crate) async fn connect(
         &self,

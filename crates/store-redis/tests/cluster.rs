@@ -87,6 +87,35 @@ async fn on_a_cluster_every_key_of_a_namespace_lives_on_the_master_of_its_hash_t
 }
 
 #[tokio::test]
+async fn a_cluster_store_carries_on_while_a_master_serving_none_of_its_namespace_is_down() {
+    let mut cluster = RedisCluster::start();
+    let store = RedisStore::connect(&cluster.url(), NAMESPACE)
+        .await
+        .expect("connect");
+    let own = cluster.master_of(&key("jobs"));
+    let other = cluster
+        .ports()
+        .into_iter()
+        .find(|port| *port != own)
+        .expect("three masters");
+    cluster.kill(other);
+    store
+        .health()
+        .await
+        .expect("the namespace's master answers");
+    let job = hero_job::JobBuilder::new()
+        .id("after")
+        .payload("1")
+        .executor("osis")
+        .runner("r")
+        .build()
+        .expect("a valid job");
+    store.submit_jobs(&[job], None, true).await.expect("submit");
+    let record = store.job("after").await.expect("read");
+    assert_eq!(record.status, hero_job::JobStatus::Queued);
+}
+
+#[tokio::test]
 async fn a_malformed_cluster_url_is_refused_with_its_form_and_without_the_password() {
     let err = RedisStore::connect("redis+cluster://:hunter2@127.0.0.1:7000/3", "x")
         .await

@@ -1,5 +1,7 @@
 //! A Redis Cluster in miniature: three masters, no replicas, each its own process on free
-//! loopback ports, the 16384 slots spread over them by `redis-cli --cluster create`.
+//! loopback ports, the 16384 slots spread over them by `redis-cli --cluster create`. The
+//! masters keep serving their own slots while another is down
+//! (`cluster-require-full-coverage no`), so a test can take one away.
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -34,6 +36,8 @@ impl RedisCluster {
                     &free_port().to_string(),
                     "--cluster-node-timeout",
                     "2000",
+                    "--cluster-require-full-coverage",
+                    "no",
                 ]
                 .map(str::to_owned)
                 .to_vec();
@@ -76,6 +80,19 @@ impl RedisCluster {
     /// The ports of the three masters.
     pub fn ports(&self) -> Vec<u16> {
         self.nodes.iter().map(RedisServer::port).collect()
+    }
+
+    /// Kills the master on `port` with SIGKILL, as a crash would.
+    ///
+    /// # Panics
+    ///
+    /// When no master of this cluster is on `port`.
+    pub fn kill(&mut self, port: u16) {
+        self.nodes
+            .iter_mut()
+            .find(|node| node.port() == port)
+            .expect("a master of this cluster")
+            .kill();
     }
 
     /// The port of the master serving `key`'s slot, as the cluster says.
