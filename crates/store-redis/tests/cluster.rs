@@ -2,6 +2,7 @@
 //! where the namespace's keys live.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use hero_store::conformance::Faults;
 use hero_store::{Claimed, Store};
@@ -163,7 +164,7 @@ impl Faults for SplitClaims {
         queue: &str,
         worker: &str,
         moved: &str,
-        lease: std::time::Duration,
+        lease: Duration,
         most: usize,
     ) -> Vec<Claimed> {
         let claimed: Vec<(u64, String, String)> = redis::Script::new(concat!(
@@ -204,5 +205,111 @@ impl Faults for SplitClaims {
             .await
             .expect("hset");
         true
+    }
+}
+
+/// Kills the namespace's master once the store has its shared, blocking and subscription
+/// connections open to it; after its replica takes over, the store serves submits, blocking
+/// claims, reports and the announcement of a job's end, as a client that retries sees them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cluster_store_carries_on_after_its_master_fails_over_to_a_replica() {
+    let mut cluster = tokio::task::block_in_place(RedisCluster::start_with_replicas);
+    let store = RedisStore::connect(&cluster.url(), NAMESPACE)
+        .await
+        .expect("connect");
+    let lease = Duration::from_secs(30);
+    // Opens the blocking claim's connection and the subscription, both to the first master.
+    let none = store
+        .claim("r", "w", lease, Duration::from_millis(50), 1)
+        .await
+        .expect("claim");
+    assert!(none.is_empty());
+    store
+        .submit_jobs(&[job("before")], None, true)
+        .await
+        .expect("submit");
+    run_one(&store, "before").await;
+
+    let old = cluster.master_of(&key("jobs"));
+    // The replica has every write so far, so what it serves after is what the store left.
+    let replicas: i64 = redis::cmd("WAIT")
+        .arg(1)
+        .arg(5000)
+        .query_async(&mut namespace_master(&cluster).await)
+        .await
+        .expect("WAIT");
+    assert_eq!(replicas, 1, "the replica confirmed");
+    cluster.kill(old);
+    tokio::task::block_in_place(|| cluster.wait_for_new_master(&key("jobs"), old));
+
+    let after = [job("after")];
+    retry("a submit after the failover", || {
+        store.submit_jobs(&after, None, true)
+    })
+    .await;
+    run_one(&store, "after").await;
+}
+
+fn job(id: &str) -> hero_job::Job {
+    hero_job::JobBuilder::new()
+        .id(id)
+        .payload("1")
+        .executor("osis")
+        .runner("r")
+        .build()
+        .expect("a valid job")
+}
+
+/// Claims `id` (retrying while the store is unavailable, as the runner SDK does), reports it
+/// completed, and checks that a waiter hears of its end.
+async fn run_one(store: &RedisStore, id: &str) {
+    let lease = Duration::from_secs(30);
+    let claimed = retry("a blocking claim", || {
+        store.claim("r", "w", lease, Duration::from_secs(5), 1)
+    })
+    .await;
+    assert_eq!(claimed.len(), 1, "{id} is claimed");
+    assert_eq!(claimed[0].job.id, id);
+    let waiter = {
+        let store = store.clone();
+        let id = id.to_owned();
+        // Longer than the test may take: only the announcement can end this wait in time.
+        tokio::spawn(async move { store.wait_final(&id, Duration::from_secs(600)).await })
+    };
+    let attempt = hero_store::Attempt {
+        id: id.to_owned(),
+        token: claimed[0].token,
+    };
+    let taken = retry("a report", || {
+        store.finish("w", &attempt, hero_store::Finish::completed("1"))
+    })
+    .await;
+    assert!(taken, "the report of {id} is taken");
+    let ended = tokio::time::timeout(hero_test_support::TIMEOUT, waiter)
+        .await
+        .expect("the job's end is announced")
+        .expect("the waiter")
+        .expect("wait_final");
+    assert_eq!(ended.status, hero_job::JobStatus::Completed, "{id}");
+}
+
+/// Calls `call` until it succeeds, failing the test after [`hero_test_support::TIMEOUT`].
+async fn retry<T, F, Fut>(what: &str, mut call: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = hero_store::Result<T>>,
+{
+    let deadline = tokio::time::Instant::now() + hero_test_support::TIMEOUT;
+    loop {
+        match call().await {
+            Ok(value) => return value,
+            Err(error) => {
+                assert!(
+                    tokio::time::Instant::now() < deadline,
+                    "{what} never succeeded: {error}"
+                );
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
     }
 }
