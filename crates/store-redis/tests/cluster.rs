@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use hero_store::conformance::Faults;
 use hero_store::{Claimed, Store};
-use hero_store_redis::RedisStore;
+use hero_store_redis::{Durability, RedisStore};
 use hero_test_support::RedisCluster;
 
 const NAMESPACE: &str = "conformance";
@@ -31,6 +31,28 @@ async fn namespace_master(cluster: &RedisCluster) -> redis::aio::MultiplexedConn
 async fn redis_store_passes_the_conformance_suite_on_a_three_master_cluster() {
     let cluster = RedisCluster::start();
     let store = RedisStore::connect(&cluster.url(), NAMESPACE)
+        .await
+        .expect("connect");
+    let faults = SplitClaims {
+        conn: namespace_master(&cluster).await,
+    };
+    tokio::time::timeout(
+        hero_test_support::TIMEOUT * 4,
+        hero_store::conformance::run_all(Arc::new(store), &faults),
+    )
+    .await
+    .expect("the suite finishes in time");
+}
+
+/// As above, with a replica per master and every submit confirmed by the namespace's
+/// master's replica (`WAIT` on a connection of its own to that master).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_store_passes_the_conformance_suite_on_a_cluster_waiting_for_a_replica() {
+    let cluster = tokio::task::block_in_place(RedisCluster::start_with_replicas);
+    let durability = Durability::Replicated {
+        timeout: Duration::from_secs(2),
+    };
+    let store = RedisStore::connect_with(&cluster.url(), NAMESPACE, durability)
         .await
         .expect("connect");
     let faults = SplitClaims {
