@@ -1,7 +1,7 @@
 //! A Redis Cluster (`redis+cluster://[USER:PASSWORD@]HOST:PORT[,HOST:PORT…]`): the URL, and
 //! the node that serves a namespace.
 //!
-//! On a cluster every key of a namespace carries one hash tag (`{namespace}:v1:`, see
+//! On a cluster every key of a namespace carries it as a hash tag (`{hero}:v1:…` for `hero`, see
 //! `keys.rs`), so the whole namespace lives in one slot, served by one master: each script
 //! touches one slot, and every connection the store opens besides the shared one (the
 //! blocking claim's, the subscription's, the durable submits') goes to that master, asked

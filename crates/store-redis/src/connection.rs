@@ -94,7 +94,7 @@ impl RedisStore {
     /// master a Sentinel set names: the credentials and `db` are the master's, and after a
     /// failover every connection reconnects to the new master by itself; or
     /// `redis+cluster://[USER:PASSWORD@]HOST:PORT[,HOST:PORT…]` for a Redis Cluster, where the
-    /// namespace's keys carry it as a hash tag (`{namespace}:v1:` in braces) and so live in
+    /// namespace's keys carry it as a hash tag (`{hero}:v1:` for namespace `hero`) and so live in
     /// one slot, on one master.
     ///
     /// # Errors

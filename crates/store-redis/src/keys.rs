@@ -1,5 +1,6 @@
 //! Every Redis key and channel the store uses, under `{namespace}:v1:`; on a Redis Cluster
-//! the namespace is a hash tag, `{{namespace}}:v1:`, so that every key of it lives in one slot.
+//! the namespace in braces is a hash tag (for namespace `hero`, `{hero}:v1:`), so that every
+//! key of it lives in one slot.
 //!
 //! Changing a name or a value format here is a new layout version: runners in other
 //! languages read these keys (see `docs/runner-protocol.md`).
