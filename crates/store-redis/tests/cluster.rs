@@ -150,6 +150,17 @@ async fn a_malformed_cluster_url_is_refused_with_its_form_and_without_the_passwo
 }
 
 #[tokio::test]
+async fn a_namespace_holding_a_brace_is_refused_on_a_cluster() {
+    for namespace in ["a{b", "}a", "a}"] {
+        let err = RedisStore::connect("redis+cluster://127.0.0.1:7000", namespace)
+            .await
+            .expect_err(namespace);
+        let message = err.to_string();
+        assert!(message.contains("cannot hold `{` or `}`"), "{message}");
+    }
+}
+
+#[tokio::test]
 async fn a_cluster_with_no_node_listening_is_reported_unavailable() {
     let port = hero_test_support::free_port();
     let err = RedisStore::connect(&format!("redis+cluster://:hunter2@127.0.0.1:{port}"), "x")
