@@ -1,8 +1,8 @@
 //! Where a store's connections go, decided once from the URL: one Redis, the master a
-//! Sentinel set names, or the master of a Redis Cluster that serves the namespace. Every connection the store opens — the shared one, the blocking
-//! claim's, the subscription's, the durable submits' — is opened here, so a connection opened
-//! after a failover reaches the new master, and another kind of deployment is one more
-//! variant.
+//! Sentinel set names, or the master of a Redis Cluster that serves the namespace. Every
+//! connection the store opens — the shared one, the blocking claim's, the subscription's,
+//! the durable submits' — is opened here, so a connection opened after a failover reaches
+//! the new master, and another kind of deployment is one more variant.
 
 use std::sync::Arc;
 
