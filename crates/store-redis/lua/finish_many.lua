@@ -3,7 +3,8 @@
 -- it as claim.lua would (`claim_jobs`, at most one): a busy worker reports a job and takes
 -- the next in one step. Announces the batch's changes in one message per status. The store
 -- sends the reports that come in while one batch is on its way as the next batch.
--- KEYS: none (every key is under the namespace prefix)
+-- KEYS: the jobs index "{ns}:v1:jobs", not read: it names the namespace's slot so that a
+--   Redis Cluster routes the script (every key is under the namespace prefix)
 -- ARGV: key prefix ("{ns}:v1:"), now (RFC 3339), events channel, timeout grace (ms), then
 --   seven per report: id, worker, status, result json, attempt token, queue to claim the
 --   next job from ("" for none), lease (ms)

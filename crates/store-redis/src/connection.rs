@@ -92,7 +92,10 @@ impl RedisStore {
     /// `url` is `redis://…` (also `rediss://`, `unix://`) for one Redis, or
     /// `redis+sentinel://[USER:PASSWORD@]HOST:PORT[,HOST:PORT…]/MASTER_NAME[?db=N]` for the
     /// master a Sentinel set names: the credentials and `db` are the master's, and after a
-    /// failover every connection reconnects to the new master by itself.
+    /// failover every connection reconnects to the new master by itself; or
+    /// `redis+cluster://[USER:PASSWORD@]HOST:PORT[,HOST:PORT…]` for a Redis Cluster, where the
+    /// namespace's keys carry it as a hash tag (`{hero}:v1:` for namespace `hero`) and so live in
+    /// one slot, on one master.
     ///
     /// # Errors
     ///
@@ -115,6 +118,20 @@ impl RedisStore {
         let target = Target::open(url).map_err(|reason| Error::Unavailable {
             reason: format!("redis at {safe_url}: {reason}"),
         })?;
+        let keys = if target.is_cluster() {
+            // A brace would end the hash tag early, or leave it empty and spread the keys.
+            if namespace.contains(['{', '}']) {
+                return Err(Error::Unavailable {
+                    reason: format!(
+                        "redis at {safe_url}: a namespace on a Redis Cluster cannot hold `{{` or `}}`"
+                    ),
+                });
+            }
+            Keys::tagged(namespace)
+        } else {
+            Keys::new(namespace)
+        };
+        let target = target.serving(&keys);
         // Boxed: redis-rs' Sentinel lookup nests deep enough to overflow the compiler's
         // layout depth in the futures of callers that await this one.
         let conn = tokio::time::timeout(COMMAND_TIMEOUT, Box::pin(target.link()))
@@ -130,7 +147,7 @@ impl RedisStore {
                 blocking: tokio::sync::Mutex::new(None),
                 events: OnceCell::new(),
                 listener: std::sync::Mutex::new(None),
-                keys: Keys::new(namespace),
+                keys,
                 scripts: Scripts::load(),
                 safe_url,
                 durable: crate::durability::Durable::new(durability),
@@ -156,8 +173,10 @@ impl RedisStore {
     }
 
     pub(crate) async fn health(&self) -> Result<()> {
-        let pong: String = redis::cmd("PING")
-            .query_async(&mut self.conn())
+        let pong = self
+            .inner
+            .target
+            .ping(&self.inner.conn)
             .await
             .map_err(|e| self.unavailable(e))?;
         if pong != "PONG" {

@@ -1,4 +1,6 @@
-//! Every Redis key and channel the store uses, under `{namespace}:v1:`.
+//! Every Redis key and channel the store uses, under `{namespace}:v1:`; on a Redis Cluster
+//! the namespace in braces is a hash tag (for namespace `hero`, `{hero}:v1:`), so that every
+//! key of it lives in one slot.
 //!
 //! Changing a name or a value format here is a new layout version: runners in other
 //! languages read these keys (see `docs/runner-protocol.md`).
@@ -23,6 +25,15 @@ impl Keys {
     /// `owner` (SHA-256 hex of the secret that created it, when one did).
     pub(crate) fn job(&self, id: &str) -> String {
         format!("{}{id}", self.job_prefix())
+    }
+
+    /// The key names of one namespace on a Redis Cluster: the namespace in braces, a hash tag
+    /// that puts every key (and so every script's keys) in one slot. Only on a cluster: the
+    /// names on one Redis stay as they are, so nothing stored there moves.
+    pub(crate) fn tagged(namespace: &str) -> Self {
+        Self {
+            prefix: format!("{{{namespace}}}:v1:"),
+        }
     }
 
     /// What every key of the namespace starts with: `{namespace}:v1:`.

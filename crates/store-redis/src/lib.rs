@@ -41,6 +41,7 @@
 
 mod changes;
 mod claims;
+mod cluster;
 mod connection;
 mod counts;
 mod durability;

@@ -23,12 +23,15 @@ pub(crate) enum Link {
     Single(ConnectionManager),
     /// A Sentinel set's master, whichever it is now.
     Failover(std::sync::Arc<Failover>),
+    /// A Redis Cluster: redis-rs sends each command to the node serving its keys' slot.
+    Cluster(redis::cluster_async::ClusterConnection),
 }
 
 impl ConnectionLike for Link {
     fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
         match self {
             Self::Single(manager) => manager.req_packed_command(cmd),
+            Self::Cluster(conn) => conn.req_packed_command(cmd),
             Self::Failover(failover) => {
                 let failover = failover.clone();
                 async move {
@@ -50,6 +53,7 @@ impl ConnectionLike for Link {
     ) -> RedisFuture<'a, Vec<Value>> {
         match self {
             Self::Single(manager) => manager.req_packed_commands(pipeline, offset, count),
+            Self::Cluster(conn) => conn.req_packed_commands(pipeline, offset, count),
             Self::Failover(failover) => {
                 let failover = failover.clone();
                 async move {
@@ -65,6 +69,8 @@ impl ConnectionLike for Link {
 
     fn get_db(&self) -> i64 {
         match self {
+            // A cluster has only database 0.
+            Self::Cluster(_) => 0,
             Self::Single(manager) => manager.get_db(),
             Self::Failover(failover) => failover.db,
         }

@@ -191,7 +191,10 @@ impl RedisStore {
     async fn finish_many(&self, batch: &[Report]) -> std::result::Result<Vec<Reply>, String> {
         let keys = self.keys();
         let mut script = self.inner.scripts.finish_many.prepare_invoke();
+        // The script reads no key it is given; this one names the namespace's slot, so a
+        // cluster sends the batch to the node that serves it.
         script
+            .key(keys.jobs())
             .arg(keys.prefix())
             .arg(now())
             .arg(keys.events())

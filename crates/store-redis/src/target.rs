@@ -1,8 +1,8 @@
-//! Where a store's connections go, decided once from the URL: one Redis, or the master a
-//! Sentinel set names. Every connection the store opens — the shared one, the blocking
-//! claim's, the subscription's, the durable submits' — is opened here, so a connection opened
-//! after a failover reaches the new master, and another kind of deployment is one more
-//! variant.
+//! Where a store's connections go, decided once from the URL: one Redis, the master a
+//! Sentinel set names, or the master of a Redis Cluster that serves the namespace. Every
+//! connection the store opens — the shared one, the blocking claim's, the subscription's,
+//! the durable submits' — is opened here, so a connection opened after a failover reaches
+//! the new master, and another kind of deployment is one more variant.
 
 use std::sync::Arc;
 
@@ -10,7 +10,9 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig, MultiplexedConnecti
 use redis::sentinel::{SentinelClient, SentinelClientBuilder, SentinelServerType};
 use redis::{AsyncConnectionConfig, ConnectionAddr, RedisResult};
 
+use crate::cluster::Cluster;
 use crate::connection::COMMAND_TIMEOUT;
+use crate::keys::Keys;
 use crate::link::{Failover, Link};
 use crate::url::{RedisUrl, SentinelUrl};
 
@@ -21,6 +23,9 @@ pub(crate) enum Target {
     Single(redis::Client),
     /// The master a Sentinel set names, asked anew for each connection.
     Sentinel(Arc<Sentinel>),
+    /// A Redis Cluster, whose master of the namespace's slot is asked anew for each
+    /// connection.
+    Cluster(Arc<Cluster>),
 }
 
 /// The sentinels of one master name.
@@ -34,7 +39,7 @@ pub(crate) struct Sentinel {
 }
 
 /// Checks that `url` is a Redis URL the store can connect with (`redis://`, `rediss://`,
-/// `unix://`, `redis+sentinel://…/MASTER_NAME`), without connecting.
+/// `unix://`, `redis+sentinel://…/MASTER_NAME`, `redis+cluster://…`), without connecting.
 ///
 /// # Errors
 ///
@@ -57,6 +62,23 @@ impl Target {
             RedisUrl::Sentinel(url) => Sentinel::new(&url)
                 .map(|sentinel| Self::Sentinel(Arc::new(sentinel)))
                 .map_err(|e| e.to_string()),
+            RedisUrl::Cluster(url) => Cluster::new(&url, "")
+                .map(|cluster| Self::Cluster(Arc::new(cluster)))
+                .map_err(|e| e.to_string()),
+        }
+    }
+
+    /// True for a Redis Cluster, whose keys must carry a hash tag.
+    pub(crate) fn is_cluster(&self) -> bool {
+        matches!(self, Self::Cluster(_))
+    }
+
+    /// This target with its connections going where `keys` live: on a cluster, to the master
+    /// of their slot.
+    pub(crate) fn serving(self, keys: &Keys) -> Self {
+        match self {
+            Self::Cluster(cluster) => Self::Cluster(Arc::new(cluster.serving(keys.prefix()))),
+            other => other,
         }
     }
 
@@ -65,6 +87,17 @@ impl Target {
         match self {
             Self::Single(client) => Ok(client.clone()),
             Self::Sentinel(sentinel) => sentinel.master().await,
+            Self::Cluster(cluster) => cluster.master().await,
+        }
+    }
+
+    /// `PING` through `link` to the node that serves the store.
+    pub(crate) async fn ping(&self, link: &Link) -> RedisResult<String> {
+        match self {
+            Self::Cluster(cluster) => cluster.ping().await,
+            Self::Single(_) | Self::Sentinel(_) => {
+                redis::cmd("PING").query_async(&mut link.clone()).await
+            }
         }
     }
 
@@ -85,7 +118,8 @@ impl Target {
     }
 
     /// The shared connection: it reconnects by itself after a failure, to the same address
-    /// for one Redis, to whichever master the sentinels name for a Sentinel set.
+    /// for one Redis, to whichever master the sentinels name for a Sentinel set, to whichever
+    /// node serves each key's slot for a cluster.
     pub(crate) async fn link(&self) -> RedisResult<Link> {
         match self {
             Self::Single(client) => {
@@ -104,6 +138,7 @@ impl Target {
                 failover.ready().await?;
                 Ok(Link::Failover(Arc::new(failover)))
             }
+            Self::Cluster(cluster) => cluster.connection().await.map(Link::Cluster),
         }
     }
 }

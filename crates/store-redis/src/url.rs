@@ -1,6 +1,7 @@
 //! The forms a Redis URL takes, read into what connecting needs: a single Redis
-//! (`redis://`, `rediss://`, `unix://`, as redis-rs reads them) or a Sentinel set
-//! (`redis+sentinel://[USER:PASSWORD@]HOST:PORT[,HOST:PORT…]/MASTER_NAME[?db=N]`).
+//! (`redis://`, `rediss://`, `unix://`, as redis-rs reads them), a Sentinel set
+//! (`redis+sentinel://[USER:PASSWORD@]HOST:PORT[,HOST:PORT…]/MASTER_NAME[?db=N]`) or a Redis
+//! Cluster (`redis+cluster://…`, read in `cluster.rs`).
 //!
 //! In the Sentinel form the credentials and `db` are those of the data nodes (the master the
 //! sentinels name); the sentinels themselves are asked without credentials. A port left out
@@ -19,6 +20,8 @@ pub(crate) enum RedisUrl {
     Single(String),
     /// The master a set of sentinels names.
     Sentinel(SentinelUrl),
+    /// A Redis Cluster (`cluster.rs`).
+    Cluster(crate::cluster::ClusterUrl),
 }
 
 /// The parts of a `redis+sentinel://` URL.
@@ -52,12 +55,13 @@ impl std::fmt::Debug for RedisUrl {
         match self {
             Self::Single(url) => write!(f, "Single({})", crate::redact_url(url)),
             Self::Sentinel(url) => url.fmt(f),
+            Self::Cluster(url) => url.fmt(f),
         }
     }
 }
 
 impl RedisUrl {
-    /// Reads `url`. Only the Sentinel form is checked here; redis-rs checks the others when
+    /// Reads `url`. Only the Sentinel and Cluster forms are checked here; redis-rs checks the others when
     /// it opens them.
     ///
     /// # Errors
@@ -71,6 +75,9 @@ impl RedisUrl {
                         "{e} (the form is {SENTINEL_SCHEME}://HOST:PORT[,HOST:PORT…]/MASTER_NAME)"
                     )
                 })
+            }
+            Some((scheme, rest)) if scheme.eq_ignore_ascii_case(crate::cluster::CLUSTER_SCHEME) => {
+                crate::cluster::ClusterUrl::parse(rest).map(Self::Cluster)
             }
             _ => Ok(Self::Single(url.to_owned())),
         }
@@ -155,7 +162,7 @@ fn parse_host(host: &str) -> Result<(String, u16), String> {
 }
 
 /// Percent-decodes `text`; `None` when an escape is malformed or the bytes are not UTF-8.
-fn decode(text: &str) -> Option<String> {
+pub(crate) fn decode(text: &str) -> Option<String> {
     let mut bytes = Vec::with_capacity(text.len());
     let mut rest = text.as_bytes();
     while let Some((&first, tail)) = rest.split_first() {

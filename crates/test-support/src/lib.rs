@@ -2,6 +2,7 @@
 //!
 //! - [`RedisServer`]: a private `redis-server` on a free port.
 //! - [`SentinelSet`]: a master, a replica and three sentinels watching them, for failovers.
+//! - [`RedisCluster`]: three Redis Cluster masters sharing the slots.
 //! - [`eventually`]: poll with a deadline, for states that announce no event.
 //! - [`TIMEOUT`]: the default bound on any await in a test.
 //! - [`free_port`]: a loopback port nobody listens on.
@@ -11,8 +12,10 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+mod cluster;
 mod sentinel;
 
+pub use cluster::RedisCluster;
 pub use sentinel::{MASTER_NAME, SentinelSet};
 
 /// Default bound on any await in a test.

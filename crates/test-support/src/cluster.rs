@@ -1,0 +1,195 @@
+//! A Redis Cluster in miniature: three masters, no replicas, each its own process on free
+//! loopback ports, the 16384 slots spread over them by `redis-cli --cluster create`. The
+//! masters keep serving their own slots while another is down
+//! (`cluster-require-full-coverage no`), so a test can take one away.
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::{RedisServer, TIMEOUT, free_port};
+
+/// Three cluster masters, and their replicas when asked for, all killed when dropped.
+#[derive(Debug)]
+pub struct RedisCluster {
+    nodes: Vec<RedisServer>,
+}
+
+impl RedisCluster {
+    /// Starts three cluster-enabled servers, joins them into one cluster that covers every
+    /// slot, and waits until each node says `cluster_state:ok`.
+    ///
+    /// # Panics
+    ///
+    /// When `redis-server` or `redis-cli` is missing, or the cluster does not form within
+    /// [`TIMEOUT`].
+    pub fn start() -> Self {
+        Self::start_with(0)
+    }
+
+    /// As [`start`](Self::start), with one replica per master, each synced before this
+    /// returns, so that a killed master fails over to its replica.
+    ///
+    /// # Panics
+    ///
+    /// As [`start`](Self::start).
+    pub fn start_with_replicas() -> Self {
+        let cluster = Self::start_with(1);
+        let deadline = Instant::now() + TIMEOUT;
+        while !cluster.nodes.iter().all(is_synced) {
+            assert!(Instant::now() < deadline, "the replicas did not sync");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        cluster
+    }
+
+    fn start_with(replicas: usize) -> Self {
+        let nodes: Vec<RedisServer> = (0..3 * (1 + replicas))
+            .map(|_| {
+                // The bus port is named rather than left at PORT + 10000, which may be past
+                // 65535 or taken.
+                let extra = [
+                    "--cluster-enabled",
+                    "yes",
+                    "--cluster-config-file",
+                    "nodes.conf",
+                    "--cluster-port",
+                    &free_port().to_string(),
+                    "--cluster-node-timeout",
+                    "2000",
+                    "--cluster-require-full-coverage",
+                    "no",
+                ]
+                .map(str::to_owned)
+                .to_vec();
+                RedisServer::start_with(false, extra)
+            })
+            .collect();
+        let addresses: Vec<String> = nodes
+            .iter()
+            .map(|node| format!("127.0.0.1:{}", node.port()))
+            .collect();
+        let created = Command::new("redis-cli")
+            .args(["--cluster", "create"])
+            .args(&addresses)
+            .args(["--cluster-replicas", &replicas.to_string(), "--cluster-yes"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .expect("redis-cli is installed");
+        assert!(created.success(), "redis-cli --cluster create failed");
+        let cluster = Self { nodes };
+        let deadline = Instant::now() + TIMEOUT;
+        while !cluster.nodes.iter().all(is_ok) {
+            assert!(Instant::now() < deadline, "the cluster did not become ok");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        cluster
+    }
+
+    /// `redis+cluster://127.0.0.1:P1,127.0.0.1:P2,127.0.0.1:P3`.
+    pub fn url(&self) -> String {
+        let hosts: Vec<String> = self
+            .nodes
+            .iter()
+            .map(|node| format!("127.0.0.1:{}", node.port()))
+            .collect();
+        format!("redis+cluster://{}", hosts.join(","))
+    }
+
+    /// The ports of every node, masters and replicas.
+    pub fn ports(&self) -> Vec<u16> {
+        self.nodes.iter().map(RedisServer::port).collect()
+    }
+
+    /// Kills the node on `port` with SIGKILL, as a crash would.
+    ///
+    /// # Panics
+    ///
+    /// When no node of this cluster is on `port`.
+    pub fn kill(&mut self, port: u16) {
+        self.nodes
+            .iter_mut()
+            .find(|node| node.port() == port)
+            .expect("a node of this cluster")
+            .kill();
+    }
+
+    /// Waits until a node other than `old` serves `key`'s slot as its master, and returns
+    /// its port.
+    ///
+    /// # Panics
+    ///
+    /// When no replica took over within [`TIMEOUT`].
+    pub fn wait_for_new_master(&self, key: &str, old: u16) -> u16 {
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            if let Some(port) = self.try_master_of(key).filter(|port| *port != old) {
+                return port;
+            }
+            assert!(Instant::now() < deadline, "no replica took over from {old}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// The port of the master serving `key`'s slot, as the first node that answers says.
+    ///
+    /// # Panics
+    ///
+    /// When no node answers or the answer cannot be read.
+    pub fn master_of(&self, key: &str) -> u16 {
+        self.try_master_of(key)
+            .expect("a node names the master of the slot")
+    }
+
+    fn try_master_of(&self, key: &str) -> Option<u16> {
+        self.nodes.iter().find_map(|node| master_of(node, key))
+    }
+}
+
+/// The port of the master serving `key`'s slot, as `node` says; `None` when it does not
+/// answer (killed).
+fn master_of(node: &RedisServer, key: &str) -> Option<u16> {
+    let mut conn = redis::Client::open(node.url())
+        .and_then(|client| client.get_connection_with_timeout(Duration::from_secs(1)))
+        .ok()?;
+    let slot: i64 = redis::cmd("CLUSTER")
+        .arg("KEYSLOT")
+        .arg(key)
+        .query(&mut conn)
+        .ok()?;
+    let ranges: Vec<redis::Value> = redis::cmd("CLUSTER").arg("SLOTS").query(&mut conn).ok()?;
+    ranges.iter().find_map(|range| {
+        let redis::Value::Array(parts) = range else {
+            return None;
+        };
+        let int = |v: &redis::Value| redis::from_redis_value::<i64>(v.clone()).ok();
+        let (start, end) = (int(parts.first()?)?, int(parts.get(1)?)?);
+        let redis::Value::Array(master) = parts.get(2)? else {
+            return None;
+        };
+        let port = u16::try_from(int(master.get(1)?)?).ok()?;
+        (start..=end).contains(&slot).then_some(port)
+    })
+}
+
+/// True for a master with a replica in sync, or a replica whose link to its master is up.
+fn is_synced(node: &RedisServer) -> bool {
+    let info: Option<String> = redis::Client::open(node.url())
+        .and_then(|client| client.get_connection_with_timeout(Duration::from_secs(1)))
+        .and_then(|mut conn| redis::cmd("INFO").arg("replication").query(&mut conn))
+        .ok();
+    info.is_some_and(|info| {
+        info.lines().any(|line| {
+            let line = line.trim();
+            line == "master_link_status:up" || line == "connected_slaves:1"
+        })
+    })
+}
+
+fn is_ok(node: &RedisServer) -> bool {
+    redis::Client::open(node.url())
+        .and_then(|client| client.get_connection_with_timeout(Duration::from_secs(1)))
+        .and_then(|mut conn| redis::cmd("CLUSTER").arg("INFO").query::<String>(&mut conn))
+        .is_ok_and(|info| info.lines().any(|line| line.trim() == "cluster_state:ok"))
+}
