@@ -2,7 +2,7 @@
 -- lib.lua), and for each taken report that names a queue, claims the worker's next job from
 -- it as claim.lua would (`claim_jobs`, at most one): a busy worker reports a job and takes
 -- the next in one step. Announces the batch's changes in one message per status. The store
--- sends the reports that come in while one batch is on its way as the next batch.
+-- sends the reports that come in while batches are on their way as the next batch.
 -- KEYS: the jobs index "{ns}:v1:jobs", not read: it names the namespace's slot so that a
 --   Redis Cluster routes the script (every key is under the namespace prefix)
 -- ARGV: key prefix ("{ns}:v1:"), now (RFC 3339), events channel, timeout grace (ms), then
