@@ -1,11 +1,13 @@
 //! The Redis store on a local three-master Redis Cluster: the shared conformance suite, and
 //! where the namespace's keys live.
 
+mod common;
+
 use std::sync::Arc;
 use std::time::Duration;
 
-use hero_store::conformance::Faults;
-use hero_store::{Claimed, Store};
+use common::SplitClaims;
+use hero_store::Store;
 use hero_store_redis::{Durability, RedisStore};
 use hero_test_support::RedisCluster;
 
@@ -35,6 +37,7 @@ async fn redis_store_passes_the_conformance_suite_on_a_three_master_cluster() {
         .expect("connect");
     let faults = SplitClaims {
         conn: namespace_master(&cluster).await,
+        prefix: format!("{{{NAMESPACE}}}:v1:"),
     };
     tokio::time::timeout(
         hero_test_support::TIMEOUT * 4,
@@ -57,6 +60,7 @@ async fn redis_store_passes_the_conformance_suite_on_a_cluster_waiting_for_a_rep
         .expect("connect");
     let faults = SplitClaims {
         conn: namespace_master(&cluster).await,
+        prefix: format!("{{{NAMESPACE}}}:v1:"),
     };
     tokio::time::timeout(
         hero_test_support::TIMEOUT * 4,
@@ -170,75 +174,6 @@ async fn a_cluster_with_no_node_listening_is_reported_unavailable() {
     assert!(err.is_retryable(), "{message}");
     assert!(!message.contains("hunter2"), "{message}");
     assert!(message.contains(&port.to_string()), "{message}");
-}
-
-/// Cuts a claim in two as a lost reply does: the `BLMOVE` the store waits with, and
-/// `claim.lua` run later, or never. Keys as `docs/runner-protocol.md` lays them out, under
-/// the cluster's hash tag, on the master serving them.
-struct SplitClaims {
-    conn: redis::aio::MultiplexedConnection,
-}
-
-#[async_trait::async_trait]
-impl Faults for SplitClaims {
-    async fn move_without_marking(&self, queue: &str, worker: &str) -> Option<String> {
-        redis::cmd("LMOVE")
-            .arg(key(&format!("queue:{queue}")))
-            .arg(key(&format!("inflight:{worker}")))
-            .arg("RIGHT")
-            .arg("LEFT")
-            .query_async(&mut self.conn.clone())
-            .await
-            .expect("lmove")
-    }
-
-    async fn mark_moved(
-        &self,
-        queue: &str,
-        worker: &str,
-        moved: &str,
-        lease: Duration,
-        most: usize,
-    ) -> Vec<Claimed> {
-        let claimed: Vec<(u64, String, String)> = redis::Script::new(concat!(
-            include_str!("../lua/lib.lua"),
-            include_str!("../lua/claim.lua")
-        ))
-        .key(key(&format!("queue:{queue}")))
-        .key(key(&format!("inflight:{worker}")))
-        .key(key("workers"))
-        .key(key("seen"))
-        .key(key("attempts"))
-        .arg(key("job:"))
-        .arg(worker)
-        .arg(u64::try_from(lease.as_millis()).expect("a short lease"))
-        .arg(chrono::Utc::now().to_rfc3339())
-        .arg(moved)
-        .arg(most)
-        .arg(queue)
-        .arg(5000)
-        .invoke_async(&mut self.conn.clone())
-        .await
-        .expect("claim.lua");
-        claimed
-            .into_iter()
-            .map(|(token, json, _id)| Claimed {
-                job: serde_json::from_str(&json).expect("job json"),
-                token,
-            })
-            .collect()
-    }
-
-    async fn corrupt_job(&self, id: &str) -> bool {
-        let () = redis::cmd("HSET")
-            .arg(key(&format!("job:{id}")))
-            .arg("job")
-            .arg("{not json")
-            .query_async(&mut self.conn.clone())
-            .await
-            .expect("hset");
-        true
-    }
 }
 
 /// Kills the namespace's master once the store has its shared, blocking and subscription

@@ -1,14 +1,21 @@
 //! The Redis store against the shared store conformance suite, on a private redis-server.
 
+mod common;
+
 use std::sync::Arc;
 use std::time::Duration;
 
-use hero_store::conformance::Faults;
-use hero_store::{Claimed, Store};
+use common::SplitClaims;
+use hero_store::Store;
 use hero_store_redis::{Durability, RedisStore};
 use hero_test_support::{RedisServer, SentinelSet};
 
 const NAMESPACE: &str = "conformance";
+
+/// A key of the namespace, as `docs/runner-protocol.md` lays them out.
+fn key(rest: &str) -> String {
+    format!("{NAMESPACE}:v1:{rest}")
+}
 
 #[tokio::test]
 async fn redis_store_passes_the_conformance_suite() {
@@ -22,6 +29,7 @@ async fn redis_store_passes_the_conformance_suite() {
             .get_multiplexed_async_connection()
             .await
             .expect("connect"),
+        prefix: format!("{NAMESPACE}:v1:"),
     };
     // The whole suite, some 60 checks of which several wait for leases and retentions to
     // pass: about 30 s on a busy 2-core machine.
@@ -51,6 +59,7 @@ async fn redis_store_passes_the_conformance_suite_through_a_sentinel_set_waiting
             .get_multiplexed_async_connection()
             .await
             .expect("connect"),
+        prefix: format!("{NAMESPACE}:v1:"),
     };
     tokio::time::timeout(
         hero_test_support::TIMEOUT * 4,
@@ -171,78 +180,6 @@ async fn jobs_without_a_caller_or_context_id_leave_no_empty_caller_or_context_in
         .await
         .expect("list");
     assert_eq!(listed.len(), 4, "every job is listed by its runner");
-}
-
-/// Cuts a claim in two as a lost reply does: the `BLMOVE` the store waits with, and
-/// `claim.lua` run later, or never. Keys as `docs/runner-protocol.md` lays them out.
-struct SplitClaims {
-    conn: redis::aio::MultiplexedConnection,
-}
-
-fn key(rest: &str) -> String {
-    format!("{NAMESPACE}:v1:{rest}")
-}
-
-#[async_trait::async_trait]
-impl Faults for SplitClaims {
-    async fn move_without_marking(&self, queue: &str, worker: &str) -> Option<String> {
-        redis::cmd("LMOVE")
-            .arg(key(&format!("queue:{queue}")))
-            .arg(key(&format!("inflight:{worker}")))
-            .arg("RIGHT")
-            .arg("LEFT")
-            .query_async(&mut self.conn.clone())
-            .await
-            .expect("lmove")
-    }
-
-    async fn mark_moved(
-        &self,
-        queue: &str,
-        worker: &str,
-        moved: &str,
-        lease: Duration,
-        most: usize,
-    ) -> Vec<Claimed> {
-        let claimed: Vec<(u64, String, String)> = redis::Script::new(concat!(
-            include_str!("../lua/lib.lua"),
-            include_str!("../lua/claim.lua")
-        ))
-        .key(key(&format!("queue:{queue}")))
-        .key(key(&format!("inflight:{worker}")))
-        .key(key("workers"))
-        .key(key("seen"))
-        .key(key("attempts"))
-        .arg(key("job:"))
-        .arg(worker)
-        .arg(u64::try_from(lease.as_millis()).expect("a short lease"))
-        .arg(chrono::Utc::now().to_rfc3339())
-        .arg(moved)
-        .arg(most)
-        .arg(queue)
-        .arg(5000)
-        .invoke_async(&mut self.conn.clone())
-        .await
-        .expect("claim.lua");
-        claimed
-            .into_iter()
-            .map(|(token, json, _id)| Claimed {
-                job: serde_json::from_str(&json).expect("job json"),
-                token,
-            })
-            .collect()
-    }
-
-    async fn corrupt_job(&self, id: &str) -> bool {
-        let () = redis::cmd("HSET")
-            .arg(key(&format!("job:{id}")))
-            .arg("job")
-            .arg("{not json")
-            .query_async(&mut self.conn.clone())
-            .await
-            .expect("hset");
-        true
-    }
 }
 
 #[tokio::test]
