@@ -84,41 +84,13 @@ fn parse(rest: &str) -> Result<ClusterUrl, String> {
     };
     let nodes = hosts
         .split(',')
-        .map(parse_node)
+        .map(|node| crate::url::parse_address(node, "a node", REDIS_PORT))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(ClusterUrl {
         nodes,
         username,
         password,
     })
-}
-
-/// `HOST[:PORT]` or `[IPV6][:PORT]`.
-fn parse_node(node: &str) -> Result<(String, u16), String> {
-    let (name, port) = match node.strip_prefix('[') {
-        Some(bracketed) => {
-            let (name, after) = bracketed
-                .split_once(']')
-                .ok_or("a node's IPv6 address lacks its `]`")?;
-            (name, after.strip_prefix(':'))
-        }
-        None => match node.rsplit_once(':') {
-            Some((name, port)) => (name, Some(port)),
-            None => (node, None),
-        },
-    };
-    if name.is_empty() || name.contains(['/', '@', ' ', '?', '#']) {
-        return Err("a node's address is empty or malformed".into());
-    }
-    let port = match port {
-        None => REDIS_PORT,
-        Some(port) => port
-            .parse()
-            .ok()
-            .filter(|port| *port > 0)
-            .ok_or("a node's port is not a number from 1 to 65535")?,
-    };
-    Ok((name.to_owned(), port))
 }
 
 /// A cluster, and the slot of the namespace the store keeps in it.

@@ -105,7 +105,7 @@ fn parse_sentinel(rest: &str) -> Result<SentinelUrl, String> {
     };
     let sentinels = hosts
         .split(',')
-        .map(parse_host)
+        .map(|host| parse_address(host, "a sentinel", SENTINEL_PORT))
         .collect::<Result<Vec<_>, _>>()?;
     let master = decode(master).ok_or("the master name is not valid percent-encoding")?;
     if master.is_empty() || master.contains(['/', ' ']) {
@@ -133,30 +133,35 @@ fn parse_sentinel(rest: &str) -> Result<SentinelUrl, String> {
     })
 }
 
-/// `HOST[:PORT]` or `[IPV6][:PORT]`.
-fn parse_host(host: &str) -> Result<(String, u16), String> {
-    let (name, port) = match host.strip_prefix('[') {
+/// `HOST[:PORT]` or `[IPV6][:PORT]`, the port `default_port` when absent; errors name the
+/// address as `what` ("a sentinel", "a node").
+pub(crate) fn parse_address(
+    text: &str,
+    what: &str,
+    default_port: u16,
+) -> Result<(String, u16), String> {
+    let (name, port) = match text.strip_prefix('[') {
         Some(bracketed) => {
             let (name, after) = bracketed
                 .split_once(']')
-                .ok_or("a sentinel's IPv6 address lacks its `]`")?;
+                .ok_or_else(|| format!("{what}'s IPv6 address lacks its `]`"))?;
             (name, after.strip_prefix(':'))
         }
-        None => match host.rsplit_once(':') {
+        None => match text.rsplit_once(':') {
             Some((name, port)) => (name, Some(port)),
-            None => (host, None),
+            None => (text, None),
         },
     };
-    if name.is_empty() || name.contains(['/', '@', ' ']) {
-        return Err("a sentinel's address is empty or malformed".into());
+    if name.is_empty() || name.contains(['/', '@', ' ', '?', '#']) {
+        return Err(format!("{what}'s address is empty or malformed"));
     }
     let port = match port {
-        None => SENTINEL_PORT,
+        None => default_port,
         Some(port) => port
             .parse()
             .ok()
             .filter(|port| *port > 0)
-            .ok_or("a sentinel's port is not a number from 1 to 65535")?,
+            .ok_or_else(|| format!("{what}'s port is not a number from 1 to 65535"))?,
     };
     Ok((name.to_owned(), port))
 }
