@@ -3,7 +3,6 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use common::SplitClaims;
@@ -39,12 +38,7 @@ async fn redis_store_passes_the_conformance_suite_on_a_three_master_cluster() {
         conn: namespace_master(&cluster).await,
         prefix: format!("{{{NAMESPACE}}}:v1:"),
     };
-    tokio::time::timeout(
-        hero_test_support::TIMEOUT * 4,
-        hero_store::conformance::run_all(Arc::new(store), &faults),
-    )
-    .await
-    .expect("the suite finishes in time");
+    faults.run_suite(store).await;
 }
 
 /// As above, with a replica per master and every submit confirmed by the namespace's
@@ -62,12 +56,7 @@ async fn redis_store_passes_the_conformance_suite_on_a_cluster_waiting_for_a_rep
         conn: namespace_master(&cluster).await,
         prefix: format!("{{{NAMESPACE}}}:v1:"),
     };
-    tokio::time::timeout(
-        hero_test_support::TIMEOUT * 4,
-        hero_store::conformance::run_all(Arc::new(store), &faults),
-    )
-    .await
-    .expect("the suite finishes in time");
+    faults.run_suite(store).await;
 }
 
 #[tokio::test]

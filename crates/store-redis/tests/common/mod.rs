@@ -1,9 +1,11 @@
 //! What the Redis store's test files share.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use hero_store::Claimed;
 use hero_store::conformance::Faults;
+use hero_store_redis::RedisStore;
 
 /// Cuts a claim in two as a lost reply does: the `BLMOVE` the store waits with, and
 /// `claim.lua` run later, or never. Keys as `docs/runner-protocol.md` lays them out, under
@@ -17,6 +19,18 @@ pub(crate) struct SplitClaims {
 impl SplitClaims {
     fn key(&self, rest: &str) -> String {
         format!("{}{rest}", self.prefix)
+    }
+
+    /// Runs the whole conformance suite on `store`, with these faults.
+    pub(crate) async fn run_suite(&self, store: RedisStore) {
+        // Some 60 checks, of which several wait for leases and retentions to pass: about
+        // 30 s on a busy 2-core machine.
+        tokio::time::timeout(
+            hero_test_support::TIMEOUT * 4,
+            hero_store::conformance::run_all(Arc::new(store), self),
+        )
+        .await
+        .expect("the suite finishes in time");
     }
 }
 
