@@ -15,7 +15,7 @@ use redis::cluster_routing::{Route, RoutingInfo, SingleNodeRoutingInfo, SlotAddr
 use redis::{ConnectionAddr, IntoConnectionInfo, RedisConnectionInfo, RedisResult, Value};
 
 use crate::connection::COMMAND_TIMEOUT;
-use crate::url::decode;
+use crate::url::Authority;
 
 /// The scheme of a URL naming a Redis Cluster.
 pub(crate) const CLUSTER_SCHEME: &str = "redis+cluster";
@@ -66,33 +66,17 @@ fn parse(rest: &str) -> Result<ClusterUrl, String> {
             "a cluster URL takes no path, database or query: a cluster has only database 0".into(),
         );
     }
-    let (userinfo, hosts) = match authority.rsplit_once('@') {
-        Some((userinfo, hosts)) => (Some(userinfo), hosts),
-        None => (None, authority),
-    };
-    let (username, password) = match userinfo {
-        None => (None, None),
-        Some(userinfo) => {
-            let (user, password) = userinfo.split_once(':').unwrap_or((userinfo, ""));
-            let user = decode(user).ok_or("the user name is not valid percent-encoding")?;
-            let password = decode(password).ok_or("the password is not valid percent-encoding")?;
-            (
-                Some(user).filter(|u| !u.is_empty()),
-                Some(password).filter(|p| !p.is_empty()),
-            )
-        }
-    };
-    let nodes = hosts
-        .split(',')
-        .map(|node| crate::url::parse_address(node, "a node", REDIS_PORT))
-        .collect::<Result<Vec<_>, _>>()?;
+    let Authority {
+        username,
+        password,
+        hosts: nodes,
+    } = Authority::parse(authority, "a node", REDIS_PORT)?;
     Ok(ClusterUrl {
         nodes,
         username,
         password,
     })
 }
-
 /// A cluster, and the slot of the namespace the store keeps in it.
 pub(crate) struct Cluster {
     client: ClusterClient,

@@ -87,26 +87,11 @@ impl RedisUrl {
 fn parse_sentinel(rest: &str) -> Result<SentinelUrl, String> {
     let (authority, tail) = rest.split_once('/').unwrap_or((rest, ""));
     let (master, query) = tail.split_once('?').unwrap_or((tail, ""));
-    let (userinfo, hosts) = match authority.rsplit_once('@') {
-        Some((userinfo, hosts)) => (Some(userinfo), hosts),
-        None => (None, authority),
-    };
-    let (username, password) = match userinfo {
-        None => (None, None),
-        Some(userinfo) => {
-            let (user, password) = userinfo.split_once(':').unwrap_or((userinfo, ""));
-            let user = decode(user).ok_or("the user name is not valid percent-encoding")?;
-            let password = decode(password).ok_or("the password is not valid percent-encoding")?;
-            (
-                Some(user).filter(|u| !u.is_empty()),
-                Some(password).filter(|p| !p.is_empty()),
-            )
-        }
-    };
-    let sentinels = hosts
-        .split(',')
-        .map(|host| parse_address(host, "a sentinel", SENTINEL_PORT))
-        .collect::<Result<Vec<_>, _>>()?;
+    let Authority {
+        username,
+        password,
+        hosts: sentinels,
+    } = Authority::parse(authority, "a sentinel", SENTINEL_PORT)?;
     let master = decode(master).ok_or("the master name is not valid percent-encoding")?;
     if master.is_empty() || master.contains(['/', ' ']) {
         return Err("the URL names no master: add `/MASTER_NAME` after the sentinels".into());
@@ -133,13 +118,51 @@ fn parse_sentinel(rest: &str) -> Result<SentinelUrl, String> {
     })
 }
 
+/// What comes before the path of a URL naming several hosts:
+/// `[USER[:PASSWORD]@]HOST[:PORT][,HOST[:PORT]…]`.
+pub(crate) struct Authority {
+    pub(crate) username: Option<String>,
+    pub(crate) password: Option<String>,
+    /// `(host, port)` in the order given.
+    pub(crate) hosts: Vec<(String, u16)>,
+}
+
+impl Authority {
+    /// Reads `authority`; `what` names a host in errors ("a sentinel", "a node"), and a host
+    /// without a port gets `default_port`.
+    pub(crate) fn parse(authority: &str, what: &str, default_port: u16) -> Result<Self, String> {
+        let (userinfo, hosts) = match authority.rsplit_once('@') {
+            Some((userinfo, hosts)) => (Some(userinfo), hosts),
+            None => (None, authority),
+        };
+        let (username, password) = match userinfo {
+            None => (None, None),
+            Some(userinfo) => {
+                let (user, password) = userinfo.split_once(':').unwrap_or((userinfo, ""));
+                let user = decode(user).ok_or("the user name is not valid percent-encoding")?;
+                let password =
+                    decode(password).ok_or("the password is not valid percent-encoding")?;
+                (
+                    Some(user).filter(|u| !u.is_empty()),
+                    Some(password).filter(|p| !p.is_empty()),
+                )
+            }
+        };
+        let hosts = hosts
+            .split(',')
+            .map(|host| parse_address(host, what, default_port))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Self {
+            username,
+            password,
+            hosts,
+        })
+    }
+}
+
 /// `HOST[:PORT]` or `[IPV6][:PORT]`, the port `default_port` when absent; errors name the
 /// address as `what` ("a sentinel", "a node").
-pub(crate) fn parse_address(
-    text: &str,
-    what: &str,
-    default_port: u16,
-) -> Result<(String, u16), String> {
+fn parse_address(text: &str, what: &str, default_port: u16) -> Result<(String, u16), String> {
     let (name, port) = match text.strip_prefix('[') {
         Some(bracketed) => {
             let (name, after) = bracketed
