@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use hero_job::{JobResult, JobStatus};
 use hero_supervisor_openrpc_client::{JobBuilder, SupervisorClient};
-use hero_test_support::{TIMEOUT, eventually, workspace_binary};
+use hero_test_support::{TIMEOUT, eventually, wait_until, workspace_binary};
 use netns::{Host, Lan, Process};
 use nix::sys::signal::Signal;
 
@@ -97,7 +97,7 @@ impl Cluster {
             cluster.runners.push(runner);
         }
         for runner in &cluster.runners {
-            until_sync(&format!("{} claims jobs", runner.host.name), || {
+            wait_until(&format!("{} claims jobs", runner.host.name), || {
                 runner.process.output().contains("runner started")
             });
         }
@@ -197,7 +197,7 @@ fn start_redis(host: &Host, dir: &Path) -> Process {
         dir.join("redis.log"),
     );
     let url = format!("redis://{}:{REDIS_PORT}", host.ip);
-    until_sync("redis answers across the LAN", || {
+    wait_until("redis answers across the LAN", || {
         redis::Client::open(url.as_str())
             .and_then(|client| client.get_connection_with_timeout(Duration::from_secs(1)))
             .and_then(|mut conn| redis::cmd("PING").query::<String>(&mut conn))
@@ -337,18 +337,6 @@ where
     );
 }
 
-/// As [`until`], for checks that only read files or make one quick blocking call.
-fn until_sync(what: &str, mut check: impl FnMut() -> bool) {
-    let deadline = std::time::Instant::now() + TIMEOUT;
-    while !check() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "timed out waiting until {what}"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 /// A drain whose first runner host was cut off mid-way, read once every job was final.
 struct CutDrain {
     cluster: Cluster,
@@ -375,7 +363,7 @@ impl CutDrain {
         let cut = &cluster.runners[0];
         // Past its first four, every execution started after one of its reports was taken:
         // the cut falls mid-drain, with jobs of r1 both done and in its hands.
-        until_sync("r1 has run a few jobs", || {
+        wait_until("r1 has run a few jobs", || {
             read_executions(&cut.executions).len() >= 6
         });
         cluster.lan.cut(&cut.host);
@@ -465,7 +453,7 @@ async fn a_cut_off_runner_hosts_late_reports_are_refused_once_its_link_is_back()
     let cut = &mut drain.cluster.runners[0].process;
     cut.signal(Signal::SIGTERM);
     let mut exited = None;
-    until_sync("r1 has sent its late reports and exited", || {
+    wait_until("r1 has sent its late reports and exited", || {
         exited = cut.exited();
         exited.is_some()
     });
@@ -509,7 +497,7 @@ async fn a_job_without_retries_held_by_a_cut_off_host_fails_as_runner_lost_and_s
     .await;
     let ids = cluster.submit(0, 4, 0).await;
     let r1 = &cluster.runners[0];
-    until_sync("r1 runs all four jobs", || {
+    wait_until("r1 runs all four jobs", || {
         read_executions(&r1.executions).len() == 4
     });
     cluster.lan.cut(&r1.host);
@@ -525,14 +513,14 @@ async fn a_job_without_retries_held_by_a_cut_off_host_fails_as_runner_lost_and_s
     }
 
     // Its runs end on r1 as if nothing happened, and their successes wait to be reported.
-    until_sync("r1 has ended all four jobs", || {
+    wait_until("r1 has ended all four jobs", || {
         let log = cluster.runners[0].process.output();
         log.matches("job ended status=completed").count() == 4
     });
     cluster.lan.restore(&cluster.runners[0].host);
     let r1 = &mut cluster.runners[0].process;
     r1.signal(Signal::SIGTERM);
-    until_sync("r1 has sent its late reports and exited", || {
+    wait_until("r1 has sent its late reports and exited", || {
         r1.exited().is_some()
     });
     assert_eq!(

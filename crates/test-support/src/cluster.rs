@@ -4,9 +4,9 @@
 //! (`cluster-require-full-coverage no`), so a test can take one away.
 
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::{RedisServer, TIMEOUT, free_port};
+use crate::{RedisServer, free_port, wait_until};
 
 /// Three cluster masters, and their replicas when asked for, all killed when dropped.
 #[derive(Debug)]
@@ -21,7 +21,7 @@ impl RedisCluster {
     /// # Panics
     ///
     /// When `redis-server` or `redis-cli` is missing, or the cluster does not form within
-    /// [`TIMEOUT`].
+    /// [`TIMEOUT`](crate::TIMEOUT).
     pub fn start() -> Self {
         Self::start_with(0)
     }
@@ -34,11 +34,7 @@ impl RedisCluster {
     /// As [`start`](Self::start).
     pub fn start_with_replicas() -> Self {
         let cluster = Self::start_with(1);
-        let deadline = Instant::now() + TIMEOUT;
-        while !cluster.nodes.iter().all(is_synced) {
-            assert!(Instant::now() < deadline, "the replicas did not sync");
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        wait_until("the replicas sync", || cluster.nodes.iter().all(is_synced));
         cluster
     }
 
@@ -79,11 +75,7 @@ impl RedisCluster {
             .expect("redis-cli is installed");
         assert!(created.success(), "redis-cli --cluster create failed");
         let cluster = Self { nodes };
-        let deadline = Instant::now() + TIMEOUT;
-        while !cluster.nodes.iter().all(is_ok) {
-            assert!(Instant::now() < deadline, "the cluster did not become ok");
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        wait_until("the cluster is ok", || cluster.nodes.iter().all(is_ok));
         cluster
     }
 
@@ -120,16 +112,14 @@ impl RedisCluster {
     ///
     /// # Panics
     ///
-    /// When no replica took over within [`TIMEOUT`].
+    /// When no replica took over within [`TIMEOUT`](crate::TIMEOUT).
     pub fn wait_for_new_master(&self, key: &str, old: u16) -> u16 {
-        let deadline = Instant::now() + TIMEOUT;
-        loop {
-            if let Some(port) = self.try_master_of(key).filter(|port| *port != old) {
-                return port;
-            }
-            assert!(Instant::now() < deadline, "no replica took over from {old}");
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        let mut new = None;
+        wait_until(&format!("a replica takes over from {old}"), || {
+            new = self.try_master_of(key).filter(|port| *port != old);
+            new.is_some()
+        });
+        new.expect("the wait ended with a new master")
     }
 
     /// The port of the master serving `key`'s slot, as the first node that answers says.

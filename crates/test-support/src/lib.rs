@@ -195,6 +195,20 @@ fn spawn_redis(port: u16, persistent: bool, extra: &[String], dir: &std::path::P
         .expect("redis-server is installed")
 }
 
+/// Polls `check` every 20 ms, blocking the thread, until it holds; for checks that read a
+/// file or make one quick blocking call.
+///
+/// # Panics
+///
+/// Naming `what`, when [`TIMEOUT`] passes first.
+pub fn wait_until(what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = Instant::now() + TIMEOUT;
+    while !check() {
+        assert!(Instant::now() < deadline, "timed out waiting until {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 /// Polls `check` every 20 ms until it returns true; false when `within` passes first.
 pub async fn eventually<F, Fut>(within: Duration, mut check: F) -> bool
 where

@@ -5,7 +5,7 @@
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::{RedisServer, TIMEOUT, free_port};
+use crate::{RedisServer, free_port, wait_until};
 
 /// The name the sentinels know the master by.
 pub const MASTER_NAME: &str = "hero";
@@ -40,7 +40,7 @@ impl SentinelSet {
     ///
     /// # Panics
     ///
-    /// When a process does not start or the set does not form within [`TIMEOUT`].
+    /// When a process does not start or the set does not form within [`TIMEOUT`](crate::TIMEOUT).
     pub fn start() -> Self {
         let master = RedisServer::start();
         let replica = RedisServer::start_replica_of(master.port());
@@ -52,7 +52,7 @@ impl SentinelSet {
                 .collect(),
         };
         set.wait_until_replicated();
-        wait_for("the sentinels to know each other and the replica", || {
+        wait_until("the sentinels to know each other and the replica", || {
             set.sentinels.iter().all(|sentinel| {
                 let known = |what: &str| {
                     sentinel
@@ -127,10 +127,10 @@ impl SentinelSet {
     ///
     /// # Panics
     ///
-    /// When that does not happen within [`TIMEOUT`].
+    /// When that does not happen within [`TIMEOUT`](crate::TIMEOUT).
     pub fn wait_for_new_master(&self, old: u16) -> u16 {
         let mut new = None;
-        wait_for("the sentinels to promote the replica", || {
+        wait_until("the sentinels to promote the replica", || {
             let named: Vec<Option<u16>> = self
                 .sentinels
                 .iter()
@@ -155,9 +155,9 @@ impl SentinelSet {
     ///
     /// # Panics
     ///
-    /// When that does not happen within [`TIMEOUT`].
+    /// When that does not happen within [`TIMEOUT`](crate::TIMEOUT).
     pub fn wait_until_replicated(&self) {
-        wait_for("the master to have a replica in sync", || {
+        wait_until("the master to have a replica in sync", || {
             let Some(port) = self.master_port() else {
                 return false;
             };
@@ -233,13 +233,4 @@ fn info_replication(port: u16) -> Option<String> {
         .get_connection_with_timeout(Duration::from_secs(1))
         .ok()?;
     redis::cmd("INFO").arg("replication").query(&mut conn).ok()
-}
-
-/// Polls `check` every 50 ms until it holds; panics naming `what` after [`TIMEOUT`].
-fn wait_for(what: &str, mut check: impl FnMut() -> bool) {
-    let deadline = Instant::now() + TIMEOUT;
-    while !check() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
