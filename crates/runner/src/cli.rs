@@ -17,7 +17,7 @@ use anyhow::Context;
 use clap::Parser;
 use hero_job::Level;
 use hero_store::Store;
-use hero_store_redis::{RedisStore, redact_url};
+use hero_store_redis::{Durability, redact_url};
 use hero_supervisor_api::Secret;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::time::Instant;
@@ -223,7 +223,7 @@ pub async fn main_with(executor: Arc<dyn Executor>, args: RunnerArgs) -> anyhow:
 
 async fn connect_store(args: &RunnerArgs) -> anyhow::Result<Arc<dyn Store>> {
     let endpoint = match &args.supervisor {
-        None => return Ok(Arc::new(connect(&args.redis_url, &args.namespace).await?)),
+        None => return connect(&args.redis_url, &args.namespace).await,
         Some(endpoint) => endpoint,
     };
     let store = match endpoint {
@@ -269,12 +269,12 @@ async fn connect_endpoint(
 }
 
 /// Connects to Redis, retrying with backoff for up to [`CONNECT_PATIENCE`].
-async fn connect(url: &str, namespace: &str) -> anyhow::Result<RedisStore> {
+async fn connect(url: &str, namespace: &str) -> anyhow::Result<Arc<dyn Store>> {
     let safe_url = redact_url(url);
     let deadline = Instant::now() + CONNECT_PATIENCE;
     let mut backoff = Backoff::store();
     loop {
-        let error = match RedisStore::connect(url, namespace).await {
+        let error = match hero_store_redis::connect(url, namespace, Durability::Async).await {
             Ok(store) => {
                 tracing::info!(redis = %safe_url, "connected");
                 return Ok(store);

@@ -31,7 +31,7 @@ claim_jobs(ns, ARGV[7], ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5], tonumber(A
   tonumber(ARGV[8] or '5000'), now_ms, jobs, changed)
 -- Tells watchers, in one message for the batch (see docs/runner-protocol.md, "Job changes").
 if #changed > 0 then
-  redis.call('PUBLISH', ns .. 'changes', 'running\n' .. now_ms .. '\n' ..
+  redis.call('PUBLISH', chan(ns, 'changes'), 'running\n' .. now_ms .. '\n' ..
     table.concat(changed, '\n'))
 end
 return jobs

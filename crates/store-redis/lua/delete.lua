@@ -34,6 +34,6 @@ if state[5] then
 end
 redis.call('PUBLISH', ARGV[2], ARGV[1] .. '\n')
 local t = redis.call('TIME')
-redis.call('PUBLISH', ns .. 'changes', 'deleted\n' .. (t[1] * 1000 + math.floor(t[2] / 1000)) ..
+redis.call('PUBLISH', chan(ns, 'changes'), 'deleted\n' .. (t[1] * 1000 + math.floor(t[2] / 1000)) ..
   '\n' .. ARGV[1] .. ' ' .. state[2] .. ' ' .. (state[4] or ''))
 return 1

@@ -41,7 +41,7 @@ if allowed then
   if status == 'running' then
     claimed = who[3]
   end
-  redis.call('PUBLISH', ns .. 'changes', ARGV[2] .. '\n' .. now_ms .. '\n' ..
+  redis.call('PUBLISH', chan(ns, 'changes'), ARGV[2] .. '\n' .. now_ms .. '\n' ..
     change_line(ARGV[1], who[1], who[2], claimed, now_ms))
 end
 return 1

@@ -8,12 +8,12 @@
 -- a job that is not final.
 -- KEYS: expiry set, jobs index
 -- ARGV: job key prefix, most entries
--- Returns {entries taken, jobs removed}.
+-- Returns {entries taken, jobs removed, their ids}.
 local t = redis.call('TIME')
 local now_ms = t[1] * 1000 + math.floor(t[2] / 1000)
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now_ms, 'LIMIT', 0, tonumber(ARGV[2]))
 if #due == 0 then
-  return {0, 0}
+  return {0, 0, {}}
 end
 local ns = string.sub(KEYS[2], 1, #KEYS[2] - 4)
 local final = {completed = true, failed = true, stopped = true}
@@ -27,7 +27,7 @@ local function drop(index, id)
   end
   ids[#ids + 1] = id
 end
-local removed = 0
+local removed = {}
 for _, id in ipairs(due) do
   local key = ARGV[1] .. id
   local state = redis.call('HMGET', key, 'status', 'runner', 'owner', 'caller', 'context')
@@ -43,11 +43,11 @@ for _, id in ipairs(due) do
       drop(ns .. 'idx:caller:' .. state[4], id)
       drop(ns .. 'idx:context:' .. state[5], id)
     end
-    removed = removed + 1
+    removed[#removed + 1] = id
   end
 end
 for index, ids in pairs(from) do
   redis.call('ZREM', index, unpack(ids))
 end
 redis.call('ZREM', KEYS[1], unpack(due))
-return {#due, removed}
+return {#due, #removed, removed}

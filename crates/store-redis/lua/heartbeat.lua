@@ -81,7 +81,7 @@ for _, id in ipairs(redis.call('LRANGE', KEYS[3], 0, -1)) do
 end
 -- Tells watchers (see docs/runner-protocol.md, "Job changes").
 if #requeued > 0 then
-  redis.call('PUBLISH', ns .. 'changes', 'queued\n' .. now_ms .. '\n' ..
+  redis.call('PUBLISH', chan(ns, 'changes'), 'queued\n' .. now_ms .. '\n' ..
     table.concat(requeued, '\n'))
 end
 return give_up

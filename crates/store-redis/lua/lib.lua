@@ -2,6 +2,13 @@
 -- (`crates/store-redis/src/scripts.rs`), and so must a runner in another language that runs
 -- them (see docs/runner-protocol.md).
 
+-- The channel `name` of the namespace whose keys start with `ns`. On a Redis Cluster each
+-- runner's shard has keys under `{NS/RUNNER}:v1:` while the namespace's channels stay under
+-- `{NS}:v1:`, so one subscription hears every shard; anywhere else `ns` is the namespace's.
+local function chan(ns, name)
+  return (string.gsub(ns, '^{([^/{}]*)/[^{}]*}', '{%1}', 1)) .. name
+end
+
 -- Moves a job between the status indexes ({ns}idx:status:<status>), keeping its creation
 -- time (ms, the jobs index's score) as its score there. A caller that read the job hash's
 -- `created_ms` (the same score, stored by the submit scripts) passes it as `score` and saves
@@ -74,7 +81,7 @@ end
 local function schedule(ns, id, due)
   redis.call('ZADD', ns .. 'scheduled', due, id)
   if redis.call('ZRANGE', ns .. 'scheduled', 0, 0)[1] == id then
-    redis.call('PUBLISH', ns .. 'events', '\nscheduled')
+    redis.call('PUBLISH', chan(ns, 'events'), '\nscheduled')
   end
 end
 
@@ -134,7 +141,7 @@ local function finish_run(ns, id, worker, status, result, now_iso, events, attem
       redis.call('HDEL', key, 'worker', 'attempt', 'started_at', 'deadline', 'claimed_ms',
         'progress')
       schedule(ns, id, due)
-      redis.call('PUBLISH', ns .. 'changes', 'scheduled\n' .. now_ms .. '\n' .. id .. ' ' ..
+      redis.call('PUBLISH', chan(ns, 'changes'), 'scheduled\n' .. now_ms .. '\n' .. id .. ' ' ..
         state[4] .. ' ' .. (state[5] or ''))
       return 1
     end
@@ -161,7 +168,7 @@ local function finish_run(ns, id, worker, status, result, now_iso, events, attem
         fields[name] = values[i]
       end
     end
-    redis.call('PUBLISH', ns .. 'results', id .. '\n' .. cjson.encode(fields))
+    redis.call('PUBLISH', chan(ns, 'results'), id .. '\n' .. cjson.encode(fields))
   end
   redis.call('PUBLISH', events, id .. '\n' .. status)
   local lines = batch.changes[status]
@@ -187,7 +194,7 @@ local function publish_batch(ns, batch, now_ms)
   end
   for status, lines in pairs(batch.changes) do
     if #lines > 0 then
-      redis.call('PUBLISH', ns .. 'changes', status .. '\n' .. now_ms .. '\n' ..
+      redis.call('PUBLISH', chan(ns, 'changes'), status .. '\n' .. now_ms .. '\n' ..
         table.concat(lines, '\n'))
     end
   end

@@ -12,6 +12,6 @@ redis.call('HSET', KEYS[1], 'progress', ARGV[3])
 -- Tells watchers (see docs/runner-protocol.md, "Job changes"); a namespace holds no ':'.
 local ns, id = string.match(KEYS[1], '^([^:]*:v1:)job:(.*)$')
 local t = redis.call('TIME')
-redis.call('PUBLISH', ns .. 'changes', 'progress\n' .. (t[1] * 1000 + math.floor(t[2] / 1000)) ..
+redis.call('PUBLISH', chan(ns, 'changes'), 'progress\n' .. (t[1] * 1000 + math.floor(t[2] / 1000)) ..
   '\n' .. id .. ' ' .. state[4] .. ' ' .. (state[5] or '') .. '\n' .. ARGV[3])
 return 1

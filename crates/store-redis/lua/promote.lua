@@ -24,7 +24,7 @@ for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now_ms, 'LIMIT'
 end
 -- Tells watchers, in one message for the batch (see docs/runner-protocol.md, "Job changes").
 if #changed > 0 then
-  redis.call('PUBLISH', ns .. 'changes', 'queued\n' .. now_ms .. '\n' ..
+  redis.call('PUBLISH', chan(ns, 'changes'), 'queued\n' .. now_ms .. '\n' ..
     table.concat(changed, '\n'))
 end
 local next = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')

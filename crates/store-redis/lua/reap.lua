@@ -33,7 +33,7 @@ local function finish(key, id, status, result)
   local who = redis.call('HMGET', key, 'runner', 'owner', 'claimed_ms')
   count_end(ns, who[1], status)
   redis.call('PUBLISH', ARGV[6], id .. '\n' .. status)
-  redis.call('PUBLISH', ns .. 'changes', status .. '\n' .. now_ms .. '\n' ..
+  redis.call('PUBLISH', chan(ns, 'changes'), status .. '\n' .. now_ms .. '\n' ..
     change_line(id, who[1], who[2], who[3], now_ms))
 end
 
@@ -74,7 +74,7 @@ for _, worker in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now_ms, 'LI
         else
           redis.call('RPUSH', ARGV[3] .. state[3], id)
         end
-        redis.call('PUBLISH', ns .. 'changes', 'queued\n' .. now_ms .. '\n' .. id .. ' ' ..
+        redis.call('PUBLISH', chan(ns, 'changes'), 'queued\n' .. now_ms .. '\n' .. id .. ' ' ..
           state[3] .. ' ' .. (redis.call('HGET', key, 'owner') or ''))
         requeued = requeued + 1
       else
@@ -110,9 +110,9 @@ local function retry_later(key, id)
     'progress')
   redis.call('ZADD', ns .. 'scheduled', due, id)
   if redis.call('ZRANGE', ns .. 'scheduled', 0, 0)[1] == id then
-    redis.call('PUBLISH', ns .. 'events', '\nscheduled')
+    redis.call('PUBLISH', chan(ns, 'events'), '\nscheduled')
   end
-  redis.call('PUBLISH', ns .. 'changes', 'scheduled\n' .. now_ms .. '\n' .. id .. ' ' ..
+  redis.call('PUBLISH', chan(ns, 'changes'), 'scheduled\n' .. now_ms .. '\n' .. id .. ' ' ..
     r[7] .. ' ' .. (r[8] or ''))
   return true
 end

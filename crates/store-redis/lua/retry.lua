@@ -21,6 +21,6 @@ local t = redis.call('TIME')
 local now_ms = t[1] * 1000 + math.floor(t[2] / 1000)
 redis.call('HSET', KEYS[1], 'status', 'queued', 'updated_at', ARGV[2], 'queued_ms', now_ms)
 enqueue(ns, ARGV[1], runner, priority)
-redis.call('PUBLISH', ns .. 'changes', 'queued\n' .. now_ms ..
+redis.call('PUBLISH', chan(ns, 'changes'), 'queued\n' .. now_ms ..
   '\n' .. ARGV[1] .. ' ' .. runner .. ' ' .. (owner or ''))
 return 'ok'

@@ -24,6 +24,6 @@ end
 restatus(ns, ARGV[1], 'created', next)
 redis.call('HSET', KEYS[1], 'status', next, 'updated_at', ARGV[2], 'queued_ms', now_ms)
 -- Tells watchers (see docs/runner-protocol.md, "Job changes").
-redis.call('PUBLISH', ns .. 'changes', next .. '\n' .. now_ms .. '\n' .. ARGV[1] .. ' ' ..
+redis.call('PUBLISH', chan(ns, 'changes'), next .. '\n' .. now_ms .. '\n' .. ARGV[1] .. ' ' ..
   runner .. ' ' .. (owner or ''))
 return 'ok'

@@ -31,6 +31,6 @@ local runner = redis.call('HGET', KEYS[1], 'runner')
 count_end(ns, runner, 'stopped')
 redis.call('PUBLISH', ARGV[4], ARGV[1] .. '\nstopped')
 local t = redis.call('TIME')
-redis.call('PUBLISH', ns .. 'changes', 'stopped\n' .. (t[1] * 1000 + math.floor(t[2] / 1000)) ..
+redis.call('PUBLISH', chan(ns, 'changes'), 'stopped\n' .. (t[1] * 1000 + math.floor(t[2] / 1000)) ..
   '\n' .. ARGV[1] .. ' ' .. runner .. ' ' .. (owner or ''))
 return 'stopped'

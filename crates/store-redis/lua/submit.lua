@@ -69,6 +69,6 @@ elseif status == 'scheduled' then
   schedule(ns, ARGV[1], ARGV[13])
 end
 -- Tells watchers (see docs/runner-protocol.md, "Job changes").
-redis.call('PUBLISH', ns .. 'changes', status .. '\n' .. now_ms ..
+redis.call('PUBLISH', chan(ns, 'changes'), status .. '\n' .. now_ms ..
   '\n' .. ARGV[1] .. ' ' .. ARGV[3] .. ' ' .. ARGV[9])
 return 1

@@ -146,10 +146,10 @@ for _, runner in ipairs(runners) do
 end
 -- Tells watchers, in one message for the chunk (see docs/runner-protocol.md, "Job changes").
 if #changed > 0 then
-  redis.call('PUBLISH', ns .. 'changes',
+  redis.call('PUBLISH', chan(ns, 'changes'),
     status .. '\n' .. now_ms .. '\n' .. table.concat(changed, '\n'))
 end
 for own, changes in pairs(other) do
-  redis.call('PUBLISH', ns .. 'changes', own .. '\n' .. now_ms .. '\n' .. table.concat(changes, '\n'))
+  redis.call('PUBLISH', chan(ns, 'changes'), own .. '\n' .. now_ms .. '\n' .. table.concat(changes, '\n'))
 end
 return 0

@@ -207,6 +207,11 @@ impl RedisStore {
     }
 
     pub(crate) async fn reap_expired(&self) -> Result<Reaped> {
+        Ok(self.reap_expired_ids().await?.0)
+    }
+
+    /// As [`reap_expired`](Self::reap_expired), with the ids of the jobs retention removed.
+    pub(crate) async fn reap_expired_ids(&self) -> Result<(Reaped, Vec<String>)> {
         let keys = self.keys();
         let lost = serde_json::json!({
             "error": "runner lost: it stopped renewing its lease while running the job"
@@ -243,11 +248,12 @@ impl RedisStore {
             .await
             .map_err(|e| self.unavailable(e))?;
         let expired = self.expire_due().await?;
-        Ok(Reaped {
+        let reaped = Reaped {
             failed,
             requeued,
             timed_out,
-            expired,
-        })
+            expired: expired.len() as u64,
+        };
+        Ok((reaped, expired))
     }
 }

@@ -85,7 +85,7 @@ pub(crate) struct Cluster {
     slot: u16,
     /// The store's cluster connection, opened once: the shared link is a clone of it, and
     /// the lookups of the namespace's master go through it.
-    conn: tokio::sync::OnceCell<ClusterConnection>,
+    conn: std::sync::Arc<tokio::sync::OnceCell<ClusterConnection>>,
 }
 
 impl Cluster {
@@ -112,17 +112,18 @@ impl Cluster {
             client: builder.build()?,
             credentials,
             slot: slot(prefix.as_bytes()),
-            conn: tokio::sync::OnceCell::new(),
+            conn: std::sync::Arc::default(),
         })
     }
 
-    /// This cluster, for the namespace whose keys start with `prefix`.
+    /// This cluster, for the keys that start with `prefix`: a namespace, or one shard of it.
+    /// Shares the cluster connection.
     pub(crate) fn serving(&self, prefix: &str) -> Self {
         Self {
             client: self.client.clone(),
             credentials: self.credentials.clone(),
             slot: slot(prefix.as_bytes()),
-            conn: tokio::sync::OnceCell::new(),
+            conn: self.conn.clone(),
         }
     }
 

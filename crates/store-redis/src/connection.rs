@@ -38,12 +38,10 @@ pub(crate) struct Inner {
     /// `BLMOVE` blocks its connection, so waiting claims get one of their own; the mutex
     /// lets one claimer wait at a time while the others queue behind it.
     pub(crate) blocking: tokio::sync::Mutex<Option<MultiplexedConnection>>,
-    /// End-of-job subscription, opened by the first waiter.
-    pub(crate) events: OnceCell<Arc<Events>>,
-    /// The subscription task, aborted when the store is dropped.
-    pub(crate) listener: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// The namespace's subscription, shared by a cluster's shards (`shards.rs`).
+    pub(crate) subscription: Arc<Subscription>,
     pub(crate) keys: Keys,
-    pub(crate) scripts: Scripts,
+    pub(crate) scripts: Arc<Scripts>,
     pub(crate) safe_url: String,
     /// Present when submits wait for a replica (`durability.rs`).
     pub(crate) durable: Option<crate::durability::Durable>,
@@ -51,7 +49,15 @@ pub(crate) struct Inner {
     pub(crate) reports: crate::reports::Reports,
 }
 
-impl Drop for Inner {
+/// The namespace's end-of-job and change subscription, opened by the first waiter or watcher.
+#[derive(Default)]
+pub(crate) struct Subscription {
+    pub(crate) events: OnceCell<Arc<Events>>,
+    /// The subscription task, aborted when the last store holding it is dropped.
+    pub(crate) listener: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+impl Drop for Subscription {
     fn drop(&mut self) {
         if let Some(task) = self
             .listener
@@ -112,24 +118,29 @@ impl RedisStore {
     /// As [`connect`](Self::connect).
     pub async fn connect_with(url: &str, namespace: &str, durability: Durability) -> Result<Self> {
         let safe_url = redact_url(url);
-        let unavailable = |e: redis::RedisError| Error::Unavailable {
-            reason: format!("redis at {safe_url}: {e}"),
-        };
         let target = Target::open(url).map_err(|reason| Error::Unavailable {
             reason: format!("redis at {safe_url}: {reason}"),
         })?;
-        let keys = if target.is_cluster() {
-            // A brace would end the hash tag early, or leave it empty and spread the keys.
-            if namespace.contains(['{', '}']) {
-                return Err(Error::Unavailable {
-                    reason: format!(
-                        "redis at {safe_url}: a namespace on a Redis Cluster cannot hold `{{` or `}}`"
-                    ),
-                });
-            }
-            Keys::tagged(namespace)
-        } else {
-            Keys::new(namespace)
+        if target.is_cluster() {
+            return Err(Error::Unavailable {
+                reason: format!(
+                    "redis at {safe_url}: a Redis Cluster holds a namespace in shards: open it \
+                     with `ClusterStore` (or `hero_store_redis::connect`)"
+                ),
+            });
+        }
+        Self::open(target, Keys::new(namespace), safe_url, durability).await
+    }
+
+    /// The store of the keys `keys` names, reached through `target`, checked to answer.
+    pub(crate) async fn open(
+        target: Target,
+        keys: Keys,
+        safe_url: String,
+        durability: Durability,
+    ) -> Result<Self> {
+        let unavailable = |e: redis::RedisError| Error::Unavailable {
+            reason: format!("redis at {safe_url}: {e}"),
         };
         let target = target.serving(&keys);
         // Boxed: redis-rs' Sentinel lookup nests deep enough to overflow the compiler's
@@ -145,10 +156,9 @@ impl RedisStore {
                 target,
                 conn,
                 blocking: tokio::sync::Mutex::new(None),
-                events: OnceCell::new(),
-                listener: std::sync::Mutex::new(None),
+                subscription: Arc::default(),
                 keys,
-                scripts: Scripts::load(),
+                scripts: Arc::new(Scripts::load()),
                 safe_url,
                 durable: crate::durability::Durable::new(durability),
                 reports: crate::reports::Reports::default(),
@@ -156,6 +166,26 @@ impl RedisStore {
         };
         store.health().await?;
         Ok(store)
+    }
+
+    /// The store of the keys `keys` names (one shard of a namespace on a Redis Cluster, see
+    /// `shards.rs`), sharing this one's connection, scripts and subscription; its blocking
+    /// claims and durable submits get connections of their own, to the master serving `keys`.
+    pub(crate) fn sibling(&self, keys: Keys, durability: Durability) -> Self {
+        let inner = &self.inner;
+        Self {
+            inner: Arc::new(Inner {
+                target: inner.target.clone().serving(&keys),
+                conn: inner.conn.clone(),
+                blocking: tokio::sync::Mutex::new(None),
+                subscription: inner.subscription.clone(),
+                keys,
+                scripts: inner.scripts.clone(),
+                safe_url: inner.safe_url.clone(),
+                durable: crate::durability::Durable::new(durability),
+                reports: crate::reports::Reports::default(),
+            }),
+        }
     }
 
     pub(crate) fn conn(&self) -> Link {

@@ -33,6 +33,22 @@ impl RedisStore {
         record.ok_or_else(|| Error::JobNotFound { id: id.to_owned() })
     }
 
+    /// The first of `ids` whose job is stored, in one round trip.
+    pub(crate) async fn first_stored(&self, ids: &[String]) -> Result<Option<String>> {
+        let mut pipe = redis::pipe();
+        for id in ids {
+            pipe.exists(self.keys().job(id));
+        }
+        let taken: Vec<bool> = pipe
+            .query_async(&mut self.conn())
+            .await
+            .map_err(|e| self.unavailable(e))?;
+        Ok(ids
+            .iter()
+            .zip(taken)
+            .find_map(|(id, taken)| taken.then(|| id.clone())))
+    }
+
     pub(crate) async fn submit(&self, job: &Job, owner: Option<&str>, queue: bool) -> Result<()> {
         self.store_job(job, owner, queue, false).await
     }
@@ -99,18 +115,9 @@ impl RedisStore {
         }
         let keys = self.keys();
         if jobs.len() > SUBMIT_CHUNK {
-            let mut pipe = redis::pipe();
-            for job in jobs {
-                pipe.exists(keys.job(&job.id));
-            }
-            let taken: Vec<bool> = pipe
-                .query_async(&mut self.conn())
-                .await
-                .map_err(|e| self.unavailable(e))?;
-            if let Some(i) = taken.iter().position(|&taken| taken) {
-                return Err(Error::JobExists {
-                    id: jobs[i].id.clone(),
-                });
+            let ids: Vec<String> = jobs.iter().map(|job| job.id.clone()).collect();
+            if let Some(id) = self.first_stored(&ids).await? {
+                return Err(Error::JobExists { id });
             }
         }
         for chunk in jobs.chunks(SUBMIT_CHUNK) {

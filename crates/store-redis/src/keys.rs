@@ -9,12 +9,17 @@
 #[derive(Debug, Clone)]
 pub(crate) struct Keys {
     prefix: String,
+    /// What the namespace's pub/sub channels start with: the prefix, but for a shard's keys,
+    /// whose channels are the namespace's.
+    channels: String,
 }
 
 impl Keys {
     pub(crate) fn new(namespace: &str) -> Self {
+        let prefix = format!("{namespace}:v1:");
         Self {
-            prefix: format!("{namespace}:v1:"),
+            channels: prefix.clone(),
+            prefix,
         }
     }
 
@@ -31,8 +36,21 @@ impl Keys {
     /// that puts every key (and so every script's keys) in one slot. Only on a cluster: the
     /// names on one Redis stay as they are, so nothing stored there moves.
     pub(crate) fn tagged(namespace: &str) -> Self {
+        let prefix = format!("{{{namespace}}}:v1:");
         Self {
-            prefix: format!("{{{namespace}}}:v1:"),
+            channels: prefix.clone(),
+            prefix,
+        }
+    }
+
+    /// The key names of one runner's shard of a namespace on a Redis Cluster (see
+    /// `shards.rs`): its queue, its jobs and everything a script changes with them, under the
+    /// hash tag `{namespace/runner}`, so that different runners' shards fall in different slots,
+    /// while its channels stay the namespace's (`lua/lib.lua`'s `chan` derives them the same way).
+    pub(crate) fn shard(namespace: &str, runner: &str) -> Self {
+        Self {
+            prefix: format!("{{{namespace}/{runner}}}:v1:"),
+            channels: format!("{{{namespace}}}:v1:"),
         }
     }
 
@@ -183,19 +201,31 @@ impl Keys {
     /// Pub/sub channel announcing each job's end: `id\nstatus`, or `id\n` when the job was
     /// deleted.
     pub(crate) fn events(&self) -> String {
-        format!("{}events", self.prefix)
+        format!("{}events", self.channels)
     }
 
     /// Pub/sub channel announcing every change of every job, a script call's changes in one
     /// message (see `changes.rs`). The scripts derive its name from the namespace.
     pub(crate) fn changes(&self) -> String {
-        format!("{}changes", self.prefix)
+        format!("{}changes", self.channels)
     }
 
     /// The channel on which the end of a job someone waits for (`job.run`) is announced with
     /// its outcome, so the waiter need not read the job (see `events.rs`).
     pub(crate) fn results(&self) -> String {
-        format!("{}results", self.prefix)
+        format!("{}results", self.channels)
+    }
+
+    /// Hash of job id → runner, on a Redis Cluster only: which shard holds each job (see
+    /// `shards.rs`). Written before the job is stored, removed after it is deleted.
+    pub(crate) fn directory(&self) -> String {
+        format!("{}dir", self.prefix)
+    }
+
+    /// Set of the runners that have a shard, on a Redis Cluster only: added to before a
+    /// shard's first job, so every pass over all jobs (listing, counts, the reaper) finds it.
+    pub(crate) fn shards(&self) -> String {
+        format!("{}shards", self.prefix)
     }
 }
 
@@ -229,5 +259,19 @@ mod tests {
         assert_eq!(keys.scheduled(), "hero:v1:scheduled");
         assert_eq!(keys.stats(), "hero:v1:stats");
         assert_eq!(keys.worker_stats("w1"), "hero:v1:wstats:w1");
+    }
+
+    #[test]
+    fn a_shards_keys_share_one_hash_tag_and_its_channels_are_the_namespaces() {
+        let keys = Keys::shard("hero", "r1");
+        assert_eq!(keys.job("abc"), "{hero/r1}:v1:job:abc");
+        assert_eq!(keys.queue("r1"), "{hero/r1}:v1:queue:r1");
+        assert_eq!(keys.jobs(), "{hero/r1}:v1:jobs");
+        assert_eq!(keys.events(), "{hero}:v1:events");
+        assert_eq!(keys.changes(), "{hero}:v1:changes");
+        assert_eq!(keys.results(), "{hero}:v1:results");
+        let home = Keys::tagged("hero");
+        assert_eq!(home.directory(), "{hero}:v1:dir");
+        assert_eq!(home.changes(), "{hero}:v1:changes");
     }
 }

@@ -58,6 +58,7 @@ mod scheduled;
 mod schedules;
 mod scripts;
 mod secrets;
+mod shards;
 mod stats;
 mod store;
 mod target;
@@ -67,4 +68,5 @@ mod watch;
 
 pub use connection::{RedisStore, redact_url};
 pub use durability::Durability;
+pub use shards::{ClusterStore, connect};
 pub use target::check_url;

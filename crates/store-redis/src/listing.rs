@@ -19,6 +19,37 @@ impl RedisStore {
     /// match or the index ends. Several statuses and no other index: their status indexes,
     /// merged. No condition: the index of every job.
     pub(crate) async fn list_jobs(&self, filter: &JobFilter) -> Result<Vec<JobRecord>> {
+        // `before` pins the top of the range: jobs of its millisecond with an id not below it
+        // are skipped; a fixed top also keeps jobs created meanwhile from shifting the pages.
+        let top = match &filter.before {
+            Some(id) => Some((self.score(id).await?, id.as_str())),
+            None => None,
+        };
+        let listed = self.list_below(filter, top).await?;
+        Ok(listed.into_iter().map(|(_, record)| record).collect())
+    }
+
+    /// A job's score in the listing's indexes: its creation time in milliseconds.
+    ///
+    /// # Errors
+    ///
+    /// `JobNotFound` when it is not stored.
+    pub(crate) async fn score(&self, id: &str) -> Result<i64> {
+        let score: Option<i64> = self
+            .conn()
+            .zscore(self.keys().jobs(), id)
+            .await
+            .map_err(|e| self.unavailable(e))?;
+        score.ok_or_else(|| Error::JobNotFound { id: id.to_owned() })
+    }
+
+    /// The jobs `filter` lists (its `before` aside) below `top` (a score and an id, as
+    /// `before` gives), newest first, each with its score.
+    pub(crate) async fn list_below(
+        &self,
+        filter: &JobFilter,
+        top: Option<(i64, &str)>,
+    ) -> Result<Vec<(i64, JobRecord)>> {
         let keys = self.keys();
         let mut conn = self.conn();
         let mut singles = Vec::new();
@@ -61,19 +92,6 @@ impl RedisStore {
                 .map(|status| keys.by_status(status.as_str()))
                 .collect()
         };
-        // `before` pins the top of the range: jobs of its millisecond with an id not below it
-        // are skipped; a fixed top also keeps jobs created meanwhile from shifting the pages.
-        let top = match &filter.before {
-            Some(id) => {
-                let score: Option<i64> = conn
-                    .zscore(keys.jobs(), id)
-                    .await
-                    .map_err(|e| self.unavailable(e))?;
-                let score = score.ok_or_else(|| Error::JobNotFound { id: id.clone() })?;
-                Some((score, id.as_str()))
-            }
-            None => None,
-        };
         let page = filter.limit.clamp(100, LIST_CHUNK);
         let mut cursors: Vec<Cursor> = sources
             .into_iter()
@@ -95,31 +113,31 @@ impl RedisStore {
                     .max_by(|(_, a), (_, b)| (a.1, &a.0).cmp(&(b.1, &b.0)))
                     .map(|(i, _)| i);
                 let Some(i) = newest else { break };
-                let Some((id, _)) = cursors[i].entries.pop_front() else {
+                let Some((id, score)) = cursors[i].entries.pop_front() else {
                     break;
                 };
                 if seen.insert(id.clone()) {
-                    ids.push(id);
+                    ids.push((id, score));
                 }
             }
             if ids.is_empty() {
                 break;
             }
             let mut pipe = redis::pipe();
-            for id in &ids {
+            for (id, _) in &ids {
                 pipe.hgetall(keys.job(id));
             }
             let hashes: Vec<HashMap<String, String>> = pipe
                 .query_async(&mut conn)
                 .await
                 .map_err(|e| self.unavailable(e))?;
-            for (id, fields) in ids.iter().zip(hashes) {
+            for ((id, score), fields) in ids.iter().zip(hashes) {
                 // A job deleted between the two reads is simply no longer listed.
                 if let Some(record) = record::from_fields(id, fields)?
                     && filter.matches(&record)
                     && records.len() < filter.limit
                 {
-                    records.push(record);
+                    records.push((*score, record));
                 }
             }
             if records.len() >= filter.limit {

@@ -37,12 +37,12 @@ impl RedisStore {
 
     /// Removes due jobs batch by batch until a batch is not full or [`EXPIRE_PASS`] is spent;
     /// returns how many jobs it removed.
-    pub(crate) async fn expire_due(&self) -> Result<u64> {
+    pub(crate) async fn expire_due(&self) -> Result<Vec<String>> {
         let keys = self.keys();
         let started = Instant::now();
-        let mut removed = 0;
+        let mut removed = Vec::new();
         loop {
-            let (taken, gone): (usize, u64) = self
+            let (taken, _, gone): (usize, u64, Vec<String>) = self
                 .inner
                 .scripts
                 .expire
@@ -53,7 +53,7 @@ impl RedisStore {
                 .invoke_async(&mut self.conn())
                 .await
                 .map_err(|e| self.unavailable(e))?;
-            removed += gone;
+            removed.extend(gone);
             if taken < EXPIRE_BATCH || started.elapsed() >= EXPIRE_PASS {
                 return Ok(removed);
             }

@@ -24,6 +24,8 @@ pub(crate) struct Scripts {
     pub(crate) tick: redis::Script,
     pub(crate) promote: redis::Script,
     pub(crate) retry: redis::Script,
+    pub(crate) reserve: redis::Script,
+    pub(crate) unreserve: redis::Script,
 }
 
 /// A script of `lua/`, with the helpers of `lua/lib.lua` in front of it: Redis runs each
@@ -58,6 +60,8 @@ impl Scripts {
             tick: script!("tick"),
             promote: script!("promote"),
             retry: script!("retry"),
+            reserve: script!("reserve"),
+            unreserve: script!("unreserve"),
         }
     }
 }

@@ -60,6 +60,12 @@ impl std::fmt::Debug for RedisUrl {
     }
 }
 
+/// True when `url` names a Redis Cluster (`redis+cluster://…`).
+pub(crate) fn is_cluster(url: &str) -> bool {
+    url.split_once("://")
+        .is_some_and(|(scheme, _)| scheme.eq_ignore_ascii_case(crate::cluster::CLUSTER_SCHEME))
+}
+
 impl RedisUrl {
     /// Reads `url`. Only the Sentinel and Cluster forms are checked here; redis-rs checks the others when
     /// it opens them.

@@ -14,7 +14,8 @@ use crate::events::{self, Events, Wake};
 
 impl RedisStore {
     pub(crate) async fn events(&self) -> Result<&Arc<Events>> {
-        self.inner
+        let subscription = &self.inner.subscription;
+        subscription
             .events
             .get_or_try_init(|| async {
                 let (events, requests) = Events::new();
@@ -42,8 +43,7 @@ impl RedisStore {
                         ),
                     });
                 }
-                *self
-                    .inner
+                *subscription
                     .listener
                     .lock()
                     .unwrap_or_else(|e| e.into_inner()) = Some(task);

@@ -1,25 +1,37 @@
-//! The Redis store on a local three-master Redis Cluster: the shared conformance suite, and
-//! where the namespace's keys live.
+//! The Redis store on a local Redis Cluster: the shared conformance suite, where a
+//! namespace's keys live (each runner's shard on the master of its hash tag, found by id
+//! through the directory), and what the store survives.
 
 mod common;
 
 use std::time::Duration;
 
-use common::SplitClaims;
-use hero_store::Store;
-use hero_store_redis::{Durability, RedisStore};
+use common::{Layout, SplitClaims};
+use hero_job::JobStatus;
+use hero_store::{JobFilter, Store};
+use hero_store_redis::{ClusterStore, Durability, RedisStore};
 use hero_test_support::RedisCluster;
 
 const NAMESPACE: &str = "conformance";
 
-/// The namespace's keys on a cluster: the namespace is their hash tag.
-fn key(rest: &str) -> String {
+/// Key `rest` of the namespace's own slot.
+fn home_key(rest: &str) -> String {
     format!("{{{NAMESPACE}}}:v1:{rest}")
 }
 
-/// A connection to the master serving the namespace's slot, for raw keys.
-async fn namespace_master(cluster: &RedisCluster) -> redis::aio::MultiplexedConnection {
-    let port = cluster.master_of(&key("jobs"));
+/// Key `rest` of `runner`'s shard.
+fn shard_key(runner: &str, rest: &str) -> String {
+    format!("{{{NAMESPACE}/{runner}}}:v1:{rest}")
+}
+
+async fn connect(cluster: &RedisCluster) -> ClusterStore {
+    ClusterStore::connect(&cluster.url(), NAMESPACE, Durability::Async)
+        .await
+        .expect("connect")
+}
+
+/// A connection to the node on `port`, for raw keys.
+async fn node(port: u16) -> redis::aio::MultiplexedConnection {
     redis::Client::open(format!("redis://127.0.0.1:{port}"))
         .expect("url")
         .get_multiplexed_async_connection()
@@ -27,115 +39,271 @@ async fn namespace_master(cluster: &RedisCluster) -> redis::aio::MultiplexedConn
         .expect("connect")
 }
 
-/// Every script, the blocking claims, the subscriptions and the listings through a cluster.
-#[tokio::test]
-async fn redis_store_passes_the_conformance_suite_on_a_three_master_cluster() {
-    let cluster = RedisCluster::start();
-    let store = RedisStore::connect(&cluster.url(), NAMESPACE)
+/// The conformance suite's faults, through redis-rs' cluster connection.
+async fn faults(cluster: &RedisCluster) -> SplitClaims<redis::cluster_async::ClusterConnection> {
+    let nodes: Vec<String> = cluster
+        .ports()
+        .iter()
+        .map(|port| format!("redis://127.0.0.1:{port}"))
+        .collect();
+    let conn = redis::cluster::ClusterClient::new(nodes)
+        .expect("cluster client")
+        .get_async_connection()
         .await
-        .expect("connect");
-    let faults = SplitClaims {
-        conn: namespace_master(&cluster).await,
-        prefix: format!("{{{NAMESPACE}}}:v1:"),
-    };
-    faults.run_suite(store).await;
+        .expect("cluster connection");
+    SplitClaims {
+        conn,
+        layout: Layout::Shards(NAMESPACE.to_owned()),
+    }
 }
 
-/// As above, with a replica per master and every submit confirmed by the namespace's
-/// master's replica (`WAIT` on a connection of its own to that master).
+/// Runner names whose shards fall on each master in turn: `per_master` on each, in the
+/// order of `cluster.ports()`.
+fn runners_on_every_master(cluster: &RedisCluster, per_master: usize) -> Vec<String> {
+    let masters = cluster.ports();
+    let mut chosen: Vec<Vec<String>> = vec![Vec::new(); masters.len()];
+    for n in 0.. {
+        if chosen.iter().all(|names| names.len() == per_master) {
+            break;
+        }
+        let name = format!("r{n}");
+        let master = cluster.master_of(&shard_key(&name, "jobs"));
+        let at = masters
+            .iter()
+            .position(|&port| port == master)
+            .expect("a master");
+        if chosen[at].len() < per_master {
+            chosen[at].push(name);
+        }
+    }
+    chosen.into_iter().flatten().collect()
+}
+
+/// Every script, the blocking claims, the subscriptions and the listings through a cluster.
+#[tokio::test]
+async fn cluster_store_passes_the_conformance_suite_on_a_three_master_cluster() {
+    let cluster = RedisCluster::start();
+    let store = connect(&cluster).await;
+    faults(&cluster)
+        .await
+        .run_suite(std::sync::Arc::new(store))
+        .await;
+}
+
+/// As above, with a replica per master and every submit (its directory entry, and its job
+/// in its shard) confirmed by a replica of the master it went to.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn redis_store_passes_the_conformance_suite_on_a_cluster_waiting_for_a_replica() {
+async fn cluster_store_passes_the_conformance_suite_on_a_cluster_waiting_for_a_replica() {
     let cluster = tokio::task::block_in_place(RedisCluster::start_with_replicas);
     let durability = Durability::Replicated {
         timeout: Duration::from_secs(2),
     };
-    let store = RedisStore::connect_with(&cluster.url(), NAMESPACE, durability)
+    let store = ClusterStore::connect(&cluster.url(), NAMESPACE, durability)
         .await
         .expect("connect");
-    let faults = SplitClaims {
-        conn: namespace_master(&cluster).await,
-        prefix: format!("{{{NAMESPACE}}}:v1:"),
-    };
-    faults.run_suite(store).await;
+    faults(&cluster)
+        .await
+        .run_suite(std::sync::Arc::new(store))
+        .await;
 }
 
 #[tokio::test]
-async fn on_a_cluster_every_key_of_a_namespace_lives_on_the_master_of_its_hash_tag() {
+async fn each_runners_queue_and_jobs_live_on_the_master_of_its_shard_and_are_found_by_id() {
     let cluster = RedisCluster::start();
-    let store = RedisStore::connect(&cluster.url(), NAMESPACE)
-        .await
-        .expect("connect");
-    let job = hero_job::JobBuilder::new()
-        .id("job-1")
-        .payload("1")
-        .executor("osis")
-        .runner("r")
-        .build()
-        .expect("a valid job");
-    store.submit_jobs(&[job], None, true).await.expect("submit");
-    let mut conn = namespace_master(&cluster).await;
-    for name in ["job:job-1", "jobs", "queue:r", "idx:runner:r"] {
-        let exists: bool = redis::cmd("EXISTS")
-            .arg(key(name))
-            .query_async(&mut conn)
-            .await
-            .expect("EXISTS");
-        assert!(exists, "{} is on the namespace's master", key(name));
-    }
-    let others: Vec<u16> = cluster
-        .ports()
-        .into_iter()
-        .filter(|port| *port != cluster.master_of(&key("jobs")))
+    let store = connect(&cluster).await;
+    let runners = runners_on_every_master(&cluster, 1);
+    let jobs: Vec<hero_job::Job> = runners
+        .iter()
+        .map(|runner| job_for(&format!("job-{runner}"), runner))
         .collect();
-    assert_eq!(others.len(), 2, "three masters");
-    for port in others {
-        let mut other = redis::Client::open(format!("redis://127.0.0.1:{port}"))
-            .expect("url")
-            .get_multiplexed_async_connection()
+    store
+        .submit_jobs(&jobs, None, true)
+        .await
+        .expect("one batch over three shards");
+
+    for (runner, port) in runners.iter().zip(cluster.ports()) {
+        let mut conn = node(port).await;
+        for name in [
+            format!("job:job-{runner}"),
+            format!("queue:{runner}"),
+            "jobs".into(),
+        ] {
+            let exists: bool = redis::cmd("EXISTS")
+                .arg(shard_key(runner, &name))
+                .query_async(&mut conn)
+                .await
+                .expect("EXISTS");
+            assert!(
+                exists,
+                "{} is on the master on {port}",
+                shard_key(runner, &name)
+            );
+        }
+        let record = store
+            .job(&format!("job-{runner}"))
             .await
-            .expect("connect");
-        let size: i64 = redis::cmd("DBSIZE")
-            .query_async(&mut other)
-            .await
-            .expect("DBSIZE");
-        assert_eq!(size, 0, "the master on {port} holds none of the namespace");
+            .expect("found by id");
+        assert_eq!(record.job.runner, *runner);
+        assert_eq!(store.queue_len(runner).await.expect("queue_len"), 1);
     }
+
+    let listed = store.list_jobs(&JobFilter::default()).await.expect("list");
+    let mut ids: Vec<&str> = listed.iter().map(|r| r.job.id.as_str()).collect();
+    ids.sort_unstable();
+    let mut want: Vec<String> = runners.iter().map(|r| format!("job-{r}")).collect();
+    want.sort_unstable();
+    assert_eq!(ids, want, "a listing without a runner reads every shard");
+    let counts = store.job_counts().await.expect("counts");
+    assert_eq!(counts.get(&JobStatus::Queued), Some(&3));
+
+    let claimed = store
+        .claim(
+            &runners[1],
+            "w-1",
+            Duration::from_secs(30),
+            Duration::ZERO,
+            8,
+        )
+        .await
+        .expect("claim");
+    assert_eq!(claimed.len(), 1, "a claim takes only its own runner's job");
+    assert_eq!(claimed[0].job.id, format!("job-{}", runners[1]));
 }
 
 #[tokio::test]
-async fn a_cluster_store_carries_on_while_a_master_serving_none_of_its_namespace_is_down() {
-    let mut cluster = RedisCluster::start();
-    let store = RedisStore::connect(&cluster.url(), NAMESPACE)
+async fn a_listing_over_shards_pages_newest_first_as_on_one_redis() {
+    let cluster = RedisCluster::start();
+    let store = connect(&cluster).await;
+    let runners = runners_on_every_master(&cluster, 1);
+    // Created one millisecond apart, round robin over the shards.
+    let start = chrono::Utc::now() - chrono::Duration::seconds(60);
+    let jobs: Vec<hero_job::Job> = (0..9)
+        .map(|i| {
+            let mut job = job_for(&format!("j{i}"), &runners[i % 3]);
+            job.created_at = start + chrono::Duration::milliseconds(i as i64);
+            job
+        })
+        .collect();
+    store.submit_jobs(&jobs, None, false).await.expect("submit");
+    let mut pages = Vec::new();
+    let mut before = None;
+    loop {
+        let filter = JobFilter {
+            limit: 4,
+            before: before.clone(),
+            ..JobFilter::default()
+        };
+        let page: Vec<String> = store
+            .list_jobs(&filter)
+            .await
+            .expect("list")
+            .into_iter()
+            .map(|record| record.job.id)
+            .collect();
+        if page.is_empty() {
+            break;
+        }
+        before = page.last().cloned();
+        pages.push(page);
+    }
+    assert_eq!(
+        pages,
+        vec![
+            vec!["j8", "j7", "j6", "j5"],
+            vec!["j4", "j3", "j2", "j1"],
+            vec!["j0"],
+        ]
+    );
+}
+
+#[tokio::test]
+async fn an_id_held_by_one_runner_is_refused_for_another_and_its_batch_stores_nothing() {
+    let cluster = RedisCluster::start();
+    let store = connect(&cluster).await;
+    let runners = runners_on_every_master(&cluster, 1);
+    store
+        .create_job(&job_for("taken", &runners[0]), None)
         .await
-        .expect("connect");
-    let own = cluster.master_of(&key("jobs"));
+        .expect("create");
+    let err = store
+        .create_job(&job_for("taken", &runners[1]), None)
+        .await
+        .expect_err("the id is taken on another shard");
+    assert!(matches!(err, hero_store::Error::JobExists { .. }), "{err}");
+    let batch = [job_for("fresh", &runners[2]), job_for("taken", &runners[1])];
+    let err = store
+        .submit_jobs(&batch, None, true)
+        .await
+        .expect_err("one id of the batch is taken");
+    assert!(matches!(err, hero_store::Error::JobExists { .. }), "{err}");
+    assert!(
+        matches!(
+            store.job("fresh").await,
+            Err(hero_store::Error::JobNotFound { .. })
+        ),
+        "nothing of the batch is stored"
+    );
+    assert_eq!(
+        store.job("taken").await.expect("kept").job.runner,
+        runners[0]
+    );
+
+    // Once deleted, its id is free for any runner, and the directory forgets it.
+    store.delete_job("taken", None).await.expect("delete");
+    let mut home = node(cluster.master_of(&home_key("dir"))).await;
+    let entries: u64 = redis::cmd("HLEN")
+        .arg(home_key("dir"))
+        .query_async(&mut home)
+        .await
+        .expect("HLEN");
+    assert_eq!(entries, 0, "a deleted job leaves no directory entry");
+    store
+        .create_job(&job_for("taken", &runners[1]), None)
+        .await
+        .expect("the id is free again");
+    assert_eq!(
+        store.job("taken").await.expect("found").job.runner,
+        runners[1]
+    );
+}
+
+#[tokio::test]
+async fn a_cluster_store_carries_on_while_a_master_serving_none_of_its_shards_is_down() {
+    let mut cluster = RedisCluster::start();
+    let store = connect(&cluster).await;
+    let home = cluster.master_of(&home_key("dir"));
+    // A runner whose shard is on the namespace's own master: the other two may go.
+    let runner = (0..)
+        .map(|n| format!("r{n}"))
+        .find(|name| cluster.master_of(&shard_key(name, "jobs")) == home)
+        .expect("some name falls there");
     let other = cluster
         .ports()
         .into_iter()
-        .find(|port| *port != own)
+        .find(|port| *port != home)
         .expect("three masters");
     cluster.kill(other);
     store
         .health()
         .await
         .expect("the namespace's master answers");
-    let job = hero_job::JobBuilder::new()
-        .id("after")
-        .payload("1")
-        .executor("osis")
-        .runner("r")
-        .build()
-        .expect("a valid job");
-    store.submit_jobs(&[job], None, true).await.expect("submit");
+    store
+        .submit_jobs(&[job_for("after", &runner)], None, true)
+        .await
+        .expect("submit");
     let record = store.job("after").await.expect("read");
-    assert_eq!(record.status, hero_job::JobStatus::Queued);
+    assert_eq!(record.status, JobStatus::Queued);
 }
 
 #[tokio::test]
 async fn a_malformed_cluster_url_is_refused_with_its_form_and_without_the_password() {
-    let err = RedisStore::connect("redis+cluster://:hunter2@127.0.0.1:7000/3", "x")
-        .await
-        .expect_err("a cluster has no database 3");
+    let err = ClusterStore::connect(
+        "redis+cluster://:hunter2@127.0.0.1:7000/3",
+        "x",
+        Durability::Async,
+    )
+    .await
+    .expect_err("a cluster has no database 3");
     let message = err.to_string();
     assert!(!message.contains("hunter2"), "{message}");
     assert!(message.contains("HOST:PORT"), "{message}");
@@ -143,39 +311,56 @@ async fn a_malformed_cluster_url_is_refused_with_its_form_and_without_the_passwo
 }
 
 #[tokio::test]
-async fn a_namespace_holding_a_brace_is_refused_on_a_cluster() {
-    for namespace in ["a{b", "}a", "a}"] {
-        let err = RedisStore::connect("redis+cluster://127.0.0.1:7000", namespace)
-            .await
-            .expect_err(namespace);
+async fn a_namespace_holding_a_brace_or_slash_is_refused_on_a_cluster() {
+    for namespace in ["a{b", "}a", "a}", "a/b"] {
+        let err = ClusterStore::connect(
+            "redis+cluster://127.0.0.1:7000",
+            namespace,
+            Durability::Async,
+        )
+        .await
+        .expect_err(namespace);
         let message = err.to_string();
-        assert!(message.contains("cannot hold `{` or `}`"), "{message}");
+        assert!(message.contains("cannot hold `{`, `}` or `/`"), "{message}");
     }
+}
+
+#[tokio::test]
+async fn the_single_redis_store_refuses_a_cluster_and_names_the_cluster_store() {
+    let err = RedisStore::connect("redis+cluster://:hunter2@127.0.0.1:7000", "x")
+        .await
+        .expect_err("a cluster is sharded");
+    let message = err.to_string();
+    assert!(message.contains("ClusterStore"), "{message}");
+    assert!(!message.contains("hunter2"), "{message}");
 }
 
 #[tokio::test]
 async fn a_cluster_with_no_node_listening_is_reported_unavailable() {
     let port = hero_test_support::free_port();
-    let err = RedisStore::connect(&format!("redis+cluster://:hunter2@127.0.0.1:{port}"), "x")
-        .await
-        .expect_err("nothing listens there");
+    let err = ClusterStore::connect(
+        &format!("redis+cluster://:hunter2@127.0.0.1:{port}"),
+        "x",
+        Durability::Async,
+    )
+    .await
+    .expect_err("nothing listens there");
     let message = err.to_string();
     assert!(err.is_retryable(), "{message}");
     assert!(!message.contains("hunter2"), "{message}");
     assert!(message.contains(&port.to_string()), "{message}");
 }
 
-/// Kills the namespace's master once the store has its shared, blocking and subscription
-/// connections open to it; after its replica takes over, the store serves submits, blocking
-/// claims, reports and the announcement of a job's end, as a client that retries sees them.
+/// Kills the master of runner `r`'s shard once the store has its shared, blocking and
+/// subscription connections open; after its replica takes over, the store serves submits,
+/// blocking claims, reports and the announcement of a job's end, as a client that retries
+/// sees them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_cluster_store_carries_on_after_its_master_fails_over_to_a_replica() {
+async fn a_cluster_store_carries_on_after_a_shards_master_fails_over_to_a_replica() {
     let mut cluster = tokio::task::block_in_place(RedisCluster::start_with_replicas);
-    let store = RedisStore::connect(&cluster.url(), NAMESPACE)
-        .await
-        .expect("connect");
+    let store = connect(&cluster).await;
     let lease = Duration::from_secs(30);
-    // Opens the blocking claim's connection and the subscription, both to the first master.
+    // Opens the blocking claim's connection and the subscription.
     let none = store
         .claim("r", "w", lease, Duration::from_millis(50), 1)
         .await
@@ -187,17 +372,17 @@ async fn a_cluster_store_carries_on_after_its_master_fails_over_to_a_replica() {
         .expect("submit");
     run_one(&store, "before").await;
 
-    let old = cluster.master_of(&key("jobs"));
+    let old = cluster.master_of(&shard_key("r", "jobs"));
     // The replica has every write so far, so what it serves after is what the store left.
     let replicas: i64 = redis::cmd("WAIT")
         .arg(1)
         .arg(5000)
-        .query_async(&mut namespace_master(&cluster).await)
+        .query_async(&mut node(old).await)
         .await
         .expect("WAIT");
     assert_eq!(replicas, 1, "the replica confirmed");
     cluster.kill(old);
-    tokio::task::block_in_place(|| cluster.wait_for_new_master(&key("jobs"), old));
+    tokio::task::block_in_place(|| cluster.wait_for_new_master(&shard_key("r", "jobs"), old));
 
     let after = [job("after")];
     retry("a submit after the failover", || {
@@ -205,6 +390,16 @@ async fn a_cluster_store_carries_on_after_its_master_fails_over_to_a_replica() {
     })
     .await;
     run_one(&store, "after").await;
+}
+
+fn job_for(id: &str, runner: &str) -> hero_job::Job {
+    hero_job::JobBuilder::new()
+        .id(id)
+        .payload("1")
+        .executor("osis")
+        .runner(runner)
+        .build()
+        .expect("a valid job")
 }
 
 fn job(id: &str) -> hero_job::Job {
@@ -219,7 +414,7 @@ fn job(id: &str) -> hero_job::Job {
 
 /// Claims `id` (retrying while the store is unavailable, as the runner SDK does), reports it
 /// completed, and checks that a waiter hears of its end.
-async fn run_one(store: &RedisStore, id: &str) {
+async fn run_one(store: &ClusterStore, id: &str) {
     let lease = Duration::from_secs(30);
     let claimed = retry("a blocking claim", || {
         store.claim("r", "w", lease, Duration::from_secs(5), 1)

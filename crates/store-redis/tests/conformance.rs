@@ -5,7 +5,7 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::SplitClaims;
+use common::{Layout, SplitClaims};
 use hero_store::Store;
 use hero_store_redis::{Durability, RedisStore};
 use hero_test_support::{RedisServer, SentinelSet};
@@ -29,9 +29,9 @@ async fn redis_store_passes_the_conformance_suite() {
             .get_multiplexed_async_connection()
             .await
             .expect("connect"),
-        prefix: format!("{NAMESPACE}:v1:"),
+        layout: Layout::Prefix(format!("{NAMESPACE}:v1:")),
     };
-    faults.run_suite(store).await;
+    faults.run_suite(std::sync::Arc::new(store)).await;
 }
 
 /// Every connection through the sentinels (the shared one, the blocking claims', the
@@ -52,9 +52,9 @@ async fn redis_store_passes_the_conformance_suite_through_a_sentinel_set_waiting
             .get_multiplexed_async_connection()
             .await
             .expect("connect"),
-        prefix: format!("{NAMESPACE}:v1:"),
+        layout: Layout::Prefix(format!("{NAMESPACE}:v1:")),
     };
-    faults.run_suite(store).await;
+    faults.run_suite(std::sync::Arc::new(store)).await;
 }
 
 #[tokio::test]

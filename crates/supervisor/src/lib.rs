@@ -47,7 +47,6 @@ use std::future::Future;
 use std::sync::Arc;
 
 use hero_store::Store;
-use hero_store_redis::RedisStore;
 
 pub use config::Config;
 pub use error::{ConfigError, StartError};
@@ -94,8 +93,8 @@ pub struct Running {
 async fn open_store(config: &Config) -> Result<(Arc<dyn Store>, &'static str), StartError> {
     if let Some(url) = &config.redis_url {
         let store =
-            RedisStore::connect_with(url, &config.namespace, config.store_durability()).await?;
-        return Ok((Arc::new(store), "redis"));
+            hero_store_redis::connect(url, &config.namespace, config.store_durability()).await?;
+        return Ok((store, "redis"));
     }
     let dir = config.data_dir();
     std::fs::create_dir_all(&dir).map_err(|source| StartError::DataDir {

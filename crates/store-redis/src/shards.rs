@@ -1,0 +1,641 @@
+//! A namespace spread over every master of a Redis Cluster: [`ClusterStore`].
+//!
+//! Each runner's queue, its jobs and everything a script changes with them form the runner's
+//! **shard**, whose keys carry the hash tag `{namespace/runner}` (`Keys::shard`): one slot per
+//! runner, so different runners' queues fall on different masters and a drain over several
+//! runners grows with the masters. A shard is a [`RedisStore`] of its own, with every script
+//! as on one Redis. What is no runner's (secrets, registrations, schedules) stays in the
+//! namespace's own slot, `{namespace}:v1:`, beside two keys of the layout:
+//!
+//! - the **directory** (`dir`), job id → runner, so a job is found by its id alone. A submit
+//!   reserves the id there first (`lua/reserve.lua`, every id of a batch or none) and stores
+//!   the job in its shard second: a job exists once the second step ran, so a crash between
+//!   them leaves an entry whose job is not found, as if the submit never happened, and a retry
+//!   of it with the same runner goes on. A delete, and retention, remove the job first and
+//!   the entry after (`lua/unreserve.lua`).
+//! - the set of **shards** (`shards`), for whatever reads every job: listings without a
+//!   runner (each shard's newest, merged), counts, the reaper, the promoter.
+//!
+//! The channels stay the namespace's, so one subscription hears every shard.
+//!
+//! Runners need no directory: a worker claims from its runner's shard and reports to it. The
+//! shard of a worker is the queue it claimed from in this process, else the name it carries
+//! (`QUEUE-SUFFIX`, as the runner SDK names its workers).
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use futures::future::try_join_all;
+use hero_job::{Job, JobRecord, JobResult, JobStatus, Progress};
+use hero_store::{
+    Attempt, Claimed, Error, Finish, JobFilter, JobStats, NextClaim, Promoted, Reaped, Result,
+    Retention, RunnerLoad, RunnerRecord, ScheduleRecord, StopOutcome, Store, TickClaim, Watched,
+    WorkerStats,
+};
+
+use crate::connection::{RedisStore, redact_url};
+use crate::durability::Durability;
+use crate::keys::Keys;
+use crate::target::Target;
+
+/// Workers whose queue a store remembers; past it the memory starts over (the names carry
+/// their queue anyway).
+const MAX_WORKERS: usize = 100_000;
+
+/// A [`Store`] keeping a namespace in a Redis Cluster, one shard per runner (see the module's
+/// documentation).
+///
+/// Cloning is cheap and shares connections.
+#[derive(Clone)]
+pub struct ClusterStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    namespace: String,
+    /// The namespace's own slot: secrets, registrations, schedules, the directory.
+    home: RedisStore,
+    durability: Durability,
+    shards: Mutex<HashMap<String, RedisStore>>,
+    /// Runners whose shard this process has announced in `shards` and given the retention.
+    ready: Mutex<HashSet<String>>,
+    /// Worker → the queue it claims from.
+    workers: Mutex<HashMap<String, String>>,
+    /// The retention last put, copied into each shard, whose scripts read it there.
+    retention: Mutex<Option<Retention>>,
+}
+
+impl std::fmt::Debug for ClusterStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClusterStore")
+            .field("home", &self.inner.home)
+            .finish_non_exhaustive()
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl ClusterStore {
+    /// Connects to the Redis Cluster `url` names
+    /// (`redis+cluster://[USER:PASSWORD@]HOST:PORT[,HOST:PORT…]`) for `namespace`, and checks
+    /// that the master of the namespace's slot answers.
+    ///
+    /// # Errors
+    ///
+    /// `Unavailable` when the URL is malformed or names no cluster, the namespace holds `{`,
+    /// `}` or `/` (they would break its hash tags), or the cluster does not answer in time.
+    pub async fn connect(url: &str, namespace: &str, durability: Durability) -> Result<Self> {
+        let safe_url = redact_url(url);
+        let refuse = |reason: String| Error::Unavailable {
+            reason: format!("redis at {safe_url}: {reason}"),
+        };
+        let target = Target::open(url).map_err(refuse)?;
+        if !target.is_cluster() {
+            return Err(refuse("not a redis+cluster:// URL".into()));
+        }
+        if namespace.contains(['{', '}', '/']) {
+            return Err(refuse(
+                "a namespace on a Redis Cluster cannot hold `{`, `}` or `/`".into(),
+            ));
+        }
+        let home = RedisStore::open(target, Keys::tagged(namespace), safe_url, durability).await?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                namespace: namespace.to_owned(),
+                home,
+                durability,
+                shards: Mutex::default(),
+                ready: Mutex::default(),
+                workers: Mutex::default(),
+                retention: Mutex::default(),
+            }),
+        })
+    }
+
+    /// The shard of `runner`, opened on first use.
+    fn shard(&self, runner: &str) -> Result<RedisStore> {
+        if runner.contains(['{', '}', '/']) {
+            return Err(Error::Unavailable {
+                reason: format!(
+                    "runner `{}` cannot have a shard on a Redis Cluster: its name holds `{{`, \
+                     `}}` or `/`",
+                    runner.escape_debug()
+                ),
+            });
+        }
+        let inner = &self.inner;
+        let mut shards = lock(&inner.shards);
+        if let Some(shard) = shards.get(runner) {
+            return Ok(shard.clone());
+        }
+        let keys = Keys::shard(&inner.namespace, runner);
+        let shard = inner.home.sibling(keys, inner.durability);
+        shards.insert(runner.to_owned(), shard.clone());
+        Ok(shard)
+    }
+
+    /// The shard of `runner`, announced in `shards` and given the retention the first time this
+    /// process uses it, so that the reaper, listings and counts find it and its scripts keep
+    /// finished jobs as long as configured.
+    async fn ready_shard(&self, runner: &str) -> Result<RedisStore> {
+        let shard = self.shard(runner)?;
+        if lock(&self.inner.ready).contains(runner) {
+            return Ok(shard);
+        }
+        let home = &self.inner.home;
+        let () = redis::cmd("SADD")
+            .arg(home.keys().shards())
+            .arg(runner)
+            .query_async(&mut home.conn())
+            .await
+            .map_err(|e| home.unavailable(e))?;
+        let retention = *lock(&self.inner.retention);
+        if let Some(retention) = retention {
+            shard.put_retention(&retention).await?;
+        }
+        lock(&self.inner.ready).insert(runner.to_owned());
+        Ok(shard)
+    }
+
+    /// Every runner that has a shard.
+    async fn runners_with_shards(&self) -> Result<Vec<String>> {
+        let home = &self.inner.home;
+        redis::cmd("SMEMBERS")
+            .arg(home.keys().shards())
+            .query_async(&mut home.conn())
+            .await
+            .map_err(|e| home.unavailable(e))
+    }
+
+    /// Every shard, with its runner.
+    async fn all_shards(&self) -> Result<Vec<(String, RedisStore)>> {
+        self.runners_with_shards()
+            .await?
+            .into_iter()
+            .map(|runner| self.shard(&runner).map(|shard| (runner, shard)))
+            .collect()
+    }
+
+    /// The runner whose shard holds job `id`, from the directory.
+    async fn runner_of(&self, id: &str) -> Result<String> {
+        let home = &self.inner.home;
+        let runner: Option<String> = redis::cmd("HGET")
+            .arg(home.keys().directory())
+            .arg(id)
+            .query_async(&mut home.conn())
+            .await
+            .map_err(|e| home.unavailable(e))?;
+        runner.ok_or_else(|| Error::JobNotFound { id: id.to_owned() })
+    }
+
+    /// The shard holding job `id`.
+    async fn shard_of(&self, id: &str) -> Result<RedisStore> {
+        self.shard(&self.runner_of(id).await?)
+    }
+
+    /// The shard of the queue `worker` claims from.
+    fn shard_of_worker(&self, worker: &str) -> Result<RedisStore> {
+        let queue = lock(&self.inner.workers).get(worker).cloned();
+        match queue {
+            Some(queue) => self.shard(&queue),
+            None => self.shard(worker.rsplit_once('-').map_or(worker, |(queue, _)| queue)),
+        }
+    }
+
+    /// Reserves each job's id for its runner in the directory (every one or none), and
+    /// readies the shards of the runners, before their jobs are stored.
+    async fn reserve(&self, jobs: &[&Job]) -> Result<()> {
+        let home = &self.inner.home;
+        let mut invocation = home.inner.scripts.reserve.prepare_invoke();
+        invocation
+            .key(home.keys().directory())
+            .key(home.keys().shards());
+        for job in jobs {
+            invocation.arg(&job.id).arg(&job.runner);
+        }
+        let answer: Vec<String> = home.submit_script(&invocation).await?;
+        match answer.first().map(String::as_str) {
+            Some("") => {}
+            Some(taken) => {
+                return Err(Error::JobExists {
+                    id: taken.to_owned(),
+                });
+            }
+            None => {
+                return Err(Error::Corrupt {
+                    key: home.keys().directory(),
+                    reason: "reserving ids answered nothing".into(),
+                });
+            }
+        }
+        let mut runners: Vec<&str> = jobs.iter().map(|job| job.runner.as_str()).collect();
+        runners.sort_unstable();
+        runners.dedup();
+        for runner in runners {
+            self.ready_shard(runner).await?;
+        }
+        Ok(())
+    }
+
+    /// Removes `ids`, gone from `runner`'s shard, from the directory.
+    async fn unreserve(&self, runner: &str, ids: &[String]) -> Result<()> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let home = &self.inner.home;
+        let mut invocation = home.inner.scripts.unreserve.prepare_invoke();
+        invocation.key(home.keys().directory()).arg(runner);
+        for id in ids {
+            invocation.arg(id);
+        }
+        let _removed: u64 = invocation
+            .invoke_async(&mut home.conn())
+            .await
+            .map_err(|e| home.unavailable(e))?;
+        Ok(())
+    }
+
+    async fn store(&self, job: &Job, owner: Option<&str>, queue: bool) -> Result<()> {
+        self.reserve(&[job]).await?;
+        self.shard(&job.runner)?.submit(job, owner, queue).await
+    }
+}
+
+/// Merges shards' listings, each newest first with its scores, into the newest `limit`.
+fn merge_newest(listings: Vec<Vec<(i64, JobRecord)>>, limit: usize) -> Vec<JobRecord> {
+    let mut all: Vec<(i64, JobRecord)> = listings.into_iter().flatten().collect();
+    // As one Redis orders them: by creation time, then by id, newest and largest first.
+    all.sort_by(|(a, x), (b, y)| (b, &y.job.id).cmp(&(a, &x.job.id)));
+    all.truncate(limit);
+    all.into_iter().map(|(_, record)| record).collect()
+}
+
+fn add_reaped(total: &mut Reaped, pass: &Reaped) {
+    total.failed += pass.failed;
+    total.requeued += pass.requeued;
+    total.timed_out += pass.timed_out;
+    total.expired += pass.expired;
+}
+
+#[async_trait]
+impl Store for ClusterStore {
+    async fn create_job(&self, job: &Job, owner: Option<&str>) -> Result<()> {
+        self.store(job, owner, false).await
+    }
+
+    async fn start_job(&self, id: &str, owner: Option<&str>) -> Result<()> {
+        self.shard_of(id).await?.start_job(id, owner).await
+    }
+
+    async fn submit_job(&self, job: &Job, owner: Option<&str>) -> Result<()> {
+        self.store(job, owner, true).await
+    }
+
+    /// Atomic per shard: the ids are reserved in one step, then each runner's jobs are stored
+    /// in one step of its shard (a call of more than 1,000 jobs for one runner: one per
+    /// 1,000, as on one Redis).
+    async fn submit_jobs(&self, jobs: &[Job], owner: Option<&str>, start: bool) -> Result<()> {
+        let mut seen = HashSet::with_capacity(jobs.len());
+        if let Some(twin) = jobs.iter().find(|job| !seen.insert(job.id.as_str())) {
+            return Err(Error::JobExists {
+                id: twin.id.clone(),
+            });
+        }
+        let mut by_runner: HashMap<&str, Vec<Job>> = HashMap::new();
+        for job in jobs {
+            by_runner.entry(&job.runner).or_default().push(job.clone());
+        }
+        // Every shard's jobs checked before any is stored, so a taken id stores nothing.
+        for (runner, jobs) in &by_runner {
+            let shard = self.shard(runner)?;
+            let ids: Vec<String> = jobs.iter().map(|job| job.id.clone()).collect();
+            if let Some(taken) = shard.first_stored(&ids).await? {
+                return Err(Error::JobExists { id: taken });
+            }
+        }
+        self.reserve(&jobs.iter().collect::<Vec<_>>()).await?;
+        try_join_all(by_runner.iter().map(|(runner, jobs)| async move {
+            self.shard(runner)?.submit_many(jobs, owner, start).await
+        }))
+        .await?;
+        Ok(())
+    }
+
+    async fn run_job(
+        &self,
+        job: &Job,
+        owner: Option<&str>,
+        timeout: Duration,
+    ) -> Result<JobRecord> {
+        self.reserve(&[job]).await?;
+        self.shard(&job.runner)?.run_job(job, owner, timeout).await
+    }
+
+    async fn job(&self, id: &str) -> Result<JobRecord> {
+        self.shard_of(id).await?.job(id).await
+    }
+
+    async fn list_jobs(&self, filter: &JobFilter) -> Result<Vec<JobRecord>> {
+        let top = match &filter.before {
+            Some(id) => Some((self.shard_of(id).await?.score(id).await?, id.as_str())),
+            None => None,
+        };
+        let shards = match &filter.runner {
+            Some(runner) => vec![self.shard(runner)?],
+            None => self
+                .all_shards()
+                .await?
+                .into_iter()
+                .map(|(_, shard)| shard)
+                .collect(),
+        };
+        let listings =
+            try_join_all(shards.iter().map(|shard| shard.list_below(filter, top))).await?;
+        Ok(merge_newest(listings, filter.limit))
+    }
+
+    async fn delete_job(&self, id: &str, owner: Option<&str>) -> Result<()> {
+        let runner = self.runner_of(id).await?;
+        self.shard(&runner)?.delete_job(id, owner).await?;
+        self.unreserve(&runner, &[id.to_owned()]).await
+    }
+
+    async fn stop_job(&self, id: &str, owner: Option<&str>) -> Result<StopOutcome> {
+        self.shard_of(id).await?.stop_job(id, owner).await
+    }
+
+    async fn end_job(&self, id: &str, finish: Finish) -> Result<JobRecord> {
+        self.shard_of(id).await?.end_job(id, finish).await
+    }
+
+    async fn wait_final(&self, id: &str, timeout: Duration) -> Result<JobRecord> {
+        self.shard_of(id).await?.wait_final(id, timeout).await
+    }
+
+    async fn claim(
+        &self,
+        queue: &str,
+        worker: &str,
+        lease: Duration,
+        wait: Duration,
+        most: usize,
+    ) -> Result<Vec<Claimed>> {
+        let shard = self.ready_shard(queue).await?;
+        {
+            let mut workers = lock(&self.inner.workers);
+            if workers.get(worker).is_none_or(|known| known != queue) {
+                if workers.len() >= MAX_WORKERS {
+                    workers.clear();
+                }
+                workers.insert(worker.to_owned(), queue.to_owned());
+            }
+        }
+        shard.claim(queue, worker, lease, wait, most).await
+    }
+
+    async fn heartbeat(
+        &self,
+        worker: &str,
+        lease: Duration,
+        running: &[Attempt],
+    ) -> Result<Vec<Attempt>> {
+        self.shard_of_worker(worker)?
+            .heartbeat(worker, lease, running)
+            .await
+    }
+
+    async fn finish(&self, worker: &str, attempt: &Attempt, finish: Finish) -> Result<bool> {
+        self.shard_of_worker(worker)?
+            .finish(worker, attempt, finish)
+            .await
+    }
+
+    async fn finish_and_claim(
+        &self,
+        worker: &str,
+        attempt: &Attempt,
+        finish: Finish,
+        next: Option<&NextClaim>,
+    ) -> Result<(bool, Option<Claimed>)> {
+        self.shard_of_worker(worker)?
+            .finish_and_claim(worker, attempt, finish, next)
+            .await
+    }
+
+    async fn progress(&self, worker: &str, attempt: &Attempt, progress: &Progress) -> Result<bool> {
+        self.shard_of_worker(worker)?
+            .progress(worker, attempt, progress)
+            .await
+    }
+
+    async fn register_runner(&self, runner: &RunnerRecord) -> Result<()> {
+        self.inner.home.register_runner(runner).await
+    }
+
+    async fn runners(&self) -> Result<Vec<RunnerRecord>> {
+        self.inner.home.runners().await
+    }
+
+    async fn unregister_runner(&self, name: &str) -> Result<()> {
+        self.inner.home.unregister_runner(name).await
+    }
+
+    async fn last_seen(&self, queue: &str) -> Result<Option<DateTime<Utc>>> {
+        self.shard(queue)?.last_seen(queue).await
+    }
+
+    async fn job_counts(&self) -> Result<HashMap<JobStatus, u64>> {
+        let shards = self.all_shards().await?;
+        let counts = try_join_all(shards.iter().map(|(_, shard)| shard.job_counts())).await?;
+        let mut total = HashMap::new();
+        for (status, n) in counts.into_iter().flatten() {
+            *total.entry(status).or_insert(0) += n;
+        }
+        Ok(total)
+    }
+
+    async fn put_retention(&self, retention: &Retention) -> Result<()> {
+        *lock(&self.inner.retention) = Some(*retention);
+        self.inner.home.put_retention(retention).await?;
+        let shards = self.all_shards().await?;
+        try_join_all(
+            shards
+                .iter()
+                .map(|(_, shard)| shard.put_retention(retention)),
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn secret_grants(&self) -> Result<HashMap<String, String>> {
+        self.inner.home.secret_grants().await
+    }
+
+    async fn put_secret_grant(
+        &self,
+        hash: &str,
+        grant: &str,
+        config_admins: &[String],
+    ) -> Result<bool> {
+        self.inner
+            .home
+            .put_secret_grant(hash, grant, config_admins)
+            .await
+    }
+
+    async fn watch_secrets(&self) -> Result<tokio::sync::watch::Receiver<u64>> {
+        self.inner.home.watch_secrets().await
+    }
+
+    async fn watch_jobs(&self) -> Result<tokio::sync::broadcast::Receiver<Watched>> {
+        self.inner.home.watch_jobs().await
+    }
+
+    async fn results(&self, ids: &[String]) -> Result<Vec<Option<JobResult>>> {
+        let home = &self.inner.home;
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let runners: Vec<Option<String>> = redis::cmd("HMGET")
+            .arg(home.keys().directory())
+            .arg(ids)
+            .query_async(&mut home.conn())
+            .await
+            .map_err(|e| home.unavailable(e))?;
+        let mut by_runner: HashMap<&str, Vec<usize>> = HashMap::new();
+        for (i, runner) in runners.iter().enumerate() {
+            if let Some(runner) = runner {
+                by_runner.entry(runner).or_default().push(i);
+            }
+        }
+        let mut results = vec![None; ids.len()];
+        let read = try_join_all(by_runner.iter().map(|(runner, at)| async move {
+            let wanted: Vec<String> = at.iter().map(|&i| ids[i].clone()).collect();
+            self.shard(runner)?.results(&wanted).await
+        }))
+        .await?;
+        for ((_, at), found) in by_runner.iter().zip(read) {
+            for (&i, result) in at.iter().zip(found) {
+                results[i] = result;
+            }
+        }
+        Ok(results)
+    }
+
+    async fn reap_expired(&self) -> Result<Reaped> {
+        let shards = self.all_shards().await?;
+        let passes = try_join_all(shards.iter().map(|(runner, shard)| async move {
+            let (reaped, expired) = shard.reap_expired_ids().await?;
+            self.unreserve(runner, &expired).await?;
+            Ok::<_, Error>(reaped)
+        }))
+        .await?;
+        let mut total = Reaped::default();
+        for pass in &passes {
+            add_reaped(&mut total, pass);
+        }
+        Ok(total)
+    }
+
+    async fn put_schedule(&self, schedule: &ScheduleRecord, max: usize) -> Result<()> {
+        self.inner.home.put_schedule(schedule, max).await
+    }
+
+    async fn schedules(&self) -> Result<Vec<ScheduleRecord>> {
+        self.inner.home.schedules().await
+    }
+
+    async fn delete_schedule(&self, name: &str, owner: Option<&str>) -> Result<()> {
+        self.inner.home.delete_schedule(name, owner).await
+    }
+
+    async fn claim_tick(&self, name: &str, seed: &str, tick: DateTime<Utc>) -> Result<TickClaim> {
+        self.inner.home.claim_tick(name, seed, tick).await
+    }
+
+    async fn promote_due(&self) -> Result<Promoted> {
+        let shards = self.all_shards().await?;
+        let passes = try_join_all(shards.iter().map(|(_, shard)| shard.promote_due())).await?;
+        Ok(Promoted {
+            queued: passes.iter().map(|pass| pass.queued).sum(),
+            next_due: passes.iter().filter_map(|pass| pass.next_due).min(),
+        })
+    }
+
+    async fn watch_scheduled(&self) -> Result<tokio::sync::watch::Receiver<u64>> {
+        self.inner.home.watch_scheduled().await
+    }
+
+    async fn retry_job(&self, id: &str, owner: Option<&str>) -> Result<()> {
+        self.shard_of(id).await?.retry_job(id, owner).await
+    }
+
+    async fn queue_len(&self, queue: &str) -> Result<u64> {
+        self.shard(queue)?.queue_len(queue).await
+    }
+
+    async fn job_stats(&self) -> Result<JobStats> {
+        let shards = self.all_shards().await?;
+        let passes = try_join_all(shards.iter().map(|(_, shard)| shard.job_stats())).await?;
+        let mut total = JobStats::default();
+        for stats in passes {
+            for (runner, n) in stats.submitted {
+                *total.submitted.entry(runner).or_insert(0) += n;
+            }
+            for (key, n) in stats.finished {
+                *total.finished.entry(key).or_insert(0) += n;
+            }
+        }
+        Ok(total)
+    }
+
+    async fn runner_loads(&self, runners: &[String]) -> Result<Vec<RunnerLoad>> {
+        let loads = try_join_all(runners.iter().map(|runner| async move {
+            self.shard(runner)?
+                .runner_loads(std::slice::from_ref(runner))
+                .await
+        }))
+        .await?;
+        Ok(loads.into_iter().flatten().collect())
+    }
+
+    async fn put_worker_stats(&self, stats: &WorkerStats, ttl: Duration) -> Result<()> {
+        self.ready_shard(&stats.runner)
+            .await?
+            .put_worker_stats(stats, ttl)
+            .await
+    }
+
+    async fn worker_stats(&self) -> Result<Vec<WorkerStats>> {
+        let shards = self.all_shards().await?;
+        let passes = try_join_all(shards.iter().map(|(_, shard)| shard.worker_stats())).await?;
+        Ok(passes.into_iter().flatten().collect())
+    }
+
+    async fn health(&self) -> Result<()> {
+        self.inner.home.health().await
+    }
+}
+
+/// Connects to the store `url` names: a [`ClusterStore`] for a Redis Cluster
+/// (`redis+cluster://…`), else a [`RedisStore`].
+///
+/// # Errors
+///
+/// As [`RedisStore::connect_with`] and [`ClusterStore::connect`].
+pub async fn connect(url: &str, namespace: &str, durability: Durability) -> Result<Arc<dyn Store>> {
+    if crate::url::is_cluster(url) {
+        Ok(Arc::new(
+            ClusterStore::connect(url, namespace, durability).await?,
+        ))
+    } else {
+        Ok(Arc::new(
+            RedisStore::connect_with(url, namespace, durability).await?,
+        ))
+    }
+}
