@@ -1,6 +1,6 @@
 //! Redis Cluster: a supervisor and its runner on a `redis+cluster://` URL serve every kind of
 //! call — `job.run`, a bulk submit drained by the runner, listings and counts — with the
-//! namespace's keys on the one master that serves its hash tag.
+//! runner's queue and jobs in its shard, on the master that serves the shard's hash tag.
 
 #![allow(clippy::unwrap_used)] // test helpers: a failed step is a failed test
 
@@ -96,16 +96,16 @@ async fn a_supervisor_and_its_runner_on_a_cluster_run_list_and_count_jobs() {
     );
     assert_eq!(info.runners.by_status.get("running").copied(), Some(1));
 
-    // Every job is on the master of the namespace's hash tag, under the tagged names.
-    let jobs_index = "{cluster}:v1:jobs";
-    let port = cluster.master_of(jobs_index);
+    // Every job is in the runner's shard, on the master of its hash tag.
+    let jobs_index = format!("{{cluster/{RUNNER}}}:v1:jobs");
+    let port = cluster.master_of(&jobs_index);
     let mut conn = redis::Client::open(format!("redis://127.0.0.1:{port}"))
         .unwrap()
         .get_multiplexed_async_connection()
         .await
         .unwrap();
     let stored: u64 = redis::cmd("ZCARD")
-        .arg(jobs_index)
+        .arg(&jobs_index)
         .query_async(&mut conn)
         .await
         .unwrap();
