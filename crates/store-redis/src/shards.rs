@@ -41,6 +41,11 @@ use crate::durability::Durability;
 use crate::keys::Keys;
 use crate::target::Target;
 
+/// How old a directory entry whose job its shard lacks must be before another runner may take
+/// its id: far longer than a submit takes between reserving an id and storing its job, so an
+/// entry taken over is one whose submit stopped between the two, never acknowledged.
+const STALE_RESERVATION: Duration = Duration::from_secs(60);
+
 /// Workers whose queue a store remembers; past it the memory starts over (the names carry
 /// their queue anyway).
 const MAX_WORKERS: usize = 100_000;
@@ -184,13 +189,15 @@ impl ClusterStore {
     /// The runner whose shard holds job `id`, from the directory.
     async fn runner_of(&self, id: &str) -> Result<String> {
         let home = &self.inner.home;
-        let runner: Option<String> = redis::cmd("HGET")
+        let entry: Option<String> = redis::cmd("HGET")
             .arg(home.keys().directory())
             .arg(id)
             .query_async(&mut home.conn())
             .await
             .map_err(|e| home.unavailable(e))?;
-        runner.ok_or_else(|| Error::JobNotFound { id: id.to_owned() })
+        entry
+            .map(|entry| entry_runner(&entry).to_owned())
+            .ok_or_else(|| Error::JobNotFound { id: id.to_owned() })
     }
 
     /// The shard holding job `id`.
@@ -209,28 +216,42 @@ impl ClusterStore {
 
     /// Reserves each job's id for its runner in the directory (every one or none), and
     /// readies the shards of the runners, before their jobs are stored.
+    ///
+    /// An id reserved for another runner whose shard lacks the job is stale once older than
+    /// [`STALE_RESERVATION`] (its submit stopped between its two steps), and is taken over.
     async fn reserve(&self, jobs: &[&Job]) -> Result<()> {
         let home = &self.inner.home;
-        let mut invocation = home.inner.scripts.reserve.prepare_invoke();
-        invocation
-            .key(home.keys().directory())
-            .key(home.keys().shards());
-        for job in jobs {
-            invocation.arg(&job.id).arg(&job.runner);
-        }
-        let answer: Vec<String> = home.submit_script(&invocation).await?;
-        match answer.first().map(String::as_str) {
-            Some("") => {}
-            Some(taken) => {
-                return Err(Error::JobExists {
-                    id: taken.to_owned(),
-                });
+        let mut stale: Vec<(String, String)> = Vec::new();
+        loop {
+            let mut invocation = home.inner.scripts.reserve.prepare_invoke();
+            invocation
+                .key(home.keys().directory())
+                .key(home.keys().shards())
+                .arg(crate::scripts::millis(STALE_RESERVATION))
+                .arg(stale.len());
+            for (id, entry) in &stale {
+                invocation.arg(id).arg(entry);
             }
-            None => {
-                return Err(Error::Corrupt {
-                    key: home.keys().directory(),
-                    reason: "reserving ids answered nothing".into(),
-                });
+            for job in jobs {
+                invocation.arg(&job.id).arg(&job.runner);
+            }
+            let answer: Vec<String> = home.submit_script(&invocation).await?;
+            match answer.as_slice() {
+                [done, ..] if done.is_empty() => break,
+                [id, entry] => {
+                    let known = stale.iter().any(|(stale, _)| stale == id);
+                    let held = self.shard(entry_runner(entry))?;
+                    if known || held.first_stored(std::slice::from_ref(id)).await?.is_some() {
+                        return Err(Error::JobExists { id: id.clone() });
+                    }
+                    stale.push((id.clone(), entry.clone()));
+                }
+                _ => {
+                    return Err(Error::Corrupt {
+                        key: home.keys().directory(),
+                        reason: "reserving ids answered neither done nor a taken id".into(),
+                    });
+                }
             }
         }
         let mut runners: Vec<&str> = jobs.iter().map(|job| job.runner.as_str()).collect();
@@ -264,6 +285,11 @@ impl ClusterStore {
         self.reserve(&[job]).await?;
         self.shard(&job.runner)?.submit(job, owner, queue).await
     }
+}
+
+/// The runner a directory entry (`RUNNER MS`) names.
+fn entry_runner(entry: &str) -> &str {
+    entry.split_once(' ').map_or(entry, |(runner, _)| runner)
 }
 
 /// Merges shards' listings, each newest first with its scores, into the newest `limit`.
@@ -501,16 +527,16 @@ impl Store for ClusterStore {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let runners: Vec<Option<String>> = redis::cmd("HMGET")
+        let entries: Vec<Option<String>> = redis::cmd("HMGET")
             .arg(home.keys().directory())
             .arg(ids)
             .query_async(&mut home.conn())
             .await
             .map_err(|e| home.unavailable(e))?;
         let mut by_runner: HashMap<&str, Vec<usize>> = HashMap::new();
-        for (i, runner) in runners.iter().enumerate() {
-            if let Some(runner) = runner {
-                by_runner.entry(runner).or_default().push(i);
+        for (i, entry) in entries.iter().enumerate() {
+            if let Some(entry) = entry {
+                by_runner.entry(entry_runner(entry)).or_default().push(i);
             }
         }
         let mut results = vec![None; ids.len()];

@@ -267,6 +267,114 @@ async fn an_id_held_by_one_runner_is_refused_for_another_and_its_batch_stores_no
     );
 }
 
+/// A submit that stopped between reserving its id and storing its job (a supervisor killed
+/// there) left an entry whose job is not found: after a while, another runner may take the id.
+#[tokio::test]
+async fn an_id_whose_submit_stopped_half_way_is_freed_for_another_runner_once_stale() {
+    let cluster = RedisCluster::start();
+    let store = connect(&cluster).await;
+    let runners = runners_on_every_master(&cluster, 1);
+    let mut home = node(cluster.master_of(&home_key("dir"))).await;
+    let reserve = |id: &str, entry: String| {
+        redis::cmd("HSET")
+            .arg(home_key("dir"))
+            .arg(id)
+            .arg(entry)
+            .clone()
+    };
+    let now_ms = chrono::Utc::now().timestamp_millis();
+    let () = reserve("old", format!("{} {}", runners[0], now_ms - 3_600_000))
+        .query_async(&mut home)
+        .await
+        .expect("HSET");
+    let () = reserve("recent", format!("{} {now_ms}", runners[0]))
+        .query_async(&mut home)
+        .await
+        .expect("HSET");
+    assert!(
+        matches!(
+            store.job("old").await,
+            Err(hero_store::Error::JobNotFound { .. })
+        ),
+        "a half-done submit's job is not found"
+    );
+
+    store
+        .create_job(&job_for("old", &runners[1]), None)
+        .await
+        .expect("a stale reservation is taken over");
+    assert_eq!(
+        store.job("old").await.expect("found").job.runner,
+        runners[1]
+    );
+    let err = store
+        .create_job(&job_for("recent", &runners[1]), None)
+        .await
+        .expect_err("a reservation may be a submit still on its way");
+    assert!(matches!(err, hero_store::Error::JobExists { .. }), "{err}");
+    store
+        .create_job(&job_for("recent", &runners[0]), None)
+        .await
+        .expect("the same runner's retry goes on");
+}
+
+#[tokio::test]
+async fn jobs_removed_by_retention_leave_no_directory_entry() {
+    let cluster = RedisCluster::start();
+    let store = connect(&cluster).await;
+    let runners = runners_on_every_master(&cluster, 1);
+    store
+        .put_retention(&hero_store::Retention {
+            completed: Duration::from_millis(1),
+            ..hero_store::Retention::default()
+        })
+        .await
+        .expect("retention");
+    let jobs: Vec<hero_job::Job> = runners
+        .iter()
+        .map(|runner| job_for(&format!("done-{runner}"), runner))
+        .collect();
+    store.submit_jobs(&jobs, None, true).await.expect("submit");
+    for runner in &runners {
+        let claimed = store
+            .claim(
+                runner,
+                &format!("{runner}-w"),
+                Duration::from_secs(30),
+                Duration::ZERO,
+                1,
+            )
+            .await
+            .expect("claim");
+        let taken = store
+            .finish(
+                &format!("{runner}-w"),
+                &claimed[0].attempt(),
+                hero_store::Finish::completed("1"),
+            )
+            .await
+            .expect("finish");
+        assert!(taken);
+    }
+    let deadline = tokio::time::Instant::now() + hero_test_support::TIMEOUT;
+    let mut expired = 0;
+    while expired < 3 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "retention removes the jobs"
+        );
+        expired += store.reap_expired().await.expect("reap").expired;
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let mut home = node(cluster.master_of(&home_key("dir"))).await;
+    let entries: u64 = redis::cmd("HLEN")
+        .arg(home_key("dir"))
+        .query_async(&mut home)
+        .await
+        .expect("HLEN");
+    assert_eq!(entries, 0, "each removed job's entry went with it");
+}
+
 #[tokio::test]
 async fn a_cluster_store_carries_on_while_a_master_serving_none_of_its_shards_is_down() {
     let mut cluster = RedisCluster::start();

@@ -100,12 +100,16 @@ impl<C: ConnectionLike + Clone + Send + Sync + 'static> Faults for SplitClaims<C
     async fn corrupt_job(&self, id: &str) -> bool {
         let runner = match &self.layout {
             Layout::Prefix(_) => String::new(),
-            Layout::Shards(namespace) => redis::cmd("HGET")
-                .arg(format!("{{{namespace}}}:v1:dir"))
-                .arg(id)
-                .query_async(&mut self.conn.clone())
-                .await
-                .expect("the directory names the job's runner"),
+            Layout::Shards(namespace) => {
+                let entry: String = redis::cmd("HGET")
+                    .arg(format!("{{{namespace}}}:v1:dir"))
+                    .arg(id)
+                    .query_async(&mut self.conn.clone())
+                    .await
+                    .expect("the directory names the job's runner");
+                // `RUNNER MS`: the runner, and when the id was reserved.
+                entry.split(' ').next().unwrap_or_default().to_owned()
+            }
         };
         let () = redis::cmd("HSET")
             .arg(self.key(&runner, &format!("job:{id}")))
