@@ -42,15 +42,19 @@ pub async fn a_delayed_job_is_claimable_only_once_due(store: &dyn Store) {
     assert_eq!(status_of(store, &delayed.id).await, JobStatus::Scheduled);
     assert_eq!(store.queue_len(&queue).await.expect("len"), 0);
     let early = store.promote_due().await.expect("promote");
-    assert!(
-        early.next_due.is_some(),
-        "the store names when the scheduled job comes due"
-    );
-    assert_eq!(
-        claim_now(store, &queue, "w1").await,
-        None,
-        "not before its time"
-    );
+    // A machine so loaded that the submit and the reads above took the whole delay sees the
+    // job due already; the early state is then not observable, and only the rest is checked.
+    if submitted.elapsed() < Duration::from_millis(900) {
+        assert!(
+            early.next_due.is_some(),
+            "the store names when the scheduled job comes due"
+        );
+        assert_eq!(
+            claim_now(store, &queue, "w1").await,
+            None,
+            "not before its time"
+        );
+    }
     promote_until_queued(store, &delayed.id).await;
     assert!(
         submitted.elapsed() >= Duration::from_millis(900),
