@@ -130,6 +130,12 @@ async fn run(mut args: Args) -> anyhow::Result<()> {
         args.roundtrips = 200;
     }
     anyhow::ensure!(args.in_flight > 0, "--in-flight must be at least 1");
+    anyhow::ensure!(args.rounds > 0, "--rounds must be at least 1");
+    anyhow::ensure!(
+        !args.cluster || args.jobs >= cluster::RUNNERS,
+        "--cluster needs at least {} jobs, one per runner",
+        cluster::RUNNERS
+    );
     let bin_dir = match args.bin_dir.take() {
         Some(dir) => dir,
         None => own_dir()?,
