@@ -1,6 +1,8 @@
 //! `supervisor-bench`: Hero Supervisor's throughput and latency through its public JSON-RPC
 //! API with real runner processes, each figure beside a Redis floor measured in the same run.
 //!
+//! - `cluster` (`--cluster`, on its own): the drain over 6 runner queues on a Redis Cluster
+//!   of 1 and of 3 masters, in alternating rounds.
 //! - `floor`: `PING` round trips against the bench's own redis-server.
 //! - `drain`: *enqueue + drain* of N jobs.
 //! - `durability` (`--durability`, on its own): what `durability = "replicated"` costs
@@ -15,6 +17,7 @@
 //! - `supervisor`, `runners`: the in-process supervisor and the runner child processes.
 //! - `workload`, `latency`, `report`: shared set-up, histograms, the printed table.
 
+mod cluster;
 mod drain;
 mod durability;
 mod floor;
@@ -93,6 +96,15 @@ struct Args {
     /// started), in alternating rounds: `--roundtrips` creates and `--jobs` jobs each round.
     #[arg(long, conflicts_with_all = ["scale", "embedded", "hops", "io"])]
     durability: bool,
+    /// Run only the *6 runner queues on 1 vs 3 masters* workload: `--jobs` no-op jobs spread
+    /// over 6 `mock_runner` processes (concurrency 4 each) on a fresh Redis Cluster of 1
+    /// master, then of 3, `--rounds` times alternating; the drain rates, their medians and
+    /// the ratio 3 ÷ 1, and each redis-server's CPU time.
+    #[arg(long, conflicts_with_all = ["scale", "embedded", "hops", "io", "durability"])]
+    cluster: bool,
+    /// Rounds of `--cluster`, each on 1 then 3 masters.
+    #[arg(long, default_value_t = 3, requires = "cluster")]
+    rounds: usize,
     /// Jobs each runner process of `--io`'s scaling layouts runs at once.
     #[arg(long, default_value_t = 16, requires = "io")]
     io_concurrency: usize,
@@ -118,6 +130,12 @@ async fn run(mut args: Args) -> anyhow::Result<()> {
         args.roundtrips = 200;
     }
     anyhow::ensure!(args.in_flight > 0, "--in-flight must be at least 1");
+    anyhow::ensure!(args.rounds > 0, "--rounds must be at least 1");
+    anyhow::ensure!(
+        !args.cluster || args.jobs >= cluster::RUNNERS,
+        "--cluster needs at least {} jobs, one per runner",
+        cluster::RUNNERS
+    );
     let bin_dir = match args.bin_dir.take() {
         Some(dir) => dir,
         None => own_dir()?,
@@ -153,6 +171,10 @@ async fn run(mut args: Args) -> anyhow::Result<()> {
         durability::run(&setup, redis.port(), args.roundtrips, many_calls)
             .await
             .map(|figures| durability::print(&figures))
+    } else if args.cluster {
+        cluster::run(&setup, args.jobs, args.rounds)
+            .await
+            .map(|figures| cluster::print(&figures))
     } else if args.hops {
         hops::run(&setup, args.roundtrips)
             .await
@@ -233,7 +255,7 @@ fn own_dir() -> anyhow::Result<PathBuf> {
 /// it runs as a child process (every workload but `--hops`).
 fn check_binaries(bin_dir: &Path, args: &Args) -> anyhow::Result<()> {
     let mut binaries = vec![RunnerKind::Mock.binary(bin_dir)];
-    if !(args.scale || args.io || args.hops || args.durability) {
+    if !(args.scale || args.io || args.hops || args.durability || args.cluster) {
         binaries.push(RunnerKind::Osis.binary(bin_dir));
     }
     if !(args.hops || args.durability) {

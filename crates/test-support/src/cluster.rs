@@ -1,14 +1,16 @@
-//! A Redis Cluster in miniature: three masters, no replicas, each its own process on free
-//! loopback ports, the 16384 slots spread over them by `redis-cli --cluster create`. The
-//! masters keep serving their own slots while another is down
-//! (`cluster-require-full-coverage no`), so a test can take one away.
+//! A Redis Cluster in miniature: three masters by default (one, or three and more, with
+//! [`RedisCluster::start_masters`]), no replicas unless asked for, each its own process on
+//! free loopback ports, the 16384 slots spread over them by `redis-cli --cluster create`, or
+//! all given to the one node of a one-master cluster. The masters keep serving their own
+//! slots while another is down (`cluster-require-full-coverage no`), so a test can take one
+//! away.
 
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use crate::{RedisServer, free_port, wait_until};
 
-/// Three cluster masters, and their replicas when asked for, all killed when dropped.
+/// Cluster masters, and their replicas when asked for, all killed when dropped.
 #[derive(Debug)]
 pub struct RedisCluster {
     nodes: Vec<RedisServer>,
@@ -23,7 +25,24 @@ impl RedisCluster {
     /// When `redis-server` or `redis-cli` is missing, or the cluster does not form within
     /// [`TIMEOUT`](crate::TIMEOUT).
     pub fn start() -> Self {
-        Self::start_with(0)
+        Self::start_with(3, 0)
+    }
+
+    /// Starts `masters` cluster-enabled servers without replicas, all the 16384 slots
+    /// spread over them, and waits until each says `cluster_state:ok`. One master owns every
+    /// slot; three or more split them as [`start`](Self::start) does (`redis-cli --cluster
+    /// create` wants at least three masters).
+    ///
+    /// # Panics
+    ///
+    /// When `masters` is 0 or 2, when `redis-server` or `redis-cli` is missing, or the
+    /// cluster does not form within [`TIMEOUT`](crate::TIMEOUT).
+    pub fn start_masters(masters: usize) -> Self {
+        match masters {
+            1 => Self::start_single(),
+            3.. => Self::start_with(masters, 0),
+            _ => panic!("a test cluster has 1 or at least 3 masters, not {masters}"),
+        }
     }
 
     /// As [`start`](Self::start), with one replica per master, each synced before this
@@ -33,32 +52,32 @@ impl RedisCluster {
     ///
     /// As [`start`](Self::start).
     pub fn start_with_replicas() -> Self {
-        let cluster = Self::start_with(1);
+        let cluster = Self::start_with(3, 1);
         wait_until("the replicas sync", || cluster.nodes.iter().all(is_synced));
         cluster
     }
 
-    fn start_with(replicas: usize) -> Self {
-        let nodes: Vec<RedisServer> = (0..3 * (1 + replicas))
-            .map(|_| {
-                // The bus port is named rather than left at PORT + 10000, which may be past
-                // 65535 or taken.
-                let extra = [
-                    "--cluster-enabled",
-                    "yes",
-                    "--cluster-config-file",
-                    "nodes.conf",
-                    "--cluster-port",
-                    &free_port().to_string(),
-                    "--cluster-node-timeout",
-                    "2000",
-                    "--cluster-require-full-coverage",
-                    "no",
-                ]
-                .map(str::to_owned)
-                .to_vec();
-                RedisServer::start_with(false, extra)
-            })
+    /// One node owning every slot: `redis-cli --cluster create` refuses fewer than three
+    /// masters, so the slots are assigned by hand.
+    fn start_single() -> Self {
+        // A node learns its own address only from a peer; alone, it would name its slots'
+        // master with an empty IP, which clients cannot connect to.
+        let node = start_node(&["--cluster-announce-ip", "127.0.0.1"]);
+        let mut conn = node.connection();
+        let _: () = redis::cmd("CLUSTER")
+            .arg("ADDSLOTSRANGE")
+            .arg(0)
+            .arg(16383)
+            .query(&mut conn)
+            .expect("CLUSTER ADDSLOTSRANGE 0 16383");
+        let cluster = Self { nodes: vec![node] };
+        wait_until("the cluster is ok", || cluster.nodes.iter().all(is_ok));
+        cluster
+    }
+
+    fn start_with(masters: usize, replicas: usize) -> Self {
+        let nodes: Vec<RedisServer> = (0..masters * (1 + replicas))
+            .map(|_| start_node(&[]))
             .collect();
         let addresses: Vec<String> = nodes
             .iter()
@@ -122,6 +141,16 @@ impl RedisCluster {
         new.expect("the wait ended with a new master")
     }
 
+    /// The port of the master serving the slot of hash tag `tag`: that of every key holding
+    /// `{tag}`.
+    ///
+    /// # Panics
+    ///
+    /// As [`master_of`](Self::master_of).
+    pub fn master_of_tag(&self, tag: &str) -> u16 {
+        self.master_of(&format!("{{{tag}}}"))
+    }
+
     /// The port of the master serving `key`'s slot, as the first node that answers says.
     ///
     /// # Panics
@@ -135,6 +164,29 @@ impl RedisCluster {
     fn try_master_of(&self, key: &str) -> Option<u16> {
         self.nodes.iter().find_map(|node| master_of(node, key))
     }
+}
+
+/// A cluster-enabled server that belongs to no cluster yet, with `more` arguments.
+fn start_node(more: &[&str]) -> RedisServer {
+    // The bus port is named rather than left at PORT + 10000, which may be past 65535 or
+    // taken.
+    let extra = [
+        "--cluster-enabled",
+        "yes",
+        "--cluster-config-file",
+        "nodes.conf",
+        "--cluster-port",
+        &free_port().to_string(),
+        "--cluster-node-timeout",
+        "2000",
+        "--cluster-require-full-coverage",
+        "no",
+    ]
+    .iter()
+    .chain(more)
+    .map(|arg| (*arg).to_owned())
+    .collect();
+    RedisServer::start_with(false, extra)
 }
 
 /// The port of the master serving `key`'s slot, as `node` says; `None` when it does not
@@ -182,4 +234,57 @@ fn is_ok(node: &RedisServer) -> bool {
         .and_then(|client| client.get_connection_with_timeout(Duration::from_secs(1)))
         .and_then(|mut conn| redis::cmd("CLUSTER").arg("INFO").query::<String>(&mut conn))
         .is_ok_and(|info| info.lines().any(|line| line.trim() == "cluster_state:ok"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Hash tags whose slots fall in the first, middle and last third of the slots, where
+    /// `redis-cli --cluster create` puts three different masters.
+    const TAGS_IN_EACH_THIRD: [&str; 3] = ["hero/d", "hero/a", "hero/c"];
+
+    #[test]
+    fn a_one_master_cluster_serves_every_slot_from_its_one_node() {
+        let cluster = RedisCluster::start_masters(1);
+        let [port] = cluster.ports()[..] else {
+            panic!("one node, not {:?}", cluster.ports());
+        };
+
+        for tag in TAGS_IN_EACH_THIRD {
+            assert_eq!(cluster.master_of_tag(tag), port, "the master of {{{tag}}}");
+        }
+        // Clients connect to the address the cluster names for a slot's master.
+        let described: String = redis::cmd("CLUSTER")
+            .arg("NODES")
+            .query(&mut cluster.nodes[0].connection())
+            .expect("CLUSTER NODES");
+        assert!(
+            described.contains(&format!("127.0.0.1:{port}@")),
+            "the node names its address: {described}"
+        );
+        assert!(cluster.url().starts_with("redis+cluster://127.0.0.1:"));
+    }
+
+    #[test]
+    fn a_three_master_cluster_spreads_the_slots_over_three_nodes() {
+        let cluster = RedisCluster::start_masters(3);
+        assert_eq!(cluster.ports().len(), 3);
+
+        let mut masters: Vec<u16> = TAGS_IN_EACH_THIRD
+            .iter()
+            .map(|tag| cluster.master_of_tag(tag))
+            .collect();
+        masters.sort_unstable();
+        let mut ports = cluster.ports();
+        ports.sort_unstable();
+
+        assert_eq!(masters, ports, "each third of the slots has its own master");
+    }
+
+    #[test]
+    #[should_panic(expected = "1 or at least 3 masters")]
+    fn a_two_master_cluster_is_refused() {
+        let _ = RedisCluster::start_masters(2);
+    }
 }

@@ -2,7 +2,7 @@
 //!
 //! - [`RedisServer`]: a private `redis-server` on a free port.
 //! - [`SentinelSet`]: a master, a replica and three sentinels watching them, for failovers.
-//! - [`RedisCluster`]: three Redis Cluster masters sharing the slots.
+//! - [`RedisCluster`]: Redis Cluster masters sharing the slots, three or as many as asked for.
 //! - [`eventually`]: poll with a deadline, for states that announce no event.
 //! - [`TIMEOUT`]: the default bound on any await in a test.
 //! - [`free_port`]: a loopback port nobody listens on.
