@@ -125,7 +125,7 @@ impl ClusterStore {
     /// The shard of `runner`, opened on first use.
     fn shard(&self, runner: &str) -> Result<RedisStore> {
         if runner.contains(['{', '}', '/']) {
-            return Err(Error::Unavailable {
+            return Err(Error::Unsupported {
                 reason: format!(
                     "runner `{}` cannot have a shard on a Redis Cluster: its name holds `{{`, \
                      `}}` or `/`",
