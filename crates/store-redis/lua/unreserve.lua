@@ -1,13 +1,18 @@
 -- Removes job ids from the directory of a namespace on a Redis Cluster (`src/shards.rs`) once
 -- their jobs are gone from the shard of ARGV[1]: each entry (`RUNNER MS`) only while it still
--- names that runner, so a job of the same id since stored for another runner keeps its own.
+-- names that runner and was reserved no later than ARGV[2] (this master's clock, read before
+-- the jobs went), so that an id since submitted again, for any runner, keeps its new entry.
 -- KEYS: directory
--- ARGV: runner, id, id, …
+-- ARGV: runner, reserved no later than (ms), id, id, …
+local since = tonumber(ARGV[2])
 local removed = 0
-for i = 2, #ARGV do
+for i = 3, #ARGV do
   local held = redis.call('HGET', KEYS[1], ARGV[i])
-  if held and string.match(held, '^(%S+)') == ARGV[1] then
-    removed = removed + redis.call('HDEL', KEYS[1], ARGV[i])
+  if held then
+    local owner, at = string.match(held, '^(%S+) (%d+)$')
+    if owner == ARGV[1] and tonumber(at) <= since then
+      removed = removed + redis.call('HDEL', KEYS[1], ARGV[i])
+    end
   end
 end
 return removed

@@ -121,8 +121,16 @@ impl RedisStore {
         let target = Target::open(url).map_err(|reason| Error::Unavailable {
             reason: format!("redis at {safe_url}: {reason}"),
         })?;
+        if namespace.contains(['{', '}', '/']) {
+            return Err(Error::Unsupported {
+                reason: format!(
+                    "redis at {safe_url}: a namespace cannot hold `{{`, `}}` or `/`, which \
+                     name a cluster's shards"
+                ),
+            });
+        }
         if target.is_cluster() {
-            return Err(Error::Unavailable {
+            return Err(Error::Unsupported {
                 reason: format!(
                     "redis at {safe_url}: a Redis Cluster holds a namespace in shards: open it \
                      with `ClusterStore` (or `hero_store_redis::connect`)"

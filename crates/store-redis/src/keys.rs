@@ -222,6 +222,12 @@ impl Keys {
         format!("{}dir", self.prefix)
     }
 
+    /// String of the queue a worker claims from, on a Redis Cluster only, with a time to live:
+    /// for a supervisor relaying the reports of a worker whose claims another relayed.
+    pub(crate) fn worker_queue(&self, worker: &str) -> String {
+        format!("{}wqueue:{worker}", self.prefix)
+    }
+
     /// Set of the runners that have a shard, on a Redis Cluster only: added to before a
     /// shard's first job, so every pass over all jobs (listing, counts, the reaper) finds it.
     pub(crate) fn shards(&self) -> String {

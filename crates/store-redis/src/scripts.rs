@@ -26,6 +26,8 @@ pub(crate) struct Scripts {
     pub(crate) retry: redis::Script,
     pub(crate) reserve: redis::Script,
     pub(crate) unreserve: redis::Script,
+    /// The server's clock in milliseconds, run on the node that holds the key it is given.
+    pub(crate) clock: redis::Script,
 }
 
 /// A script of `lua/`, with the helpers of `lua/lib.lua` in front of it: Redis runs each
@@ -62,6 +64,9 @@ impl Scripts {
             retry: script!("retry"),
             reserve: script!("reserve"),
             unreserve: script!("unreserve"),
+            clock: redis::Script::new(
+                "local t = redis.call('TIME') return t[1] * 1000 + math.floor(t[2] / 1000)",
+            ),
         }
     }
 }

@@ -24,11 +24,11 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use futures::future::try_join_all;
+use futures::future::{join_all, try_join_all};
 use hero_job::{Job, JobRecord, JobResult, JobStatus, Progress};
 use hero_store::{
     Attempt, Claimed, Error, Finish, JobFilter, JobStats, NextClaim, Promoted, Reaped, Result,
@@ -42,12 +42,22 @@ use crate::keys::Keys;
 use crate::target::Target;
 
 /// How old a directory entry whose job its shard lacks must be before another runner may take
-/// its id: far longer than a submit takes between reserving an id and storing its job, so an
-/// entry taken over is one whose submit stopped between the two, never acknowledged.
-const STALE_RESERVATION: Duration = Duration::from_secs(60);
+/// its id: far longer than a submit takes between reserving an id and storing its job (even
+/// ten chunks each waiting for a replica), so an entry taken over is one whose submit stopped
+/// between the two, never acknowledged.
+const STALE_RESERVATION: Duration = Duration::from_secs(600);
 
-/// Workers whose queue a store remembers; past it the memory starts over (the names carry
-/// their queue anyway).
+/// How often a process using a shard adds it to `shards` again: should a failover of the
+/// namespace's master lose the first addition, the reaper and the promoter find the shard
+/// again within this.
+const ANNOUNCE_EVERY: Duration = Duration::from_secs(30);
+
+/// How long the record of the queue a worker claims from is kept in Redis, for a process that
+/// relays the worker's reports without having relayed its claims.
+const WORKER_QUEUE_TTL: Duration = Duration::from_secs(7 * 86_400);
+
+/// Workers whose queue a store remembers; past it the memory starts over (Redis remembers them
+/// too).
 const MAX_WORKERS: usize = 100_000;
 
 /// A [`Store`] keeping a namespace in a Redis Cluster, one shard per runner (see the module's
@@ -65,8 +75,9 @@ struct Inner {
     home: RedisStore,
     durability: Durability,
     shards: Mutex<HashMap<String, RedisStore>>,
-    /// Runners whose shard this process has announced in `shards` and given the retention.
-    ready: Mutex<HashSet<String>>,
+    /// Runners whose shard this process has announced in `shards` and given the retention,
+    /// and when.
+    ready: Mutex<HashMap<String, Instant>>,
     /// Worker → the queue it claims from.
     workers: Mutex<HashMap<String, String>>,
     /// The retention last put, copied into each shard, whose scripts read it there.
@@ -104,9 +115,12 @@ impl ClusterStore {
             return Err(refuse("not a redis+cluster:// URL".into()));
         }
         if namespace.contains(['{', '}', '/']) {
-            return Err(refuse(
-                "a namespace on a Redis Cluster cannot hold `{`, `}` or `/`".into(),
-            ));
+            return Err(Error::Unsupported {
+                reason: format!(
+                    "redis at {safe_url}: a namespace cannot hold `{{`, `}}` or `/`, which \
+                     would break its hash tags"
+                ),
+            });
         }
         let home = RedisStore::open(target, Keys::tagged(namespace), safe_url, durability).await?;
         Ok(Self {
@@ -122,8 +136,21 @@ impl ClusterStore {
         })
     }
 
-    /// The shard of `runner`, opened on first use.
+    /// The shard of `runner`, opened on first use and kept: for the runners this process
+    /// submits to, claims for, or finds in `shards`.
     fn shard(&self, runner: &str) -> Result<RedisStore> {
+        let inner = &self.inner;
+        if let Some(shard) = lock(&inner.shards).get(runner) {
+            return Ok(shard.clone());
+        }
+        let shard = self.peek(runner)?;
+        lock(&inner.shards).insert(runner.to_owned(), shard.clone());
+        Ok(shard)
+    }
+
+    /// The shard of `runner` for a read: the kept one, or one made for this read only, so that
+    /// asking about any number of names keeps nothing.
+    fn peek(&self, runner: &str) -> Result<RedisStore> {
         if runner.contains(['{', '}', '/']) {
             return Err(Error::Unsupported {
                 reason: format!(
@@ -134,22 +161,22 @@ impl ClusterStore {
             });
         }
         let inner = &self.inner;
-        let mut shards = lock(&inner.shards);
-        if let Some(shard) = shards.get(runner) {
+        if let Some(shard) = lock(&inner.shards).get(runner) {
             return Ok(shard.clone());
         }
         let keys = Keys::shard(&inner.namespace, runner);
-        let shard = inner.home.sibling(keys, inner.durability);
-        shards.insert(runner.to_owned(), shard.clone());
-        Ok(shard)
+        Ok(inner.home.sibling(keys, inner.durability))
     }
 
-    /// The shard of `runner`, announced in `shards` and given the retention the first time this
-    /// process uses it, so that the reaper, listings and counts find it and its scripts keep
-    /// finished jobs as long as configured.
+    /// The shard of `runner`, announced in `shards` and given the retention when this process
+    /// first uses it and again every [`ANNOUNCE_EVERY`], so that the reaper, the promoter,
+    /// listings and counts find it and its scripts keep finished jobs as long as configured.
     async fn ready_shard(&self, runner: &str) -> Result<RedisStore> {
         let shard = self.shard(runner)?;
-        if lock(&self.inner.ready).contains(runner) {
+        let fresh = lock(&self.inner.ready)
+            .get(runner)
+            .is_some_and(|at| at.elapsed() < ANNOUNCE_EVERY);
+        if fresh {
             return Ok(shard);
         }
         let home = &self.inner.home;
@@ -163,7 +190,7 @@ impl ClusterStore {
         if let Some(retention) = retention {
             shard.put_retention(&retention).await?;
         }
-        lock(&self.inner.ready).insert(runner.to_owned());
+        lock(&self.inner.ready).insert(runner.to_owned(), Instant::now());
         Ok(shard)
     }
 
@@ -206,12 +233,56 @@ impl ClusterStore {
     }
 
     /// The shard of the queue `worker` claims from.
-    fn shard_of_worker(&self, worker: &str) -> Result<RedisStore> {
-        let queue = lock(&self.inner.workers).get(worker).cloned();
-        match queue {
-            Some(queue) => self.shard(&queue),
-            None => self.shard(worker.rsplit_once('-').map_or(worker, |(queue, _)| queue)),
+    ///
+    /// Known from this process's claims, else from the record a claim left in Redis (a
+    /// supervisor relaying the reports of a worker whose claims another relayed), else from its
+    /// name, `QUEUE-SUFFIX` as the runner SDK names workers.
+    async fn shard_of_worker(&self, worker: &str) -> Result<RedisStore> {
+        let known = lock(&self.inner.workers).get(worker).cloned();
+        if let Some(queue) = known {
+            return self.shard(&queue);
         }
+        let home = &self.inner.home;
+        let recorded: Option<String> = redis::cmd("GET")
+            .arg(home.keys().worker_queue(worker))
+            .query_async(&mut home.conn())
+            .await
+            .map_err(|e| home.unavailable(e))?;
+        let queue = match recorded {
+            Some(queue) => queue,
+            None => worker
+                .rsplit_once('-')
+                .map_or(worker, |(queue, _)| queue)
+                .to_owned(),
+        };
+        self.remember(worker, &queue);
+        self.shard(&queue)
+    }
+
+    /// Notes the queue `worker` claims from; true when it is news to this process.
+    fn remember(&self, worker: &str, queue: &str) -> bool {
+        let mut workers = lock(&self.inner.workers);
+        if workers.get(worker).is_some_and(|known| known == queue) {
+            return false;
+        }
+        if workers.len() >= MAX_WORKERS {
+            workers.clear();
+        }
+        workers.insert(worker.to_owned(), queue.to_owned());
+        true
+    }
+
+    /// The namespace's master's clock, in milliseconds: what the directory's entries are
+    /// stamped with.
+    async fn clock(&self) -> Result<i64> {
+        let home = &self.inner.home;
+        home.inner
+            .scripts
+            .clock
+            .key(home.keys().directory())
+            .invoke_async(&mut home.conn())
+            .await
+            .map_err(|e| home.unavailable(e))
     }
 
     /// Reserves each job's id for its runner in the directory (every one or none), and
@@ -263,14 +334,19 @@ impl ClusterStore {
         Ok(())
     }
 
-    /// Removes `ids`, gone from `runner`'s shard, from the directory.
-    async fn unreserve(&self, runner: &str, ids: &[String]) -> Result<()> {
+    /// Removes `ids`, gone from `runner`'s shard, from the directory: the entries reserved
+    /// before `since` (the namespace's clock read before they went), so that an id submitted
+    /// again meanwhile keeps its new entry.
+    async fn unreserve(&self, runner: &str, since: i64, ids: &[String]) -> Result<()> {
         if ids.is_empty() {
             return Ok(());
         }
         let home = &self.inner.home;
         let mut invocation = home.inner.scripts.unreserve.prepare_invoke();
-        invocation.key(home.keys().directory()).arg(runner);
+        invocation
+            .key(home.keys().directory())
+            .arg(runner)
+            .arg(since);
         for id in ids {
             invocation.arg(id);
         }
@@ -282,8 +358,36 @@ impl ClusterStore {
     }
 
     async fn store(&self, job: &Job, owner: Option<&str>, queue: bool) -> Result<()> {
+        let shard = self.shard(&job.runner)?;
         self.reserve(&[job]).await?;
-        self.shard(&job.runner)?.submit(job, owner, queue).await
+        shard.submit(job, owner, queue).await
+    }
+}
+
+/// How soon the promoter looks again while a shard could not be read.
+const RETRY_SKIPPED: chrono::TimeDelta = chrono::TimeDelta::seconds(2);
+
+/// The answers of the shards that gave one, the others logged as skipped; the first error
+/// when none did.
+fn settled<T>(
+    shards: &[(String, RedisStore)],
+    passes: Vec<Result<T>>,
+    what: &str,
+) -> Result<Vec<T>> {
+    let mut done = Vec::with_capacity(passes.len());
+    let mut first_error = None;
+    for ((runner, _), pass) in shards.iter().zip(passes) {
+        match pass {
+            Ok(pass) => done.push(pass),
+            Err(error) => {
+                tracing::warn!(%runner, %error, "{what}: skipped this runner's shard");
+                first_error.get_or_insert(error);
+            }
+        }
+    }
+    match first_error {
+        Some(error) if done.is_empty() => Err(error),
+        _ => Ok(done),
     }
 }
 
@@ -337,12 +441,13 @@ impl Store for ClusterStore {
             by_runner.entry(&job.runner).or_default().push(job.clone());
         }
         // Every shard's jobs checked before any is stored, so a taken id stores nothing.
-        for (runner, jobs) in &by_runner {
-            let shard = self.shard(runner)?;
+        let taken = try_join_all(by_runner.iter().map(|(runner, jobs)| async move {
             let ids: Vec<String> = jobs.iter().map(|job| job.id.clone()).collect();
-            if let Some(taken) = shard.first_stored(&ids).await? {
-                return Err(Error::JobExists { id: taken });
-            }
+            self.shard(runner)?.first_stored(&ids).await
+        }))
+        .await?;
+        if let Some(id) = taken.into_iter().flatten().next() {
+            return Err(Error::JobExists { id });
         }
         self.reserve(&jobs.iter().collect::<Vec<_>>()).await?;
         try_join_all(by_runner.iter().map(|(runner, jobs)| async move {
@@ -358,8 +463,9 @@ impl Store for ClusterStore {
         owner: Option<&str>,
         timeout: Duration,
     ) -> Result<JobRecord> {
+        let shard = self.shard(&job.runner)?;
         self.reserve(&[job]).await?;
-        self.shard(&job.runner)?.run_job(job, owner, timeout).await
+        shard.run_job(job, owner, timeout).await
     }
 
     async fn job(&self, id: &str) -> Result<JobRecord> {
@@ -372,7 +478,7 @@ impl Store for ClusterStore {
             None => None,
         };
         let shards = match &filter.runner {
-            Some(runner) => vec![self.shard(runner)?],
+            Some(runner) => vec![self.peek(runner)?],
             None => self
                 .all_shards()
                 .await?
@@ -387,8 +493,9 @@ impl Store for ClusterStore {
 
     async fn delete_job(&self, id: &str, owner: Option<&str>) -> Result<()> {
         let runner = self.runner_of(id).await?;
+        let since = self.clock().await?;
         self.shard(&runner)?.delete_job(id, owner).await?;
-        self.unreserve(&runner, &[id.to_owned()]).await
+        self.unreserve(&runner, since, &[id.to_owned()]).await
     }
 
     async fn stop_job(&self, id: &str, owner: Option<&str>) -> Result<StopOutcome> {
@@ -412,14 +519,16 @@ impl Store for ClusterStore {
         most: usize,
     ) -> Result<Vec<Claimed>> {
         let shard = self.ready_shard(queue).await?;
-        {
-            let mut workers = lock(&self.inner.workers);
-            if workers.get(worker).is_none_or(|known| known != queue) {
-                if workers.len() >= MAX_WORKERS {
-                    workers.clear();
-                }
-                workers.insert(worker.to_owned(), queue.to_owned());
-            }
+        if self.remember(worker, queue) {
+            let home = &self.inner.home;
+            let () = redis::cmd("SET")
+                .arg(home.keys().worker_queue(worker))
+                .arg(queue)
+                .arg("EX")
+                .arg(WORKER_QUEUE_TTL.as_secs())
+                .query_async(&mut home.conn())
+                .await
+                .map_err(|e| home.unavailable(e))?;
         }
         shard.claim(queue, worker, lease, wait, most).await
     }
@@ -430,13 +539,15 @@ impl Store for ClusterStore {
         lease: Duration,
         running: &[Attempt],
     ) -> Result<Vec<Attempt>> {
-        self.shard_of_worker(worker)?
+        self.shard_of_worker(worker)
+            .await?
             .heartbeat(worker, lease, running)
             .await
     }
 
     async fn finish(&self, worker: &str, attempt: &Attempt, finish: Finish) -> Result<bool> {
-        self.shard_of_worker(worker)?
+        self.shard_of_worker(worker)
+            .await?
             .finish(worker, attempt, finish)
             .await
     }
@@ -448,13 +559,15 @@ impl Store for ClusterStore {
         finish: Finish,
         next: Option<&NextClaim>,
     ) -> Result<(bool, Option<Claimed>)> {
-        self.shard_of_worker(worker)?
+        self.shard_of_worker(worker)
+            .await?
             .finish_and_claim(worker, attempt, finish, next)
             .await
     }
 
     async fn progress(&self, worker: &str, attempt: &Attempt, progress: &Progress) -> Result<bool> {
-        self.shard_of_worker(worker)?
+        self.shard_of_worker(worker)
+            .await?
             .progress(worker, attempt, progress)
             .await
     }
@@ -472,7 +585,7 @@ impl Store for ClusterStore {
     }
 
     async fn last_seen(&self, queue: &str) -> Result<Option<DateTime<Utc>>> {
-        self.shard(queue)?.last_seen(queue).await
+        self.peek(queue)?.last_seen(queue).await
     }
 
     async fn job_counts(&self) -> Result<HashMap<JobStatus, u64>> {
@@ -485,16 +598,24 @@ impl Store for ClusterStore {
         Ok(total)
     }
 
+    /// Into the namespace's slot and every shard's. A shard whose master is down is skipped
+    /// (and logged), and given the retention when this process next readies it.
     async fn put_retention(&self, retention: &Retention) -> Result<()> {
         *lock(&self.inner.retention) = Some(*retention);
         self.inner.home.put_retention(retention).await?;
         let shards = self.all_shards().await?;
-        try_join_all(
+        let copies = join_all(
             shards
                 .iter()
                 .map(|(_, shard)| shard.put_retention(retention)),
         )
-        .await?;
+        .await;
+        for ((runner, _), copy) in shards.iter().zip(copies) {
+            if let Err(error) = copy {
+                tracing::warn!(%runner, %error, "cannot copy the retention into this runner's shard yet");
+                lock(&self.inner.ready).remove(runner);
+            }
+        }
         Ok(())
     }
 
@@ -553,17 +674,20 @@ impl Store for ClusterStore {
         Ok(results)
     }
 
+    /// Each shard on its own: one whose master is down is skipped (and logged) while the
+    /// others are reaped; only when every shard fails does the pass fail.
     async fn reap_expired(&self) -> Result<Reaped> {
         let shards = self.all_shards().await?;
-        let passes = try_join_all(shards.iter().map(|(runner, shard)| async move {
+        let since = self.clock().await?;
+        let passes = join_all(shards.iter().map(|(runner, shard)| async move {
             let (reaped, expired) = shard.reap_expired_ids().await?;
-            self.unreserve(runner, &expired).await?;
+            self.unreserve(runner, since, &expired).await?;
             Ok::<_, Error>(reaped)
         }))
-        .await?;
+        .await;
         let mut total = Reaped::default();
-        for pass in &passes {
-            add_reaped(&mut total, pass);
+        for pass in settled(&shards, passes, "reaping")? {
+            add_reaped(&mut total, &pass);
         }
         Ok(total)
     }
@@ -584,12 +708,21 @@ impl Store for ClusterStore {
         self.inner.home.claim_tick(name, seed, tick).await
     }
 
+    /// Each shard on its own, as for [`reap_expired`](Self::reap_expired); while one is
+    /// skipped, the next pass is due soon, since its scheduled jobs are unknown.
     async fn promote_due(&self) -> Result<Promoted> {
         let shards = self.all_shards().await?;
-        let passes = try_join_all(shards.iter().map(|(_, shard)| shard.promote_due())).await?;
+        let passes = join_all(shards.iter().map(|(_, shard)| shard.promote_due())).await;
+        let all = passes.len();
+        let passes = settled(&shards, passes, "promoting")?;
+        let mut next_due = passes.iter().filter_map(|pass| pass.next_due).min();
+        if passes.len() < all {
+            let soon = Utc::now() + RETRY_SKIPPED;
+            next_due = Some(next_due.map_or(soon, |due| due.min(soon)));
+        }
         Ok(Promoted {
             queued: passes.iter().map(|pass| pass.queued).sum(),
-            next_due: passes.iter().filter_map(|pass| pass.next_due).min(),
+            next_due,
         })
     }
 
@@ -602,7 +735,7 @@ impl Store for ClusterStore {
     }
 
     async fn queue_len(&self, queue: &str) -> Result<u64> {
-        self.shard(queue)?.queue_len(queue).await
+        self.peek(queue)?.queue_len(queue).await
     }
 
     async fn job_stats(&self) -> Result<JobStats> {
@@ -622,7 +755,7 @@ impl Store for ClusterStore {
 
     async fn runner_loads(&self, runners: &[String]) -> Result<Vec<RunnerLoad>> {
         let loads = try_join_all(runners.iter().map(|runner| async move {
-            self.shard(runner)?
+            self.peek(runner)?
                 .runner_loads(std::slice::from_ref(runner))
                 .await
         }))

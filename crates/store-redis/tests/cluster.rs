@@ -375,6 +375,158 @@ async fn jobs_removed_by_retention_leave_no_directory_entry() {
     assert_eq!(entries, 0, "each removed job's entry went with it");
 }
 
+/// A supervisor relaying a worker's reports finds its shard though another relayed its
+/// claims, whatever the worker's name.
+#[tokio::test]
+async fn a_workers_reports_reach_its_shard_through_a_store_that_never_saw_its_claims() {
+    let cluster = RedisCluster::start();
+    let claims = connect(&cluster).await;
+    let reports = connect(&cluster).await;
+    let runners = runners_on_every_master(&cluster, 1);
+    claims
+        .submit_jobs(&[job_for("relayed", &runners[1])], None, true)
+        .await
+        .expect("submit");
+    let claimed = claims
+        .claim(
+            &runners[1],
+            "hostA_worker7",
+            Duration::from_secs(30),
+            Duration::ZERO,
+            1,
+        )
+        .await
+        .expect("claim");
+    let attempt = claimed[0].attempt();
+    let given_up = reports
+        .heartbeat(
+            "hostA_worker7",
+            Duration::from_secs(30),
+            std::slice::from_ref(&attempt),
+        )
+        .await
+        .expect("heartbeat");
+    assert!(
+        given_up.is_empty(),
+        "the run is still the worker's: {given_up:?}"
+    );
+    let taken = reports
+        .finish(
+            "hostA_worker7",
+            &attempt,
+            hero_store::Finish::completed("7"),
+        )
+        .await
+        .expect("finish");
+    assert!(taken, "the report reached the job's shard");
+    assert_eq!(
+        claims.job("relayed").await.expect("read").status,
+        JobStatus::Completed
+    );
+}
+
+/// While the master of one runner's shard is down (no replica to take over), the reaper, the
+/// promoter and a new supervisor's start (its retention) carry on for every other shard.
+#[tokio::test]
+async fn a_dead_master_stops_only_its_own_shards_reaping_and_promoting() {
+    let mut cluster = RedisCluster::start();
+    let store = connect(&cluster).await;
+    let home = cluster.master_of(&home_key("dir"));
+    let ports = cluster.ports();
+    let runners = runners_on_every_master(&cluster, 1);
+    let doomed_at = ports
+        .iter()
+        .position(|&p| p != home)
+        .expect("three masters");
+    let alive_at = (0..3)
+        .find(|&i| i != doomed_at && ports[i] == home)
+        .expect("the namespace's master holds a runner");
+    let (doomed, alive) = (&runners[doomed_at], &runners[alive_at]);
+    store
+        .submit_jobs(&[job_for("there", doomed)], None, true)
+        .await
+        .expect("submit");
+    let mut delayed = job_for("later", alive);
+    delayed.delay = Some(1);
+    store.submit_job(&delayed, None).await.expect("submit");
+    cluster.kill(ports[doomed_at]);
+
+    store
+        .put_retention(&hero_store::Retention::default())
+        .await
+        .expect("the retention goes where it can");
+    store
+        .reap_expired()
+        .await
+        .expect("the other shards are reaped");
+    let deadline = tokio::time::Instant::now() + hero_test_support::TIMEOUT;
+    loop {
+        let promoted = store
+            .promote_due()
+            .await
+            .expect("the other shards are promoted");
+        if promoted.queued == 1 {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the delayed job was never queued"
+        );
+        assert!(
+            promoted.next_due.is_some(),
+            "a skipped shard keeps the promoter looking"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        store.job("later").await.expect("read").status,
+        JobStatus::Queued
+    );
+}
+
+/// `unreserve.lua` removes an entry only while it names the runner whose job went and was
+/// reserved before it went: an id submitted again since keeps its new entry.
+#[tokio::test]
+async fn an_entry_reserved_again_after_its_job_went_is_kept() {
+    let redis = hero_test_support::RedisServer::start();
+    let mut conn = redis::Client::open(redis.url())
+        .expect("url")
+        .get_multiplexed_async_connection()
+        .await
+        .expect("connect");
+    let unreserve = redis::Script::new(include_str!("../lua/unreserve.lua"));
+    let () = redis::cmd("HSET")
+        .arg("dir")
+        .arg("old")
+        .arg("r1 1000")
+        .arg("again")
+        .arg("r1 5000")
+        .arg("other")
+        .arg("r2 1000")
+        .query_async(&mut conn)
+        .await
+        .expect("HSET");
+    let removed: u64 = unreserve
+        .key("dir")
+        .arg("r1")
+        .arg(3000)
+        .arg("old")
+        .arg("again")
+        .arg("other")
+        .invoke_async(&mut conn)
+        .await
+        .expect("unreserve.lua");
+    assert_eq!(removed, 1);
+    let left: Vec<String> = redis::cmd("HKEYS")
+        .arg("dir")
+        .query_async(&mut conn)
+        .await
+        .expect("HKEYS");
+    let mut left = left;
+    left.sort();
+    assert_eq!(left, ["again", "other"]);
+}
+
 #[tokio::test]
 async fn a_cluster_store_carries_on_while_a_master_serving_none_of_its_shards_is_down() {
     let mut cluster = RedisCluster::start();

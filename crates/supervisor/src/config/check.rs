@@ -18,14 +18,15 @@ impl Config {
             reason,
         };
         // `:` separates the namespace from the rest of every key, so `a:b` would share keys
-        // with namespace `a`.
+        // with namespace `a`; braces and `/` make the hash tags of a cluster's shards, and a
+        // namespace holding them would be read as a shard's (its channels misnamed).
         if self.namespace.is_empty()
             || self.namespace.contains(char::is_whitespace)
-            || self.namespace.contains(':')
+            || self.namespace.contains([':', '{', '}', '/'])
         {
             return Err(invalid(
                 "namespace",
-                "must be non-empty, without spaces or `:`".into(),
+                "must be non-empty, without spaces, `:`, `{`, `}` or `/`".into(),
             ));
         }
         let mut seen = std::collections::HashSet::new();
@@ -266,6 +267,20 @@ mod tests {
         let err = Config::load(&path).unwrap_err().to_string();
         assert!(err.contains("key `namespace`"), "{err}");
         assert!(err.contains(':'), "{err}");
+    }
+
+    /// A cluster's shard keys are `{NAMESPACE/RUNNER}:v1:…`: a namespace like `{team/a}`
+    /// would read as a shard's, and its channels be misnamed, whatever the backend.
+    #[test]
+    fn a_namespace_holding_a_brace_or_slash_is_refused_naming_the_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        for namespace in ["{team/a}", "a/b", "a{b", "b}"] {
+            std::fs::write(&path, format!("namespace = \"{namespace}\"\n")).unwrap();
+            let err = Config::load(&path).unwrap_err().to_string();
+            assert!(err.contains("key `namespace`"), "{namespace}: {err}");
+            assert!(err.contains("`/`"), "{namespace}: {err}");
+        }
     }
 
     #[test]
