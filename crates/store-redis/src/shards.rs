@@ -19,8 +19,9 @@
 //! The channels stay the namespace's, so one subscription hears every shard.
 //!
 //! Runners need no directory: a worker claims from its runner's shard and reports to it. The
-//! shard of a worker is the queue it claimed from in this process, else the name it carries
-//! (`QUEUE-SUFFIX`, as the runner SDK names its workers).
+//! shard of a worker is the queue it claimed from, as this process saw it or as a claim
+//! recorded it in `{namespace}:v1:wqueue:WORKER`, else the name it carries (`QUEUE-SUFFIX`, as
+//! the runner SDK names its workers).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
