@@ -397,13 +397,58 @@ fn entry_runner(entry: &str) -> &str {
     entry.split_once(' ').map_or(entry, |(runner, _)| runner)
 }
 
-/// Merges shards' listings, each newest first with its scores, into the newest `limit`.
-fn merge_newest(listings: Vec<Vec<(i64, JobRecord)>>, limit: usize) -> Vec<JobRecord> {
-    let mut all: Vec<(i64, JobRecord)> = listings.into_iter().flatten().collect();
-    // As one Redis orders them: by creation time, then by id, newest and largest first.
-    all.sort_by(|(a, x), (b, y)| (b, &y.job.id).cmp(&(a, &x.job.id)));
-    all.truncate(limit);
-    all.into_iter().map(|(_, record)| record).collect()
+/// The fewest jobs a listing reads from a shard at a time.
+const MIN_LIST_PAGE: usize = 50;
+
+/// Records reserved up front for a listing, whatever its limit.
+const MAX_PREALLOCATED: usize = 1000;
+
+/// One shard's part of a listing: its jobs newest first, read a page at a time below the
+/// last one read.
+struct Listing {
+    shard: RedisStore,
+    /// Score and id of the last job read (or of `before`): the next page starts below it.
+    top: Option<(i64, String)>,
+    read: std::collections::VecDeque<(i64, JobRecord)>,
+    done: bool,
+}
+
+impl Listing {
+    fn new(shard: RedisStore, top: Option<(i64, String)>) -> Self {
+        Self {
+            shard,
+            top,
+            read: std::collections::VecDeque::new(),
+            done: false,
+        }
+    }
+
+    fn wants_more(&self) -> bool {
+        self.read.is_empty() && !self.done
+    }
+
+    async fn read(&mut self, page: &JobFilter) -> Result<()> {
+        let top = self.top.as_ref().map(|(score, id)| (*score, id.as_str()));
+        let records = self.shard.list_below(page, top).await?;
+        self.done = records.len() < page.limit;
+        if let Some((score, record)) = records.last() {
+            self.top = Some((*score, record.job.id.clone()));
+        }
+        self.read.extend(records);
+        Ok(())
+    }
+
+    /// The order key of the next job: as one Redis orders a listing, newest (by creation in
+    /// ms, then by id) first.
+    fn head(&self) -> Option<(i64, &str)> {
+        self.read
+            .front()
+            .map(|(score, record)| (*score, record.job.id.as_str()))
+    }
+
+    fn pop(&mut self) -> Option<JobRecord> {
+        self.read.pop_front().map(|(_, record)| record)
+    }
 }
 
 fn add_reaped(total: &mut Reaped, pass: &Reaped) {
@@ -473,9 +518,12 @@ impl Store for ClusterStore {
         self.shard_of(id).await?.job(id).await
     }
 
+    /// Every shard read newest first a page at a time, merged: a shard is read further only
+    /// while its jobs are among the newest, so a listing reads about `limit` jobs plus a page
+    /// per shard, not `limit` per shard.
     async fn list_jobs(&self, filter: &JobFilter) -> Result<Vec<JobRecord>> {
         let top = match &filter.before {
-            Some(id) => Some((self.shard_of(id).await?.score(id).await?, id.as_str())),
+            Some(id) => Some((self.shard_of(id).await?.score(id).await?, id.clone())),
             None => None,
         };
         let shards = match &filter.runner {
@@ -487,9 +535,37 @@ impl Store for ClusterStore {
                 .map(|(_, shard)| shard)
                 .collect(),
         };
-        let listings =
-            try_join_all(shards.iter().map(|shard| shard.list_below(filter, top))).await?;
-        Ok(merge_newest(listings, filter.limit))
+        let page = JobFilter {
+            limit: (filter.limit / shards.len().max(1))
+                .max(MIN_LIST_PAGE)
+                .min(filter.limit.max(1)),
+            ..filter.clone()
+        };
+        let mut streams: Vec<Listing> = shards
+            .into_iter()
+            .map(|shard| Listing::new(shard, top.clone()))
+            .collect();
+        let mut listed = Vec::with_capacity(filter.limit.min(MAX_PREALLOCATED));
+        while listed.len() < filter.limit {
+            try_join_all(
+                streams
+                    .iter_mut()
+                    .filter(|stream| stream.wants_more())
+                    .map(|stream| stream.read(&page)),
+            )
+            .await?;
+            let newest = streams
+                .iter()
+                .enumerate()
+                .filter_map(|(i, stream)| stream.head().map(|head| (i, head)))
+                .max_by(|(_, a), (_, b)| a.cmp(b))
+                .map(|(i, _)| i);
+            let Some(i) = newest else { break };
+            if let Some(record) = streams[i].pop() {
+                listed.push(record);
+            }
+        }
+        Ok(listed)
     }
 
     async fn delete_job(&self, id: &str, owner: Option<&str>) -> Result<()> {

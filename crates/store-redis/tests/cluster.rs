@@ -216,6 +216,44 @@ async fn a_listing_over_shards_pages_newest_first_as_on_one_redis() {
     );
 }
 
+/// A listing reads the shards a page at a time: one shard holding the newest jobs, many
+/// pages of them, comes first in full, then the others' in order.
+#[tokio::test]
+async fn a_listing_reads_on_in_the_shard_whose_jobs_are_newest() {
+    let cluster = RedisCluster::start();
+    let store = connect(&cluster).await;
+    let runners = runners_on_every_master(&cluster, 1);
+    let start = chrono::Utc::now() - chrono::Duration::seconds(600);
+    let mut jobs = Vec::new();
+    // Runners 1 and 2: 10 older jobs each, interleaved; runner 0: 120 newer ones.
+    for i in 0..20 {
+        let mut job = job_for(&format!("old{i:03}"), &runners[1 + i % 2]);
+        job.created_at = start + chrono::Duration::milliseconds(i as i64);
+        jobs.push(job);
+    }
+    for i in 0..120 {
+        let mut job = job_for(&format!("new{i:03}"), &runners[0]);
+        job.created_at = start + chrono::Duration::milliseconds(1000 + i as i64);
+        jobs.push(job);
+    }
+    store.submit_jobs(&jobs, None, false).await.expect("submit");
+    let newest_first: Vec<String> = jobs.iter().rev().map(|job| job.id.clone()).collect();
+    for limit in [125, 140, 1000] {
+        let listed: Vec<String> = store
+            .list_jobs(&JobFilter {
+                limit,
+                ..JobFilter::default()
+            })
+            .await
+            .expect("list")
+            .into_iter()
+            .map(|record| record.job.id)
+            .collect();
+        let want: Vec<String> = newest_first.iter().take(limit).cloned().collect();
+        assert_eq!(listed, want, "limit {limit}");
+    }
+}
+
 #[tokio::test]
 async fn an_id_held_by_one_runner_is_refused_for_another_and_its_batch_stores_nothing() {
     let cluster = RedisCluster::start();
