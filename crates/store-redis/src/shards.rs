@@ -312,7 +312,7 @@ impl ClusterStore {
                 [done, ..] if done.is_empty() => break,
                 [id, entry] => {
                     let known = stale.iter().any(|(stale, _)| stale == id);
-                    let held = self.shard(entry_runner(entry))?;
+                    let held = self.peek(entry_runner(entry))?;
                     if known || held.first_stored(std::slice::from_ref(id)).await?.is_some() {
                         return Err(Error::JobExists { id: id.clone() });
                     }
