@@ -184,10 +184,11 @@ async fn drain_across(failover: Failover) {
         Failover::Command => tokio::task::block_in_place(|| set.fail_over()),
     }
     tokio::task::block_in_place(|| {
-        set.wait_for_new_master(old);
+        let new = set.wait_for_new_master(old);
         if matches!(failover, Failover::Kill) {
-            // Back as a replica of the new master, so replicated submits can be confirmed.
-            set.node(old).restart();
+            // Back as a replica of the new master, so replicated submits can be confirmed;
+            // a replica from its first instant, since without persistence it comes back empty.
+            set.node(old).restart_as_replica_of(new);
         }
         set.wait_until_replicated();
     });

@@ -119,6 +119,21 @@ impl RedisServer {
         );
     }
 
+    /// Starts the server again on the same port, as a replica of the server on `master_port`
+    /// from its first instant, as an operator brings back a failed master without persistence:
+    /// started as a master, its empty data set could be copied over the new master's should a
+    /// sentinel take it for the master again.
+    ///
+    /// # Panics
+    ///
+    /// As [`restart`](Self::restart).
+    pub fn restart_as_replica_of(&mut self, master_port: u16) {
+        self.extra = ["--replicaof", "127.0.0.1", &master_port.to_string()]
+            .map(str::to_owned)
+            .to_vec();
+        self.restart();
+    }
+
     fn wait_until_up(&mut self) -> bool {
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
