@@ -3,7 +3,7 @@
 //! Each runner's queue, its jobs and everything a script changes with them form the runner's
 //! **shard**, whose keys carry the hash tag `{namespace/runner}` (`Keys::shard`): one slot per
 //! runner, so different runners' queues fall on different masters and a drain over several
-//! runners grows with the masters. A shard is a [`RedisStore`] of its own, with every script
+//! runners is no longer bound by one master. A shard is a [`RedisStore`] of its own, with every script
 //! as on one Redis. What is no runner's (secrets, registrations, schedules) stays in the
 //! namespace's own slot, `{namespace}:v1:`, beside two keys of the layout:
 //!
