@@ -2,12 +2,10 @@
 //! over [`RUNNERS`] runner queues, on a Redis Cluster of one master and of three, in
 //! alternating rounds (1, 3, 1, 3, …), each on a fresh cluster
 //! ([`RedisCluster::start_masters`]) with a fresh `supervisor` binary on its
-//! `redis+cluster://` URL. Whether the drain grows with the masters depends on how the store
-//! lays its keys over the slots: with one hash tag per namespace everything is on one master
-//! whatever the cluster's size.
+//! `redis+cluster://` URL, where the store gives each runner's queue and jobs a hash tag of
+//! their own, `{NAMESPACE/RUNNER}` (its shard).
 //!
-//! The runner names are chosen for a layout that gives each runner's queue and jobs the hash
-//! tag `{NAMESPACE/RUNNER}`: `drain_0`, `drain_1`, … are tried in order, asking the cluster
+//! The runner names are chosen so that the shards spread evenly: `drain_0`, `drain_1`, … are tried in order, asking the cluster
 //! which master serves each name's tag, until every master holds
 //! `RUNNERS ÷ masters` of them (two each on three masters).
 //!

@@ -77,6 +77,7 @@ fn parse(rest: &str) -> Result<ClusterUrl, String> {
         password,
     })
 }
+
 /// A cluster, and the slot of the namespace the store keeps in it.
 pub(crate) struct Cluster {
     client: ClusterClient,

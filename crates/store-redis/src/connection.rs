@@ -92,20 +92,34 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
+/// Refuses a namespace holding `{`, `}` or `/`, on any backend: they make the hash tags of a
+/// cluster's shards (`{NAMESPACE/RUNNER}`), and the scripts would take such a namespace's keys
+/// for a shard's and misname its channels (`chan` in `lua/lib.lua`).
+pub(crate) fn check_namespace(namespace: &str, safe_url: &str) -> Result<()> {
+    if namespace.contains(['{', '}', '/']) {
+        return Err(Error::Unsupported {
+            reason: format!(
+                "redis at {safe_url}: a namespace cannot hold `{{`, `}}` or `/`, which make \
+                 the hash tags of a cluster's shards"
+            ),
+        });
+    }
+    Ok(())
+}
+
 impl RedisStore {
     /// Connects to the Redis at `url` and checks that it answers.
     ///
     /// `url` is `redis://…` (also `rediss://`, `unix://`) for one Redis, or
     /// `redis+sentinel://[USER:PASSWORD@]HOST:PORT[,HOST:PORT…]/MASTER_NAME[?db=N]` for the
     /// master a Sentinel set names: the credentials and `db` are the master's, and after a
-    /// failover every connection reconnects to the new master by itself; or
-    /// `redis+cluster://[USER:PASSWORD@]HOST:PORT[,HOST:PORT…]` for a Redis Cluster, where the
-    /// namespace's keys carry it as a hash tag (`{hero}:v1:` for namespace `hero`) and so live in
-    /// one slot, on one master.
+    /// failover every connection reconnects to the new master by itself. A Redis Cluster
+    /// (`redis+cluster://…`) is opened with [`ClusterStore`](crate::ClusterStore).
     ///
     /// # Errors
     ///
-    /// `Unavailable` when the URL is malformed or Redis does not answer in time; the message
+    /// `Unavailable` when the URL is malformed or Redis does not answer in time;
+    /// `Unsupported` for a cluster URL, or a namespace holding `{`, `}` or `/`. The message
     /// names the URL without its password.
     pub async fn connect(url: &str, namespace: &str) -> Result<Self> {
         Self::connect_with(url, namespace, Durability::Async).await
@@ -121,14 +135,7 @@ impl RedisStore {
         let target = Target::open(url).map_err(|reason| Error::Unavailable {
             reason: format!("redis at {safe_url}: {reason}"),
         })?;
-        if namespace.contains(['{', '}', '/']) {
-            return Err(Error::Unsupported {
-                reason: format!(
-                    "redis at {safe_url}: a namespace cannot hold `{{`, `}}` or `/`, which \
-                     name a cluster's shards"
-                ),
-            });
-        }
+        check_namespace(namespace, &safe_url)?;
         if target.is_cluster() {
             return Err(Error::Unsupported {
                 reason: format!(

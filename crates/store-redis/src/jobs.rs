@@ -1,6 +1,7 @@
 //! Jobs as records: creating, starting and submitting them, reading them, deleting,
 //! stopping and ending them. Listing them is `listing.rs`.
 
+use std::borrow::Borrow;
 use std::collections::HashMap;
 
 use chrono::SecondsFormat;
@@ -21,6 +22,21 @@ fn due(job: &Job) -> String {
 /// chunk stays short while a call still needs few round trips.
 const SUBMIT_CHUNK: usize = 1000;
 
+/// Refuses a batch naming one id twice, as taken: the second would meet the first.
+pub(crate) fn refuse_twins<J: Borrow<Job>>(jobs: &[J]) -> Result<()> {
+    let mut seen = std::collections::HashSet::with_capacity(jobs.len());
+    match jobs
+        .iter()
+        .map(Borrow::<Job>::borrow)
+        .find(|job| !seen.insert(job.id.as_str()))
+    {
+        Some(twin) => Err(Error::JobExists {
+            id: twin.id.clone(),
+        }),
+        None => Ok(()),
+    }
+}
+
 impl RedisStore {
     async fn fields(&self, id: &str) -> Result<HashMap<String, String>> {
         self.conn()
@@ -34,7 +50,7 @@ impl RedisStore {
     }
 
     /// The first of `ids` whose job is stored, in one round trip.
-    pub(crate) async fn first_stored(&self, ids: &[String]) -> Result<Option<String>> {
+    pub(crate) async fn first_stored(&self, ids: &[&str]) -> Result<Option<String>> {
         let mut pipe = redis::pipe();
         for id in ids {
             pipe.exists(self.keys().job(id));
@@ -46,7 +62,7 @@ impl RedisStore {
         Ok(ids
             .iter()
             .zip(taken)
-            .find_map(|(id, taken)| taken.then(|| id.clone())))
+            .find_map(|(id, taken)| taken.then(|| (*id).to_owned())))
     }
 
     pub(crate) async fn submit(&self, job: &Job, owner: Option<&str>, queue: bool) -> Result<()> {
@@ -101,21 +117,19 @@ impl RedisStore {
 
     /// Stores `jobs` in chunks of [`SUBMIT_CHUNK`], one script call each. A call of several
     /// chunks checks every id first, so a taken id stores nothing, not the chunks before it.
-    pub(crate) async fn submit_many(
+    pub(crate) async fn submit_many<J: Borrow<Job>>(
         &self,
-        jobs: &[Job],
+        jobs: &[J],
         owner: Option<&str>,
         queue: bool,
     ) -> Result<()> {
-        let mut seen = std::collections::HashSet::with_capacity(jobs.len());
-        if let Some(twin) = jobs.iter().find(|job| !seen.insert(job.id.as_str())) {
-            return Err(Error::JobExists {
-                id: twin.id.clone(),
-            });
-        }
+        refuse_twins(jobs)?;
         let keys = self.keys();
         if jobs.len() > SUBMIT_CHUNK {
-            let ids: Vec<String> = jobs.iter().map(|job| job.id.clone()).collect();
+            let ids: Vec<&str> = jobs
+                .iter()
+                .map(|job| Borrow::<Job>::borrow(job).id.as_str())
+                .collect();
             if let Some(id) = self.first_stored(&ids).await? {
                 return Err(Error::JobExists { id });
             }
@@ -127,6 +141,7 @@ impl RedisStore {
                 .arg(if queue { "1" } else { "0" })
                 .arg(owner.unwrap_or_default());
             for job in chunk {
+                let job: &Job = job.borrow();
                 let json = serde_json::to_string(job).map_err(|e| Error::Corrupt {
                     key: job.id.clone(),
                     reason: e.to_string(),
@@ -151,7 +166,7 @@ impl RedisStore {
             let taken: usize = self.submit_script(&invocation).await?;
             if taken > 0 {
                 return Err(Error::JobExists {
-                    id: chunk[taken - 1].id.clone(),
+                    id: Borrow::<Job>::borrow(&chunk[taken - 1]).id.clone(),
                 });
             }
         }

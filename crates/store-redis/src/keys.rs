@@ -216,8 +216,9 @@ impl Keys {
         format!("{}results", self.channels)
     }
 
-    /// Hash of job id → runner, on a Redis Cluster only: which shard holds each job (see
-    /// `shards.rs`). Written before the job is stored, removed after it is deleted.
+    /// Hash of job id → `RUNNER MS` (its runner, and when the id was reserved), on a Redis
+    /// Cluster only: which shard holds each job (see `shards.rs`). Written before the job is
+    /// stored, removed after it is deleted.
     pub(crate) fn directory(&self) -> String {
         format!("{}dir", self.prefix)
     }

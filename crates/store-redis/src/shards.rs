@@ -23,7 +23,7 @@
 //! recorded it in `{namespace}:v1:wqueue:WORKER`, else the name it carries (`QUEUE-SUFFIX`, as
 //! the runner SDK names its workers).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -37,8 +37,9 @@ use hero_store::{
     WorkerStats,
 };
 
-use crate::connection::{RedisStore, redact_url};
+use crate::connection::{RedisStore, check_namespace, redact_url};
 use crate::durability::Durability;
+use crate::jobs::refuse_twins;
 use crate::keys::Keys;
 use crate::target::Target;
 
@@ -104,8 +105,9 @@ impl ClusterStore {
     ///
     /// # Errors
     ///
-    /// `Unavailable` when the URL is malformed or names no cluster, the namespace holds `{`,
-    /// `}` or `/` (they would break its hash tags), or the cluster does not answer in time.
+    /// `Unavailable` when the URL is malformed or the cluster does not answer in time;
+    /// `Unsupported` when the URL names no cluster, or the namespace holds `{`, `}` or `/`
+    /// (they would break its hash tags).
     pub async fn connect(url: &str, namespace: &str, durability: Durability) -> Result<Self> {
         let safe_url = redact_url(url);
         let refuse = |reason: String| Error::Unavailable {
@@ -113,16 +115,11 @@ impl ClusterStore {
         };
         let target = Target::open(url).map_err(refuse)?;
         if !target.is_cluster() {
-            return Err(refuse("not a redis+cluster:// URL".into()));
-        }
-        if namespace.contains(['{', '}', '/']) {
             return Err(Error::Unsupported {
-                reason: format!(
-                    "redis at {safe_url}: a namespace cannot hold `{{`, `}}` or `/`, which \
-                     would break its hash tags"
-                ),
+                reason: format!("redis at {safe_url}: not a redis+cluster:// URL"),
             });
         }
+        check_namespace(namespace, &safe_url)?;
         let home = RedisStore::open(target, Keys::tagged(namespace), safe_url, durability).await?;
         Ok(Self {
             inner: Arc::new(Inner {
@@ -313,7 +310,7 @@ impl ClusterStore {
                 [id, entry] => {
                     let known = stale.iter().any(|(stale, _)| stale == id);
                     let held = self.peek(entry_runner(entry))?;
-                    if known || held.first_stored(std::slice::from_ref(id)).await?.is_some() {
+                    if known || held.first_stored(&[id.as_str()]).await?.is_some() {
                         return Err(Error::JobExists { id: id.clone() });
                     }
                     stale.push((id.clone(), entry.clone()));
@@ -476,19 +473,14 @@ impl Store for ClusterStore {
     /// in one step of its shard (a call of more than 1,000 jobs for one runner: one per
     /// 1,000, as on one Redis).
     async fn submit_jobs(&self, jobs: &[Job], owner: Option<&str>, start: bool) -> Result<()> {
-        let mut seen = HashSet::with_capacity(jobs.len());
-        if let Some(twin) = jobs.iter().find(|job| !seen.insert(job.id.as_str())) {
-            return Err(Error::JobExists {
-                id: twin.id.clone(),
-            });
-        }
-        let mut by_runner: HashMap<&str, Vec<Job>> = HashMap::new();
+        refuse_twins(jobs)?;
+        let mut by_runner: HashMap<&str, Vec<&Job>> = HashMap::new();
         for job in jobs {
-            by_runner.entry(&job.runner).or_default().push(job.clone());
+            by_runner.entry(&job.runner).or_default().push(job);
         }
         // Every shard's jobs checked before any is stored, so a taken id stores nothing.
         let taken = try_join_all(by_runner.iter().map(|(runner, jobs)| async move {
-            let ids: Vec<String> = jobs.iter().map(|job| job.id.clone()).collect();
+            let ids: Vec<&str> = jobs.iter().map(|job| job.id.as_str()).collect();
             self.shard(runner)?.first_stored(&ids).await
         }))
         .await?;

@@ -61,10 +61,7 @@ impl RedisServer {
     ///
     /// As [`start`](Self::start).
     pub fn start_replica_of(master_port: u16) -> Self {
-        let extra = ["--replicaof", "127.0.0.1", &master_port.to_string()]
-            .map(str::to_owned)
-            .to_vec();
-        Self::start_with(false, extra)
+        Self::start_with(false, replica_of(master_port))
     }
 
     /// Starts `redis-server` with an append-only file synced on every write, as a deployment
@@ -128,9 +125,7 @@ impl RedisServer {
     ///
     /// As [`restart`](Self::restart).
     pub fn restart_as_replica_of(&mut self, master_port: u16) {
-        self.extra = ["--replicaof", "127.0.0.1", &master_port.to_string()]
-            .map(str::to_owned)
-            .to_vec();
+        self.extra = replica_of(master_port);
         self.restart();
     }
 
@@ -208,6 +203,13 @@ fn spawn_redis(port: u16, persistent: bool, extra: &[String], dir: &std::path::P
         .stderr(Stdio::null())
         .spawn()
         .expect("redis-server is installed")
+}
+
+/// The arguments making a server a replica of the Redis on `master_port` (on 127.0.0.1).
+fn replica_of(master_port: u16) -> Vec<String> {
+    ["--replicaof", "127.0.0.1", &master_port.to_string()]
+        .map(str::to_owned)
+        .to_vec()
 }
 
 /// Polls `check` every 20 ms, blocking the thread, until it holds; for checks that read a
