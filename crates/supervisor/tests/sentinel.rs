@@ -185,12 +185,11 @@ async fn drain_across(failover: Failover) {
     }
     tokio::task::block_in_place(|| {
         let new = set.wait_for_new_master(old);
-        if matches!(failover, Failover::Kill) {
-            // Back as a replica of the new master, so replicated submits can be confirmed;
-            // a replica from its first instant, since without persistence it comes back empty.
-            set.node(old).restart_as_replica_of(new);
+        match failover {
+            // Back, so that replicated submits can be confirmed again.
+            Failover::Kill => set.rejoin(old, new),
+            Failover::Command => set.wait_until_replicated(),
         }
-        set.wait_until_replicated();
     });
 
     let statuses = supervisor.until_settled(&ids).await;
@@ -198,10 +197,10 @@ async fn drain_across(failover: Failover) {
     for status in &statuses {
         *counts.entry(format!("{status:?}")).or_default() += 1;
     }
-    assert!(
-        statuses.iter().all(Option::is_some),
-        "an acknowledged job was lost: {counts:?}"
-    );
+    if !statuses.iter().all(Option::is_some) {
+        let state = tokio::task::block_in_place(|| set.describe());
+        panic!("an acknowledged job was lost: {counts:?}\n{state}");
+    }
     assert!(
         statuses.iter().flatten().all(|s| s.is_final()),
         "every acknowledged job ends: {counts:?}"

@@ -117,16 +117,37 @@ impl RedisServer {
     }
 
     /// Starts the server again on the same port, as a replica of the server on `master_port`
-    /// from its first instant, as an operator brings back a failed master without persistence:
-    /// started as a master, its empty data set could be copied over the new master's should a
-    /// sentinel take it for the master again.
+    /// from its first instant and with `replica-priority 0`, as an operator brings back a
+    /// failed node without persistence. It comes back empty, and Sentinel takes a replica
+    /// that has never reached its master for a fit one: promoted before it has synced, its
+    /// empty data set would be copied over the other node's. Make it promotable again with
+    /// [`set_replica_priority`](Self::set_replica_priority) once it has synced.
     ///
     /// # Panics
     ///
     /// As [`restart`](Self::restart).
     pub fn restart_as_replica_of(&mut self, master_port: u16) {
         self.extra = replica_of(master_port);
+        self.extra
+            .extend(["--replica-priority", "0"].map(str::to_owned));
         self.restart();
+    }
+
+    /// `CONFIG SET replica-priority PRIORITY`: 0 keeps Sentinel from ever promoting this node.
+    ///
+    /// # Panics
+    ///
+    /// When the server does not answer.
+    pub fn set_replica_priority(&self, priority: u32) {
+        let mut conn = redis::Client::open(self.url())
+            .and_then(|client| client.get_connection_with_timeout(Duration::from_secs(1)))
+            .expect("the server answers");
+        redis::cmd("CONFIG")
+            .arg("SET")
+            .arg("replica-priority")
+            .arg(priority)
+            .query::<()>(&mut conn)
+            .expect("CONFIG SET replica-priority");
     }
 
     fn wait_until_up(&mut self) -> bool {

@@ -7,6 +7,9 @@ use std::time::{Duration, Instant};
 
 use crate::{RedisServer, free_port, wait_until};
 
+/// Each sentinel's log, in its own directory.
+const LOG: &str = "sentinel.log";
+
 /// The name the sentinels know the master by.
 pub const MASTER_NAME: &str = "hero";
 
@@ -22,7 +25,7 @@ pub struct SentinelSet {
 struct SentinelProcess {
     child: Child,
     port: u16,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 impl Drop for SentinelProcess {
@@ -151,6 +154,61 @@ impl SentinelSet {
         new.expect("a master was named")
     }
 
+    /// Brings back the node on `old`, killed by [`kill_master`](Self::kill_master), once
+    /// the sentinels have promoted `new`, as an operator brings back a node without
+    /// persistence: a replica of `new` that Sentinel may not promote
+    /// ([`RedisServer::restart_as_replica_of`]) until it has synced, promotable after.
+    ///
+    /// # Panics
+    ///
+    /// When it does not come back or sync within [`TIMEOUT`](crate::TIMEOUT).
+    pub fn rejoin(&mut self, old: u16, new: u16) {
+        self.node(old).restart_as_replica_of(new);
+        self.wait_until_replicated();
+        self.node(old).set_replica_priority(100);
+    }
+
+    /// The state of the set, for a failed test's message: each data node's role, link to its
+    /// master and number of keys, the master each sentinel names, and the events the
+    /// sentinels logged (`+sdown`, `+switch-master`, …).
+    pub fn describe(&self) -> String {
+        let mut out = String::new();
+        for node in &self.nodes {
+            let port = node.port();
+            let info = info_replication(port).unwrap_or_default();
+            let field = |name: &str| {
+                info.lines()
+                    .find_map(|line| line.strip_prefix(name)?.strip_prefix(':'))
+                    .unwrap_or("-")
+                    .trim()
+                    .to_owned()
+            };
+            out += &format!(
+                "node {port}: role {}, link {}, keys {}\n",
+                field("role"),
+                field("master_link_status"),
+                dbsize(port).map_or("-".to_owned(), |n| n.to_string()),
+            );
+        }
+        for sentinel in &self.sentinels {
+            let named = sentinel
+                .query::<(String, u16)>(&["GET-MASTER-ADDR-BY-NAME", MASTER_NAME])
+                .map_or("-".to_owned(), |(_, port)| port.to_string());
+            out += &format!("sentinel {} names {named}; its events:\n", sentinel.port);
+            let log = std::fs::read_to_string(sentinel.log()).unwrap_or_default();
+            // Sentinel logs each state change as a warning (`#`) naming it `+event`/`-event`.
+            let events = log.lines().filter(|line| {
+                line.split_once(" # ").is_some_and(|(_, event)| {
+                    event.starts_with(['+', '-']) || event.contains("failover")
+                })
+            });
+            for line in events {
+                out += &format!("  {line}\n");
+            }
+        }
+        out
+    }
+
     /// Waits until the master the sentinels name has a replica in sync with it.
     ///
     /// # Panics
@@ -180,8 +238,10 @@ impl SentinelProcess {
                      sentinel monitor {MASTER_NAME} 127.0.0.1 {master_port} 2\n\
                      sentinel down-after-milliseconds {MASTER_NAME} 1000\n\
                      sentinel failover-timeout {MASTER_NAME} 10000\n\
-                     sentinel parallel-syncs {MASTER_NAME} 1\n",
+                     sentinel parallel-syncs {MASTER_NAME} 1\n\
+                     logfile {log}\n",
                     dir = dir.path().display(),
+                    log = dir.path().join(LOG).display(),
                 ),
             )
             .expect("the sentinel config is written");
@@ -192,11 +252,7 @@ impl SentinelProcess {
                 .stderr(Stdio::null())
                 .spawn()
                 .expect("redis-server is installed");
-            let mut sentinel = Self {
-                child,
-                port,
-                _dir: dir,
-            };
+            let mut sentinel = Self { child, port, dir };
             let deadline = Instant::now() + Duration::from_secs(10);
             while Instant::now() < deadline {
                 if sentinel.child.try_wait().ok().flatten().is_some() {
@@ -209,6 +265,10 @@ impl SentinelProcess {
             }
         }
         panic!("redis-server --sentinel did not start");
+    }
+
+    fn log(&self) -> std::path::PathBuf {
+        self.dir.path().join(LOG)
     }
 
     /// `SENTINEL args…` on this sentinel.
@@ -225,6 +285,14 @@ fn role(port: u16) -> Option<String> {
     info.lines()
         .find_map(|line| line.strip_prefix("role:"))
         .map(|role| role.trim().to_owned())
+}
+
+fn dbsize(port: u16) -> Option<u64> {
+    let client = redis::Client::open(format!("redis://127.0.0.1:{port}")).ok()?;
+    let mut conn = client
+        .get_connection_with_timeout(Duration::from_secs(1))
+        .ok()?;
+    redis::cmd("DBSIZE").query(&mut conn).ok()
 }
 
 fn info_replication(port: u16) -> Option<String> {
