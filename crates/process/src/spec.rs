@@ -26,8 +26,17 @@ pub struct ProcessSpec {
 }
 
 /// The variables a process takes from this process's environment when they are set: neutral
-/// settings it may need to run at all, never credentials.
-pub const INHERITED_ENV: [&str; 4] = ["PATH", "HOME", "LANG", "TZ"];
+/// settings it may need to run at all, and where the certificate authorities it should trust
+/// are (read by rustls and OpenSSL, so a runner trusts the Redis the supervisor trusts);
+/// never credentials.
+pub const INHERITED_ENV: [&str; 6] = [
+    "PATH",
+    "HOME",
+    "LANG",
+    "TZ",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+];
 
 impl ProcessSpec {
     /// The whole environment the process starts with: the [`INHERITED_ENV`] variables this
@@ -96,7 +105,7 @@ mod tests {
         assert!(
             names
                 .iter()
-                .all(|name| ["PATH", "HOME", "LANG", "TZ", "K"].contains(name))
+                .all(|name| INHERITED_ENV.contains(name) || *name == "K")
         );
         assert!(names.contains(&"PATH"), "the test process has a PATH");
         let home: Vec<&str> = env

@@ -20,7 +20,7 @@ use crate::url::{RedisUrl, SentinelUrl};
 #[derive(Clone)]
 pub(crate) enum Target {
     /// One Redis at a fixed address.
-    Single(redis::Client),
+    Single(Arc<redis::Client>),
     /// The master a Sentinel set names, asked anew for each connection.
     Sentinel(Arc<Sentinel>),
     /// A Redis Cluster, whose master of the namespace's slot is asked anew for each
@@ -56,9 +56,16 @@ impl Target {
     /// The URL is malformed; the reason never repeats it.
     pub(crate) fn open(url: &str) -> Result<Self, String> {
         match RedisUrl::parse(url)? {
-            RedisUrl::Single(url) => redis::Client::open(url)
-                .map(Self::Single)
-                .map_err(|e| e.to_string()),
+            RedisUrl::Single(url) => {
+                let client = redis::Client::open(url).map_err(|e| e.to_string())?;
+                if matches!(
+                    client.get_connection_info().addr(),
+                    ConnectionAddr::TcpTls { .. }
+                ) {
+                    install_tls_provider();
+                }
+                Ok(Self::Single(Arc::new(client)))
+            }
             RedisUrl::Sentinel(url) => Sentinel::new(&url)
                 .map(|sentinel| Self::Sentinel(Arc::new(sentinel)))
                 .map_err(|e| e.to_string()),
@@ -85,7 +92,7 @@ impl Target {
     /// A client for the node that takes writes now.
     async fn master(&self) -> RedisResult<redis::Client> {
         match self {
-            Self::Single(client) => Ok(client.clone()),
+            Self::Single(client) => Ok(redis::Client::clone(client)),
             Self::Sentinel(sentinel) => sentinel.master().await,
             Self::Cluster(cluster) => cluster.master().await,
         }
@@ -127,7 +134,9 @@ impl Target {
                     .set_connection_timeout(Some(COMMAND_TIMEOUT))
                     .set_response_timeout(Some(COMMAND_TIMEOUT))
                     .set_number_of_retries(2);
-                let manager = ConnectionManager::new_with_config(client.clone(), config).await?;
+                let manager =
+                    ConnectionManager::new_with_config(redis::Client::clone(client), config)
+                        .await?;
                 Ok(Link::Single(manager))
             }
             Self::Sentinel(sentinel) => {
@@ -141,6 +150,14 @@ impl Target {
             Self::Cluster(cluster) => cluster.connection().await.map(Link::Cluster),
         }
     }
+}
+
+/// redis-rs builds its TLS client on rustls' process-wide crypto provider, which rustls
+/// cannot pick by itself when a program links two (ring, which this project uses, and
+/// aws-lc-rs, which some HTTP crates bring). Installs ring unless the program installed one.
+fn install_tls_provider() {
+    // An error only says a provider is installed already: the program's choice stands.
+    let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
 impl Sentinel {

@@ -9,6 +9,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use hero_supervisor_openrpc_client::{JobResult, SupervisorClient};
 use hero_test_support::{RedisServer, TIMEOUT};
 
 const SUPERVISOR: &str = env!("CARGO_BIN_EXE_supervisor");
@@ -351,6 +352,8 @@ env = {{ OSIS_MAX_OPERATIONS = "1000000" }}
             "HOME",
             "LANG",
             "TZ",
+            "SSL_CERT_FILE",
+            "SSL_CERT_DIR",
             "RUST_LOG",
             "HERO_REDIS_URL",
             "HERO_SUPERVISOR_PID",
@@ -394,4 +397,88 @@ fn a_newline_in_a_tmux_bound_value_is_refused_naming_the_key() {
         !stderr.contains("run-shell"),
         "the value is not repeated: {stderr}"
     );
+}
+
+/// A self-signed certificate for `127.0.0.1` written into `dir` as PEM; returns the paths of
+/// the certificate and of its key.
+fn self_signed(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    let generated = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()]).unwrap();
+    let (cert, key) = (dir.join("redis.crt"), dir.join("redis.key"));
+    std::fs::write(&cert, generated.cert.pem()).unwrap();
+    std::fs::write(&key, generated.signing_key.serialize_pem()).unwrap();
+    (cert, key)
+}
+
+/// `rediss://`: with Redis' certificate trusted through `SSL_CERT_FILE`, the supervisor and
+/// the runner it starts store and run a job over TLS, and none of their connections uses
+/// Redis' plain port.
+#[tokio::test]
+async fn a_supervisor_and_its_runner_reach_redis_over_tls_trusted_through_ssl_cert_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = self_signed(dir.path());
+    let redis = RedisServer::start_tls(&cert, &key);
+    let tls_url = redis.tls_url().unwrap();
+    let port = hero_test_support::free_port();
+    let config = format!(
+        "redis_url = \"{tls_url}\"\nport = {port}\nadmin_secrets = [\"{}\"]\n\
+         user_secrets = [\"{}\"]\n\
+         [[actors]]\nid = \"{RUNNER}\"\nname = \"{RUNNER}\"\nbinary_path = \"{runner}\"\n",
+        common::ADMIN,
+        common::USER,
+        RUNNER = common::RUNNER,
+        runner = hero_test_support::workspace_binary("osis_runner").display(),
+    );
+    let (mut child, listening) = serve_with_env(
+        &config,
+        dir.path(),
+        "info",
+        &[("SSL_CERT_FILE", cert.to_str().unwrap())],
+    );
+    assert!(listening.contains(&port.to_string()), "{listening}");
+
+    let client = SupervisorClient::new(format!("http://127.0.0.1:{port}")).unwrap();
+    let result =
+        common::bounded(client.job_run(common::USER, common::job("40 + 2").build().unwrap())).await;
+    let clients: String = redis::cmd("CLIENT")
+        .arg("LIST")
+        .query(&mut redis.connection())
+        .unwrap();
+    terminate(&mut child).await;
+
+    assert_eq!(
+        result.unwrap(),
+        JobResult::Success {
+            success: "42".into()
+        }
+    );
+    // Each line is one connection; `laddr` is the server's end of it. The one asking is on
+    // the plain port.
+    let tls_port = tls_url.rsplit(':').next().unwrap();
+    let ports: Vec<&str> = clients
+        .lines()
+        .filter(|line| !line.contains("cmd=client|list"))
+        .filter_map(|line| line.split(" laddr=127.0.0.1:").nth(1)?.split(' ').next())
+        .collect();
+    assert!(
+        ports.len() >= 2,
+        "the supervisor and its runner are connected: {clients}"
+    );
+    assert!(ports.iter().all(|p| *p == tls_port), "{clients}");
+}
+
+/// A Redis whose certificate is not trusted stops start-up with one line naming the
+/// store's address, as an unreachable one does.
+#[test]
+fn a_redis_whose_certificate_is_not_trusted_stops_start_up_with_one_clear_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = self_signed(dir.path());
+    let redis = RedisServer::start_tls(&cert, &key);
+    let tls_url = redis.tls_url().unwrap();
+    let with_password = tls_url.replace("rediss://", "rediss://:hunter2@");
+    let (ok, stderr) = run_with(&format!(
+        "redis_url = \"{with_password}\"\nport = 0\nadmin_secrets = [\"a\"]\n"
+    ));
+    assert!(!ok);
+    assert_one_clear_line(&stderr, &[tls_url.trim_start_matches("rediss://")]);
+    assert!(!stderr.contains("hunter2"), "{stderr}");
 }

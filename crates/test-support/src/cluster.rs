@@ -169,24 +169,25 @@ impl RedisCluster {
 /// A cluster-enabled server that belongs to no cluster yet, with `more` arguments.
 fn start_node(more: &[&str]) -> RedisServer {
     // The bus port is named rather than left at PORT + 10000, which may be past 65535 or
-    // taken.
-    let extra = [
-        "--cluster-enabled",
-        "yes",
-        "--cluster-config-file",
-        "nodes.conf",
-        "--cluster-port",
-        &free_port().to_string(),
-        "--cluster-node-timeout",
-        "2000",
-        "--cluster-require-full-coverage",
-        "no",
-    ]
-    .iter()
-    .chain(more)
-    .map(|arg| (*arg).to_owned())
-    .collect();
-    RedisServer::start_with(false, extra)
+    // taken; each attempt to start names a new one.
+    RedisServer::start_with(false, || {
+        [
+            "--cluster-enabled",
+            "yes",
+            "--cluster-config-file",
+            "nodes.conf",
+            "--cluster-port",
+            &free_port().to_string(),
+            "--cluster-node-timeout",
+            "2000",
+            "--cluster-require-full-coverage",
+            "no",
+        ]
+        .iter()
+        .chain(more)
+        .map(|arg| (*arg).to_owned())
+        .collect()
+    })
 }
 
 /// The port of the master serving `key`'s slot, as `node` says; `None` when it does not

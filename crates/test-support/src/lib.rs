@@ -8,7 +8,7 @@
 //! - [`free_port`]: a loopback port nobody listens on.
 
 use std::net::TcpListener;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -52,7 +52,7 @@ impl RedisServer {
     ///
     /// When `redis-server` is not installed or does not answer within [`TIMEOUT`].
     pub fn start() -> Self {
-        Self::start_with(false, Vec::new())
+        Self::start_with(false, Vec::new)
     }
 
     /// Starts `redis-server` as a replica of the Redis on `master_port` (on 127.0.0.1).
@@ -61,7 +61,7 @@ impl RedisServer {
     ///
     /// As [`start`](Self::start).
     pub fn start_replica_of(master_port: u16) -> Self {
-        Self::start_with(false, replica_of(master_port))
+        Self::start_with(false, || replica_of(master_port))
     }
 
     /// Starts `redis-server` with an append-only file synced on every write, as a deployment
@@ -71,18 +71,40 @@ impl RedisServer {
     ///
     /// As [`start`](Self::start).
     pub fn start_persistent() -> Self {
-        Self::start_with(true, Vec::new())
+        Self::start_with(true, Vec::new)
     }
 
-    fn start_with(persistent: bool, extra: Vec<String>) -> Self {
+    /// Starts `redis-server` serving TLS as well, on a port of its own, with the PEM
+    /// certificate `cert` and key `key`, asking clients for no certificate; the plain port
+    /// stays open for the harness. Connect over TLS with [`tls_url`](Self::tls_url).
+    ///
+    /// # Panics
+    ///
+    /// As [`start`](Self::start).
+    pub fn start_tls(cert: &Path, key: &Path) -> Self {
+        Self::start_with(false, || {
+            let mut args = vec!["--tls-port".to_owned(), free_port().to_string()];
+            for (name, file) in [("--tls-cert-file", cert), ("--tls-key-file", key)] {
+                args.push(name.to_owned());
+                args.push(file.display().to_string());
+            }
+            args.extend(["--tls-auth-clients", "no"].map(str::to_owned));
+            args
+        })
+    }
+
+    /// Starts the server with the arguments `extra` makes, made again for each attempt since
+    /// each may name a port of its own.
+    fn start_with(persistent: bool, extra: impl Fn() -> Vec<String>) -> Self {
         for _ in 0..5 {
             let dir = tempfile::tempdir().expect("a temporary directory");
             let port = free_port();
+            let extra = extra();
             let mut server = Self {
                 child: spawn_redis(port, persistent, &extra, dir.path()),
                 port,
                 persistent,
-                extra: extra.clone(),
+                extra,
                 dir,
             };
             if server.wait_until_up() {
@@ -174,6 +196,12 @@ impl RedisServer {
     /// `redis://127.0.0.1:PORT`.
     pub fn url(&self) -> String {
         format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// `rediss://127.0.0.1:TLS_PORT` for a server started with [`start_tls`](Self::start_tls).
+    pub fn tls_url(&self) -> Option<String> {
+        let at = self.extra.iter().position(|arg| arg == "--tls-port")?;
+        Some(format!("rediss://127.0.0.1:{}", self.extra.get(at + 1)?))
     }
 
     /// The server's port.

@@ -190,11 +190,10 @@ pub(crate) async fn started_environment(pid: i32) -> Vec<(String, String)> {
 /// Asserts that `env` holds the neutral variables and the spec's `GREETING` only, and that
 /// this test's process has more, so that the check means something.
 pub(crate) fn assert_clean(env: &[(String, String)]) {
-    let allowed = ["PATH", "HOME", "LANG", "TZ", "GREETING"];
     let extra: Vec<&str> = env
         .iter()
         .map(|(name, _)| name.as_str())
-        .filter(|name| !allowed.contains(name))
+        .filter(|name| !hero_process::INHERITED_ENV.contains(name) && *name != "GREETING")
         .collect();
     assert!(extra.is_empty(), "unexpected variables: {extra:?}");
     assert!(
