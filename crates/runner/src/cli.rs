@@ -56,10 +56,10 @@ pub struct RunnerArgs {
     /// Where the runner keeps its own data, for runners that have any.
     #[arg(long)]
     pub db_path: Option<PathBuf>,
-    /// The Redis holding the jobs: `redis://HOST:PORT`,
+    /// The Redis holding the jobs: `redis://HOST:PORT` (`rediss://` over TLS),
     /// `redis+sentinel://HOST:PORT[,HOST:PORT…]/MASTER_NAME` to follow a Sentinel set's
-    /// master across failovers, or `redis+cluster://HOST:PORT[,HOST:PORT…]` for a Redis
-    /// Cluster. A password in it is never logged.
+    /// master across failovers, or `redis+cluster://HOST:PORT[,HOST:PORT…]`
+    /// (`rediss+cluster://` over TLS) for a Redis Cluster. A password in it is never logged.
     #[arg(
         long,
         env = "HERO_REDIS_URL",

@@ -1,5 +1,5 @@
-//! A Redis Cluster (`redis+cluster://[USER:PASSWORD@]HOST:PORT[,HOST:PORT…]`): the URL, and
-//! the node that serves a namespace.
+//! A Redis Cluster (`redis+cluster://[USER:PASSWORD@]HOST:PORT[,HOST:PORT…]`, or
+//! `rediss+cluster://…` over TLS): the URL, and the node that serves a namespace.
 //!
 //! On a cluster every key of a namespace carries it as a hash tag (`{hero}:v1:…` for `hero`, see
 //! `keys.rs`), so the whole namespace lives in one slot, served by one master: each script
@@ -20,6 +20,20 @@ use crate::url::Authority;
 /// The scheme of a URL naming a Redis Cluster.
 pub(crate) const CLUSTER_SCHEME: &str = "redis+cluster";
 
+/// The scheme of a URL naming a Redis Cluster whose every node is reached over TLS.
+pub(crate) const CLUSTER_TLS_SCHEME: &str = "rediss+cluster";
+
+/// For the scheme of a cluster URL, whether it asks for TLS; `None` for another scheme.
+pub(crate) fn cluster_scheme(scheme: &str) -> Option<bool> {
+    if scheme.eq_ignore_ascii_case(CLUSTER_SCHEME) {
+        Some(false)
+    } else if scheme.eq_ignore_ascii_case(CLUSTER_TLS_SCHEME) {
+        Some(true)
+    } else {
+        None
+    }
+}
+
 /// Redis' default port, for a node named without one.
 const REDIS_PORT: u16 = 6379;
 
@@ -34,6 +48,8 @@ pub(crate) struct ClusterUrl {
     /// Credentials for every node.
     pub(crate) username: Option<String>,
     pub(crate) password: Option<String>,
+    /// Whether every node is reached over TLS (`rediss+cluster://`).
+    pub(crate) tls: bool,
 }
 
 impl std::fmt::Debug for ClusterUrl {
@@ -42,24 +58,30 @@ impl std::fmt::Debug for ClusterUrl {
             .field("nodes", &self.nodes)
             .field("username", &self.username)
             .field("password", &self.password.as_ref().map(|_| "***"))
+            .field("tls", &self.tls)
             .finish()
     }
 }
 
 impl ClusterUrl {
-    /// Reads what follows `redis+cluster://`.
+    /// Reads what follows `redis+cluster://` (`rediss+cluster://` when `tls`).
     ///
     /// # Errors
     ///
     /// What is wrong with it, with the form, never repeating any of it.
-    pub(crate) fn parse(rest: &str) -> Result<Self, String> {
-        parse(rest).map_err(|e| {
-            format!("{e} (the form is {CLUSTER_SCHEME}://[USER:PASSWORD@]HOST:PORT[,HOST:PORT…])")
+    pub(crate) fn parse(rest: &str, tls: bool) -> Result<Self, String> {
+        let scheme = if tls {
+            CLUSTER_TLS_SCHEME
+        } else {
+            CLUSTER_SCHEME
+        };
+        parse(rest, tls).map_err(|e| {
+            format!("{e} (the form is {scheme}://[USER:PASSWORD@]HOST:PORT[,HOST:PORT…])")
         })
     }
 }
 
-fn parse(rest: &str) -> Result<ClusterUrl, String> {
+fn parse(rest: &str, tls: bool) -> Result<ClusterUrl, String> {
     let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
     if !path.is_empty() {
         return Err(
@@ -75,6 +97,7 @@ fn parse(rest: &str) -> Result<ClusterUrl, String> {
         nodes,
         username,
         password,
+        tls,
     })
 }
 
@@ -83,6 +106,8 @@ pub(crate) struct Cluster {
     client: ClusterClient,
     /// The credentials of every node, for the connections opened to one of them.
     credentials: RedisConnectionInfo,
+    /// Whether every node is reached over TLS.
+    tls: bool,
     slot: u16,
     /// The store's cluster connection, opened once: the shared link is a clone of it, and
     /// the lookups of the namespace's master go through it.
@@ -92,10 +117,14 @@ pub(crate) struct Cluster {
 impl Cluster {
     /// The cluster `url` names, for the namespace whose keys start with `prefix`.
     pub(crate) fn new(url: &ClusterUrl, prefix: &str) -> RedisResult<Self> {
+        if url.tls {
+            crate::target::install_tls_provider();
+        }
+        // redis-rs reaches every node as it reaches the first seed, with or without TLS.
         let nodes = url
             .nodes
             .iter()
-            .map(|(host, port)| ConnectionAddr::Tcp(host.clone(), *port).into_connection_info())
+            .map(|(host, port)| address(host.clone(), *port, url.tls).into_connection_info())
             .collect::<RedisResult<Vec<_>>>()?;
         let mut builder = ClusterClientBuilder::new(nodes)
             .connection_timeout(COMMAND_TIMEOUT)
@@ -112,6 +141,7 @@ impl Cluster {
         Ok(Self {
             client: builder.build()?,
             credentials,
+            tls: url.tls,
             slot: slot(prefix.as_bytes()),
             conn: std::sync::Arc::default(),
         })
@@ -123,6 +153,7 @@ impl Cluster {
         Self {
             client: self.client.clone(),
             credentials: self.credentials.clone(),
+            tls: self.tls,
             slot: slot(prefix.as_bytes()),
             conn: self.conn.clone(),
         }
@@ -180,10 +211,25 @@ impl Cluster {
                 )));
             }
         };
-        let info = ConnectionAddr::Tcp(host, port)
+        // Over TLS, `CLUSTER SLOTS` names each node's TLS port (`tls-cluster yes`).
+        let info = address(host, port, self.tls)
             .into_connection_info()?
             .set_redis_settings(self.credentials.clone());
         redis::Client::open(info)
+    }
+}
+
+/// A node's address, reached over TLS when `tls`.
+fn address(host: String, port: u16, tls: bool) -> ConnectionAddr {
+    if tls {
+        ConnectionAddr::TcpTls {
+            host,
+            port,
+            insecure: false,
+            tls_params: None,
+        }
+    } else {
+        ConnectionAddr::Tcp(host, port)
     }
 }
 
@@ -261,6 +307,10 @@ mod tests {
         let bare = cluster("redis+cluster://:secret@h:1/");
         assert_eq!(bare.username, None);
         assert_eq!(bare.password.as_deref(), Some("secret"));
+        assert!(!bare.tls);
+        let tls = cluster("REDISS+cluster://h:1,h:2");
+        assert!(tls.tls, "rediss+cluster:// reaches every node over TLS");
+        assert_eq!(tls.nodes.len(), 2);
     }
 
     #[test]
@@ -274,6 +324,7 @@ mod tests {
             "redis+cluster://:hunter2@h:1?db=1",
             "redis+cluster://:hunter2@[::1",
             "redis+cluster://:hunter2%zz@h:1",
+            "rediss+cluster://:hunter2@h:1/0",
         ] {
             let error = RedisUrl::parse(url).expect_err(url);
             assert!(!error.contains("hunter2"), "{error}");

@@ -155,7 +155,7 @@ impl Target {
 /// redis-rs builds its TLS client on rustls' process-wide crypto provider, which rustls
 /// cannot pick by itself when a program links two (ring, which this project uses, and
 /// aws-lc-rs, which some HTTP crates bring). Installs ring unless the program installed one.
-fn install_tls_provider() {
+pub(crate) fn install_tls_provider() {
     // An error only says a provider is installed already: the program's choice stands.
     let _ = rustls::crypto::ring::default_provider().install_default();
 }

@@ -60,10 +60,10 @@ impl std::fmt::Debug for RedisUrl {
     }
 }
 
-/// True when `url` names a Redis Cluster (`redis+cluster://…`).
+/// True when `url` names a Redis Cluster (`redis+cluster://…`, `rediss+cluster://…`).
 pub(crate) fn is_cluster(url: &str) -> bool {
     url.split_once("://")
-        .is_some_and(|(scheme, _)| scheme.eq_ignore_ascii_case(crate::cluster::CLUSTER_SCHEME))
+        .is_some_and(|(scheme, _)| crate::cluster::cluster_scheme(scheme).is_some())
 }
 
 impl RedisUrl {
@@ -82,9 +82,10 @@ impl RedisUrl {
                     )
                 })
             }
-            Some((scheme, rest)) if scheme.eq_ignore_ascii_case(crate::cluster::CLUSTER_SCHEME) => {
-                crate::cluster::ClusterUrl::parse(rest).map(Self::Cluster)
-            }
+            Some((scheme, rest)) => match crate::cluster::cluster_scheme(scheme) {
+                Some(tls) => crate::cluster::ClusterUrl::parse(rest, tls).map(Self::Cluster),
+                None => Ok(Self::Single(url.to_owned())),
+            },
             _ => Ok(Self::Single(url.to_owned())),
         }
     }

@@ -9,8 +9,8 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use hero_supervisor_openrpc_client::{JobResult, SupervisorClient};
-use hero_test_support::{RedisServer, TIMEOUT};
+use hero_supervisor_openrpc_client::{ClientError, JobResult, SupervisorClient};
+use hero_test_support::{RedisCluster, RedisServer, TIMEOUT};
 
 const SUPERVISOR: &str = env!("CARGO_BIN_EXE_supervisor");
 
@@ -409,18 +409,18 @@ fn self_signed(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf
     (cert, key)
 }
 
-/// `rediss://`: with Redis' certificate trusted through `SSL_CERT_FILE`, the supervisor and
-/// the runner it starts store and run a job over TLS, and none of their connections uses
-/// Redis' plain port.
-#[tokio::test]
-async fn a_supervisor_and_its_runner_reach_redis_over_tls_trusted_through_ssl_cert_file() {
+/// Starts a supervisor and its runner on the TLS `url`, trusting `cert` through
+/// `SSL_CERT_FILE`, runs one job, and returns its result and `CLIENT LIST` of the Redis
+/// `node`, taken while both were connected.
+async fn a_job_over_tls(
+    url: &str,
+    cert: &std::path::Path,
+    node: &RedisServer,
+) -> (Result<JobResult, ClientError>, String) {
     let dir = tempfile::tempdir().unwrap();
-    let (cert, key) = self_signed(dir.path());
-    let redis = RedisServer::start_tls(&cert, &key);
-    let tls_url = redis.tls_url().unwrap();
     let port = hero_test_support::free_port();
     let config = format!(
-        "redis_url = \"{tls_url}\"\nport = {port}\nadmin_secrets = [\"{}\"]\n\
+        "redis_url = \"{url}\"\nport = {port}\nadmin_secrets = [\"{}\"]\n\
          user_secrets = [\"{}\"]\n\
          [[actors]]\nid = \"{RUNNER}\"\nname = \"{RUNNER}\"\nbinary_path = \"{runner}\"\n",
         common::ADMIN,
@@ -435,24 +435,21 @@ async fn a_supervisor_and_its_runner_reach_redis_over_tls_trusted_through_ssl_ce
         &[("SSL_CERT_FILE", cert.to_str().unwrap())],
     );
     assert!(listening.contains(&port.to_string()), "{listening}");
-
     let client = SupervisorClient::new(format!("http://127.0.0.1:{port}")).unwrap();
     let result =
         common::bounded(client.job_run(common::USER, common::job("40 + 2").build().unwrap())).await;
     let clients: String = redis::cmd("CLIENT")
         .arg("LIST")
-        .query(&mut redis.connection())
+        .query(&mut node.connection())
         .unwrap();
     terminate(&mut child).await;
+    (result, clients)
+}
 
-    assert_eq!(
-        result.unwrap(),
-        JobResult::Success {
-            success: "42".into()
-        }
-    );
-    // Each line is one connection; `laddr` is the server's end of it. The one asking is on
-    // the plain port.
+/// Asserts that the supervisor and its runner were connected (`clients` is `CLIENT LIST`)
+/// and that every connection but the one asking came in on the port of `tls_url`.
+fn assert_all_on_the_tls_port(clients: &str, tls_url: &str) {
+    // Each line is one connection; `laddr` is the server's end of it.
     let tls_port = tls_url.rsplit(':').next().unwrap();
     let ports: Vec<&str> = clients
         .lines()
@@ -464,6 +461,34 @@ async fn a_supervisor_and_its_runner_reach_redis_over_tls_trusted_through_ssl_ce
         "the supervisor and its runner are connected: {clients}"
     );
     assert!(ports.iter().all(|p| *p == tls_port), "{clients}");
+}
+
+/// `rediss://`: with Redis' certificate trusted through `SSL_CERT_FILE`, the supervisor and
+/// the runner it starts store and run a job over TLS, and none of their connections uses
+/// Redis' plain port.
+#[tokio::test]
+async fn a_supervisor_and_its_runner_reach_redis_over_tls_trusted_through_ssl_cert_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = self_signed(dir.path());
+    let redis = RedisServer::start_tls(&cert, &key);
+    let tls_url = redis.tls_url().unwrap();
+    let (result, clients) = a_job_over_tls(&tls_url, &cert, &redis).await;
+    assert_eq!(result.unwrap(), JobResult::success("42"));
+    assert_all_on_the_tls_port(&clients, &tls_url);
+}
+
+/// `rediss+cluster://`: the same over a Redis Cluster, whose nodes tell a TLS client their
+/// TLS ports.
+#[tokio::test]
+async fn a_supervisor_and_its_runner_reach_a_redis_cluster_over_tls() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = self_signed(dir.path());
+    let cluster = RedisCluster::start_tls(&cert, &key);
+    let tls_url = cluster.tls_url().unwrap();
+    assert!(tls_url.starts_with("rediss+cluster://"), "{tls_url}");
+    let (result, clients) = a_job_over_tls(&tls_url, &cert, cluster.node(0)).await;
+    assert_eq!(result.unwrap(), JobResult::success("42"));
+    assert_all_on_the_tls_port(&clients, &tls_url);
 }
 
 /// A Redis whose certificate is not trusted stops start-up with one line naming the

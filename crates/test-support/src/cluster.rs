@@ -60,9 +60,32 @@ impl RedisCluster {
     /// One node owning every slot: `redis-cli --cluster create` refuses fewer than three
     /// masters, so the slots are assigned by hand.
     fn start_single() -> Self {
+        Self::start_single_with(Vec::new)
+    }
+
+    /// A one-master cluster that clients reach over TLS as well
+    /// ([`tls_url`](Self::tls_url)), with the PEM certificate `cert` and key `key`; a TLS
+    /// client is told the nodes' TLS ports (`tls-cluster yes`).
+    ///
+    /// # Panics
+    ///
+    /// As [`start`](Self::start).
+    pub fn start_tls(cert: &std::path::Path, key: &std::path::Path) -> Self {
+        Self::start_single_with(|| {
+            let mut args = crate::tls_args(cert, key);
+            args.extend(["--tls-cluster", "yes"].map(str::to_owned));
+            args
+        })
+    }
+
+    fn start_single_with(more: impl Fn() -> Vec<String>) -> Self {
         // A node learns its own address only from a peer; alone, it would name its slots'
         // master with an empty IP, which clients cannot connect to.
-        let node = start_node(&["--cluster-announce-ip", "127.0.0.1"]);
+        let node = start_node(|| {
+            let mut args = vec!["--cluster-announce-ip".to_owned(), "127.0.0.1".to_owned()];
+            args.extend(more());
+            args
+        });
         let mut conn = node.connection();
         let _: () = redis::cmd("CLUSTER")
             .arg("ADDSLOTSRANGE")
@@ -77,7 +100,7 @@ impl RedisCluster {
 
     fn start_with(masters: usize, replicas: usize) -> Self {
         let nodes: Vec<RedisServer> = (0..masters * (1 + replicas))
-            .map(|_| start_node(&[]))
+            .map(|_| start_node(Vec::new))
             .collect();
         let addresses: Vec<String> = nodes
             .iter()
@@ -106,6 +129,26 @@ impl RedisCluster {
             .map(|node| format!("127.0.0.1:{}", node.port()))
             .collect();
         format!("redis+cluster://{}", hosts.join(","))
+    }
+
+    /// `rediss+cluster://127.0.0.1:TLS_PORT…` for a cluster started with
+    /// [`start_tls`](Self::start_tls).
+    pub fn tls_url(&self) -> Option<String> {
+        let hosts = self
+            .nodes
+            .iter()
+            .map(|node| node.tls_url()?.strip_prefix("rediss://").map(str::to_owned))
+            .collect::<Option<Vec<String>>>()?;
+        Some(format!("rediss+cluster://{}", hosts.join(",")))
+    }
+
+    /// The node started `index`-th, e.g. for `CLIENT LIST` on its plain port.
+    ///
+    /// # Panics
+    ///
+    /// When the cluster has no such node.
+    pub fn node(&self, index: usize) -> &RedisServer {
+        &self.nodes[index]
     }
 
     /// The ports of every node, masters and replicas.
@@ -166,12 +209,12 @@ impl RedisCluster {
     }
 }
 
-/// A cluster-enabled server that belongs to no cluster yet, with `more` arguments.
-fn start_node(more: &[&str]) -> RedisServer {
+/// A cluster-enabled server that belongs to no cluster yet, with the arguments `more` makes.
+fn start_node(more: impl Fn() -> Vec<String>) -> RedisServer {
     // The bus port is named rather than left at PORT + 10000, which may be past 65535 or
     // taken; each attempt to start names a new one.
     RedisServer::start_with(false, || {
-        [
+        let mut args: Vec<String> = [
             "--cluster-enabled",
             "yes",
             "--cluster-config-file",
@@ -183,10 +226,10 @@ fn start_node(more: &[&str]) -> RedisServer {
             "--cluster-require-full-coverage",
             "no",
         ]
-        .iter()
-        .chain(more)
-        .map(|arg| (*arg).to_owned())
-        .collect()
+        .map(str::to_owned)
+        .to_vec();
+        args.extend(more());
+        args
     })
 }
 

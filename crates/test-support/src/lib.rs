@@ -82,20 +82,12 @@ impl RedisServer {
     ///
     /// As [`start`](Self::start).
     pub fn start_tls(cert: &Path, key: &Path) -> Self {
-        Self::start_with(false, || {
-            let mut args = vec!["--tls-port".to_owned(), free_port().to_string()];
-            for (name, file) in [("--tls-cert-file", cert), ("--tls-key-file", key)] {
-                args.push(name.to_owned());
-                args.push(file.display().to_string());
-            }
-            args.extend(["--tls-auth-clients", "no"].map(str::to_owned));
-            args
-        })
+        Self::start_with(false, || tls_args(cert, key))
     }
 
     /// Starts the server with the arguments `extra` makes, made again for each attempt since
     /// each may name a port of its own.
-    fn start_with(persistent: bool, extra: impl Fn() -> Vec<String>) -> Self {
+    pub(crate) fn start_with(persistent: bool, extra: impl Fn() -> Vec<String>) -> Self {
         for _ in 0..5 {
             let dir = tempfile::tempdir().expect("a temporary directory");
             let port = free_port();
@@ -252,6 +244,23 @@ fn spawn_redis(port: u16, persistent: bool, extra: &[String], dir: &std::path::P
         .stderr(Stdio::null())
         .spawn()
         .expect("redis-server is installed")
+}
+
+/// The arguments making a server serve TLS on a free port of its own with the PEM
+/// certificate `cert` (its own authority too, for a cluster's bus) and key `key`, asking
+/// clients for no certificate.
+pub(crate) fn tls_args(cert: &Path, key: &Path) -> Vec<String> {
+    let mut args = vec!["--tls-port".to_owned(), free_port().to_string()];
+    for (name, file) in [
+        ("--tls-cert-file", cert),
+        ("--tls-key-file", key),
+        ("--tls-ca-cert-file", cert),
+    ] {
+        args.push(name.to_owned());
+        args.push(file.display().to_string());
+    }
+    args.extend(["--tls-auth-clients", "no"].map(str::to_owned));
+    args
 }
 
 /// The arguments making a server a replica of the Redis on `master_port` (on 127.0.0.1).
