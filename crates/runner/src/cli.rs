@@ -57,8 +57,8 @@ pub struct RunnerArgs {
     #[arg(long)]
     pub db_path: Option<PathBuf>,
     /// The Redis holding the jobs: `redis://HOST:PORT` (`rediss://` over TLS),
-    /// `redis+sentinel://HOST:PORT[,HOST:PORT…]/MASTER_NAME` to follow a Sentinel set's
-    /// master across failovers, or `redis+cluster://HOST:PORT[,HOST:PORT…]`
+    /// `redis+sentinel://HOST:PORT[,HOST:PORT…]/MASTER_NAME` (`rediss+sentinel://` over TLS)
+    /// to follow a Sentinel set's master across failovers, or `redis+cluster://HOST:PORT[,HOST:PORT…]`
     /// (`rediss+cluster://` over TLS) for a Redis Cluster. A password in it is never logged.
     #[arg(
         long,

@@ -162,13 +162,28 @@ pub(crate) fn install_tls_provider() {
 
 impl Sentinel {
     fn new(url: &SentinelUrl) -> RedisResult<Self> {
-        let sentinels = url
-            .sentinels
-            .iter()
-            .map(|(host, port)| ConnectionAddr::Tcp(host.clone(), *port));
+        if url.tls {
+            install_tls_provider();
+        }
+        let sentinels = url.sentinels.iter().map(|(host, port)| {
+            let (host, port) = (host.clone(), *port);
+            if url.tls {
+                ConnectionAddr::TcpTls {
+                    host,
+                    port,
+                    insecure: false,
+                    tls_params: None,
+                }
+            } else {
+                ConnectionAddr::Tcp(host, port)
+            }
+        });
         let mut builder =
             SentinelClientBuilder::new(sentinels, &url.master, SentinelServerType::Master)?
                 .set_client_to_redis_db(url.db);
+        if url.tls {
+            builder = builder.set_client_to_redis_tls_mode(redis::TlsMode::Secure);
+        }
         if let Some(username) = &url.username {
             builder = builder.set_client_to_redis_username(username);
         }

@@ -10,6 +10,10 @@
 /// The scheme of a URL naming a Sentinel set.
 pub(crate) const SENTINEL_SCHEME: &str = "redis+sentinel";
 
+/// The scheme of a URL naming a Sentinel set whose sentinels and data nodes are reached over
+/// TLS.
+pub(crate) const SENTINEL_TLS_SCHEME: &str = "rediss+sentinel";
+
 /// Sentinel's default port.
 const SENTINEL_PORT: u16 = 26379;
 
@@ -36,6 +40,8 @@ pub(crate) struct SentinelUrl {
     pub(crate) password: Option<String>,
     /// The database on the master.
     pub(crate) db: i64,
+    /// Whether the sentinels and the data nodes are reached over TLS (`rediss+sentinel://`).
+    pub(crate) tls: bool,
 }
 
 impl std::fmt::Debug for SentinelUrl {
@@ -46,6 +52,7 @@ impl std::fmt::Debug for SentinelUrl {
             .field("username", &self.username)
             .field("password", &self.password.as_ref().map(|_| "***"))
             .field("db", &self.db)
+            .field("tls", &self.tls)
             .finish()
     }
 }
@@ -75,11 +82,18 @@ impl RedisUrl {
     /// What is wrong with a Sentinel URL, without repeating any of it.
     pub(crate) fn parse(url: &str) -> Result<Self, String> {
         match url.split_once("://") {
-            Some((scheme, rest)) if scheme.eq_ignore_ascii_case(SENTINEL_SCHEME) => {
-                parse_sentinel(rest).map(Self::Sentinel).map_err(|e| {
-                    format!(
-                        "{e} (the form is {SENTINEL_SCHEME}://HOST:PORT[,HOST:PORT…]/MASTER_NAME)"
-                    )
+            Some((scheme, rest))
+                if scheme.eq_ignore_ascii_case(SENTINEL_SCHEME)
+                    || scheme.eq_ignore_ascii_case(SENTINEL_TLS_SCHEME) =>
+            {
+                let tls = scheme.eq_ignore_ascii_case(SENTINEL_TLS_SCHEME);
+                let scheme = if tls {
+                    SENTINEL_TLS_SCHEME
+                } else {
+                    SENTINEL_SCHEME
+                };
+                parse_sentinel(rest, tls).map(Self::Sentinel).map_err(|e| {
+                    format!("{e} (the form is {scheme}://HOST:PORT[,HOST:PORT…]/MASTER_NAME)")
                 })
             }
             Some((scheme, rest)) => match crate::cluster::cluster_scheme(scheme) {
@@ -91,7 +105,7 @@ impl RedisUrl {
     }
 }
 
-fn parse_sentinel(rest: &str) -> Result<SentinelUrl, String> {
+fn parse_sentinel(rest: &str, tls: bool) -> Result<SentinelUrl, String> {
     let (authority, tail) = rest.split_once('/').unwrap_or((rest, ""));
     let (master, query) = tail.split_once('?').unwrap_or((tail, ""));
     let Authority {
@@ -122,6 +136,7 @@ fn parse_sentinel(rest: &str) -> Result<SentinelUrl, String> {
         username,
         password,
         db,
+        tls,
     })
 }
 
@@ -243,6 +258,13 @@ mod tests {
         assert_eq!(bare.username, None);
         assert_eq!(bare.password.as_deref(), Some("secret"));
         assert_eq!(bare.db, 0);
+        assert!(!bare.tls);
+        let tls = sentinel("rediss+sentinel://h:1/m");
+        assert!(
+            tls.tls,
+            "rediss+sentinel:// reaches sentinels and nodes over TLS"
+        );
+        assert_eq!(tls.master, "m");
     }
 
     #[test]

@@ -10,7 +10,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use hero_supervisor_openrpc_client::{ClientError, JobResult, SupervisorClient};
-use hero_test_support::{RedisCluster, RedisServer, TIMEOUT};
+use hero_test_support::{RedisCluster, RedisServer, SentinelSet, TIMEOUT};
 
 const SUPERVISOR: &str = env!("CARGO_BIN_EXE_supervisor");
 
@@ -410,12 +410,12 @@ fn self_signed(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf
 }
 
 /// Starts a supervisor and its runner on the TLS `url`, trusting `cert` through
-/// `SSL_CERT_FILE`, runs one job, and returns its result and `CLIENT LIST` of the Redis
-/// `node`, taken while both were connected.
+/// `SSL_CERT_FILE`, runs one job, and returns its result and `CLIENT LIST` of the Redis at
+/// `node_url` (a plain URL), taken while both were connected.
 async fn a_job_over_tls(
     url: &str,
     cert: &std::path::Path,
-    node: &RedisServer,
+    node_url: &str,
 ) -> (Result<JobResult, ClientError>, String) {
     let dir = tempfile::tempdir().unwrap();
     let port = hero_test_support::free_port();
@@ -438,19 +438,20 @@ async fn a_job_over_tls(
     let client = SupervisorClient::new(format!("http://127.0.0.1:{port}")).unwrap();
     let result =
         common::bounded(client.job_run(common::USER, common::job("40 + 2").build().unwrap())).await;
-    let clients: String = redis::cmd("CLIENT")
-        .arg("LIST")
-        .query(&mut node.connection())
+    let mut node = redis::Client::open(node_url)
+        .unwrap()
+        .get_connection()
         .unwrap();
+    let clients: String = redis::cmd("CLIENT").arg("LIST").query(&mut node).unwrap();
     terminate(&mut child).await;
     (result, clients)
 }
 
 /// Asserts that the supervisor and its runner were connected (`clients` is `CLIENT LIST`)
-/// and that every connection but the one asking came in on the port of `tls_url`.
-fn assert_all_on_the_tls_port(clients: &str, tls_url: &str) {
+/// and that every connection but the one asking came in on `tls_port`.
+fn assert_all_on_the_tls_port(clients: &str, tls_port: u16) {
     // Each line is one connection; `laddr` is the server's end of it.
-    let tls_port = tls_url.rsplit(':').next().unwrap();
+    let tls_port = tls_port.to_string();
     let ports: Vec<&str> = clients
         .lines()
         .filter(|line| !line.contains("cmd=client|list"))
@@ -472,9 +473,9 @@ async fn a_supervisor_and_its_runner_reach_redis_over_tls_trusted_through_ssl_ce
     let (cert, key) = self_signed(dir.path());
     let redis = RedisServer::start_tls(&cert, &key);
     let tls_url = redis.tls_url().unwrap();
-    let (result, clients) = a_job_over_tls(&tls_url, &cert, &redis).await;
+    let (result, clients) = a_job_over_tls(&tls_url, &cert, &redis.url()).await;
     assert_eq!(result.unwrap(), JobResult::success("42"));
-    assert_all_on_the_tls_port(&clients, &tls_url);
+    assert_all_on_the_tls_port(&clients, redis.tls_port().unwrap());
 }
 
 /// `rediss+cluster://`: the same over a Redis Cluster, whose nodes tell a TLS client their
@@ -486,9 +487,27 @@ async fn a_supervisor_and_its_runner_reach_a_redis_cluster_over_tls() {
     let cluster = RedisCluster::start_tls(&cert, &key);
     let tls_url = cluster.tls_url().unwrap();
     assert!(tls_url.starts_with("rediss+cluster://"), "{tls_url}");
-    let (result, clients) = a_job_over_tls(&tls_url, &cert, cluster.node(0)).await;
+    let node = cluster.node(0);
+    let (result, clients) = a_job_over_tls(&tls_url, &cert, &node.url()).await;
     assert_eq!(result.unwrap(), JobResult::success("42"));
-    assert_all_on_the_tls_port(&clients, &tls_url);
+    assert_all_on_the_tls_port(&clients, node.tls_port().unwrap());
+}
+
+/// `rediss+sentinel://`: the same through a Sentinel set whose sentinels and data nodes all
+/// speak TLS; the sentinels name the master's TLS port.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_supervisor_and_its_runner_reach_a_sentinel_set_over_tls() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = self_signed(dir.path());
+    let mut set = tokio::task::block_in_place(|| SentinelSet::start_tls(&cert, &key));
+    let url = set.url();
+    assert!(url.starts_with("rediss+sentinel://"), "{url}");
+    let master = set.master_port().unwrap();
+    let master = set.node(master);
+    let (plain, tls_port) = (master.url(), master.tls_port().unwrap());
+    let (result, clients) = a_job_over_tls(&url, &cert, &plain).await;
+    assert_eq!(result.unwrap(), JobResult::success("42"));
+    assert_all_on_the_tls_port(&clients, tls_port);
 }
 
 /// A Redis whose certificate is not trusted stops start-up with one line naming the

@@ -141,7 +141,21 @@ impl RedisServer {
     ///
     /// As [`restart`](Self::restart).
     pub fn restart_as_replica_of(&mut self, master_port: u16) {
-        self.extra = replica_of(master_port);
+        // Its other arguments (TLS, say) stay; whatever it replicated before does not.
+        let mut args = std::mem::take(&mut self.extra).into_iter();
+        while let Some(arg) = args.next() {
+            let skip = match arg.as_str() {
+                "--replicaof" => 2,
+                "--replica-priority" => 1,
+                _ => 0,
+            };
+            if skip == 0 {
+                self.extra.push(arg);
+            } else {
+                args.nth(skip - 1);
+            }
+        }
+        self.extra.extend(replica_of(master_port));
         self.extra
             .extend(["--replica-priority", "0"].map(str::to_owned));
         self.restart();
@@ -192,8 +206,14 @@ impl RedisServer {
 
     /// `rediss://127.0.0.1:TLS_PORT` for a server started with [`start_tls`](Self::start_tls).
     pub fn tls_url(&self) -> Option<String> {
+        Some(format!("rediss://127.0.0.1:{}", self.tls_port()?))
+    }
+
+    /// The port it serves TLS on, when it does: started with [`start_tls`](Self::start_tls),
+    /// or as a node of a TLS Sentinel set or cluster.
+    pub fn tls_port(&self) -> Option<u16> {
         let at = self.extra.iter().position(|arg| arg == "--tls-port")?;
-        Some(format!("rediss://127.0.0.1:{}", self.extra.get(at + 1)?))
+        self.extra.get(at + 1)?.parse().ok()
     }
 
     /// The server's port.
@@ -264,7 +284,7 @@ pub(crate) fn tls_args(cert: &Path, key: &Path) -> Vec<String> {
 }
 
 /// The arguments making a server a replica of the Redis on `master_port` (on 127.0.0.1).
-fn replica_of(master_port: u16) -> Vec<String> {
+pub(crate) fn replica_of(master_port: u16) -> Vec<String> {
     ["--replicaof", "127.0.0.1", &master_port.to_string()]
         .map(str::to_owned)
         .to_vec()

@@ -1,7 +1,8 @@
 //! A Sentinel deployment in miniature: a master, one replica and three sentinels (quorum 2),
 //! each its own process on a free loopback port, quick to notice a dead master
-//! (`down-after-milliseconds` 1000).
+//! (`down-after-milliseconds` 1000); over TLS too, with [`SentinelSet::start_tls`].
 
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -25,6 +26,8 @@ pub struct SentinelSet {
 struct SentinelProcess {
     child: Child,
     port: u16,
+    /// Its TLS port, in a TLS set.
+    tls_port: Option<u16>,
     dir: tempfile::TempDir,
 }
 
@@ -45,13 +48,44 @@ impl SentinelSet {
     ///
     /// When a process does not start or the set does not form within [`TIMEOUT`](crate::TIMEOUT).
     pub fn start() -> Self {
-        let master = RedisServer::start();
-        let replica = RedisServer::start_replica_of(master.port());
-        let master_port = master.port();
+        Self::start_with(None)
+    }
+
+    /// As [`start`](Self::start), with every process serving TLS as well, with the PEM
+    /// certificate `cert` (its own authority) and key `key`: the data nodes replicate over
+    /// TLS, the sentinels reach them and each other over TLS and name the nodes' TLS ports,
+    /// and [`url`](Self::url) is `rediss+sentinel://` on the sentinels' TLS ports. The plain
+    /// ports stay open for the harness.
+    ///
+    /// # Panics
+    ///
+    /// As [`start`](Self::start).
+    pub fn start_tls(cert: &Path, key: &Path) -> Self {
+        Self::start_with(Some((cert, key)))
+    }
+
+    fn start_with(tls: Option<(&Path, &Path)>) -> Self {
+        let node = |replica_of: Option<u16>| {
+            RedisServer::start_with(false, || {
+                let mut args = Vec::new();
+                if let Some((cert, key)) = tls {
+                    args = crate::tls_args(cert, key);
+                    args.extend(["--tls-replication", "yes"].map(str::to_owned));
+                }
+                if let Some(port) = replica_of {
+                    args.extend(crate::replica_of(port));
+                }
+                args
+            })
+        };
+        let master = node(None);
+        // The port the sentinels and the replica know the master by.
+        let master_port = master.tls_port().unwrap_or(master.port());
+        let replica = node(Some(master_port));
         let set = Self {
             nodes: vec![master, replica],
             sentinels: (0..3)
-                .map(|_| SentinelProcess::start(master_port))
+                .map(|_| SentinelProcess::start(master_port, tls))
                 .collect(),
         };
         set.wait_until_replicated();
@@ -68,17 +102,24 @@ impl SentinelSet {
         set
     }
 
-    /// `redis+sentinel://127.0.0.1:P1,127.0.0.1:P2,127.0.0.1:P3/hero`.
+    /// `redis+sentinel://127.0.0.1:P1,127.0.0.1:P2,127.0.0.1:P3/hero`, or
+    /// `rediss+sentinel://…` on the TLS ports of a TLS set.
     pub fn url(&self) -> String {
         let hosts: Vec<String> = self
             .sentinels
             .iter()
-            .map(|sentinel| format!("127.0.0.1:{}", sentinel.port))
+            .map(|sentinel| format!("127.0.0.1:{}", sentinel.tls_port.unwrap_or(sentinel.port)))
             .collect();
-        format!("redis+sentinel://{}/{MASTER_NAME}", hosts.join(","))
+        let scheme = if self.sentinels.iter().any(|s| s.tls_port.is_some()) {
+            "rediss+sentinel"
+        } else {
+            "redis+sentinel"
+        };
+        format!("{scheme}://{}/{MASTER_NAME}", hosts.join(","))
     }
 
-    /// The port of the master as the first sentinel that answers names it.
+    /// The port of the master as the first sentinel that answers names it: its TLS port in
+    /// a TLS set.
     pub fn master_port(&self) -> Option<u16> {
         self.sentinels.iter().find_map(|sentinel| {
             let (_host, port): (String, u16) = sentinel
@@ -88,7 +129,7 @@ impl SentinelSet {
         })
     }
 
-    /// The data node on `port`.
+    /// The data node on `port`, plain or TLS.
     ///
     /// # Panics
     ///
@@ -96,8 +137,17 @@ impl SentinelSet {
     pub fn node(&mut self, port: u16) -> &mut RedisServer {
         self.nodes
             .iter_mut()
-            .find(|node| node.port() == port)
+            .find(|node| node.port() == port || node.tls_port() == Some(port))
             .expect("a node of the set")
+    }
+
+    /// The plain port of the data node on `port`, plain or TLS, for the harness' own
+    /// queries; `port` itself when no node of the set listens on it.
+    fn plain(&self, port: u16) -> u16 {
+        self.nodes
+            .iter()
+            .find(|node| node.tls_port() == Some(port))
+            .map_or(port, RedisServer::port)
     }
 
     /// Kills the master with SIGKILL, as a crash would; returns its port.
@@ -149,7 +199,7 @@ impl SentinelSet {
             };
             let agreed = port != old && named.iter().all(|p| *p == Some(port));
             new = Some(port);
-            agreed && role(port).as_deref() == Some("master")
+            agreed && role(self.plain(port)).as_deref() == Some("master")
         });
         new.expect("a master was named")
     }
@@ -219,17 +269,27 @@ impl SentinelSet {
             let Some(port) = self.master_port() else {
                 return false;
             };
-            info_replication(port)
+            info_replication(self.plain(port))
                 .is_some_and(|info| info.contains("role:master") && info.contains("state=online"))
         });
     }
 }
 
 impl SentinelProcess {
-    fn start(master_port: u16) -> Self {
+    fn start(master_port: u16, tls: Option<(&Path, &Path)>) -> Self {
         for _ in 0..5 {
             let dir = tempfile::tempdir().expect("a temporary directory");
             let port = free_port();
+            let tls_port = tls.map(|_| free_port());
+            let tls_config = match (tls, tls_port) {
+                (Some((cert, key)), Some(tls_port)) => format!(
+                    "tls-port {tls_port}\ntls-cert-file {cert}\ntls-key-file {key}\n\
+                     tls-ca-cert-file {cert}\ntls-auth-clients no\ntls-replication yes\n",
+                    cert = cert.display(),
+                    key = key.display(),
+                ),
+                _ => String::new(),
+            };
             let config = dir.path().join("sentinel.conf");
             std::fs::write(
                 &config,
@@ -239,7 +299,7 @@ impl SentinelProcess {
                      sentinel down-after-milliseconds {MASTER_NAME} 1000\n\
                      sentinel failover-timeout {MASTER_NAME} 10000\n\
                      sentinel parallel-syncs {MASTER_NAME} 1\n\
-                     logfile {log}\n",
+                     logfile {log}\n{tls_config}",
                     dir = dir.path().display(),
                     log = dir.path().join(LOG).display(),
                 ),
@@ -252,7 +312,12 @@ impl SentinelProcess {
                 .stderr(Stdio::null())
                 .spawn()
                 .expect("redis-server is installed");
-            let mut sentinel = Self { child, port, dir };
+            let mut sentinel = Self {
+                child,
+                port,
+                tls_port,
+                dir,
+            };
             let deadline = Instant::now() + Duration::from_secs(10);
             while Instant::now() < deadline {
                 if sentinel.child.try_wait().ok().flatten().is_some() {
