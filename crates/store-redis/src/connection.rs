@@ -113,8 +113,14 @@ impl RedisStore {
     /// `url` is `redis://…` (also `rediss://`, `unix://`) for one Redis, or
     /// `redis+sentinel://[USER:PASSWORD@]HOST:PORT[,HOST:PORT…]/MASTER_NAME[?db=N]` for the
     /// master a Sentinel set names: the credentials and `db` are the master's, and after a
-    /// failover every connection reconnects to the new master by itself. A Redis Cluster
-    /// (`redis+cluster://…`) is opened with [`ClusterStore`](crate::ClusterStore).
+    /// failover every connection reconnects to the new master by itself
+    /// (`rediss+sentinel://` over TLS). A Redis Cluster (`redis+cluster://…`,
+    /// `rediss+cluster://…`) is opened with [`ClusterStore`](crate::ClusterStore).
+    ///
+    /// Over TLS, certificates chain to the system's authorities or to `SSL_CERT_FILE` /
+    /// `SSL_CERT_DIR`. redis-rs builds its TLS client on rustls' process-wide crypto provider:
+    /// when the program has installed none, this installs ring, so a program that installs
+    /// its own must do so before the first TLS URL is opened.
     ///
     /// # Errors
     ///

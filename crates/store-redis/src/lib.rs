@@ -2,9 +2,10 @@
 //!
 //! - `connection`: [`RedisStore`] itself: connecting, the health check, the shared
 //!   connections, and [`redact_url`] for errors and logs.
-//! - `url`: the URL forms: one Redis, or a Sentinel set (`redis+sentinel://…/MASTER`).
-//! - `target`: the one place that decides where a connection goes: one Redis, or the master
-//!   the sentinels name now.
+//! - `url`: the URL forms: one Redis, a Sentinel set (`redis+sentinel://…/MASTER`) or a
+//!   Redis Cluster (`redis+cluster://…`), each also over TLS (`rediss…`).
+//! - `target`: the one place that decides where a connection goes: one Redis, the master
+//!   the sentinels name now, or a cluster's node.
 //! - `durability`: acknowledging a submit once a replica has it too ([`Durability`]).
 //! - `link`: the shared connection, reconnecting by itself (across failovers too).
 //! - `store`: the [`hero_store::Store`] implementation, one delegation per method into the

@@ -100,7 +100,8 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 impl ClusterStore {
     /// Connects to the Redis Cluster `url` names
-    /// (`redis+cluster://[USER:PASSWORD@]HOST:PORT[,HOST:PORT…]`) for `namespace`, and checks
+    /// (`redis+cluster://[USER:PASSWORD@]HOST:PORT[,HOST:PORT…]`, or `rediss+cluster://…`
+    /// over TLS) for `namespace`, and checks
     /// that the master of the namespace's slot answers.
     ///
     /// # Errors
@@ -116,7 +117,9 @@ impl ClusterStore {
         let target = Target::open(url).map_err(refuse)?;
         if !target.is_cluster() {
             return Err(Error::Unsupported {
-                reason: format!("redis at {safe_url}: not a redis+cluster:// URL"),
+                reason: format!(
+                    "redis at {safe_url}: not a redis+cluster:// (or rediss+cluster://) URL"
+                ),
             });
         }
         check_namespace(namespace, &safe_url)?;

@@ -39,7 +39,8 @@ pub(crate) struct Sentinel {
 }
 
 /// Checks that `url` is a Redis URL the store can connect with (`redis://`, `rediss://`,
-/// `unix://`, `redis+sentinel://…/MASTER_NAME`, `redis+cluster://…`), without connecting.
+/// `unix://`, `redis+sentinel://…/MASTER_NAME`, `redis+cluster://…`, and `rediss+sentinel`,
+/// `rediss+cluster` over TLS), without connecting.
 ///
 /// # Errors
 ///

@@ -410,19 +410,21 @@ fn self_signed(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf
 }
 
 /// Starts a supervisor and its runner on the TLS `url`, trusting `cert` through
-/// `SSL_CERT_FILE`, runs one job, and returns its result and `CLIENT LIST` of the Redis at
-/// `node_url` (a plain URL), taken while both were connected.
+/// `SSL_CERT_FILE`, runs one job, and returns its result and the connections of the supervisor
+/// and the runner to the Redis at `node_url` (a plain URL), as `CLIENT LIST` lines, read once
+/// the runner waits for its next job there.
 async fn a_job_over_tls(
     url: &str,
     cert: &std::path::Path,
     node_url: &str,
-) -> (Result<JobResult, ClientError>, String) {
+) -> (Result<JobResult, ClientError>, Vec<String>) {
     let dir = tempfile::tempdir().unwrap();
     let port = hero_test_support::free_port();
     let config = format!(
         "redis_url = \"{url}\"\nport = {port}\nadmin_secrets = [\"{}\"]\n\
          user_secrets = [\"{}\"]\n\
-         [[actors]]\nid = \"{RUNNER}\"\nname = \"{RUNNER}\"\nbinary_path = \"{runner}\"\n",
+         [[actors]]\nid = \"{RUNNER}\"\nname = \"{RUNNER}\"\nbinary_path = \"{runner}\"\n\
+         transport = \"redis\"\n",
         common::ADMIN,
         common::USER,
         RUNNER = common::RUNNER,
@@ -442,26 +444,39 @@ async fn a_job_over_tls(
         .unwrap()
         .get_connection()
         .unwrap();
-    let clients: String = redis::cmd("CLIENT").arg("LIST").query(&mut node).unwrap();
+    // Sentinels and replicas are connected too; the rest are the supervisor's and the
+    // runner's. The runner waits for work blocked in `BLMOVE` (`flags=b`).
+    let mut clients = || {
+        let all: String = redis::cmd("CLIENT").arg("LIST").query(&mut node).unwrap();
+        all.lines()
+            .filter(|line| !line.contains(" name=sentinel-") && !line.contains(" flags=S "))
+            .filter(|line| !line.contains("cmd=client|list"))
+            .map(str::to_owned)
+            .collect::<Vec<String>>()
+    };
+    let mut ours = clients();
+    let deadline = Instant::now() + TIMEOUT;
+    while !ours.iter().any(|line| line.contains(" flags=b ")) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+        ours = clients();
+    }
     terminate(&mut child).await;
-    (result, clients)
+    (result, ours)
 }
 
-/// Asserts that the supervisor and its runner were connected (`clients` is `CLIENT LIST`)
-/// and that every connection but the one asking came in on `tls_port`.
-fn assert_all_on_the_tls_port(clients: &str, tls_port: u16) {
-    // Each line is one connection; `laddr` is the server's end of it.
-    let tls_port = tls_port.to_string();
-    let ports: Vec<&str> = clients
-        .lines()
-        .filter(|line| !line.contains("cmd=client|list"))
-        .filter_map(|line| line.split(" laddr=127.0.0.1:").nth(1)?.split(' ').next())
-        .collect();
+/// Asserts that the runner was connected, waiting for work (`clients` are the `CLIENT LIST`
+/// lines of the supervisor and the runner), and that every connection came in on `tls_port`.
+fn assert_all_on_the_tls_port(clients: &[String], tls_port: u16) {
     assert!(
-        ports.len() >= 2,
-        "the supervisor and its runner are connected: {clients}"
+        clients.iter().any(|line| line.contains(" flags=b ")),
+        "the runner waits for work on this node: {clients:#?}"
     );
-    assert!(ports.iter().all(|p| *p == tls_port), "{clients}");
+    // `laddr` is the server's end of the connection.
+    let on = format!(" laddr=127.0.0.1:{tls_port} ");
+    assert!(
+        clients.iter().all(|line| line.contains(&on)),
+        "{clients:#?}"
+    );
 }
 
 /// `rediss://`: with Redis' certificate trusted through `SSL_CERT_FILE`, the supervisor and
@@ -523,6 +538,9 @@ fn a_redis_whose_certificate_is_not_trusted_stops_start_up_with_one_clear_line()
         "redis_url = \"{with_password}\"\nport = 0\nadmin_secrets = [\"a\"]\n"
     ));
     assert!(!ok);
-    assert_one_clear_line(&stderr, &[tls_url.trim_start_matches("rediss://")]);
+    assert_one_clear_line(
+        &stderr,
+        &[tls_url.trim_start_matches("rediss://"), "UnknownIssuer"],
+    );
     assert!(!stderr.contains("hunter2"), "{stderr}");
 }

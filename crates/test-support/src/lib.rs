@@ -162,11 +162,20 @@ impl RedisServer {
     }
 
     /// `CONFIG SET replica-priority PRIORITY`: 0 keeps Sentinel from ever promoting this node.
+    /// A later [`restart`](Self::restart) keeps it.
     ///
     /// # Panics
     ///
     /// When the server does not answer.
-    pub fn set_replica_priority(&self, priority: u32) {
+    pub fn set_replica_priority(&mut self, priority: u32) {
+        if let Some(at) = self
+            .extra
+            .iter()
+            .position(|arg| arg == "--replica-priority")
+            && let Some(value) = self.extra.get_mut(at + 1)
+        {
+            *value = priority.to_string();
+        }
         let mut conn = redis::Client::open(self.url())
             .and_then(|client| client.get_connection_with_timeout(Duration::from_secs(1)))
             .expect("the server answers");

@@ -233,8 +233,11 @@ impl SentinelSet {
                     .trim()
                     .to_owned()
             };
+            let tls = node
+                .tls_port()
+                .map_or(String::new(), |tls| format!(" (TLS {tls})"));
             out += &format!(
-                "node {port}: role {}, link {}, keys {}\n",
+                "node {port}{tls}: role {}, link {}, keys {}\n",
                 field("role"),
                 field("master_link_status"),
                 dbsize(port).map_or("-".to_owned(), |n| n.to_string()),
@@ -244,7 +247,10 @@ impl SentinelSet {
             let named = sentinel
                 .query::<(String, u16)>(&["GET-MASTER-ADDR-BY-NAME", MASTER_NAME])
                 .map_or("-".to_owned(), |(_, port)| port.to_string());
-            out += &format!("sentinel {} names {named}; its events:\n", sentinel.port);
+            out += &format!(
+                "sentinel {} names {named}; its events:\n",
+                sentinel.tls_port.unwrap_or(sentinel.port)
+            );
             let log = std::fs::read_to_string(sentinel.log()).unwrap_or_default();
             // Sentinel logs each state change as a warning (`#`) naming it `+event`/`-event`.
             let events = log.lines().filter(|line| {

@@ -190,10 +190,21 @@ pub(crate) async fn started_environment(pid: i32) -> Vec<(String, String)> {
 /// Asserts that `env` holds the neutral variables and the spec's `GREETING` only, and that
 /// this test's process has more, so that the check means something.
 pub(crate) fn assert_clean(env: &[(String, String)]) {
+    // Spelled out, not taken from `INHERITED_ENV`, so that a name added there must be added
+    // here on purpose.
+    let allowed = [
+        "PATH",
+        "HOME",
+        "LANG",
+        "TZ",
+        "SSL_CERT_FILE",
+        "SSL_CERT_DIR",
+        "GREETING",
+    ];
     let extra: Vec<&str> = env
         .iter()
         .map(|(name, _)| name.as_str())
-        .filter(|name| !hero_process::INHERITED_ENV.contains(name) && *name != "GREETING")
+        .filter(|name| !allowed.contains(name))
         .collect();
     assert!(extra.is_empty(), "unexpected variables: {extra:?}");
     assert!(
