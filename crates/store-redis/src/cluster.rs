@@ -12,7 +12,7 @@
 use redis::cluster::{ClusterClient, ClusterClientBuilder};
 use redis::cluster_async::ClusterConnection;
 use redis::cluster_routing::{Route, RoutingInfo, SingleNodeRoutingInfo, SlotAddr};
-use redis::{ConnectionAddr, IntoConnectionInfo, RedisConnectionInfo, RedisResult, Value};
+use redis::{IntoConnectionInfo, RedisConnectionInfo, RedisResult, Value};
 
 use crate::connection::COMMAND_TIMEOUT;
 use crate::url::Authority;
@@ -124,7 +124,9 @@ impl Cluster {
         let nodes = url
             .nodes
             .iter()
-            .map(|(host, port)| address(host.clone(), *port, url.tls).into_connection_info())
+            .map(|(host, port)| {
+                crate::target::address(host.clone(), *port, url.tls).into_connection_info()
+            })
             .collect::<RedisResult<Vec<_>>>()?;
         let mut builder = ClusterClientBuilder::new(nodes)
             .connection_timeout(COMMAND_TIMEOUT)
@@ -212,24 +214,10 @@ impl Cluster {
             }
         };
         // Over TLS, `CLUSTER SLOTS` names each node's TLS port (`tls-cluster yes`).
-        let info = address(host, port, self.tls)
+        let info = crate::target::address(host, port, self.tls)
             .into_connection_info()?
             .set_redis_settings(self.credentials.clone());
         redis::Client::open(info)
-    }
-}
-
-/// A node's address, reached over TLS when `tls`.
-fn address(host: String, port: u16, tls: bool) -> ConnectionAddr {
-    if tls {
-        ConnectionAddr::TcpTls {
-            host,
-            port,
-            insecure: false,
-            tls_params: None,
-        }
-    } else {
-        ConnectionAddr::Tcp(host, port)
     }
 }
 

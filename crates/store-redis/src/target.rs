@@ -153,6 +153,20 @@ impl Target {
     }
 }
 
+/// A host's address, reached over TLS, its certificate checked, when `tls`.
+pub(crate) fn address(host: String, port: u16, tls: bool) -> ConnectionAddr {
+    if tls {
+        ConnectionAddr::TcpTls {
+            host,
+            port,
+            insecure: false,
+            tls_params: None,
+        }
+    } else {
+        ConnectionAddr::Tcp(host, port)
+    }
+}
+
 /// redis-rs builds its TLS client on rustls' process-wide crypto provider, which rustls
 /// cannot pick by itself when a program links two (ring, which this project uses, and
 /// aws-lc-rs, which some HTTP crates bring). Installs ring unless the program installed one.
@@ -166,19 +180,10 @@ impl Sentinel {
         if url.tls {
             install_tls_provider();
         }
-        let sentinels = url.sentinels.iter().map(|(host, port)| {
-            let (host, port) = (host.clone(), *port);
-            if url.tls {
-                ConnectionAddr::TcpTls {
-                    host,
-                    port,
-                    insecure: false,
-                    tls_params: None,
-                }
-            } else {
-                ConnectionAddr::Tcp(host, port)
-            }
-        });
+        let sentinels = url
+            .sentinels
+            .iter()
+            .map(|(host, port)| address(host.clone(), *port, url.tls));
         let mut builder =
             SentinelClientBuilder::new(sentinels, &url.master, SentinelServerType::Master)?
                 .set_client_to_redis_db(url.db);
