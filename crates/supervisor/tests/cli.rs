@@ -409,15 +409,18 @@ fn self_signed(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf
     (cert, key)
 }
 
+/// The connections of the supervisor and the runner to one Redis node: its TLS port and
+/// their `CLIENT LIST` lines.
+type Connections = (u16, Vec<String>);
+
 /// Starts a supervisor and its runner on the TLS `url`, trusting `cert` through
-/// `SSL_CERT_FILE`, runs one job, and returns its result and the connections of the supervisor
-/// and the runner to the Redis at `node_url` (a plain URL), as `CLIENT LIST` lines, read once
-/// the runner waits for its next job there.
+/// `SSL_CERT_FILE`, runs one job, and returns its result and the connections to each of
+/// `nodes`, read once the runner waits for its next job on one of them.
 async fn a_job_over_tls(
     url: &str,
     cert: &std::path::Path,
-    node_url: &str,
-) -> (Result<JobResult, ClientError>, Vec<String>) {
+    nodes: &[&RedisServer],
+) -> (Result<JobResult, ClientError>, Vec<Connections>) {
     let dir = tempfile::tempdir().unwrap();
     let port = hero_test_support::free_port();
     let config = format!(
@@ -440,43 +443,55 @@ async fn a_job_over_tls(
     let client = SupervisorClient::new(format!("http://127.0.0.1:{port}")).unwrap();
     let result =
         common::bounded(client.job_run(common::USER, common::job("40 + 2").build().unwrap())).await;
-    let mut node = redis::Client::open(node_url)
-        .unwrap()
-        .get_connection()
-        .unwrap();
-    // Sentinels and replicas are connected too; the rest are the supervisor's and the
-    // runner's. The runner waits for work blocked in `BLMOVE` (`flags=b`).
-    let mut clients = || {
-        let all: String = redis::cmd("CLIENT").arg("LIST").query(&mut node).unwrap();
-        all.lines()
-            .filter(|line| !line.contains(" name=sentinel-") && !line.contains(" flags=S "))
-            .filter(|line| !line.contains("cmd=client|list"))
-            .map(str::to_owned)
-            .collect::<Vec<String>>()
+    // Sentinels, replicas and cluster peers are connected too; the rest are the
+    // supervisor's and the runner's. The runner waits for work blocked in `BLMOVE`
+    // (`flags=b`).
+    let connections = || -> Vec<Connections> {
+        nodes
+            .iter()
+            .map(|node| {
+                let all: String = redis::cmd("CLIENT")
+                    .arg("LIST")
+                    .query(&mut node.connection())
+                    .unwrap();
+                let ours = all
+                    .lines()
+                    .filter(|line| !line.contains(" name=sentinel-") && !line.contains(" flags=S "))
+                    .filter(|line| !line.contains("cmd=client|list"))
+                    .map(str::to_owned)
+                    .collect();
+                (node.tls_port().unwrap(), ours)
+            })
+            .collect()
     };
-    let mut ours = clients();
+    let waiting = |all: &[Connections]| {
+        all.iter()
+            .flat_map(|(_, lines)| lines)
+            .any(|line| line.contains(" flags=b "))
+    };
+    let mut ours = connections();
     let deadline = Instant::now() + TIMEOUT;
-    while !ours.iter().any(|line| line.contains(" flags=b ")) && Instant::now() < deadline {
+    while !waiting(&ours) && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(20));
-        ours = clients();
+        ours = connections();
     }
     terminate(&mut child).await;
     (result, ours)
 }
 
-/// Asserts that the runner was connected, waiting for work (`clients` are the `CLIENT LIST`
-/// lines of the supervisor and the runner), and that every connection came in on `tls_port`.
-fn assert_all_on_the_tls_port(clients: &[String], tls_port: u16) {
+/// Asserts that the runner was connected, waiting for work, and that every connection of
+/// the supervisor and the runner came in on its node's TLS port.
+fn assert_all_on_the_tls_port(connections: &[Connections]) {
+    let lines = || connections.iter().flat_map(|(_, lines)| lines);
     assert!(
-        clients.iter().any(|line| line.contains(" flags=b ")),
-        "the runner waits for work on this node: {clients:#?}"
+        lines().any(|line| line.contains(" flags=b ")),
+        "the runner waits for work: {connections:#?}"
     );
-    // `laddr` is the server's end of the connection.
-    let on = format!(" laddr=127.0.0.1:{tls_port} ");
-    assert!(
-        clients.iter().all(|line| line.contains(&on)),
-        "{clients:#?}"
-    );
+    for (tls_port, lines) in connections {
+        // `laddr` is the server's end of the connection.
+        let on = format!(" laddr=127.0.0.1:{tls_port} ");
+        assert!(lines.iter().all(|line| line.contains(&on)), "{lines:#?}");
+    }
 }
 
 /// `rediss://`: with Redis' certificate trusted through `SSL_CERT_FILE`, the supervisor and
@@ -488,13 +503,13 @@ async fn a_supervisor_and_its_runner_reach_redis_over_tls_trusted_through_ssl_ce
     let (cert, key) = self_signed(dir.path());
     let redis = RedisServer::start_tls(&cert, &key);
     let tls_url = redis.tls_url().unwrap();
-    let (result, clients) = a_job_over_tls(&tls_url, &cert, &redis.url()).await;
+    let (result, connections) = a_job_over_tls(&tls_url, &cert, &[&redis]).await;
     assert_eq!(result.unwrap(), JobResult::success("42"));
-    assert_all_on_the_tls_port(&clients, redis.tls_port().unwrap());
+    assert_all_on_the_tls_port(&connections);
 }
 
-/// `rediss+cluster://`: the same over a Redis Cluster, whose nodes tell a TLS client their
-/// TLS ports.
+/// `rediss+cluster://`: the same over a three-master Redis Cluster, whose nodes meet over
+/// TLS and tell a TLS client their TLS ports.
 #[tokio::test]
 async fn a_supervisor_and_its_runner_reach_a_redis_cluster_over_tls() {
     let dir = tempfile::tempdir().unwrap();
@@ -502,10 +517,10 @@ async fn a_supervisor_and_its_runner_reach_a_redis_cluster_over_tls() {
     let cluster = RedisCluster::start_tls(&cert, &key);
     let tls_url = cluster.tls_url().unwrap();
     assert!(tls_url.starts_with("rediss+cluster://"), "{tls_url}");
-    let node = cluster.node(0);
-    let (result, clients) = a_job_over_tls(&tls_url, &cert, &node.url()).await;
+    let nodes: Vec<&RedisServer> = (0..3).map(|i| cluster.node(i)).collect();
+    let (result, connections) = a_job_over_tls(&tls_url, &cert, &nodes).await;
     assert_eq!(result.unwrap(), JobResult::success("42"));
-    assert_all_on_the_tls_port(&clients, node.tls_port().unwrap());
+    assert_all_on_the_tls_port(&connections);
 }
 
 /// `rediss+sentinel://`: the same through a Sentinel set whose sentinels and data nodes all
@@ -518,11 +533,10 @@ async fn a_supervisor_and_its_runner_reach_a_sentinel_set_over_tls() {
     let url = set.url();
     assert!(url.starts_with("rediss+sentinel://"), "{url}");
     let master = set.master_port().unwrap();
-    let master = set.node(master);
-    let (plain, tls_port) = (master.url(), master.tls_port().unwrap());
-    let (result, clients) = a_job_over_tls(&url, &cert, &plain).await;
+    let master: &RedisServer = set.node(master);
+    let (result, connections) = a_job_over_tls(&url, &cert, &[master]).await;
     assert_eq!(result.unwrap(), JobResult::success("42"));
-    assert_all_on_the_tls_port(&clients, tls_port);
+    assert_all_on_the_tls_port(&connections);
 }
 
 /// A Redis whose certificate is not trusted stops start-up with one line naming the

@@ -57,35 +57,23 @@ impl RedisCluster {
         cluster
     }
 
-    /// One node owning every slot: `redis-cli --cluster create` refuses fewer than three
-    /// masters, so the slots are assigned by hand.
-    fn start_single() -> Self {
-        Self::start_single_with(Vec::new)
-    }
-
-    /// A one-master cluster that clients reach over TLS as well
-    /// ([`tls_url`](Self::tls_url)), with the PEM certificate `cert` and key `key`; a TLS
-    /// client is told the nodes' TLS ports (`tls-cluster yes`).
+    /// Three masters that clients, and each other, reach over TLS as well
+    /// ([`tls_url`](Self::tls_url)), with the PEM certificate `cert` (their authority too)
+    /// and key `key`; a TLS client is told the nodes' TLS ports (`tls-cluster yes`).
     ///
     /// # Panics
     ///
     /// As [`start`](Self::start).
     pub fn start_tls(cert: &std::path::Path, key: &std::path::Path) -> Self {
-        Self::start_single_with(|| {
-            let mut args = crate::tls_args(cert, key);
-            args.extend(["--tls-cluster", "yes"].map(str::to_owned));
-            args
-        })
+        Self::start_with_tls(3, 0, Some((cert, key)))
     }
 
-    fn start_single_with(more: impl Fn() -> Vec<String>) -> Self {
+    /// One node owning every slot: `redis-cli --cluster create` refuses fewer than three
+    /// masters, so the slots are assigned by hand.
+    fn start_single() -> Self {
         // A node learns its own address only from a peer; alone, it would name its slots'
         // master with an empty IP, which clients cannot connect to.
-        let node = start_node(|| {
-            let mut args = vec!["--cluster-announce-ip".to_owned(), "127.0.0.1".to_owned()];
-            args.extend(more());
-            args
-        });
+        let node = start_node(|| vec!["--cluster-announce-ip".to_owned(), "127.0.0.1".to_owned()]);
         let mut conn = node.connection();
         let _: () = redis::cmd("CLUSTER")
             .arg("ADDSLOTSRANGE")
@@ -99,14 +87,36 @@ impl RedisCluster {
     }
 
     fn start_with(masters: usize, replicas: usize) -> Self {
+        Self::start_with_tls(masters, replicas, None)
+    }
+
+    fn start_with_tls(
+        masters: usize,
+        replicas: usize,
+        tls: Option<(&std::path::Path, &std::path::Path)>,
+    ) -> Self {
         let nodes: Vec<RedisServer> = (0..masters * (1 + replicas))
-            .map(|_| start_node(Vec::new))
+            .map(|_| {
+                start_node(|| {
+                    let Some((cert, key)) = tls else {
+                        return Vec::new();
+                    };
+                    let mut args = crate::tls_args(cert, key);
+                    args.extend(["--tls-cluster", "yes"].map(str::to_owned));
+                    args
+                })
+            })
             .collect();
+        // Over TLS the nodes meet on their TLS ports, as clients will reach them.
         let addresses: Vec<String> = nodes
             .iter()
-            .map(|node| format!("127.0.0.1:{}", node.port()))
+            .map(|node| format!("127.0.0.1:{}", node.tls_port().unwrap_or(node.port())))
             .collect();
-        let created = Command::new("redis-cli")
+        let mut create = Command::new("redis-cli");
+        if let Some((cert, _)) = tls {
+            create.arg("--tls").arg("--cacert").arg(cert);
+        }
+        let created = create
             .args(["--cluster", "create"])
             .args(&addresses)
             .args(["--cluster-replicas", &replicas.to_string(), "--cluster-yes"])
