@@ -58,8 +58,9 @@ pub struct RunnerArgs {
     pub db_path: Option<PathBuf>,
     /// The Redis holding the jobs: `redis://HOST:PORT` (`rediss://` over TLS),
     /// `redis+sentinel://HOST:PORT[,HOST:PORT…]/MASTER_NAME` (`rediss+sentinel://` over TLS)
-    /// to follow a Sentinel set's master across failovers, or `redis+cluster://HOST:PORT[,HOST:PORT…]`
-    /// (`rediss+cluster://` over TLS) for a Redis Cluster. A password in it is never logged.
+    /// to follow a Sentinel set's master across failovers, or
+    /// `redis+cluster://HOST:PORT[,HOST:PORT…]` (`rediss+cluster://` over TLS) for a Redis
+    /// Cluster. A password in it is never logged.
     #[arg(
         long,
         env = "HERO_REDIS_URL",

@@ -25,13 +25,7 @@ pub(crate) const CLUSTER_TLS_SCHEME: &str = "rediss+cluster";
 
 /// For the scheme of a cluster URL, whether it asks for TLS; `None` for another scheme.
 pub(crate) fn cluster_scheme(scheme: &str) -> Option<bool> {
-    if scheme.eq_ignore_ascii_case(CLUSTER_SCHEME) {
-        Some(false)
-    } else if scheme.eq_ignore_ascii_case(CLUSTER_TLS_SCHEME) {
-        Some(true)
-    } else {
-        None
-    }
+    crate::url::tls_variant(scheme, CLUSTER_SCHEME, CLUSTER_TLS_SCHEME)
 }
 
 /// Redis' default port, for a node named without one.

@@ -101,8 +101,7 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 impl ClusterStore {
     /// Connects to the Redis Cluster `url` names
     /// (`redis+cluster://[USER:PASSWORD@]HOST:PORT[,HOST:PORT…]`, or `rediss+cluster://…`
-    /// over TLS) for `namespace`, and checks
-    /// that the master of the namespace's slot answers.
+    /// over TLS) for `namespace`, and checks that the master of the namespace's slot answers.
     ///
     /// # Errors
     ///

@@ -67,6 +67,18 @@ impl std::fmt::Debug for RedisUrl {
     }
 }
 
+/// Whether `scheme` is the TLS variant of a pair: `Some(false)` for `plain`, `Some(true)` for
+/// `tls`, `None` for any other scheme; case does not matter.
+pub(crate) fn tls_variant(scheme: &str, plain: &str, tls: &str) -> Option<bool> {
+    if scheme.eq_ignore_ascii_case(plain) {
+        Some(false)
+    } else if scheme.eq_ignore_ascii_case(tls) {
+        Some(true)
+    } else {
+        None
+    }
+}
+
 /// True when `url` names a Redis Cluster (`redis+cluster://…`, `rediss+cluster://…`).
 pub(crate) fn is_cluster(url: &str) -> bool {
     url.split_once("://")
@@ -81,26 +93,22 @@ impl RedisUrl {
     ///
     /// What is wrong with a Sentinel URL, without repeating any of it.
     pub(crate) fn parse(url: &str) -> Result<Self, String> {
-        match url.split_once("://") {
-            Some((scheme, rest))
-                if scheme.eq_ignore_ascii_case(SENTINEL_SCHEME)
-                    || scheme.eq_ignore_ascii_case(SENTINEL_TLS_SCHEME) =>
-            {
-                let tls = scheme.eq_ignore_ascii_case(SENTINEL_TLS_SCHEME);
-                let scheme = if tls {
-                    SENTINEL_TLS_SCHEME
-                } else {
-                    SENTINEL_SCHEME
-                };
-                parse_sentinel(rest, tls).map(Self::Sentinel).map_err(|e| {
-                    format!("{e} (the form is {scheme}://HOST:PORT[,HOST:PORT…]/MASTER_NAME)")
-                })
-            }
-            Some((scheme, rest)) => match crate::cluster::cluster_scheme(scheme) {
-                Some(tls) => crate::cluster::ClusterUrl::parse(rest, tls).map(Self::Cluster),
-                None => Ok(Self::Single(url.to_owned())),
-            },
-            _ => Ok(Self::Single(url.to_owned())),
+        let Some((scheme, rest)) = url.split_once("://") else {
+            return Ok(Self::Single(url.to_owned()));
+        };
+        if let Some(tls) = tls_variant(scheme, SENTINEL_SCHEME, SENTINEL_TLS_SCHEME) {
+            let scheme = if tls {
+                SENTINEL_TLS_SCHEME
+            } else {
+                SENTINEL_SCHEME
+            };
+            return parse_sentinel(rest, tls).map(Self::Sentinel).map_err(|e| {
+                format!("{e} (the form is {scheme}://HOST:PORT[,HOST:PORT…]/MASTER_NAME)")
+            });
+        }
+        match crate::cluster::cluster_scheme(scheme) {
+            Some(tls) => crate::cluster::ClusterUrl::parse(rest, tls).map(Self::Cluster),
+            None => Ok(Self::Single(url.to_owned())),
         }
     }
 }

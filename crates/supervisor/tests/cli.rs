@@ -469,6 +469,8 @@ async fn a_job_over_tls(
             .flat_map(|(_, lines)| lines)
             .any(|line| line.contains(" flags=b "))
     };
+    // Polled without panicking, so that the supervisor and its runner are always stopped;
+    // the caller asserts.
     let mut ours = connections();
     let deadline = Instant::now() + TIMEOUT;
     while !waiting(&ours) && Instant::now() < deadline {

@@ -101,7 +101,7 @@ impl RedisCluster {
                     let Some((cert, key)) = tls else {
                         return Vec::new();
                     };
-                    let mut args = crate::tls_args(cert, key);
+                    let mut args = crate::tls_args(free_port(), cert, key);
                     args.extend(["--tls-cluster", "yes"].map(str::to_owned));
                     args
                 })

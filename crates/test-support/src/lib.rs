@@ -82,7 +82,7 @@ impl RedisServer {
     ///
     /// As [`start`](Self::start).
     pub fn start_tls(cert: &Path, key: &Path) -> Self {
-        Self::start_with(false, || tls_args(cert, key))
+        Self::start_with(false, || tls_args(free_port(), cert, key))
     }
 
     /// Starts the server with the arguments `extra` makes, made again for each attempt since
@@ -176,14 +176,11 @@ impl RedisServer {
         {
             *value = priority.to_string();
         }
-        let mut conn = redis::Client::open(self.url())
-            .and_then(|client| client.get_connection_with_timeout(Duration::from_secs(1)))
-            .expect("the server answers");
         redis::cmd("CONFIG")
             .arg("SET")
             .arg("replica-priority")
             .arg(priority)
-            .query::<()>(&mut conn)
+            .query::<()>(&mut self.connection())
             .expect("CONFIG SET replica-priority");
     }
 
@@ -275,11 +272,11 @@ fn spawn_redis(port: u16, persistent: bool, extra: &[String], dir: &std::path::P
         .expect("redis-server is installed")
 }
 
-/// The arguments making a server serve TLS on a free port of its own with the PEM
-/// certificate `cert` (its own authority too, for a cluster's bus) and key `key`, asking
+/// The arguments making a server (or a sentinel) serve TLS on `port` with the PEM certificate
+/// `cert` (its own authority too, for a cluster's bus and replication) and key `key`, asking
 /// clients for no certificate.
-pub(crate) fn tls_args(cert: &Path, key: &Path) -> Vec<String> {
-    let mut args = vec!["--tls-port".to_owned(), free_port().to_string()];
+pub(crate) fn tls_args(port: u16, cert: &Path, key: &Path) -> Vec<String> {
+    let mut args = vec!["--tls-port".to_owned(), port.to_string()];
     for (name, file) in [
         ("--tls-cert-file", cert),
         ("--tls-key-file", key),

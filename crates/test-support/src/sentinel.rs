@@ -69,7 +69,7 @@ impl SentinelSet {
             RedisServer::start_with(false, || {
                 let mut args = Vec::new();
                 if let Some((cert, key)) = tls {
-                    args = crate::tls_args(cert, key);
+                    args = crate::tls_args(free_port(), cert, key);
                     args.extend(["--tls-replication", "yes"].map(str::to_owned));
                 }
                 if let Some(port) = replica_of {
@@ -287,14 +287,14 @@ impl SentinelProcess {
             let dir = tempfile::tempdir().expect("a temporary directory");
             let port = free_port();
             let tls_port = tls.map(|_| free_port());
-            let tls_config = match (tls, tls_port) {
-                (Some((cert, key)), Some(tls_port)) => format!(
-                    "tls-port {tls_port}\ntls-cert-file {cert}\ntls-key-file {key}\n\
-                     tls-ca-cert-file {cert}\ntls-auth-clients no\ntls-replication yes\n",
-                    cert = cert.display(),
-                    key = key.display(),
-                ),
-                _ => String::new(),
+            // It reaches the data nodes and the other sentinels over TLS, as they reach it.
+            let tls_args = match (tls, tls_port) {
+                (Some((cert, key)), Some(tls_port)) => {
+                    let mut args = crate::tls_args(tls_port, cert, key);
+                    args.extend(["--tls-replication", "yes"].map(str::to_owned));
+                    args
+                }
+                _ => Vec::new(),
             };
             let config = dir.path().join("sentinel.conf");
             std::fs::write(
@@ -305,7 +305,7 @@ impl SentinelProcess {
                      sentinel down-after-milliseconds {MASTER_NAME} 1000\n\
                      sentinel failover-timeout {MASTER_NAME} 10000\n\
                      sentinel parallel-syncs {MASTER_NAME} 1\n\
-                     logfile {log}\n{tls_config}",
+                     logfile {log}\n",
                     dir = dir.path().display(),
                     log = dir.path().join(LOG).display(),
                 ),
@@ -314,6 +314,7 @@ impl SentinelProcess {
             let child = Command::new("redis-server")
                 .arg(&config)
                 .arg("--sentinel")
+                .args(&tls_args)
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .spawn()
@@ -359,17 +360,20 @@ fn role(port: u16) -> Option<String> {
 }
 
 fn dbsize(port: u16) -> Option<u64> {
-    let client = redis::Client::open(format!("redis://127.0.0.1:{port}")).ok()?;
-    let mut conn = client
-        .get_connection_with_timeout(Duration::from_secs(1))
-        .ok()?;
-    redis::cmd("DBSIZE").query(&mut conn).ok()
+    redis::cmd("DBSIZE").query(&mut connect(port)?).ok()
 }
 
 fn info_replication(port: u16) -> Option<String> {
-    let client = redis::Client::open(format!("redis://127.0.0.1:{port}")).ok()?;
-    let mut conn = client
+    redis::cmd("INFO")
+        .arg("replication")
+        .query(&mut connect(port)?)
+        .ok()
+}
+
+/// A connection to the data node on the plain `port`, when it answers within a second.
+fn connect(port: u16) -> Option<redis::Connection> {
+    redis::Client::open(format!("redis://127.0.0.1:{port}"))
+        .ok()?
         .get_connection_with_timeout(Duration::from_secs(1))
-        .ok()?;
-    redis::cmd("INFO").arg("replication").query(&mut conn).ok()
+        .ok()
 }
